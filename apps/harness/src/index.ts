@@ -1,0 +1,5 @@
+/**
+ * @zapvend/harness: not built yet (see README.md). This entry exports nothing so that no one can depend on
+ * behaviour that does not exist.
+ */
+export {};

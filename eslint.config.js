@@ -1,0 +1,27 @@
+import js from "@eslint/js";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+import { plugin as zapvend } from "./tools/import-boundaries.js";
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "bench/results/**", "**/coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    plugins: { zapvend },
+    rules: {
+      "zapvend/import-boundaries": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-restricted-syntax": [
+        "error",
+        { selector: "TSEnumDeclaration", message: "Use an `as const` object with a derived type, not a TS enum." },
+      ],
+    },
+  },
+  {
+    files: ["apps/kiosk/src/**", "apps/fleet/src/console/**"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+);

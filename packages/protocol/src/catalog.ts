@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { CurrencyCode, EpochMs, MachineId, MsatString, SlotId, text } from "./common.js";
+
+export const ProductKind = { POUR: "pour", SPIRAL: "spiral" } as const;
+export type ProductKind = (typeof ProductKind)[keyof typeof ProductKind];
+export const ProductKindSchema = z.enum(["pour", "spiral"]);
+
+/** A fiat amount in the currency's minor unit (cents for EUR, yen for JPY): an integer, never a float. */
+export const FiatAmount = z.object({
+  currency: CurrencyCode,
+  amountMinor: z.int().min(0).max(1_000_000_000),
+});
+export type FiatAmount = z.infer<typeof FiatAmount>;
+
+/** A price as the operator sets it: in msat, or in fiat converted at the current rate when an order is made. */
+export const Price = z.discriminatedUnion("unit", [
+  z.object({ unit: z.literal("msat"), amountMsat: MsatString }),
+  z.object({ unit: z.literal("fiat"), currency: CurrencyCode, amountMinor: z.int().min(0).max(1_000_000_000) }),
+]);
+export type Price = z.infer<typeof Price>;
+
+/** A product in a slot, as the machine's config or the fleet's desired state defines it. */
+export const Product = z.object({
+  slot: SlotId,
+  name: text(60).min(1),
+  kind: ProductKindSchema,
+  price: Price,
+  /** Units (spiral) or servings (pour) on hand. */
+  stock: z.int().min(0).max(10_000),
+  capacity: z.int().min(1).max(10_000),
+  /** Pour size in ml; required for `pour` products. */
+  volumeMl: z.int().min(1).max(5_000).optional(),
+  /** A short icon name or emoji shown on the kiosk. */
+  icon: text(32).optional(),
+  enabled: z.boolean().default(true),
+}).check((ctx) => {
+  const p = ctx.value;
+  if (p.kind === "pour" && p.volumeMl === undefined) {
+    ctx.issues.push({ code: "custom", message: "a pour product needs volumeMl", path: ["volumeMl"], input: p, params: { code: "missing_field" } });
+  }
+  if (p.stock > p.capacity) {
+    ctx.issues.push({ code: "custom", message: `stock ${p.stock} exceeds capacity ${p.capacity}`, path: ["stock"], input: p, params: { code: "out_of_range" } });
+  }
+});
+export type Product = z.infer<typeof Product>;
+
+/** The exchange rate used to turn fiat prices into msat, with its age so the kiosk can show it. */
+export const Rate = z.object({
+  currency: CurrencyCode,
+  /** msat per one major unit of the currency (1 EUR, 1 JPY). */
+  msatPerUnit: MsatString,
+  source: text(64),
+  fetchedAt: EpochMs,
+});
+export type Rate = z.infer<typeof Rate>;
+
+/** One product as the kiosk shows it. */
+export const CatalogEntry = z.object({
+  slot: SlotId,
+  name: text(60),
+  kind: ProductKindSchema,
+  icon: text(32).optional(),
+  volumeMl: z.int().min(1).max(5_000).optional(),
+  /** The price in msat now, or null when a fiat price cannot be converted (no fresh rate). */
+  priceMsat: MsatString.nullable(),
+  /** The price in fiat, when the operator set one or a rate is known. */
+  fiat: FiatAmount.nullable(),
+  stock: z.int().min(0),
+  soldOut: z.boolean(),
+  enabled: z.boolean(),
+});
+export type CatalogEntry = z.infer<typeof CatalogEntry>;
+
+/** `GET /api/catalog`. */
+export const Catalog = z.object({
+  machineId: MachineId,
+  currency: CurrencyCode,
+  rate: Rate.nullable(),
+  products: z.array(CatalogEntry).max(200),
+});
+export type Catalog = z.infer<typeof Catalog>;

@@ -1,0 +1,141 @@
+import { z } from "zod";
+import { CurrencyCode, Hex33, MachineId, MsatString, text } from "./common.js";
+import { Product } from "./catalog.js";
+
+/** Bitcoin networks an invoice can be for (BOLT 11 prefixes lnbc, lntb, lntbs, lnbcrt, lnsb). */
+export const NetworkSchema = z.enum(["bitcoin", "testnet", "signet", "regtest", "simnet"]);
+export type Network = z.infer<typeof NetworkSchema>;
+
+const HostPort = z.strictObject({
+  host: z.string().min(1).max(253).default("127.0.0.1"),
+  port: z.int().min(0).max(65_535),
+});
+
+const Url = z.string().max(2_048).regex(/^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/, "expected a URL such as https://host:port");
+const FilePath = z.string().min(1).max(4_096);
+
+export const MqttConfig = z.strictObject({
+  /** Broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`). Default: the embedded broker of `npm start`. */
+  url: Url.default("mqtt://127.0.0.1:1883"),
+  username: z.string().max(256).optional(),
+  password: z.string().max(1_024).optional(),
+  /** CA certificate file for `mqtts://` to a private CA. */
+  caPath: FilePath.optional(),
+  /** Telemetry period in ms. Default 30 000. */
+  telemetryIntervalMs: z.int().min(1_000).max(3_600_000).default(30_000),
+});
+export type MqttConfig = z.infer<typeof MqttConfig>;
+
+/** Which Lightning backend the machine talks to, with what credentials. Secrets may be given as files. */
+export const PaymentsBackendConfig = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("sim"), url: Url.default("http://127.0.0.1:8060") }),
+  z.strictObject({
+    kind: z.literal("lnd"),
+    url: Url,
+    macaroonPath: FilePath.optional(),
+    macaroonHex: z.string().regex(/^[0-9a-f]+$/).max(8_192).optional(),
+    tlsCertPath: FilePath.optional(),
+  }),
+  z.strictObject({ kind: z.literal("cln"), url: Url, rune: z.string().min(1).max(1_024), tlsCertPath: FilePath.optional() }),
+  z.strictObject({ kind: z.literal("lnbits"), url: Url, apiKey: z.string().min(1).max(256) }),
+  z.strictObject({
+    kind: z.literal("btcpay"),
+    url: Url,
+    apiKey: z.string().min(1).max(256),
+    storeId: z.string().min(1).max(128),
+    webhookSecret: z.string().max(256).optional(),
+  }),
+  z.strictObject({ kind: z.literal("phoenixd"), url: Url, password: z.string().min(1).max(256) }),
+]);
+export type PaymentsBackendConfig = z.infer<typeof PaymentsBackendConfig>;
+
+export const PaymentsConfig = z.strictObject({
+  backend: PaymentsBackendConfig,
+  network: NetworkSchema,
+  /** The node key every invoice must be signed by. When absent, the key the backend reports at start is pinned. */
+  payeeNodeKey: Hex33.optional(),
+  /** Invoice expiry in seconds. Default 180. */
+  invoiceExpirySec: z.int().min(30).max(3_600).default(180),
+});
+export type PaymentsConfig = z.infer<typeof PaymentsConfig>;
+
+export const PricingConfig = z.strictObject({
+  currency: CurrencyCode.default("EUR"),
+  /** Where the fiat rate comes from: a fixed rate (msat per major unit) or an HTTP source. */
+  rate: z
+    .discriminatedUnion("source", [
+      z.strictObject({ source: z.literal("fixed"), msatPerUnit: MsatString }),
+      z.strictObject({ source: z.literal("http"), url: Url, pollIntervalMs: z.int().min(10_000).default(60_000) }),
+    ])
+    .optional(),
+  /** A rate older than this is not used to price an order. Default 600 s. */
+  maxRateAgeSec: z.int().min(10).max(86_400).default(600),
+});
+export type PricingConfig = z.infer<typeof PricingConfig>;
+
+export const BoardConfig = z.strictObject({
+  kind: z.enum(["sim", "raspi", "firmata"]),
+  /** The pin map JSON (see `hardware/`). */
+  pinmap: FilePath,
+  /** Serial port of a Firmata board, e.g. /dev/ttyACM0. */
+  port: z.string().max(256).optional(),
+  /** Faults the sim board starts with (e.g. "pump-dry"). */
+  simFaults: z.array(z.string().max(64)).max(20).default([]),
+});
+export type BoardConfig = z.infer<typeof BoardConfig>;
+
+/** An operator key the machine trusts for signed commands and desired state. */
+export const OperatorKey = z.strictObject({
+  keyId: z.string().min(1).max(64),
+  /** Ed25519 public key, 32 bytes hex. */
+  publicKey: z.string().regex(/^[0-9a-f]{64}$/, "an Ed25519 public key is 64 hex digits"),
+});
+
+/** The file given to `zapvend-machine --config <file>`. Unknown keys are refused so a typo is caught at start. */
+export const MachineConfig = z.strictObject({
+  machineId: MachineId,
+  model: text(60).default("zapvend"),
+  http: HostPort.default({ host: "127.0.0.1", port: 8080 }),
+  mqtt: MqttConfig.default({ url: "mqtt://127.0.0.1:1883", telemetryIntervalMs: 30_000 }),
+  board: BoardConfig,
+  payments: PaymentsConfig,
+  pricing: PricingConfig.default({ currency: "EUR", maxRateAgeSec: 600 }),
+  catalog: z.array(Product).min(1).max(200),
+  /** Where the journal and outbox live. */
+  dataDir: FilePath,
+  operatorKeys: z.array(OperatorKey).max(20).default([]),
+  /** scrypt hash of the technician PIN for the kiosk service menu, as written by `zapvend-machine hash-pin`. */
+  servicePinHash: z.string().max(512).optional(),
+}).check((ctx) => {
+  const seen = new Set<string>();
+  ctx.value.catalog.forEach((p, i) => {
+    if (seen.has(p.slot)) {
+      ctx.issues.push({ code: "custom", message: `slot ${p.slot} appears twice in the catalog`, path: ["catalog", i, "slot"], input: p, params: { code: "bad_value" } });
+    }
+    seen.add(p.slot);
+  });
+});
+export type MachineConfig = z.infer<typeof MachineConfig>;
+export type MachineConfigInput = z.input<typeof MachineConfig>;
+
+/** The file given to `zapvend-fleet --config <file>`. */
+export const FleetConfig = z.strictObject({
+  http: HostPort.default({ host: "127.0.0.1", port: 8090 }),
+  mqtt: MqttConfig.default({ url: "mqtt://127.0.0.1:1883", telemetryIntervalMs: 30_000 }),
+  /** `postgres://...` for PostgreSQL, else a SQLite file path. `DATABASE_URL` overrides it. */
+  database: z.string().min(1).max(4_096),
+  /** The operator key that signs commands and desired state (kept by the server, never sent to a browser). */
+  operatorKey: z.strictObject({ keyId: z.string().min(1).max(64), privateKeyPath: FilePath }),
+  /** Share the ingest among several fleet servers with `$share/<group>/...`. */
+  sharedSubscriptionGroup: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
+  alerts: z
+    .strictObject({
+      offlineAfterMs: z.int().min(10_000).default(300_000),
+      noSalesAfterMs: z.int().min(60_000).default(6 * 3_600_000),
+      lowStockBelow: z.int().min(0).default(2),
+      temperatureRangeC: z.tuple([z.number(), z.number()]).default([2, 12]),
+      vendFailuresInARow: z.int().min(1).default(3),
+    })
+    .default({ offlineAfterMs: 300_000, noSalesAfterMs: 21_600_000, lowStockBelow: 2, temperatureRangeC: [2, 12], vendFailuresInARow: 3 }),
+});
+export type FleetConfig = z.infer<typeof FleetConfig>;

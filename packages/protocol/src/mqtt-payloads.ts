@@ -1,0 +1,202 @@
+import { z } from "zod";
+import { CodedError, EpochMs, HealthSchema, Hex32, Id, MachineId, MsatString, SlotId, text } from "./common.js";
+import { FiatAmount, Price, ProductKindSchema } from "./catalog.js";
+import { VendEvidence } from "./order.js";
+import { CommandName, EventType } from "./mqtt-topics.js";
+
+/** Protocol version of every payload. */
+export const PAYLOAD_VERSION = 1;
+
+/**
+ * The envelope of every MQTT payload: `v` (payload version), `id` (unique, for dedupe), `ts` (sender's clock, ms),
+ * `boot` (sender's boot counter, increments on every start), `seq` (sender's sequence number within its stream).
+ */
+export const Envelope = z.object({
+  v: z.literal(PAYLOAD_VERSION),
+  id: Id,
+  ts: EpochMs,
+  boot: z.int().min(0).max(2 ** 31),
+  seq: z.int().min(0),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+export const MachineOnlineState = { ONLINE: "online", OFFLINE: "offline", LOST: "lost", SERVICE: "service" } as const;
+export type MachineOnlineState = (typeof MachineOnlineState)[keyof typeof MachineOnlineState];
+
+/** `m/<id>/status`, retained. The last will carries `lost` with the same boot. */
+export const StatusPayload = Envelope.extend({
+  state: z.enum(["online", "offline", "lost", "service"]),
+});
+export type StatusPayload = z.infer<typeof StatusPayload>;
+
+/** `m/<id>/birth`, retained: what this machine is. */
+export const BirthPayload = Envelope.extend({
+  model: text(60),
+  softwareVersion: text(40),
+  slots: z
+    .array(z.object({ slot: SlotId, name: text(60), kind: ProductKindSchema, capacity: z.int().min(1), stock: z.int().min(0), price: Price, enabled: z.boolean() }))
+    .max(200),
+  capabilities: z.object({
+    holdInvoices: z.boolean(),
+    paymentsBackend: text(32),
+    board: text(32),
+  }),
+  configVersions: z.object({
+    /** The last desired-state version applied. */
+    desired: z.int().min(0),
+    /** A digest of the catalog as configured locally. */
+    catalog: text(64),
+  }),
+});
+export type BirthPayload = z.infer<typeof BirthPayload>;
+
+/** `m/<id>/telemetry`, QoS 0, periodic. */
+export const TelemetryPayload = Envelope.extend({
+  temperatureC: z.number().min(-100).max(200).nullable(),
+  door: z.enum(["open", "closed"]),
+  payments: HealthSchema,
+  hardware: HealthSchema,
+  uptimeMs: z.int().min(0),
+  rssMb: z.number().min(0).max(1_000_000),
+  stock: z.array(z.object({ slot: SlotId, stock: z.int().min(0) })).max(200),
+});
+export type TelemetryPayload = z.infer<typeof TelemetryPayload>;
+
+const SaleEvent = z.object({
+  type: z.literal(EventType.SALE),
+  orderId: Id,
+  slot: SlotId,
+  productName: text(60),
+  amountMsat: MsatString,
+  fiat: FiatAmount.nullable(),
+  paymentHash: Hex32,
+  hold: z.boolean(),
+  evidence: VendEvidence,
+  settledAt: EpochMs,
+});
+const RefundEvent = z.object({
+  type: z.literal(EventType.REFUND),
+  orderId: Id,
+  slot: SlotId,
+  amountMsat: MsatString,
+  paymentHash: Hex32,
+  reason: CodedError,
+});
+const VendFailedEvent = z.object({
+  type: z.literal(EventType.VEND_FAILED),
+  orderId: Id,
+  slot: SlotId,
+  reason: CodedError,
+  evidence: VendEvidence.nullable(),
+});
+const CreditEvent = z.object({
+  type: z.literal(EventType.CREDIT),
+  orderId: Id,
+  slot: SlotId,
+  creditId: Id,
+  amountMsat: MsatString,
+  paymentHash: Hex32,
+  reason: CodedError,
+});
+const FaultEvent = z.object({
+  type: z.literal(EventType.FAULT),
+  fault: CodedError,
+  /** True when raised, false when cleared. */
+  active: z.boolean(),
+  severity: z.enum(["warning", "critical"]),
+});
+const DoorEvent = z.object({ type: z.literal(EventType.DOOR), open: z.boolean() });
+const RestockEvent = z.object({
+  type: z.literal(EventType.RESTOCK),
+  slot: SlotId,
+  previous: z.int().min(0),
+  stock: z.int().min(0),
+});
+
+/** The body of an `event/<type>` message, without the envelope. */
+export const EventBody = z.discriminatedUnion("type", [SaleEvent, RefundEvent, VendFailedEvent, CreditEvent, FaultEvent, DoorEvent, RestockEvent]);
+export type EventBody = z.infer<typeof EventBody>;
+export type EventBodyOf<T extends EventType> = Extract<EventBody, { type: T }>;
+
+/** `m/<id>/event/<type>`, QoS 1 from the outbox. `seq` is the per-machine event sequence (gaps are detectable). */
+export const EventPayload = z.intersection(Envelope, EventBody);
+export type EventPayload = Envelope & EventBody;
+
+export const DesiredSlot = z.object({ enabled: z.boolean().optional(), price: Price.optional() });
+
+/** `m/<id>/state/desired`, retained, written by the fleet. */
+export const DesiredStatePayload = Envelope.extend({
+  version: z.int().min(1),
+  slots: z.record(SlotId, DesiredSlot).optional(),
+  mode: z.enum(["normal", "maintenance"]).optional(),
+});
+export type DesiredStatePayload = z.infer<typeof DesiredStatePayload>;
+
+/** `m/<id>/state/reported`, retained, written by the machine: what it applied (or why it refused). */
+export const ReportedStatePayload = Envelope.extend({
+  version: z.int().min(0),
+  status: z.enum(["applied", "refused"]),
+  error: CodedError.nullable(),
+  slots: z.record(SlotId, z.object({ enabled: z.boolean(), price: Price })),
+  mode: z.enum(["normal", "maintenance", "service"]),
+});
+export type ReportedStatePayload = z.infer<typeof ReportedStatePayload>;
+
+/** Arguments of each command. */
+export const CommandArgs = {
+  "test-vend": z.strictObject({ slot: SlotId }),
+  restock: z.strictObject({ slot: SlotId.optional(), stock: z.int().min(0).max(10_000).optional() }),
+  reboot: z.strictObject({}),
+  rebirth: z.strictObject({}),
+  "cancel-order": z.strictObject({ orderId: Id }),
+} as const satisfies Record<CommandName, z.ZodType>;
+export type CommandArgsOf<N extends CommandName> = z.infer<(typeof CommandArgs)[N]>;
+
+/**
+ * `m/<id>/cmd/<name>`, fleet -> machine. Signed with Ed25519 over `canonicalJson` of every field but `sig`.
+ * `aud` is the machine it is for, `exp` when it stops being valid, `ctr` a counter higher than any before.
+ */
+export const CommandPayload = Envelope.extend({
+  name: z.enum(Object.values(CommandName) as [CommandName, ...CommandName[]]),
+  rid: Id,
+  aud: MachineId,
+  exp: EpochMs,
+  ctr: z.int().min(1),
+  keyId: text(64).min(1),
+  args: z.record(z.string().max(64), z.unknown()),
+  /** Ed25519 signature, base64url, 64 bytes. */
+  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, "sig must be a 64-byte Ed25519 signature in base64url"),
+});
+export type CommandPayload = z.infer<typeof CommandPayload>;
+export type UnsignedCommand = Omit<CommandPayload, "sig">;
+
+/** `m/<id>/cmd/<name>/res`, machine -> fleet. */
+export const CommandResultPayload = Envelope.extend({
+  rid: Id,
+  status: z.enum(["ok", "error"]),
+  data: z.record(z.string().max(64), z.unknown()).optional(),
+  error: CodedError.optional(),
+});
+export type CommandResultPayload = z.infer<typeof CommandResultPayload>;
+
+/** `fleet/state`, retained; the fleet server's will sets `offline`. */
+export const FleetStatePayload = Envelope.extend({ state: z.enum(["online", "offline"]) });
+export type FleetStatePayload = z.infer<typeof FleetStatePayload>;
+
+/**
+ * Deterministic JSON for signing: object keys sorted, no whitespace, `undefined` members dropped. Both the fleet
+ * (signer) and the machine (verifier) compute the signed bytes with this one function.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new RangeError("canonicalJson: non-finite number");
+    if (typeof value === "bigint") throw new TypeError("canonicalJson: bigint (money goes on the wire as a decimal string)");
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  const entries = Object.keys(value)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}

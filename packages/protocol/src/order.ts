@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { Bolt11String, CodedError, EpochMs, Hex32, Id, MsatString, SlotId, text } from "./common.js";
+import { FiatAmount, ProductKindSchema } from "./catalog.js";
+
+/**
+ * Order states (DESIGN.md). `pending`: invoice shown. `held`: payment accepted, not yet settled. `dispensing`.
+ * `completed`: product out, payment settled. `refunded`: vend failed, hold cancelled (the buyer's wallet gets the
+ * money back). `credited`: vend failed after a plain payment, a credit the buyer can spend. `expired`: never paid.
+ */
+export const OrderState = {
+  PENDING: "pending",
+  HELD: "held",
+  DISPENSING: "dispensing",
+  COMPLETED: "completed",
+  REFUNDED: "refunded",
+  CREDITED: "credited",
+  EXPIRED: "expired",
+} as const;
+export type OrderState = (typeof OrderState)[keyof typeof OrderState];
+export const OrderStateSchema = z.enum(["pending", "held", "dispensing", "completed", "refunded", "credited", "expired"]);
+
+/** States an order never leaves. */
+export const FINAL_ORDER_STATES: readonly OrderState[] = ["completed", "refunded", "credited", "expired"];
+
+export function isFinalOrderState(state: OrderState): boolean {
+  return FINAL_ORDER_STATES.includes(state);
+}
+
+/** What the sensors measured during a vend: kept with the order for the sales ledger and reconciliation. */
+export const VendEvidence = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("pour"),
+    targetMl: z.int().min(0).max(5_000),
+    pouredMl: z.number().min(0).max(10_000),
+    pulses: z.int().min(0),
+    runMs: z.int().min(0),
+  }),
+  z.object({
+    kind: z.literal("spiral"),
+    dropSeen: z.boolean(),
+    /** Whether the spiral left and came back to its home switch. */
+    homed: z.boolean(),
+    runMs: z.int().min(0),
+  }),
+]);
+export type VendEvidence = z.infer<typeof VendEvidence>;
+
+/** Live progress of a vend, pushed on the kiosk WebSocket. */
+export const VendProgress = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("pour"), pouredMl: z.number().min(0), targetMl: z.int().min(0) }),
+  z.object({ kind: z.literal("spiral"), phase: z.enum(["turning", "waiting-drop", "done"]) }),
+]);
+export type VendProgress = z.infer<typeof VendProgress>;
+
+/** An order as the machine's API shows it (`GET /api/orders/:id`, WebSocket `order` messages). */
+export const Order = z.object({
+  orderId: Id,
+  slot: SlotId,
+  productName: text(60),
+  kind: ProductKindSchema,
+  state: OrderStateSchema,
+  amountMsat: MsatString,
+  fiat: FiatAmount.nullable().optional(),
+  paymentHash: Hex32,
+  bolt11: Bolt11String,
+  /** True when paid through a hold invoice (a failed vend refunds automatically). */
+  hold: z.boolean(),
+  createdAt: EpochMs,
+  expiresAt: EpochMs,
+  updatedAt: EpochMs,
+  /** Why a vend failed or an order ended early. */
+  failure: CodedError.nullable().optional(),
+  evidence: VendEvidence.nullable().optional(),
+  /** Credit granted to the buyer when a plain-paid vend failed. */
+  credit: z.object({ creditId: Id, amountMsat: MsatString }).nullable().optional(),
+});
+export type Order = z.infer<typeof Order>;
