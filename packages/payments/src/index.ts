@@ -1,5 +1,4 @@
 /**
- * @zapvend/payments: not built yet (see README.md). This entry exports nothing so that no one can depend on
- * behaviour that does not exist.
+ * @zapvend/payments — BOLT 11, the invoice policy, preimage checks, fiat pricing and the Lightning backends.
  */
-export {};
+export * from "./backend.js";
