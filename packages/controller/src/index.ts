@@ -1,5 +1,9 @@
 /**
- * @zapvend/controller: not built yet (see README.md). This entry exports nothing so that no one can depend on
- * behaviour that does not exist.
+ * @zapvend/controller — the vend cycle: the order state machine with hold invoices, the crash-safe journal,
+ * inventory and the recovery after a restart. It drives ports (`VendHardware`, `PaymentsPort`, `EventSink`) that
+ * the machine daemon wires to `@zapvend/hal`, `@zapvend/payments` and `@zapvend/mqtt-bridge`.
  */
-export {};
+export * from "./ports.js";
+export * from "./errors.js";
+export { Journal, openJournalDb, type OrderRecord } from "./journal.js";
+export { VendController, type ControllerEvents, type ControllerOptions, type PriceQuote } from "./controller.js";
