@@ -1,25 +1,167 @@
 #!/usr/bin/env node
-// `npm start`: the launcher of the whole demo system on embedded defaults. Each part runs as its own process, as in
-// the field. It starts what has been built so far and says plainly what is not there yet, instead of pretending.
-import { existsSync } from "node:fs";
+// `npm start`: the whole demo on embedded defaults, each part in its own process as in the field (a daemon per
+// machine, the fleet elsewhere), so killing one machine is a real crash the others survive.
+// Order: broker -> sim Lightning node -> fleet server -> machines. Every URL is printed as `<name>: <url>`.
+// Ctrl-C (SIGINT) or SIGTERM stops everything cleanly, machines first.
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const demoDir = path.resolve(process.env.ZAPVEND_DEMO_DIR ?? path.join(root, ".zapvend", "demo"));
+const bins = {
+  broker: path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"),
+  sim: path.join(root, "packages/payments/dist/sim-node-cli.js"),
+  machine: path.join(root, "apps/machine/dist/cli.js"),
+  fleet: path.join(root, "apps/fleet/dist/cli.js"),
+};
 
-const parts = [
-  { name: "machine daemon (kiosks on :8080 and :8081)", bin: "apps/machine/dist/cli.js", issue: "the vend cycle and machine daemon" },
-  { name: "fleet server and console (:8090)", bin: "apps/fleet/dist/cli.js", issue: "the fleet" },
-  { name: "sim Lightning node and wallet (:8060)", bin: "packages/payments/dist/sim-node-cli.js", issue: "the Lightning backends" },
-  { name: "embedded MQTT broker (:1883)", bin: "packages/mqtt-bridge/dist/broker-cli.js", issue: "the MQTT bridge" },
-];
-
-const missing = parts.filter((p) => !existsSync(path.join(root, p.bin)));
+const missing = Object.entries(bins).filter(([, f]) => !existsSync(f));
 if (missing.length > 0) {
-  console.error("zapvend: the demo system cannot start yet; these parts are not built in this version:");
-  for (const p of missing) console.error(`  - ${p.name}: lands with ${p.issue}`);
-  console.error("Run `npm test` to check what exists.");
+  console.error(`zapvend: not built: ${missing.map(([n]) => n).join(", ")}. Run \`npm run build\` (npm start does it first).`);
   process.exit(1);
 }
-console.error("zapvend: every part is built, but the launcher that wires them lands with the machine daemon.");
-process.exit(1);
+
+/** @type {import("node:child_process").ChildProcess[]} */
+const children = [];
+let stopping = false;
+
+function log(line) {
+  process.stderr.write(`[zapvend] ${line}\n`);
+}
+
+/** Starts a part and resolves with the first URL it prints as `<name>: <url>`. */
+function startPart(label, args, expectName, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let found = false;
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trimEnd();
+        buf = buf.slice(nl + 1);
+        const m = /^([a-z0-9 _-]+): ((?:https?|mqtts?|wss?):\/\/\S+)$/i.exec(line);
+        if (m) {
+          console.log(`${m[1]}: ${m[2]}`);
+          if (!found && m[1] === expectName) {
+            found = true;
+            resolve(m[2]);
+          }
+        } else if (line) process.stderr.write(`[${label}] ${line}\n`);
+      }
+    });
+    child.stderr.on("data", (d) => {
+      for (const line of d.toString().split("\n")) if (line.trim()) process.stderr.write(`[${label}] ${line}\n`);
+    });
+    child.on("exit", (code, signal) => {
+      if (!found) reject(new Error(`${label} exited before it was ready (${signal ?? `code ${code}`})`));
+      else if (!stopping) log(`${label} exited (${signal ?? `code ${code}`}); the other parts keep running`);
+    });
+  });
+}
+
+function demoKey() {
+  const file = path.join(demoDir, "operator-key.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const key = {
+    keyId: "demo-operator",
+    publicKeyHex: publicKey.export({ format: "der", type: "spki" }).subarray(-32).toString("hex"),
+    privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+  };
+  writeFileSync(path.join(demoDir, "operator-key.pem"), key.privateKeyPem, { mode: 0o600 });
+  writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600 });
+  return key;
+}
+
+const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 sat: an offline demo rate, shown as such
+
+function machineConfig(id, port, brokerUrl, simUrl, key) {
+  const drinks = id.startsWith("drinks");
+  return {
+    machineId: id,
+    model: drinks ? "zapvend demo drinks (pump + flow meter)" : "zapvend demo snacks (spirals + drop sensor)",
+    http: { host: "127.0.0.1", port },
+    mqtt: { url: brokerUrl, telemetryIntervalMs: 10_000 },
+    board: { kind: "sim", pinmap: path.join(root, "hardware", "pinmaps", drinks ? "drinks.json" : "snacks.json") },
+    payments: { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
+    pricing: { currency: "EUR", rate: demoRate, maxRateAgeSec: 600 },
+    catalog: drinks
+      ? [{ slot: "P1", name: "Lemonade", kind: "pour", volumeMl: 250, icon: "🍋", price: { unit: "fiat", currency: "EUR", amountMinor: 250 }, stock: 40, capacity: 40 }]
+      : [
+          { slot: "A1", name: "Crisps", kind: "spiral", icon: "🥔", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 8, capacity: 10 },
+          { slot: "A2", name: "Chocolate", kind: "spiral", icon: "🍫", price: { unit: "fiat", currency: "EUR", amountMinor: 200 }, stock: 8, capacity: 10 },
+          { slot: "A3", name: "Cookies", kind: "spiral", icon: "🍪", price: { unit: "msat", amountMsat: "1500000" }, stock: 5, capacity: 10 },
+          { slot: "A4", name: "Nuts", kind: "spiral", icon: "🥜", price: { unit: "fiat", currency: "EUR", amountMinor: 180 }, stock: 2, capacity: 10 },
+        ],
+    dataDir: path.join(demoDir, id),
+    operatorKeys: [{ keyId: key.keyId, publicKey: key.publicKeyHex }],
+  };
+}
+
+async function main() {
+  mkdirSync(demoDir, { recursive: true });
+  const key = demoKey();
+
+  let brokerUrl = process.env.ZAPVEND_MQTT_URL;
+  if (brokerUrl) console.log(`broker: ${brokerUrl}`);
+  else brokerUrl = await startPart("broker", [bins.broker], "broker");
+
+  const simUrl = await startPart("sim-lightning", [bins.sim, "--port", "8060"], "sim-lightning");
+
+  const fleetConfig = {
+    http: { host: "127.0.0.1", port: 8090 },
+    mqtt: { url: brokerUrl },
+    database: path.join(demoDir, "fleet.db"),
+    operatorKey: { keyId: key.keyId, privateKeyPath: path.join(demoDir, "operator-key.pem") },
+  };
+  const fleetFile = path.join(demoDir, "fleet.json");
+  writeFileSync(fleetFile, JSON.stringify(fleetConfig, null, 2));
+  const fleet = startPart("fleet", [bins.fleet, "--config", fleetFile], "fleet");
+
+  const machines = [
+    ["drinks-01", 8080],
+    ["snacks-01", 8081],
+  ].map(([id, port]) => {
+    const file = path.join(demoDir, `${id}.json`);
+    writeFileSync(file, JSON.stringify(machineConfig(id, port, brokerUrl, simUrl, key), null, 2));
+    return startPart(id, [bins.machine, "--config", file], `kiosk ${id}`);
+  });
+  await Promise.all([fleet, ...machines]);
+  log("all parts are up. Ctrl-C stops everything.");
+}
+
+async function stopAll(signal, exitCode = 0) {
+  if (stopping) return;
+  stopping = true;
+  log(`stopping (${signal}) ...`);
+  // Machines first (they publish "offline"), then the fleet, the sim node and the broker.
+  for (const child of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill("SIGTERM");
+    await new Promise((resolve) => {
+      const t = setTimeout(() => {
+        child.kill("SIGKILL");
+        resolve();
+      }, 10_000);
+      child.once("exit", () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+  process.exit(exitCode);
+}
+
+process.on("SIGINT", () => void stopAll("SIGINT"));
+process.on("SIGTERM", () => void stopAll("SIGTERM"));
+
+main().catch(async (err) => {
+  log(`could not start: ${err.message}`);
+  await stopAll("error", 1);
+});

@@ -104,6 +104,8 @@ export const MachineConfig = z.strictObject({
   /** Where the journal and outbox live. */
   dataDir: FilePath,
   operatorKeys: z.array(OperatorKey).max(20).default([]),
+  /** Folder of the built kiosk (index.html + bundle). Default: the kiosk built beside the daemon in this repository. */
+  kioskDir: FilePath.optional(),
   /** scrypt hash of the technician PIN for the kiosk service menu, as written by `zapvend-machine hash-pin`. */
   servicePinHash: z.string().max(512).optional(),
 }).check((ctx) => {

@@ -1,0 +1,269 @@
+// The machine's HTTP API and WebSocket (DESIGN.md "Machine HTTP API"), and the kiosk's static files.
+import { EventEmitter } from "node:events";
+import { createReadStream, statSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { WebSocketServer, type WebSocket } from "ws";
+import {
+  MAX_HTTP_BODY_BYTES,
+  parseCreateOrderRequest,
+  parseKioskClientMessage,
+  type ApiError,
+  type Catalog,
+  type HealthResponse,
+  type KioskServerMessage,
+  type MachineStatusView,
+  type Order,
+  type VendProgress,
+} from "@zapvend/protocol";
+
+/** An error the API answers with a status and a coded body. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiFailure";
+  }
+}
+
+export interface MachineApiEvents {
+  order: [order: Order];
+  progress: [orderId: string, progress: VendProgress];
+  status: [status: MachineStatusView];
+  catalog: [catalog: Catalog];
+}
+
+/** What the HTTP layer needs from the daemon. */
+export interface MachineApi extends EventEmitter<MachineApiEvents> {
+  readonly machineId: string;
+  readonly boot: number;
+  readonly version: string;
+  health(): HealthResponse;
+  status(): MachineStatusView;
+  catalog(): Catalog;
+  createOrder(slot: string): Promise<Order>;
+  getOrder(orderId: string): Order | undefined;
+  cancelOrder(orderId: string): Promise<Order>;
+  /** Pays an order from the sim node's wallet (demo only); undefined when the backend is not the sim. */
+  demoPay?: (orderId: string) => Promise<void>;
+  /** Extra routes (the technician's service API); return undefined when the route is not theirs. */
+  serviceRoute?: (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => Promise<{ status: number; body: unknown } | undefined>;
+}
+
+export interface MachineServerOptions {
+  api: MachineApi;
+  /** Folder with the built kiosk; when absent or missing, `/` explains that the kiosk is not built. */
+  kioskDir?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".woff2": "font/woff2",
+};
+
+export class MachineServer {
+  private server: http.Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly clients = new Set<WebSocket>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly opts: MachineServerOptions) {}
+
+  /** Listens on host:port (port 0 picks a free one) and returns the base URL. */
+  async start(host: string, port: number): Promise<string> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.opts.log?.("http handler failed", { err: String(err) });
+        if (!res.headersSent) send(res, 500, { error: { code: "internal", message: "internal error" } });
+        else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 5_000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 });
+    server.on("upgrade", (req, socket, head) => {
+      if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+    });
+    this.server = server;
+    this.wss = wss;
+    const api = this.opts.api;
+    const on = <K extends keyof MachineApiEvents>(event: K, fn: (...args: MachineApiEvents[K]) => void) => {
+      api.on(event, fn as never);
+      this.unsubscribe.push(() => api.off(event, fn as never));
+    };
+    on("order", (order) => this.broadcast({ type: "order", order }));
+    on("progress", (orderId, progress) => this.broadcast({ type: "progress", orderId, progress }));
+    on("status", (status) => this.broadcast({ type: "status", status }));
+    on("catalog", (catalog) => this.broadcast({ type: "catalog", catalog }));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const ws of this.clients) ws.terminate();
+    this.clients.clear();
+    this.wss?.close();
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private broadcast(msg: KioskServerMessage): void {
+    const data = JSON.stringify(msg);
+    for (const ws of this.clients) if (ws.readyState === ws.OPEN) ws.send(data);
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.clients.add(ws);
+    const api = this.opts.api;
+    const send1 = (m: KioskServerMessage) => ws.send(JSON.stringify(m));
+    // A new screen (or one that reconnected after a restart) first learns the truth: who, status, catalog.
+    send1({ type: "hello", machineId: api.machineId, boot: api.boot, version: api.version });
+    send1({ type: "status", status: api.status() });
+    send1({ type: "catalog", catalog: api.catalog() });
+    ws.on("message", (data: Buffer) => {
+      const parsed = parseKioskClientMessage(new Uint8Array(data));
+      if (!parsed.ok) {
+        this.opts.log?.("ws: refused message", { code: parsed.error.code });
+        return;
+      }
+      const m = parsed.value;
+      if (m.type === "ping") send1({ type: "pong", t: m.t });
+      else if (m.type === "watch") {
+        const order = api.getOrder(m.orderId);
+        if (order) send1({ type: "order", order });
+      }
+    });
+    ws.on("close", () => this.clients.delete(ws));
+    ws.on("error", () => this.clients.delete(ws));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const p = url.pathname;
+    const method = req.method ?? "GET";
+    const api = this.opts.api;
+    try {
+      if (p.startsWith("/api/")) {
+        if (method === "GET" && p === "/api/health") return send(res, 200, api.health());
+        if (method === "GET" && p === "/api/catalog") return send(res, 200, api.catalog());
+        if (method === "POST" && p === "/api/orders") {
+          const parsed = parseCreateOrderRequest(await readBody(req));
+          if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, `${parsed.error.message} (at ${parsed.error.path})`);
+          const order = await api.createOrder(parsed.value.slot);
+          return send(res, 201, order);
+        }
+        const m = /^\/api\/orders\/([A-Za-z0-9_-]{1,64})(\/cancel)?$/.exec(p);
+        if (m) {
+          if (method === "GET" && !m[2]) {
+            const order = api.getOrder(m[1]!);
+            if (!order) throw new ApiFailure(404, "not_found", `no order ${m[1]}`);
+            return send(res, 200, order);
+          }
+          if (method === "POST" && m[2]) return send(res, 200, await api.cancelOrder(m[1]!));
+        }
+        if (method === "POST" && p === "/api/demo/pay") {
+          if (!api.demoPay) throw new ApiFailure(404, "not_found", "the demo wallet exists only with the sim Lightning node");
+          const body = (await readBody(req)) as { orderId?: unknown } | null;
+          if (!body || typeof body.orderId !== "string" || !/^[A-Za-z0-9_-]{8,64}$/.test(body.orderId)) {
+            throw new ApiFailure(400, "bad_value", "orderId is required");
+          }
+          // The wallet call resolves only when the payment settles or fails: answer now, the WebSocket tells the rest.
+          api.demoPay(body.orderId).catch((err: unknown) => this.opts.log?.("demo pay failed", { orderId: body.orderId, err: String(err) }));
+          return send(res, 202, { status: "paying" });
+        }
+        if (api.serviceRoute && p.startsWith("/api/service/")) {
+          const body = method === "POST" ? await readBody(req) : undefined;
+          const r = await api.serviceRoute({ method, path: p, body, authorization: req.headers.authorization });
+          if (r) return send(res, r.status, r.body);
+        }
+        throw new ApiFailure(404, "not_found", `no route ${method} ${p}`);
+      }
+      if (method === "GET" || method === "HEAD") return this.serveStatic(p, res);
+      throw new ApiFailure(405, "method_not_allowed", `${method} is not allowed here`);
+    } catch (err) {
+      if (err instanceof ApiFailure) return send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiError);
+      const coded = err as { code?: unknown; httpStatus?: unknown; message?: unknown };
+      if (typeof coded.code === "string" && typeof coded.httpStatus === "number") {
+        return send(res, coded.httpStatus, { error: { code: coded.code, message: String(coded.message) } } satisfies ApiError);
+      }
+      throw err;
+    }
+  }
+
+  private serveStatic(p: string, res: http.ServerResponse): void {
+    const dir = this.opts.kioskDir;
+    const rel = p === "/" ? "index.html" : decodeURIComponent(p).replace(/^\/+/, "");
+    const file = dir ? path.resolve(dir, rel) : undefined;
+    // Never serve outside the kiosk folder.
+    if (!dir || !file || !file.startsWith(path.resolve(dir) + path.sep)) {
+      return send(res, 404, { error: { code: "not_found", message: "not found" } });
+    }
+    let size: number;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) throw new Error("not a file");
+      size = st.size;
+    } catch {
+      if (p === "/") {
+        res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
+        res.end("The kiosk is not built: run `npm run build`.\n");
+        return;
+      }
+      return send(res, 404, { error: { code: "not_found", message: "not found" } });
+    }
+    res.writeHead(200, {
+      "content-type": CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream",
+      "content-length": size,
+      // index.html must never be cached (a stale screen after an update); hashed assets may be.
+      "cache-control": rel === "index.html" ? "no-store" : "public, max-age=300",
+    });
+    createReadStream(file).pipe(res);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(data), "cache-control": "no-store" });
+  res.end(data);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_HTTP_BODY_BYTES) throw new ApiFailure(413, "too_large", `body larger than ${MAX_HTTP_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return null;
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiFailure(400, "bad_json", "the body is not valid JSON");
+  }
+}
