@@ -1,5 +1,5 @@
 // The machine's HTTP API and WebSocket (DESIGN.md "Machine HTTP API"), and the kiosk's static files.
-import { EventEmitter } from "node:events";
+import type { EventEmitter } from "node:events";
 import { createReadStream, statSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
