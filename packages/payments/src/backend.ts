@@ -57,6 +57,8 @@ export interface NodeInfo {
   pubkey: string;
   network: Network;
   alias?: string;
+  /** The node's chain tip, where the backend tells it (compare with `InvoiceStatus.htlcExpiryHeight`). */
+  blockHeight?: number;
 }
 
 export interface InvoiceRequest {

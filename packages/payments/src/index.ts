@@ -2,3 +2,8 @@
  * @zapvend/payments — BOLT 11, the invoice policy, preimage checks, fiat pricing and the Lightning backends.
  */
 export * from "./backend.js";
+export * from "./errors.js";
+export * from "./runtime.js";
+export * from "./monitor.js";
+export { HttpTransport, type TransportOptions, type HttpResponse } from "./transport.js";
+export { LndBackend, type LndBackendOptions } from "./backends/lnd.js";
