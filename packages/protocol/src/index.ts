@@ -12,6 +12,8 @@ export * from "./kiosk-api.js";
 export * from "./mqtt-topics.js";
 export * from "./mqtt-payloads.js";
 export * from "./fleet-api.js";
+export * from "./fleet-extra.js";
 export * from "./config.js";
 export * from "./harness.js";
+export * from "./pinmap.js";
 export * from "./parse.js";

@@ -1,0 +1,232 @@
+// One contract suite over both engines: whatever the store runs on, the operator sees the same rows.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { MqttMessage } from "@zapvend/protocol";
+import { birth, commandResult, event, reported, sale, status, telemetry, uid } from "../__fixtures__/messages.js";
+import { engines } from "../__fixtures__/stores.js";
+import { num } from "./db.js";
+import type { FleetStore } from "./fleet-store.js";
+
+const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+
+for (const engine of engines) {
+  describe.skipIf(engine.skip !== null)(`FleetStore on ${engine.name}${engine.skip ? ` (${engine.skip})` : ""}`, () => {
+    let store: FleetStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await engine.open({ telemetrySampleMs: 60_000 }));
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    const apply = (msgs: MqttMessage[], at = T0) => store.applyBatch(msgs.map((msg) => ({ msg, receivedAt: at })));
+    const count = async (sql: string, params: Array<string | number> = []) => num((await store.db.all(sql, params))[0]!.n);
+
+    it("migrates once: a second start applies nothing and keeps the data", async () => {
+      await apply([birth("m-1")]);
+      await store.start(T0);
+      expect(await count("SELECT COUNT(*) AS n FROM schema_migrations")).toBe(1);
+      expect(await count("SELECT COUNT(*) AS n FROM machines")).toBe(1);
+    });
+
+    it("stores a sale once per (machine, id) whatever the redeliveries, in one batch or across batches", async () => {
+      await apply([birth("m-1")]);
+      const s = sale("m-1", { id: "sale-00000001", seq: 1, settledAt: T0 });
+      const first = await apply([s, s]);
+      expect(first.map((o) => o.duplicate ?? false)).toEqual([false, true]);
+      expect(first[0]!.sale?.amountMsat).toBe("1500000");
+      const again = await apply([s]);
+      expect(again[0]!.duplicate).toBe(true);
+      // The same id from another machine is another sale.
+      await apply([sale("m-2", { id: "sale-00000001", seq: 1, settledAt: T0 })]);
+
+      expect(await count("SELECT COUNT(*) AS n FROM ledger WHERE machine_id = ?", ["m-1"])).toBe(1);
+      expect(await count("SELECT COUNT(*) AS n FROM events WHERE machine_id = ?", ["m-1"])).toBe(1);
+      expect(await count("SELECT COUNT(*) AS n FROM ledger")).toBe(2);
+      const sales = await store.listSales({ machineId: "m-1" });
+      expect(sales).toHaveLength(1);
+      expect(sales[0]).toMatchObject({ eventId: "sale-00000001", slot: "A1", amountMsat: "1500000", hold: true, settledAt: T0 });
+      // Stock went down once, not three times.
+      expect((await store.getMachine("m-1"))!.stock.find((x) => x.slot === "A1")!.stock).toBe(7);
+    });
+
+    it("detects sequence gaps, shows them, and closes them when late events arrive", async () => {
+      await apply([0, 1, 2, 5, 6, 9].map((seq) => event("m-1", "door", { seq, body: { open: false } })));
+      expect((await store.getMachine("m-1"))!.missingEvents).toBe(4);
+      expect(await store.gaps("m-1")).toEqual([
+        { fromSeq: 3, toSeq: 4 },
+        { fromSeq: 7, toSeq: 8 },
+      ]);
+      const late3 = event("m-1", "door", { seq: 3, body: { open: false } });
+      await apply([late3, event("m-1", "door", { seq: 4, body: { open: false } }), late3]);
+      expect((await store.getMachine("m-1"))!.missingEvents).toBe(2);
+      expect(await store.gaps("m-1")).toEqual([{ fromSeq: 7, toSeq: 8 }]);
+    });
+
+    it("ignores a lost whose boot is older than the current birth; takes one of the current boot", async () => {
+      await apply([status("m-1", "online", { boot: 1, seq: 1 })], T0);
+      await apply([birth("m-1", { boot: 2 }), status("m-1", "online", { boot: 2, seq: 1 })], T0 + 1000);
+      const stale = await apply([status("m-1", "lost", { boot: 1, seq: 0 })], T0 + 2000);
+      expect(stale[0]!.ignored).toMatch(/older/);
+      expect((await store.getMachine("m-1"))!.status).toBe("online");
+      // The will of the current boot carries the seq it was registered with (lower than later statuses).
+      await apply([status("m-1", "lost", { boot: 2, seq: 0 })], T0 + 3000);
+      const m = (await store.getMachine("m-1"))!;
+      expect(m.status).toBe("lost");
+      expect(m.boot).toBe(2);
+      // "lost" is the broker speaking: it does not count as the machine being seen.
+      expect(m.lastSeen).toBe(T0 + 1000);
+      const health = (await store.machineHealth())[0]!;
+      expect(health.statusChangedAt).toBe(T0 + 3000);
+    });
+
+    it("orders statuses by (boot, seq), not by arrival", async () => {
+      await apply([status("m-1", "online", { boot: 3, seq: 5 })]);
+      const r = await apply([status("m-1", "offline", { boot: 3, seq: 4 })]);
+      expect(r[0]!.changed).toBe(false);
+      expect((await store.getMachine("m-1"))!.status).toBe("online");
+      await apply([status("m-1", "service", { boot: 3, seq: 6 })]);
+      expect((await store.getMachine("m-1"))!.status).toBe("service");
+      await apply([status("m-1", "online", { boot: 4, seq: 0 })]);
+      expect((await store.getMachine("m-1"))!).toMatchObject({ status: "online", boot: 4 });
+    });
+
+    it("keeps msat exact up to 21 million BTC, in sales and in report sums", async () => {
+      const max = "2100000000000000000";
+      await apply([sale("m-1", { seq: 1, amountMsat: max, settledAt: T0 }), sale("m-1", { seq: 2, amountMsat: "1", settledAt: T0 + 1 })]);
+      const sales = await store.listSales({ machineId: "m-1" });
+      expect(sales.map((s) => s.amountMsat).sort()).toEqual(["1", max]);
+      const rep = await store.salesReport("machine");
+      expect(rep[0]!.amountMsat).toBe("2100000000000000001");
+    });
+
+    it("filters sales by machine and time and reports per machine, slot and UTC day in sats and fiat", async () => {
+      const day1 = Date.UTC(2026, 10, 19, 23, 30);
+      const day2 = Date.UTC(2026, 10, 20, 0, 30);
+      await apply([
+        sale("m-1", { seq: 1, slot: "A1", settledAt: day1, amountMsat: "1000000", fiat: { currency: "EUR", amountMinor: 100 } }),
+        sale("m-1", { seq: 2, slot: "A2", settledAt: day2, amountMsat: "2000000", fiat: { currency: "EUR", amountMinor: 200 } }),
+        sale("m-1", { seq: 3, slot: "A2", settledAt: day2 + 1, amountMsat: "3000000", fiat: null }),
+        sale("m-2", { seq: 1, slot: "A1", settledAt: day2, amountMsat: "5000000", fiat: { currency: "USD", amountMinor: 500 } }),
+      ]);
+      expect((await store.listSales({ machineId: "m-1", fromMs: day2 })).map((s) => s.seq).sort()).toEqual([2, 3]);
+      expect((await store.listSales({ toMs: day2 })).map((s) => s.seq)).toEqual([1]);
+      expect(await store.listSales({ limit: 2 })).toHaveLength(2);
+
+      const byDay = await store.salesReport("day");
+      expect(byDay.map((r) => [r.day, r.count, r.amountMsat])).toEqual([
+        ["2026-11-19", 1, "1000000"],
+        ["2026-11-20", 3, "10000000"],
+      ]);
+      expect(byDay[1]!.fiat).toEqual([
+        { currency: "EUR", amountMinor: 200 },
+        { currency: "USD", amountMinor: 500 },
+      ]);
+      const bySlot = await store.salesReport("slot", { machineId: "m-1" });
+      expect(bySlot.map((r) => [r.machineId, r.slot, r.count, r.amountMsat])).toEqual([
+        ["m-1", "A1", 1, "1000000"],
+        ["m-1", "A2", 2, "5000000"],
+      ]);
+      const byMachine = await store.salesReport("machine");
+      expect(byMachine.map((r) => [r.key, r.count])).toEqual([
+        ["m-1", 3],
+        ["m-2", 1],
+      ]);
+    });
+
+    it("lists every payment for reconciliation: settled, paid, refunded and credited", async () => {
+      await apply([
+        sale("m-1", { seq: 1, hold: true, settledAt: T0 }),
+        sale("m-1", { seq: 2, hold: false, settledAt: T0 + 1 }),
+        event("m-1", "refund", { seq: 3, ts: T0 + 2 }),
+        event("m-1", "credit", { seq: 4, ts: T0 + 3 }),
+      ]);
+      const rec = await store.reconciliation({ machineId: "m-1" });
+      expect(rec.map((r) => [r.kind, r.state])).toEqual([
+        ["sale", "settled"],
+        ["sale", "paid"],
+        ["refund", "refunded"],
+        ["credit", "credited"],
+      ]);
+      expect(rec.every((r) => /^[0-9a-f]{64}$/.test(r.paymentHash))).toBe(true);
+    });
+
+    it("tracks telemetry in order, stock per slot, door, faults and vend failures in a row", async () => {
+      await apply([birth("m-1", { slots: [{ slot: "A1", stock: 5 }, { slot: "A2", stock: 5 }] })]);
+      await apply([telemetry("m-1", { ts: T0 + 10_000, temperatureC: 7, stock: [{ slot: "A1", stock: 4 }] })]);
+      const old = await apply([telemetry("m-1", { ts: T0 + 5_000, temperatureC: 30 })]);
+      expect(old[0]!.changed).toBe(false);
+      expect((await store.latestTelemetry("m-1"))!.temperatureC).toBe(7);
+      // A sale older than the last telemetry was already counted in its stock.
+      await apply([sale("m-1", { seq: 1, slot: "A1", ts: T0 + 1_000 }), sale("m-1", { seq: 2, slot: "A2", ts: T0 + 20_000 })]);
+      const stock = Object.fromEntries((await store.getMachine("m-1"))!.stock.map((s) => [s.slot, s.stock]));
+      expect(stock).toEqual({ A1: 4, A2: 4 });
+
+      await apply([event("m-1", "fault", { seq: 3, ts: T0 + 30_000 }), event("m-1", "vend-failed", { seq: 4 }), event("m-1", "vend-failed", { seq: 5 })]);
+      let m = (await store.getMachine("m-1"))!;
+      expect(m.faults).toEqual([{ code: "PUMP_DRY_RUN", message: "tank empty" }]);
+      expect((await store.machineHealth())[0]!.vendFailuresInARow).toBe(2);
+      await apply([event("m-1", "fault", { seq: 6, ts: T0 + 40_000, body: { active: false } }), sale("m-1", { seq: 7, ts: T0 + 50_000 })]);
+      m = (await store.getMachine("m-1"))!;
+      expect(m.faults).toEqual([]);
+      expect((await store.machineHealth())[0]!.vendFailuresInARow).toBe(0);
+      await apply([event("m-1", "restock", { seq: 8, body: { slot: "A2", previous: 3, stock: 10 } })]);
+      expect((await store.getMachine("m-1"))!.stock.find((s) => s.slot === "A2")!.stock).toBe(10);
+    });
+
+    it("keeps one telemetry sample per interval for the charts", async () => {
+      await apply([0, 10_000, 30_000, 60_000, 90_000, 125_000].map((d) => telemetry("m-1", { ts: T0 + d })));
+      expect((await store.telemetryHistory("m-1")).map((s) => s.ts - T0)).toEqual([0, 60_000, 125_000]);
+    });
+
+    it("raises one open alert per (machine, kind, subject), clears it, and keeps acknowledgements", async () => {
+      const a = { machineId: "m-1", kind: "low-stock" as const, subject: "A1", severity: "warning" as const, message: "A1 low" };
+      const first = await store.raiseAlert({ ...a, id: uid("alert") }, T0);
+      expect(first).not.toBeNull();
+      expect(await store.raiseAlert({ ...a, id: uid("alert") }, T0 + 1)).toBeNull();
+      expect(await store.raiseAlert({ ...a, subject: "A2", id: uid("alert") }, T0 + 1)).not.toBeNull();
+      const acked = await store.acknowledgeAlert(first!.id, T0 + 5);
+      expect(acked!.acknowledgedAt).toBe(T0 + 5);
+      expect((await store.acknowledgeAlert(first!.id, T0 + 9))!.acknowledgedAt).toBe(T0 + 5);
+      expect(await store.acknowledgeAlert("no-such-alert", T0)).toBeNull();
+      expect((await store.clearAlert(first!.id, T0 + 10))!.clearedAt).toBe(T0 + 10);
+      expect(await store.raiseAlert({ ...a, id: uid("alert") }, T0 + 11)).not.toBeNull();
+      expect((await store.openAlerts()).map((x) => x.subject).sort()).toEqual(["A1", "A2"]);
+      expect(await store.listAlerts({ includeCleared: true })).toHaveLength(3);
+      expect(await count("SELECT COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL")).toBe(2);
+    });
+
+    it("versions desired state above anything reported and shows it pending until the machine reports it", async () => {
+      await apply([birth("m-1"), reported("m-1", 4)]);
+      const d1 = await store.updateDesired("m-1", { slots: { A1: { price: { unit: "msat", amountMsat: "2000000" } } } }, T0);
+      expect(d1).toMatchObject({ version: 5, pending: true, reportedVersion: 4 });
+      const d2 = await store.updateDesired("m-1", { slots: { A1: { enabled: false } } }, T0 + 1);
+      expect(d2.version).toBe(6);
+      expect(d2.slots.A1).toEqual({ price: { unit: "msat", amountMsat: "2000000" }, enabled: false });
+      const out = await apply([reported("m-1", 6, { slots: { A1: { enabled: false, price: { unit: "msat", amountMsat: "2000000" } } } })]);
+      expect(out[0]!.desired).toMatchObject({ version: 6, pending: false, reportedStatus: "applied" });
+      const slot = (await store.slots("m-1")).find((s) => s.slot === "A1")!;
+      expect(slot).toMatchObject({ enabled: false, price: { unit: "msat", amountMsat: "2000000" } });
+      // An older reported state arriving late changes nothing.
+      expect((await apply([reported("m-1", 5)]))[0]!.changed).toBe(false);
+    });
+
+    it("stores a command's result once", async () => {
+      await store.insertCommand(
+        { rid: "cmd-00000001", machineId: "m-1", name: "test-vend", args: { slot: "A1" }, sentAt: T0, expiresAt: T0 + 30_000, status: "sent", data: null, error: null, completedAt: null },
+        1,
+      );
+      const r = commandResult("m-1", "test-vend", "cmd-00000001", { data: { dropSeen: true } });
+      const out = await apply([r, r], T0 + 500);
+      expect(out[0]!.command).toMatchObject({ rid: "cmd-00000001", status: "ok", data: { dropSeen: true }, completedAt: T0 + 500 });
+      expect(out[1]!.duplicate).toBe(true);
+      expect((await store.listCommands("m-1"))[0]!.status).toBe("ok");
+    });
+
+    it("counts up persistently", async () => {
+      expect(await store.nextCounter("ctr")).toBe(1);
+      expect(await store.nextCounter("ctr")).toBe(2);
+      expect(await store.nextCounter("boot")).toBe(1);
+    });
+  });
+}

@@ -1,0 +1,773 @@
+// The fleet's repository: every read and write of the fleet's data, written once over `SqlDb` so SQLite and
+// PostgreSQL behave the same (one contract suite runs over both). Ingest is idempotent by construction: an event
+// is keyed by (machine, event id) and every derived row (ledger, counters, stock) is written only when that key
+// was new; status, birth and reported state are ordered by the machine's (boot, seq), not by arrival.
+import type {
+  Alert,
+  AlertKind,
+  BirthPayload,
+  CodedError,
+  CommandRecord,
+  CommandResultPayload,
+  DesiredStateEdit,
+  DesiredView,
+  EventPayload,
+  MachineSummary,
+  MqttMessage,
+  ReconciliationEntry,
+  ReportedStatePayload,
+  Sale,
+  SalesReportRow,
+  SeqGap,
+  SlotView,
+  StatusPayload,
+  StoredEvent,
+  TelemetryPayload,
+  TelemetrySample,
+} from "@zapvend/protocol";
+import { big, num, numOrNull, str, strOrNull, type Row, type SqlDb, type SqlExecutor } from "./db.js";
+import { migrate } from "./migrations.js";
+
+export interface FleetStoreOptions {
+  /** Keep at most one telemetry sample per machine per this many ms for the charts. Default 60 000. */
+  telemetrySampleMs?: number;
+}
+
+/** What applying one message changed, so the server can push exactly that to the console. */
+export interface ApplyOutcome {
+  machineId: string | null;
+  /** False when the message changed nothing: a redelivered event, a stale status, the fleet's own echo. */
+  changed: boolean;
+  /** Set for a redelivered event (same machine and id as one already stored). */
+  duplicate?: boolean;
+  /** Why a message was ignored (stale `lost`, older boot, ...). */
+  ignored?: string;
+  sale?: Sale;
+  command?: CommandRecord;
+  desired?: DesiredView;
+  sample?: TelemetrySample;
+}
+
+export interface SalesFilter {
+  machineId?: string;
+  /** Inclusive, epoch ms. */
+  fromMs?: number;
+  /** Exclusive, epoch ms. */
+  toMs?: number;
+  limit?: number;
+}
+
+export interface NewAlert {
+  machineId: string;
+  kind: AlertKind;
+  /** What the alert is about within the machine (a slot for low stock), "" otherwise. */
+  subject: string;
+  severity: Alert["severity"];
+  message: string;
+}
+
+export interface OpenAlert extends Alert {
+  subject: string;
+}
+
+/** Machine columns the alert engine needs. */
+export interface MachineHealth {
+  id: string;
+  status: MachineSummary["status"];
+  statusChangedAt: number | null;
+  lastSeen: number;
+  firstSeen: number;
+  temperatureC: number | null;
+  door: "open" | "closed" | null;
+  payments: string | null;
+  vendFailuresInARow: number;
+  lastSaleAt: number | null;
+  missingEvents: number;
+  mode: string | null;
+  slots: Array<{ slot: string; name: string; stock: number; enabled: boolean }>;
+}
+
+export interface DexSlotCounter {
+  slot: string;
+  name: string;
+  price: SlotView["price"] | null;
+  vends: number;
+  valueMsat: bigint;
+}
+
+const DAY_MS = 86_400_000;
+
+function json<T>(v: unknown): T {
+  return JSON.parse(str(v)) as T;
+}
+function jsonOrNull<T>(v: unknown): T | null {
+  return v === null || v === undefined ? null : json<T>(v);
+}
+
+export class FleetStore {
+  private readonly sampleMs: number;
+  private readonly greatest: string;
+
+  /** No I/O here: `start()` migrates. */
+  constructor(
+    readonly db: SqlDb,
+    options: FleetStoreOptions = {},
+  ) {
+    this.sampleMs = options.telemetrySampleMs ?? 60_000;
+    this.greatest = db.dialect === "postgres" ? "GREATEST" : "MAX";
+  }
+
+  async start(nowMs: number): Promise<void> {
+    await migrate(this.db, nowMs);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** A counter that only goes up and survives restarts (the command counter `ctr`, the fleet's boot). */
+  async nextCounter(key: string): Promise<number> {
+    const rows = await this.db.transaction((tx) =>
+      tx.all("INSERT INTO meta (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET value = meta.value + 1 RETURNING value", [key]),
+    );
+    return num(rows[0]!.value);
+  }
+
+  // ---------------------------------------------------------------- ingest
+
+  /** Applies already-validated messages in one transaction, in order. */
+  async applyBatch(items: ReadonlyArray<{ msg: MqttMessage; receivedAt: number }>): Promise<ApplyOutcome[]> {
+    return this.db.transaction(async (tx) => {
+      const out: ApplyOutcome[] = [];
+      for (const { msg, receivedAt } of items) out.push(await this.applyOne(tx, msg, receivedAt));
+      return out;
+    });
+  }
+
+  private async applyOne(tx: SqlExecutor, msg: MqttMessage, receivedAt: number): Promise<ApplyOutcome> {
+    switch (msg.topic.kind) {
+      case "fleet-state":
+      case "desired":
+      case "command":
+        // The fleet's own publications, echoed by the broker because the fleet subscribes to the whole tree.
+        return { machineId: "machineId" in msg.topic ? msg.topic.machineId : null, changed: false, ignored: "fleet's own message" };
+      case "status":
+        return this.applyStatus(tx, msg.topic.machineId, msg.payload as StatusPayload, receivedAt);
+      case "birth":
+        return this.applyBirth(tx, msg.topic.machineId, msg.payload as BirthPayload, receivedAt);
+      case "telemetry":
+        return this.applyTelemetry(tx, msg.topic.machineId, msg.payload as TelemetryPayload, receivedAt);
+      case "event":
+        return this.applyEvent(tx, msg.topic.machineId, msg.payload as EventPayload, receivedAt);
+      case "reported":
+        return this.applyReported(tx, msg.topic.machineId, msg.payload as ReportedStatePayload, receivedAt);
+      case "command-result": {
+        const p = msg.payload as CommandResultPayload;
+        await this.touch(tx, msg.topic.machineId, receivedAt);
+        const rows = await tx.all(
+          "UPDATE commands SET status = ?, data = ?, error = ?, completed_at = ? WHERE rid = ? AND machine_id = ? AND status = 'sent' RETURNING *",
+          [p.status, p.data ? JSON.stringify(p.data) : null, p.error ? JSON.stringify(p.error) : null, receivedAt, p.rid, msg.topic.machineId],
+        );
+        const row = rows[0];
+        if (!row) return { machineId: msg.topic.machineId, changed: false, duplicate: true, ignored: "result of an unknown or already answered command" };
+        return { machineId: msg.topic.machineId, changed: true, command: commandFromRow(row) };
+      }
+    }
+  }
+
+  /** Creates the machine row on first contact and moves `last_seen` forward (never back). */
+  private async touch(tx: SqlExecutor, machineId: string, receivedAt: number): Promise<void> {
+    await tx.run(
+      `INSERT INTO machines (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET last_seen = ${this.greatest}(machines.last_seen, excluded.last_seen)`,
+      [machineId, receivedAt, receivedAt],
+    );
+  }
+
+  private async applyStatus(tx: SqlExecutor, machineId: string, p: StatusPayload, receivedAt: number): Promise<ApplyOutcome> {
+    // The broker publishes a "lost" will on the machine's behalf: it says nothing about the machine being seen.
+    if (p.state === "lost") {
+      await tx.run("INSERT INTO machines (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", [machineId, receivedAt, receivedAt]);
+    } else {
+      await this.touch(tx, machineId, receivedAt);
+    }
+    const row = (await tx.all("SELECT status, status_boot, status_seq, birth_boot FROM machines WHERE id = ?", [machineId]))[0]!;
+    const curBoot = numOrNull(row.status_boot);
+    const birthBoot = numOrNull(row.birth_boot);
+    const newestBoot = Math.max(curBoot ?? -1, birthBoot ?? -1);
+    if (p.state === "lost") {
+      // DESIGN.md: a "lost" whose boot is older than the current birth is ignored — the will of a previous run
+      // that the broker delivered after the machine had already restarted.
+      if (p.boot < newestBoot) return { machineId, changed: false, ignored: `lost of boot ${p.boot} is older than boot ${newestBoot}` };
+      // The will was registered at connect time, so its seq is older than later statuses of the same boot.
+    } else if (curBoot !== null && (p.boot < curBoot || (p.boot === curBoot && p.seq < num(row.status_seq ?? 0)))) {
+      return { machineId, changed: false, ignored: `status (boot ${p.boot}, seq ${p.seq}) is older than the current one` };
+    }
+    const changedState = str(row.status) !== p.state || curBoot !== p.boot;
+    // Within one boot the highest seq is kept, so a late will (older seq) never lets an older status back in.
+    const statusSeq = curBoot === p.boot ? Math.max(num(row.status_seq ?? 0), p.seq) : p.seq;
+    await tx.run(
+      "UPDATE machines SET status = ?, status_boot = ?, status_seq = ?, status_changed_at = CASE WHEN ? = 1 THEN ? ELSE status_changed_at END WHERE id = ?",
+      [p.state, p.boot, statusSeq, changedState ? 1 : 0, receivedAt, machineId],
+    );
+    return { machineId, changed: changedState };
+  }
+
+  private async applyBirth(tx: SqlExecutor, machineId: string, p: BirthPayload, receivedAt: number): Promise<ApplyOutcome> {
+    await this.touch(tx, machineId, receivedAt);
+    const row = (await tx.all("SELECT birth_boot FROM machines WHERE id = ?", [machineId]))[0]!;
+    const birthBoot = numOrNull(row.birth_boot);
+    if (birthBoot !== null && p.boot < birthBoot) return { machineId, changed: false, ignored: `birth of boot ${p.boot} is older than boot ${birthBoot}` };
+    await tx.run("UPDATE machines SET birth_boot = ?, model = ?, software_version = ?, capabilities = ? WHERE id = ?", [
+      p.boot,
+      p.model,
+      p.softwareVersion,
+      JSON.stringify({ ...p.capabilities, configVersions: p.configVersions }),
+      machineId,
+    ]);
+    await tx.run("DELETE FROM slots WHERE machine_id = ?", [machineId]);
+    for (const s of p.slots) {
+      await tx.run("INSERT INTO slots (machine_id, slot, name, kind, capacity, stock, price_json, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        machineId,
+        s.slot,
+        s.name,
+        s.kind,
+        s.capacity,
+        s.stock,
+        JSON.stringify(s.price),
+        s.enabled ? 1 : 0,
+      ]);
+    }
+    return { machineId, changed: true };
+  }
+
+  private async applyTelemetry(tx: SqlExecutor, machineId: string, p: TelemetryPayload, receivedAt: number): Promise<ApplyOutcome> {
+    await this.touch(tx, machineId, receivedAt);
+    const row = (await tx.all("SELECT telemetry_at, last_sample_at FROM machines WHERE id = ?", [machineId]))[0]!;
+    const prevTs = numOrNull(row.telemetry_at);
+    // QoS 0 can arrive out of order after a reconnect: an older reading never overwrites a newer one.
+    if (prevTs !== null && p.ts < prevTs) return { machineId, changed: false, ignored: "telemetry older than the last one" };
+    await tx.run(
+      "UPDATE machines SET temperature_c = ?, door = ?, payments = ?, hardware = ?, uptime_ms = ?, rss_mb = ?, telemetry_at = ? WHERE id = ?",
+      [p.temperatureC, p.door, p.payments, p.hardware, p.uptimeMs, p.rssMb, p.ts, machineId],
+    );
+    for (const s of p.stock) {
+      await tx.run("UPDATE slots SET stock = ? WHERE machine_id = ? AND slot = ? AND stock <> ?", [s.stock, machineId, s.slot, s.stock]);
+    }
+    const sample: TelemetrySample = { ts: p.ts, temperatureC: p.temperatureC, door: p.door, payments: p.payments, hardware: p.hardware, rssMb: p.rssMb };
+    const lastSample = numOrNull(row.last_sample_at);
+    if (lastSample === null || p.ts - lastSample >= this.sampleMs) {
+      await tx.run("INSERT INTO telemetry (machine_id, ts, temperature_c, door, payments, hardware, rss_mb) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        machineId,
+        p.ts,
+        p.temperatureC,
+        p.door,
+        p.payments,
+        p.hardware,
+        p.rssMb,
+      ]);
+      await tx.run("UPDATE machines SET last_sample_at = ? WHERE id = ?", [p.ts, machineId]);
+    }
+    return { machineId, changed: true, sample };
+  }
+
+  private async applyEvent(tx: SqlExecutor, machineId: string, p: EventPayload, receivedAt: number): Promise<ApplyOutcome> {
+    await this.touch(tx, machineId, receivedAt);
+    const { v: _v, id, ts, boot, seq, ...body } = p;
+    const ins = await tx.run(
+      "INSERT INTO events (machine_id, event_id, seq, boot, type, ts, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING",
+      [machineId, id, seq, boot, p.type, ts, receivedAt, JSON.stringify(body)],
+    );
+    if (ins.changes === 0) return { machineId, changed: false, duplicate: true };
+    // Gap detection: with the lowest and highest seq seen and how many arrived, the missing count is exact
+    // without reading the events back; the ranges themselves are computed on demand (`gaps()`).
+    await tx.run(
+      `UPDATE machines SET event_count = event_count + 1,
+        event_min_seq = CASE WHEN event_min_seq IS NULL OR ? < event_min_seq THEN ? ELSE event_min_seq END,
+        event_max_seq = CASE WHEN event_max_seq IS NULL OR ? > event_max_seq THEN ? ELSE event_max_seq END
+       WHERE id = ?`,
+      [seq, seq, seq, seq, machineId],
+    );
+    const out: ApplyOutcome = { machineId, changed: true };
+    switch (p.type) {
+      case "sale": {
+        await tx.run(
+          `INSERT INTO ledger (machine_id, event_id, seq, kind, order_id, slot, product_name, amount_msat, fiat_currency, fiat_minor, payment_hash, hold, evidence, state, at)
+           VALUES (?, ?, ?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING`,
+          [machineId, id, seq, p.orderId, p.slot, p.productName, BigInt(p.amountMsat), p.fiat?.currency ?? null, p.fiat?.amountMinor ?? null, p.paymentHash, p.hold ? 1 : 0, JSON.stringify(p.evidence), p.hold ? "settled" : "paid", p.settledAt],
+        );
+        await tx.run(`UPDATE machines SET vend_failures_in_a_row = 0, last_sale_at = ${this.greatest}(COALESCE(last_sale_at, 0), ?) WHERE id = ?`, [p.settledAt, machineId]);
+        await this.decrementIfNewer(tx, machineId, p.slot, ts);
+        out.sale = {
+          machineId,
+          eventId: id,
+          seq,
+          orderId: p.orderId,
+          slot: p.slot,
+          productName: p.productName,
+          amountMsat: p.amountMsat,
+          fiat: p.fiat,
+          paymentHash: p.paymentHash,
+          hold: p.hold,
+          evidence: p.evidence,
+          settledAt: p.settledAt,
+        };
+        break;
+      }
+      case "refund":
+      case "credit":
+        await tx.run(
+          `INSERT INTO ledger (machine_id, event_id, seq, kind, order_id, slot, amount_msat, payment_hash, state, at, reason)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING`,
+          [machineId, id, seq, p.type, p.orderId, p.slot, BigInt(p.amountMsat), p.paymentHash, p.type === "refund" ? "refunded" : "credited", ts, JSON.stringify(p.reason)],
+        );
+        break;
+      case "vend-failed":
+        await tx.run("UPDATE machines SET vend_failures_in_a_row = vend_failures_in_a_row + 1 WHERE id = ?", [machineId]);
+        break;
+      case "fault":
+        if (p.active) {
+          await tx.run(
+            "INSERT INTO faults (machine_id, code, message, severity, since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (machine_id, code) DO UPDATE SET message = excluded.message, severity = excluded.severity",
+            [machineId, p.fault.code, p.fault.message, p.severity, ts],
+          );
+        } else {
+          await tx.run("DELETE FROM faults WHERE machine_id = ? AND code = ? AND since <= ?", [machineId, p.fault.code, ts]);
+        }
+        break;
+      case "door":
+        await tx.run("UPDATE machines SET door = ? WHERE id = ? AND (telemetry_at IS NULL OR telemetry_at <= ?)", [p.open ? "open" : "closed", machineId, ts]);
+        break;
+      case "restock":
+        await tx.run("UPDATE slots SET stock = ? WHERE machine_id = ? AND slot = ?", [p.stock, machineId, p.slot]);
+        break;
+    }
+    return out;
+  }
+
+  /** A sale takes one unit, unless a telemetry reading newer than the sale already counted it. */
+  private async decrementIfNewer(tx: SqlExecutor, machineId: string, slot: string, eventTs: number): Promise<void> {
+    await tx.run(
+      `UPDATE slots SET stock = stock - 1 WHERE machine_id = ? AND slot = ? AND stock > 0
+         AND COALESCE((SELECT telemetry_at FROM machines WHERE id = ?), -1) < ?`,
+      [machineId, slot, machineId, eventTs],
+    );
+  }
+
+  private async applyReported(tx: SqlExecutor, machineId: string, p: ReportedStatePayload, receivedAt: number): Promise<ApplyOutcome> {
+    await this.touch(tx, machineId, receivedAt);
+    const row = (await tx.all("SELECT reported_version FROM machines WHERE id = ?", [machineId]))[0]!;
+    const prev = numOrNull(row.reported_version);
+    if (prev !== null && p.version < prev) return { machineId, changed: false, ignored: `reported version ${p.version} is older than ${prev}` };
+    await tx.run("UPDATE machines SET reported_version = ?, reported_status = ?, reported_error = ?, reported_json = ?, mode = ? WHERE id = ?", [
+      p.version,
+      p.status,
+      p.error ? JSON.stringify(p.error) : null,
+      JSON.stringify(p.slots),
+      p.mode,
+      machineId,
+    ]);
+    if (p.status === "applied") {
+      for (const [slot, s] of Object.entries(p.slots)) {
+        await tx.run("UPDATE slots SET price_json = ?, enabled = ? WHERE machine_id = ? AND slot = ?", [JSON.stringify(s.price), s.enabled ? 1 : 0, machineId, slot]);
+      }
+    }
+    const desired = await this.desiredWith(tx, machineId);
+    return { machineId, changed: true, ...(desired ? { desired } : {}) };
+  }
+
+  // ---------------------------------------------------------------- machines
+
+  async listMachines(): Promise<MachineSummary[]> {
+    return this.summaries(await this.db.all("SELECT * FROM machines ORDER BY id"), undefined);
+  }
+
+  async getMachine(machineId: string): Promise<MachineSummary | null> {
+    const rows = await this.db.all("SELECT * FROM machines WHERE id = ?", [machineId]);
+    return (await this.summaries(rows, machineId))[0] ?? null;
+  }
+
+  async getMachines(ids: readonly string[]): Promise<MachineSummary[]> {
+    const out: MachineSummary[] = [];
+    for (const id of ids) {
+      const m = await this.getMachine(id);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  private async summaries(rows: Row[], machineId: string | undefined): Promise<MachineSummary[]> {
+    const where = machineId === undefined ? "" : " WHERE machine_id = ?";
+    const params = machineId === undefined ? [] : [machineId];
+    const slots = await this.db.all(`SELECT machine_id, slot, name, stock, capacity FROM slots${where} ORDER BY machine_id, slot`, params);
+    const faults = await this.db.all(`SELECT machine_id, code, message FROM faults${where} ORDER BY machine_id, since`, params);
+    const slotsBy = groupBy(slots), faultsBy = groupBy(faults);
+    return rows.map((r) => {
+      const id = str(r.id);
+      return {
+        id,
+        status: str(r.status) as MachineSummary["status"],
+        boot: numOrNull(r.status_boot) ?? numOrNull(r.birth_boot),
+        lastSeen: num(r.last_seen),
+        model: strOrNull(r.model),
+        softwareVersion: strOrNull(r.software_version),
+        stock: (slotsBy.get(id) ?? []).map((s) => ({ slot: str(s.slot), name: str(s.name), stock: num(s.stock), capacity: num(s.capacity) })),
+        faults: (faultsBy.get(id) ?? []).map((f) => ({ code: str(f.code), message: str(f.message) })),
+        missingEvents: missingOf(r),
+      };
+    });
+  }
+
+  async machineHealth(): Promise<MachineHealth[]> {
+    const rows = await this.db.all("SELECT * FROM machines ORDER BY id");
+    const slotsBy = groupBy(await this.db.all("SELECT machine_id, slot, name, stock, enabled FROM slots ORDER BY machine_id, slot"));
+    return rows.map((r) => ({
+      id: str(r.id),
+      status: str(r.status) as MachineSummary["status"],
+      statusChangedAt: numOrNull(r.status_changed_at),
+      lastSeen: num(r.last_seen),
+      firstSeen: num(r.first_seen),
+      temperatureC: numOrNull(r.temperature_c),
+      door: strOrNull(r.door) as MachineHealth["door"],
+      payments: strOrNull(r.payments),
+      vendFailuresInARow: num(r.vend_failures_in_a_row),
+      lastSaleAt: numOrNull(r.last_sale_at),
+      missingEvents: missingOf(r),
+      mode: strOrNull(r.mode),
+      slots: (slotsBy.get(str(r.id)) ?? []).map((s) => ({ slot: str(s.slot), name: str(s.name), stock: num(s.stock), enabled: num(s.enabled) === 1 })),
+    }));
+  }
+
+  async slots(machineId: string): Promise<SlotView[]> {
+    const rows = await this.db.all("SELECT * FROM slots WHERE machine_id = ? ORDER BY slot", [machineId]);
+    return rows.map((s) => ({
+      slot: str(s.slot),
+      name: str(s.name),
+      kind: str(s.kind) as SlotView["kind"],
+      capacity: num(s.capacity),
+      stock: num(s.stock),
+      price: json<SlotView["price"]>(s.price_json),
+      enabled: num(s.enabled) === 1,
+    }));
+  }
+
+  async latestTelemetry(machineId: string): Promise<TelemetrySample | null> {
+    const r = (await this.db.all("SELECT telemetry_at, temperature_c, door, payments, hardware, rss_mb FROM machines WHERE id = ?", [machineId]))[0];
+    if (!r || r.telemetry_at === null) return null;
+    return {
+      ts: num(r.telemetry_at),
+      temperatureC: numOrNull(r.temperature_c),
+      door: str(r.door) as TelemetrySample["door"],
+      payments: str(r.payments) as TelemetrySample["payments"],
+      hardware: str(r.hardware) as TelemetrySample["hardware"],
+      rssMb: num(r.rss_mb),
+    };
+  }
+
+  async telemetryHistory(machineId: string, limit = 200): Promise<TelemetrySample[]> {
+    const rows = await this.db.all("SELECT * FROM telemetry WHERE machine_id = ? ORDER BY ts DESC LIMIT ?", [machineId, limit]);
+    return rows.reverse().map((r) => ({
+      ts: num(r.ts),
+      temperatureC: numOrNull(r.temperature_c),
+      door: str(r.door) as TelemetrySample["door"],
+      payments: str(r.payments) as TelemetrySample["payments"],
+      hardware: str(r.hardware) as TelemetrySample["hardware"],
+      rssMb: num(r.rss_mb),
+    }));
+  }
+
+  /** Drops chart samples older than `beforeMs`. */
+  async pruneTelemetry(beforeMs: number): Promise<number> {
+    return (await this.db.transaction((tx) => tx.run("DELETE FROM telemetry WHERE ts < ?", [beforeMs]))).changes;
+  }
+
+  async recentEvents(machineId: string, limit = 50): Promise<StoredEvent[]> {
+    const rows = await this.db.all("SELECT * FROM events WHERE machine_id = ? ORDER BY seq DESC LIMIT ?", [machineId, limit]);
+    return rows.map((r) => ({
+      machineId: str(r.machine_id),
+      eventId: str(r.event_id),
+      seq: num(r.seq),
+      type: str(r.type) as StoredEvent["type"],
+      ts: num(r.ts),
+      receivedAt: num(r.received_at),
+      body: json<Record<string, unknown>>(r.body),
+    }));
+  }
+
+  /** The sequence numbers between the lowest and the highest received that never arrived. */
+  async gaps(machineId: string, limit = 100): Promise<SeqGap[]> {
+    const rows = await this.db.all(
+      `SELECT prev_seq + 1 AS from_seq, seq - 1 AS to_seq FROM
+         (SELECT seq, LAG(seq) OVER (ORDER BY seq) AS prev_seq FROM events WHERE machine_id = ?) t
+       WHERE prev_seq IS NOT NULL AND seq - prev_seq > 1 ORDER BY seq LIMIT ?`,
+      [machineId, limit],
+    );
+    return rows.map((r) => ({ fromSeq: num(r.from_seq), toSeq: num(r.to_seq) }));
+  }
+
+  // ---------------------------------------------------------------- sales and reports
+
+  async listSales(f: SalesFilter = {}): Promise<Sale[]> {
+    const { where, params } = ledgerWhere("sale", f);
+    const rows = await this.db.all(`SELECT * FROM ledger ${where} ORDER BY at DESC, event_id LIMIT ?`, [...params, f.limit ?? 1000]);
+    return rows.map(saleFromRow);
+  }
+
+  async salesReport(group: "machine" | "slot" | "day", f: SalesFilter = {}): Promise<SalesReportRow[]> {
+    const { where, params } = ledgerWhere("sale", f);
+    const cols = group === "machine" ? "machine_id" : group === "slot" ? "machine_id, slot" : `(at / ${DAY_MS})`;
+    const keyCols = group === "day" ? `${cols} AS day_n` : cols;
+    const groupCols = group === "day" ? "day_n" : cols;
+    const totals = await this.db.all(`SELECT ${keyCols}, COUNT(*) AS n, SUM(amount_msat) AS msat FROM ledger ${where} GROUP BY ${groupCols} ORDER BY ${groupCols}`, params);
+    const fiat = await this.db.all(
+      `SELECT ${keyCols}, fiat_currency, SUM(fiat_minor) AS minor FROM ledger ${where} AND fiat_currency IS NOT NULL GROUP BY ${groupCols}, fiat_currency ORDER BY fiat_currency`,
+      params,
+    );
+    const keyOf = (r: Row) => (group === "machine" ? str(r.machine_id) : group === "slot" ? `${str(r.machine_id)}/${str(r.slot)}` : dayString(num(r.day_n)));
+    const fiatBy = new Map<string, Array<{ currency: string; amountMinor: number }>>();
+    for (const r of fiat) {
+      const k = keyOf(r);
+      const list = fiatBy.get(k) ?? [];
+      list.push({ currency: str(r.fiat_currency), amountMinor: num(r.minor) });
+      fiatBy.set(k, list);
+    }
+    return totals.map((r) => {
+      const key = keyOf(r);
+      return {
+        key,
+        machineId: group === "day" ? (f.machineId ?? null) : str(r.machine_id),
+        slot: group === "slot" ? str(r.slot) : null,
+        day: group === "day" ? key : null,
+        count: num(r.n),
+        amountMsat: big(r.msat).toString(),
+        fiat: fiatBy.get(key) ?? [],
+      };
+    });
+  }
+
+  async reconciliation(f: SalesFilter = {}): Promise<ReconciliationEntry[]> {
+    const { where, params } = ledgerWhere(null, f);
+    const rows = await this.db.all(`SELECT * FROM ledger ${where} ORDER BY at, machine_id, event_id LIMIT ?`, [...params, f.limit ?? 100_000]);
+    return rows.map((r) => ({
+      machineId: str(r.machine_id),
+      eventId: str(r.event_id),
+      kind: str(r.kind) as ReconciliationEntry["kind"],
+      orderId: str(r.order_id),
+      slot: str(r.slot),
+      paymentHash: str(r.payment_hash),
+      amountMsat: big(r.amount_msat).toString(),
+      state: str(r.state) as ReconciliationEntry["state"],
+      at: num(r.at),
+    }));
+  }
+
+  /** Per-selection vend counters since the fleet first heard of the machine (for the DEX export). */
+  async dexCounters(machineId: string): Promise<DexSlotCounter[]> {
+    const slots = await this.slots(machineId);
+    const rows = await this.db.all("SELECT slot, COUNT(*) AS n, SUM(amount_msat) AS msat FROM ledger WHERE machine_id = ? AND kind = 'sale' GROUP BY slot", [machineId]);
+    const by = new Map(rows.map((r) => [str(r.slot), r]));
+    const names = new Map(slots.map((s) => [s.slot, s]));
+    const all = [...new Set([...slots.map((s) => s.slot), ...by.keys()])].sort();
+    return all.map((slot) => {
+      const r = by.get(slot);
+      const s = names.get(slot);
+      return { slot, name: s?.name ?? "", price: s?.price ?? null, vends: r ? num(r.n) : 0, valueMsat: r ? big(r.msat) : 0n };
+    });
+  }
+
+  // ---------------------------------------------------------------- alerts
+
+  /** Raises an alert unless one of the same machine, kind and subject is open. Returns it when new. */
+  async raiseAlert(a: NewAlert & { id: string }, nowMs: number): Promise<Alert | null> {
+    const rows = await this.db.transaction((tx) =>
+      tx.all(
+        `INSERT INTO alerts (id, machine_id, kind, subject, severity, message, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (machine_id, kind, subject) WHERE cleared_at IS NULL DO NOTHING RETURNING *`,
+        [a.id, a.machineId, a.kind, a.subject, a.severity, a.message, nowMs],
+      ),
+    );
+    return rows[0] ? alertFromRow(rows[0]) : null;
+  }
+
+  async clearAlert(id: string, nowMs: number): Promise<Alert | null> {
+    const rows = await this.db.transaction((tx) => tx.all("UPDATE alerts SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL RETURNING *", [nowMs, id]));
+    return rows[0] ? alertFromRow(rows[0]) : null;
+  }
+
+  /** Returns the alert (acknowledged now, or already before), or null when there is no such alert. */
+  async acknowledgeAlert(id: string, nowMs: number): Promise<Alert | null> {
+    await this.db.transaction((tx) => tx.run("UPDATE alerts SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL", [nowMs, id]));
+    const rows = await this.db.all("SELECT * FROM alerts WHERE id = ?", [id]);
+    return rows[0] ? alertFromRow(rows[0]) : null;
+  }
+
+  async openAlerts(): Promise<OpenAlert[]> {
+    const rows = await this.db.all("SELECT * FROM alerts WHERE cleared_at IS NULL ORDER BY raised_at, id");
+    return rows.map((r) => ({ ...alertFromRow(r), subject: str(r.subject) }));
+  }
+
+  /** Open alerts first (newest first), then the recently cleared ones. */
+  async listAlerts(opts: { includeCleared?: boolean; machineId?: string; limit?: number } = {}): Promise<Alert[]> {
+    const cond: string[] = [];
+    const params: Array<string | number> = [];
+    if (!opts.includeCleared) cond.push("cleared_at IS NULL");
+    if (opts.machineId) {
+      cond.push("machine_id = ?");
+      params.push(opts.machineId);
+    }
+    const where = cond.length ? `WHERE ${cond.join(" AND ")}` : "";
+    const rows = await this.db.all(
+      `SELECT * FROM alerts ${where} ORDER BY CASE WHEN cleared_at IS NULL THEN 0 ELSE 1 END, raised_at DESC, id LIMIT ?`,
+      [...params, opts.limit ?? 500],
+    );
+    return rows.map(alertFromRow);
+  }
+
+  // ---------------------------------------------------------------- commands and desired state
+
+  async insertCommand(c: CommandRecord, ctr: number): Promise<void> {
+    await this.db.transaction((tx) =>
+      tx.run("INSERT INTO commands (rid, machine_id, name, args, ctr, sent_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        c.rid,
+        c.machineId,
+        c.name,
+        JSON.stringify(c.args),
+        ctr,
+        c.sentAt,
+        c.expiresAt,
+        c.status,
+      ]),
+    );
+  }
+
+  async deleteCommand(rid: string): Promise<void> {
+    await this.db.transaction((tx) => tx.run("DELETE FROM commands WHERE rid = ? AND status = 'sent'", [rid]));
+  }
+
+  async listCommands(machineId: string, limit = 50): Promise<CommandRecord[]> {
+    const rows = await this.db.all("SELECT * FROM commands WHERE machine_id = ? ORDER BY sent_at DESC, rid LIMIT ?", [machineId, limit]);
+    return rows.map(commandFromRow);
+  }
+
+  async getDesired(machineId: string): Promise<DesiredView | null> {
+    return this.desiredWith(this.db, machineId);
+  }
+
+  private async desiredWith(ex: SqlExecutor, machineId: string): Promise<DesiredView | null> {
+    const r = (await ex.all("SELECT desired_version, desired_json, desired_at, reported_version, reported_status, reported_error FROM machines WHERE id = ?", [machineId]))[0];
+    if (!r || r.desired_json === null) return null;
+    const d = json<{ slots: DesiredView["slots"]; mode: DesiredView["mode"] }>(r.desired_json);
+    const version = num(r.desired_version);
+    const reportedVersion = numOrNull(r.reported_version);
+    return {
+      version,
+      slots: d.slots,
+      mode: d.mode,
+      requestedAt: num(r.desired_at),
+      reportedVersion,
+      reportedStatus: strOrNull(r.reported_status) as DesiredView["reportedStatus"],
+      reportedError: jsonOrNull<CodedError>(r.reported_error),
+      pending: reportedVersion === null || reportedVersion < version,
+    };
+  }
+
+  /**
+   * Merges an edit over the current desired state and gives it the next version: higher than any the fleet wrote
+   * and any the machine reported, so a machine never mistakes it for one it already applied.
+   */
+  async updateDesired(machineId: string, edit: DesiredStateEdit, nowMs: number): Promise<DesiredView> {
+    return this.db.transaction(async (tx) => {
+      const r = (await tx.all("SELECT desired_version, desired_json, reported_version FROM machines WHERE id = ?", [machineId]))[0];
+      if (!r) throw new RangeError(`unknown machine ${machineId}`);
+      const cur = jsonOrNull<{ slots: DesiredView["slots"]; mode: DesiredView["mode"] }>(r.desired_json) ?? { slots: {}, mode: null };
+      const slots: DesiredView["slots"] = { ...cur.slots };
+      for (const [slot, s] of Object.entries(edit.slots ?? {})) slots[slot] = { ...(slots[slot] ?? {}), ...s };
+      const next = { slots, mode: edit.mode ?? cur.mode };
+      const version = Math.max(num(r.desired_version), numOrNull(r.reported_version) ?? 0) + 1;
+      await tx.run("UPDATE machines SET desired_version = ?, desired_json = ?, desired_at = ? WHERE id = ?", [version, JSON.stringify(next), nowMs, machineId]);
+      return (await this.desiredWith(tx, machineId))!;
+    });
+  }
+}
+
+function missingOf(r: Row): number {
+  if (r.event_min_seq === null || r.event_max_seq === null) return 0;
+  return Math.max(0, num(r.event_max_seq) - num(r.event_min_seq) + 1 - num(r.event_count));
+}
+
+function groupBy(rows: Row[]): Map<string, Row[]> {
+  const m = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = str(r.machine_id);
+    const list = m.get(k);
+    if (list) list.push(r);
+    else m.set(k, [r]);
+  }
+  return m;
+}
+
+function ledgerWhere(kind: "sale" | null, f: SalesFilter): { where: string; params: Array<string | number> } {
+  const cond: string[] = [kind ? "kind = 'sale'" : "1 = 1"];
+  const params: Array<string | number> = [];
+  if (f.machineId !== undefined) {
+    cond.push("machine_id = ?");
+    params.push(f.machineId);
+  }
+  if (f.fromMs !== undefined) {
+    cond.push("at >= ?");
+    params.push(f.fromMs);
+  }
+  if (f.toMs !== undefined) {
+    cond.push("at < ?");
+    params.push(f.toMs);
+  }
+  return { where: `WHERE ${cond.join(" AND ")}`, params };
+}
+
+export function dayString(dayNumber: number): string {
+  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+}
+
+function saleFromRow(r: Row): Sale {
+  return {
+    machineId: str(r.machine_id),
+    eventId: str(r.event_id),
+    seq: num(r.seq),
+    orderId: str(r.order_id),
+    slot: str(r.slot),
+    productName: str(r.product_name ?? ""),
+    amountMsat: big(r.amount_msat).toString(),
+    fiat: r.fiat_currency === null ? null : { currency: str(r.fiat_currency), amountMinor: num(r.fiat_minor) },
+    paymentHash: str(r.payment_hash),
+    hold: num(r.hold) === 1,
+    evidence: json<Sale["evidence"]>(r.evidence),
+    settledAt: num(r.at),
+  };
+}
+
+function alertFromRow(r: Row): Alert {
+  return {
+    id: str(r.id),
+    machineId: str(r.machine_id),
+    kind: str(r.kind) as Alert["kind"],
+    severity: str(r.severity) as Alert["severity"],
+    message: str(r.message),
+    raisedAt: num(r.raised_at),
+    clearedAt: numOrNull(r.cleared_at),
+    acknowledgedAt: numOrNull(r.acknowledged_at),
+  };
+}
+
+function commandFromRow(r: Row): CommandRecord {
+  return {
+    rid: str(r.rid),
+    machineId: str(r.machine_id),
+    name: str(r.name) as CommandRecord["name"],
+    args: json<Record<string, unknown>>(r.args),
+    sentAt: num(r.sent_at),
+    expiresAt: num(r.expires_at),
+    status: str(r.status) as CommandRecord["status"],
+    data: jsonOrNull<Record<string, unknown>>(r.data),
+    error: jsonOrNull<CodedError>(r.error),
+    completedAt: numOrNull(r.completed_at),
+  };
+}

@@ -1,0 +1,91 @@
+// Schema migrations, numbered and applied once each in a transaction; the same text serves both engines with
+// the few types that differ substituted (`{BIG}` a 64-bit integer, `{REAL}` a double).
+import type { SqlDb } from "./db.js";
+
+const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "fleet store",
+    sql: `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value {BIG} NOT NULL);
+CREATE TABLE machines (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL DEFAULT 'unknown',
+  status_boot {BIG}, status_seq {BIG}, status_changed_at {BIG},
+  birth_boot {BIG},
+  first_seen {BIG} NOT NULL, last_seen {BIG} NOT NULL,
+  model TEXT, software_version TEXT, capabilities TEXT,
+  temperature_c {REAL}, door TEXT, payments TEXT, hardware TEXT, uptime_ms {BIG}, rss_mb {REAL}, telemetry_at {BIG},
+  last_sample_at {BIG},
+  event_min_seq {BIG}, event_max_seq {BIG}, event_count {BIG} NOT NULL DEFAULT 0,
+  vend_failures_in_a_row {BIG} NOT NULL DEFAULT 0,
+  last_sale_at {BIG},
+  desired_version {BIG} NOT NULL DEFAULT 0, desired_json TEXT, desired_at {BIG},
+  reported_version {BIG}, reported_status TEXT, reported_error TEXT, reported_json TEXT, mode TEXT
+);
+CREATE TABLE slots (
+  machine_id TEXT NOT NULL, slot TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+  capacity {BIG} NOT NULL, stock {BIG} NOT NULL, price_json TEXT NOT NULL, enabled {BIG} NOT NULL,
+  PRIMARY KEY (machine_id, slot)
+);
+CREATE TABLE events (
+  machine_id TEXT NOT NULL, event_id TEXT NOT NULL, seq {BIG} NOT NULL, boot {BIG} NOT NULL, type TEXT NOT NULL,
+  ts {BIG} NOT NULL, received_at {BIG} NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (machine_id, event_id)
+);
+CREATE INDEX events_machine_seq ON events (machine_id, seq);
+CREATE TABLE ledger (
+  machine_id TEXT NOT NULL, event_id TEXT NOT NULL, seq {BIG} NOT NULL, kind TEXT NOT NULL,
+  order_id TEXT NOT NULL, slot TEXT NOT NULL, product_name TEXT, amount_msat {BIG} NOT NULL,
+  fiat_currency TEXT, fiat_minor {BIG}, payment_hash TEXT NOT NULL, hold {BIG}, evidence TEXT,
+  state TEXT NOT NULL, at {BIG} NOT NULL, reason TEXT,
+  PRIMARY KEY (machine_id, event_id)
+);
+CREATE INDEX ledger_kind_at ON ledger (kind, at);
+CREATE INDEX ledger_machine_kind_at ON ledger (machine_id, kind, at);
+CREATE TABLE faults (
+  machine_id TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL, since {BIG} NOT NULL,
+  PRIMARY KEY (machine_id, code)
+);
+CREATE TABLE telemetry (
+  machine_id TEXT NOT NULL, ts {BIG} NOT NULL, temperature_c {REAL}, door TEXT NOT NULL, payments TEXT NOT NULL,
+  hardware TEXT NOT NULL, rss_mb {REAL} NOT NULL
+);
+CREATE INDEX telemetry_machine_ts ON telemetry (machine_id, ts);
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, severity TEXT NOT NULL,
+  message TEXT NOT NULL, raised_at {BIG} NOT NULL, cleared_at {BIG}, acknowledged_at {BIG}
+);
+CREATE UNIQUE INDEX alerts_open ON alerts (machine_id, kind, subject) WHERE cleared_at IS NULL;
+CREATE INDEX alerts_raised ON alerts (raised_at);
+CREATE TABLE commands (
+  rid TEXT PRIMARY KEY, machine_id TEXT NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL, ctr {BIG} NOT NULL,
+  sent_at {BIG} NOT NULL, expires_at {BIG} NOT NULL, status TEXT NOT NULL, data TEXT, error TEXT, completed_at {BIG}
+);
+CREATE INDEX commands_machine ON commands (machine_id, sent_at);
+`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Brings the database to the latest schema. Safe to run at every start and from several servers at once. */
+export async function migrate(db: SqlDb, nowMs: number): Promise<number[]> {
+  const types = db.dialect === "postgres" ? { BIG: "BIGINT", REAL: "DOUBLE PRECISION" } : { BIG: "INTEGER", REAL: "REAL" };
+  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.BIG} NOT NULL)`);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const done = await db.transaction(async (tx) => {
+      // Inserting the version first makes a second server running the same migration wait on (PostgreSQL) or
+      // conflict with the first, instead of applying it twice.
+      const ins = await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING", [m.version, m.name, nowMs]);
+      if (ins.changes === 0) return false;
+      for (const stmt of m.sql.replace(/\{BIG\}/g, types.BIG).replace(/\{REAL\}/g, types.REAL).split(";")) {
+        if (stmt.trim()) await tx.run(stmt);
+      }
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  return applied;
+}
