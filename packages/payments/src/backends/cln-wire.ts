@@ -1,0 +1,92 @@
+// Core Lightning's answers through clnrest, as its JSON-RPC schemas (doc/schemas) and the holdinvoice plugin
+// (github.com/daywalker90/holdinvoice) define them. Only the fields the adapter reads are validated.
+//
+// clnrest (CLN >= 23.08) maps `POST /v1/<method>` with a JSON body of named parameters onto the RPC call and answers
+//   201 + the result                            on success,
+//   403 {code: 1501, message}                   without a `Rune` header,
+//   401 {code: 1501 | 1502, message}            for a rune that is invalid or does not permit this method/params,
+//   404 {code: -32601, message}                 for a method the node does not have (no holdinvoice plugin),
+//   500 {code, message}                         for any error of the RPC method itself.
+// The holdinvoice plugin is special: it reports its own refusals ("Holdinvoice is in wrong state: 'OPEN'",
+// "payment_hash '...' not found") and those of CLN's `invoice` it wraps as a *successful* result shaped
+// {code, message}, so clnrest answers them with 201. `isRpcErrorResult` catches that.
+import { z } from "zod";
+
+/** msat amounts: a JSON number in CLN >= 23.02, a string "1000msat" before. */
+export const ClnMsat = z.union([
+  z.int().min(0).transform((n) => BigInt(n)),
+  z
+    .string()
+    .regex(/^[0-9]{1,20}(msat)?$/)
+    .transform((s) => BigInt(s.replace(/msat$/, ""))),
+]);
+
+export const ClnRpcError = z.looseObject({ code: z.int(), message: z.string(), data: z.unknown().optional() });
+export type ClnRpcError = z.infer<typeof ClnRpcError>;
+
+export const ClnGetinfo = z.looseObject({
+  id: z.string().regex(/^(02|03)[0-9a-f]{64}$/),
+  alias: z.string().optional(),
+  network: z.string(),
+  blockheight: z.int().min(0).optional(),
+});
+
+export const ClnInvoiceCreated = z.looseObject({
+  bolt11: z.string().min(1),
+  payment_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  expires_at: z.int().optional(),
+});
+
+export const ClnInvoiceStatus = z.enum(["unpaid", "paid", "expired"]);
+
+export const ClnListedInvoice = z.looseObject({
+  label: z.string(),
+  payment_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  status: ClnInvoiceStatus,
+  amount_msat: ClnMsat.optional(),
+  amount_received_msat: ClnMsat.optional(),
+  paid_at: z.int().optional(),
+  payment_preimage: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  expires_at: z.int().optional(),
+  bolt11: z.string().optional(),
+});
+export type ClnListedInvoice = z.infer<typeof ClnListedInvoice>;
+
+export const ClnListInvoices = z.looseObject({ invoices: z.array(ClnListedInvoice) });
+
+export const HoldState = z.enum(["OPEN", "ACCEPTED", "SETTLED", "CANCELED"]);
+export type HoldState = z.infer<typeof HoldState>;
+
+export const HoldLookup = z.looseObject({ state: HoldState, htlc_expiry: z.int().optional() });
+export const HoldStateResult = z.looseObject({ state: HoldState });
+
+/** `wait {subsystem: "invoices", indexname: "updated", nextvalue}` (CLN >= 23.08). */
+export const ClnWaitInvoices = z.looseObject({
+  subsystem: z.literal("invoices"),
+  updated: z.int().min(0).optional(),
+  details: z
+    .looseObject({ status: z.string().optional(), label: z.string().optional(), bolt11: z.string().optional() })
+    .optional(),
+});
+
+/** CLN error codes the adapter tells apart (common/jsonrpc_errors.h, lightningd/invoice.h). */
+export const ClnErrorCode = {
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INVOICE_LABEL_ALREADY_EXISTS: 900,
+  INVOICE_PREIMAGE_ALREADY_EXISTS: 901,
+  RUNE_NOT_AUTHORIZED: 1501,
+  RUNE_NOT_PERMITTED: 1502,
+} as const;
+
+/** The plugin's refusal for a transition its state machine does not allow. */
+export const WRONG_STATE_RE = /Holdinvoice is in wrong state: '([A-Z]+)'/;
+/** The plugin's answer for a hash it does not hold. */
+export const HOLD_NOT_FOUND_RE = /payment_hash '[0-9a-f]*' not found/;
+
+/** A 2xx body that is in fact an RPC error (the holdinvoice plugin's way of refusing). */
+export function isRpcErrorResult(v: unknown): ClnRpcError | undefined {
+  if (typeof v !== "object" || v === null || "state" in v || "bolt11" in v) return undefined;
+  const r = ClnRpcError.safeParse(v);
+  return r.success ? r.data : undefined;
+}

@@ -1,0 +1,172 @@
+import { createHash, randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ManualClock } from "../__fixtures__/manual-clock.js";
+import type { BackendHint } from "../backend.js";
+import { PaymentErrorCode } from "../errors.js";
+import { FakeCln } from "./__fixtures__/fake-cln.js";
+import { ClnBackend } from "./cln.js";
+
+const RUNE = "rune-full";
+const INVOICE_RUNE = "rune-invoice-only";
+
+function preimagePair() {
+  const preimage = randomBytes(32).toString("hex");
+  return { preimage, paymentHash: createHash("sha256").update(Buffer.from(preimage, "hex")).digest("hex") };
+}
+
+describe("ClnBackend against a clnrest fake", () => {
+  let node: FakeCln;
+  let clock: ManualClock;
+  let backend: ClnBackend;
+
+  beforeEach(async () => {
+    node = await new FakeCln().start();
+    node.runes.set(RUNE, undefined);
+    node.runes.set(INVOICE_RUNE, new Set(["getinfo", "invoice", "listinvoices"]));
+    clock = new ManualClock();
+    backend = new ClnBackend({ url: node.url, rune: RUNE, clock, random: () => 0.5 });
+  });
+  afterEach(async () => {
+    await backend.stop();
+    await node.close();
+  });
+
+  it("reports the node key and network, and finds the holdinvoice plugin", async () => {
+    await backend.start();
+    expect(await backend.nodeInfo()).toMatchObject({ pubkey: `02${"11".repeat(32)}`, network: "regtest", blockHeight: 150 });
+    expect(backend.capabilities.holdInvoices).toBe(true);
+    expect(node.http.requests[0]?.headers["rune"]).toBe(RUNE);
+  });
+
+  it("without the plugin (404 unknown command) it offers plain invoices only", async () => {
+    node.holdPlugin = false;
+    await backend.start();
+    expect(backend.capabilities.holdInvoices).toBe(false);
+    const { paymentHash, preimage } = preimagePair();
+    await expect(backend.createHoldInvoice({ paymentHash, preimage, amountMsat: 1000n, description: "x", expirySec: 60 })).rejects.toMatchObject({
+      code: PaymentErrorCode.HOLD_UNSUPPORTED,
+    });
+  });
+
+  it("hold invoice: open -> accepted -> settled, with the machine's hash and the amount in msat", async () => {
+    await backend.start();
+    const { paymentHash, preimage } = preimagePair();
+    const created = await backend.createHoldInvoice({ paymentHash, preimage, amountMsat: 2_500_123n, description: "cola", expirySec: 180 });
+    expect(created.paymentHash).toBe(paymentHash);
+    expect(node.calls("holdinvoice")[0]).toMatchObject({ amount_msat: 2_500_123, description: "cola", expiry: 180, cltv: 80, preimage });
+
+    expect(await backend.lookupInvoice(paymentHash)).toMatchObject({ state: "open", amountMsat: 2_500_123n, amountPaidMsat: 0n });
+    await expect(backend.settleInvoice(preimage)).rejects.toMatchObject({ code: PaymentErrorCode.NOT_HELD });
+
+    node.pay(paymentHash);
+    expect(await backend.lookupInvoice(paymentHash)).toMatchObject({ state: "accepted", amountPaidMsat: 2_500_123n, htlcExpiryHeight: 290 });
+
+    await backend.settleInvoice(preimage);
+    await backend.settleInvoice(preimage); // a retry after a lost answer is harmless
+    const settled = await backend.lookupInvoice(paymentHash);
+    expect(settled).toMatchObject({ state: "settled", amountPaidMsat: 2_500_123n, preimage });
+    await expect(backend.cancelInvoice(paymentHash)).rejects.toMatchObject({ code: PaymentErrorCode.ALREADY_SETTLED });
+  });
+
+  it("cancel refunds a held payment, twice is fine, and settle after cancel is refused", async () => {
+    await backend.start();
+    const { paymentHash, preimage } = preimagePair();
+    await backend.createHoldInvoice({ paymentHash, preimage, amountMsat: 5000n, description: "x", expirySec: 60 });
+    node.pay(paymentHash);
+    await backend.cancelInvoice(paymentHash);
+    await backend.cancelInvoice(paymentHash);
+    expect((await backend.lookupInvoice(paymentHash)).state).toBe("canceled");
+    await expect(backend.settleInvoice(preimage)).rejects.toMatchObject({ code: PaymentErrorCode.ALREADY_CANCELED });
+  });
+
+  it("refuses a hold request without the matching preimage before calling the node", async () => {
+    await backend.start();
+    const { paymentHash } = preimagePair();
+    await expect(
+      backend.createHoldInvoice({ paymentHash, preimage: "00".repeat(32), amountMsat: 1000n, description: "x", expirySec: 60 }),
+    ).rejects.toMatchObject({ code: PaymentErrorCode.BAD_REQUEST });
+    expect(node.calls("holdinvoice")).toHaveLength(0);
+  });
+
+  it("a reused payment hash comes back as duplicate_payment_hash (CLN 901, in-band through the plugin)", async () => {
+    await backend.start();
+    const pair = preimagePair();
+    await backend.createHoldInvoice({ ...pair, amountMsat: 1000n, description: "x", expirySec: 60 });
+    await expect(backend.createHoldInvoice({ ...pair, amountMsat: 1000n, description: "x", expirySec: 60 })).rejects.toMatchObject({
+      code: PaymentErrorCode.DUPLICATE_PAYMENT_HASH,
+    });
+  });
+
+  it("plain invoice: settled with the preimage and the amount received", async () => {
+    await backend.start();
+    const created = await backend.createInvoice({ amountMsat: 21_000n, description: "chips", expirySec: 120 });
+    node.pay(created.paymentHash, 21_000n);
+    const st = await backend.lookupInvoice(created.paymentHash);
+    expect(st).toMatchObject({ state: "settled", amountMsat: 21_000n, amountPaidMsat: 21_000n, settledAt: 1_763_700_100_000 });
+    expect(createHash("sha256").update(Buffer.from(st.preimage ?? "", "hex")).digest("hex")).toBe(created.paymentHash);
+  });
+
+  it("an unknown hash is invoice_not_found", async () => {
+    await backend.start();
+    await expect(backend.lookupInvoice("ab".repeat(32))).rejects.toMatchObject({ code: PaymentErrorCode.INVOICE_NOT_FOUND });
+  });
+
+  it("a wrong rune is unauthorized; an invoice-only rune is refused holdinvoice and gets plain invoices", async () => {
+    const bad = new ClnBackend({ url: node.url, rune: "forged", clock });
+    await expect(bad.start()).rejects.toMatchObject({ code: PaymentErrorCode.UNAUTHORIZED });
+    await bad.stop();
+    const limited = new ClnBackend({ url: node.url, rune: INVOICE_RUNE, clock });
+    await limited.start();
+    expect(limited.capabilities.holdInvoices).toBe(false);
+    await expect(limited.createInvoice({ amountMsat: 1000n, description: "x", expirySec: 60 })).resolves.toMatchObject({ paymentHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    await limited.stop();
+  });
+
+  it("a node that does not answer times out with backend_timeout", async () => {
+    await backend.start();
+    node.http.faults.push("stall");
+    const p = backend.lookupInvoice("ab".repeat(32));
+    const assertion = expect(p).rejects.toMatchObject({ code: PaymentErrorCode.BACKEND_TIMEOUT });
+    await vi.waitFor(() => expect(node.http.requests.at(-1)?.path).toBe("/v1/holdinvoicelookup"));
+    await clock.advance(30_000);
+    await assertion;
+  });
+
+  it("a 500 with an HTML body (a proxy in front) is a backend_error, not a crash", async () => {
+    await backend.start();
+    node.http.faults.push({ status: 502, text: "<html>Bad Gateway</html>" });
+    await expect(backend.createInvoice({ amountMsat: 1000n, description: "x", expirySec: 60 })).rejects.toMatchObject({
+      code: PaymentErrorCode.BACKEND_UNREACHABLE,
+    });
+  });
+
+  it("push: a paid invoice produces a hint; after the long-poll fails and recovers it asks for a sweep", async () => {
+    const hints: BackendHint[] = [];
+    backend.watch((h) => hints.push(h));
+    await backend.start();
+    await clock.advance(0);
+    await vi.waitFor(() => expect(node.calls("wait").length).toBeGreaterThanOrEqual(2));
+    const created = await backend.createInvoice({ amountMsat: 3000n, description: "x", expirySec: 60 });
+    await vi.waitFor(async () => {
+      await clock.advance(0);
+      expect(hints).toContainEqual({ type: "invoice", paymentHash: created.paymentHash });
+    });
+    node.pay(created.paymentHash);
+    await vi.waitFor(async () => {
+      await clock.advance(0);
+      expect(hints).toContainEqual({ type: "invoice", paymentHash: created.paymentHash, state: "settled" });
+    });
+
+    // The node restarts: the open long-poll is cut, the next attempt too.
+    node.http.faults.push("drop");
+    node.http.dropAll();
+    await vi.waitFor(async () => {
+      await clock.advance(0);
+      expect(hints).toContainEqual(expect.objectContaining({ type: "health", health: "degraded" }));
+    });
+    await vi.waitFor(async () => {
+      await clock.advance(30_000);
+      expect(hints).toContainEqual({ type: "reconnected" });
+    });
+  });
+});

@@ -1,0 +1,446 @@
+// The Core Lightning adapter, over clnrest (`POST /v1/<method>`, `Rune` header). Hold invoices come from the
+// holdinvoice plugin (github.com/daywalker90/holdinvoice: `holdinvoice`, `holdinvoicesettle`, `holdinvoicecancel`,
+// `holdinvoicelookup`) when the node has it; without it the machine gets plain invoices (`invoice`,
+// `listinvoices`). Push hints come from CLN's `wait` on the invoices index, long-polled.
+//
+// Credentials: give the device a rune restricted to exactly the methods below, e.g.
+//   lightning-cli createrune restrictions='[["method=getinfo","method=invoice","method=listinvoices","method=wait",
+//     "method=holdinvoice","method=holdinvoicesettle","method=holdinvoicecancel","method=holdinvoicelookup"]]'
+// (alternatives inside one array are OR-ed). It cannot pay, open channels or withdraw.
+//
+// Why the preimage goes to the node here: the plugin builds the hold invoice with CLN's own `invoice` command, which
+// needs the preimage; the plugin then holds the HTLCs until `holdinvoicesettle`, so the node still only takes the
+// money when the machine says so. The machine keeps its copy and settles by payment hash.
+import type { Network } from "@zapvend/protocol";
+import { randomBytes } from "node:crypto";
+import type {
+  BackendCapabilities,
+  BackendHint,
+  CreatedInvoice,
+  HoldInvoiceRequest,
+  InvoiceRequest,
+  InvoiceStatus,
+  LightningBackend,
+  NodeInfo,
+} from "../backend.js";
+import { InvoiceState } from "../backend.js";
+import { isTransient, PaymentError, PaymentErrorCode } from "../errors.js";
+import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from "../runtime.js";
+import { HttpTransport } from "../transport.js";
+import {
+  ClnErrorCode,
+  ClnGetinfo,
+  ClnInvoiceCreated,
+  ClnListInvoices,
+  ClnRpcError,
+  ClnWaitInvoices,
+  HOLD_NOT_FOUND_RE,
+  HoldLookup,
+  HoldStateResult,
+  isRpcErrorResult,
+  WRONG_STATE_RE,
+  type ClnListedInvoice,
+  type HoldState,
+} from "./cln-wire.js";
+import { bolt11Fields, checkHash, checkInvoiceRequest, HASH_RE, parseWire, sha256Hex, toSafeNumber } from "./common.js";
+
+export interface ClnBackendOptions {
+  /** clnrest endpoint, e.g. `https://node:3010`. */
+  url: string;
+  /** The rune, sent as the `Rune` header. See the file comment for its restrictions. */
+  rune: string;
+  /** clnrest's certificate (PEM), pinned like LND's. */
+  tlsCertPem?: string;
+  /**
+   * Whether the node has the holdinvoice plugin. "auto" (default) asks the node at `start()`: a
+   * `holdinvoicelookup` of an unknown hash answers "not found" with the plugin and 404 without it.
+   */
+  holdInvoices?: boolean | "auto";
+  /** min_final_cltv_expiry of hold invoices in blocks when the request gives none (the plugin requires one). Default 80. */
+  defaultCltvExpiry?: number;
+  /** Per-request timeout in ms. Default 10 000. */
+  requestTimeoutMs?: number;
+  /** How long one `wait` long-poll may stay open, in seconds. Default 60. */
+  waitTimeoutSec?: number;
+  /** First reconnect delay of the `wait` long-poll in ms; doubles per failure, with jitter. Default 500. */
+  reconnectMinDelayMs?: number;
+  /** Longest reconnect delay in ms. Default 30 000. */
+  reconnectMaxDelayMs?: number;
+  /** Prefix of the invoice labels this machine creates (CLN labels must be unique per node). Default "zapvend". */
+  labelPrefix?: string;
+  clock?: Clock;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/** A hold request for CLN: the plugin needs the preimage (see the file comment). */
+export interface ClnHoldInvoiceRequest extends HoldInvoiceRequest {
+  /** 32 bytes hex; sha256(preimage) must equal `paymentHash`. */
+  preimage?: string;
+}
+
+export class ClnBackend implements LightningBackend {
+  readonly kind = "cln";
+  readonly capabilities: BackendCapabilities;
+
+  private readonly http: HttpTransport;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly listeners = new Set<(hint: BackendHint) => void>();
+  private readonly holdSetting: boolean | "auto";
+  private readonly opts: ClnBackendOptions;
+  private started = false;
+  private stopped = false;
+  private pollAbort: AbortController | undefined;
+  private pollTimer: TimerHandle | undefined;
+
+  constructor(opts: ClnBackendOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.random = opts.random ?? Math.random;
+    this.holdSetting = opts.holdInvoices ?? "auto";
+    // Until start() has asked the node, only an explicit `true` promises hold invoices.
+    this.capabilities = { holdInvoices: this.holdSetting === true, push: true };
+    if (!opts.rune || /[\r\n]/.test(opts.rune)) throw new PaymentError(PaymentErrorCode.BAD_REQUEST, "a CLN rune is required (one line)");
+    this.http = new HttpTransport({
+      baseUrl: opts.url,
+      tlsCertPem: opts.tlsCertPem,
+      headers: { Rune: opts.rune },
+      timeoutMs: opts.requestTimeoutMs ?? 10_000,
+      clock: this.clock,
+    });
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.stopped) throw new PaymentError(PaymentErrorCode.STOPPED, "this backend was stopped; make a new one");
+    const info = await this.nodeInfo(signal);
+    if (this.holdSetting === "auto") this.capabilities.holdInvoices = await this.probeHoldPlugin(signal);
+    this.log.info("connected", { origin: this.http.origin, pubkey: info.pubkey, network: info.network, holdInvoices: this.capabilities.holdInvoices });
+    this.started = true;
+    this.startWaitLoop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.started = false;
+    this.pollAbort?.abort();
+    if (this.pollTimer !== undefined) this.clock.clearTimeout(this.pollTimer);
+    this.listeners.clear();
+    this.http.close();
+  }
+
+  async nodeInfo(signal?: AbortSignal): Promise<NodeInfo> {
+    const info = parseWire(ClnGetinfo, await this.call("getinfo", {}, signal), "getinfo", "Core Lightning");
+    return {
+      pubkey: info.id,
+      network: toNetwork(info.network),
+      ...(info.alias ? { alias: info.alias } : {}),
+      ...(info.blockheight !== undefined ? { blockHeight: info.blockheight } : {}),
+    };
+  }
+
+  async createHoldInvoice(req: ClnHoldInvoiceRequest, signal?: AbortSignal): Promise<CreatedInvoice> {
+    checkHash(req.paymentHash);
+    checkInvoiceRequest(req);
+    if (!this.capabilities.holdInvoices) {
+      throw new PaymentError(PaymentErrorCode.HOLD_UNSUPPORTED, "this Core Lightning node has no holdinvoice plugin");
+    }
+    if (req.preimage === undefined || !HASH_RE.test(req.preimage) || sha256Hex(req.preimage) !== req.paymentHash) {
+      throw new PaymentError(PaymentErrorCode.BAD_REQUEST, "CLN's holdinvoice plugin needs the preimage of the payment hash (sha256(preimage) == paymentHash)", {
+        paymentHash: req.paymentHash,
+      });
+    }
+    const res = await this.call(
+      "holdinvoice",
+      {
+        amount_msat: toSafeNumber(req.amountMsat, "amountMsat"),
+        label: `${this.opts.labelPrefix ?? "zapvend"}-${req.paymentHash}`,
+        description: req.description,
+        expiry: req.expirySec,
+        preimage: req.preimage,
+        cltv: req.cltvExpiry ?? this.opts.defaultCltvExpiry ?? 80,
+      },
+      signal,
+      req.paymentHash,
+    );
+    const out = parseWire(ClnInvoiceCreated, res, "holdinvoice", "Core Lightning");
+    if (out.payment_hash !== req.paymentHash) {
+      throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, "holdinvoice returned an invoice for another payment hash", { paymentHash: req.paymentHash });
+    }
+    return { bolt11: out.bolt11, paymentHash: out.payment_hash };
+  }
+
+  async createInvoice(req: InvoiceRequest, signal?: AbortSignal): Promise<CreatedInvoice> {
+    checkInvoiceRequest(req);
+    const label = `${this.opts.labelPrefix ?? "zapvend"}-${this.clock.now()}-${randomBytes(6).toString("hex")}`;
+    const res = await this.call(
+      "invoice",
+      { amount_msat: toSafeNumber(req.amountMsat, "amountMsat"), label, description: req.description, expiry: req.expirySec },
+      signal,
+    );
+    const out = parseWire(ClnInvoiceCreated, res, "invoice", "Core Lightning");
+    return { bolt11: out.bolt11, paymentHash: out.payment_hash };
+  }
+
+  async lookupInvoice(paymentHash: string, signal?: AbortSignal): Promise<InvoiceStatus> {
+    checkHash(paymentHash);
+    // The plugin's state first: its SETTLED answer waits until CLN has the invoice paid, so the listinvoices that
+    // follows already carries the received amount and preimage.
+    let hold: { state: HoldState; htlc_expiry?: number } | undefined;
+    if (this.capabilities.holdInvoices) {
+      try {
+        hold = parseWire(HoldLookup, await this.call("holdinvoicelookup", { payment_hash: paymentHash }, signal, paymentHash, 30_000), "holdinvoicelookup", "holdinvoice");
+      } catch (err) {
+        // A plain invoice of this node is not the plugin's: fall through to listinvoices.
+        if (!(err instanceof PaymentError && err.code === PaymentErrorCode.INVOICE_NOT_FOUND)) throw err;
+      }
+    }
+    const list = parseWire(ClnListInvoices, await this.call("listinvoices", { payment_hash: paymentHash }, signal, paymentHash), "listinvoices", "Core Lightning");
+    const inv = list.invoices.find((i) => i.payment_hash === paymentHash);
+    if (!inv) {
+      throw new PaymentError(PaymentErrorCode.INVOICE_NOT_FOUND, "the node has no invoice with this payment hash", { paymentHash });
+    }
+    return toStatus(paymentHash, inv, hold);
+  }
+
+  async settleInvoice(preimage: string, signal?: AbortSignal): Promise<void> {
+    checkHash(preimage, "a preimage");
+    if (!this.capabilities.holdInvoices) throw new PaymentError(PaymentErrorCode.HOLD_UNSUPPORTED, "this Core Lightning node has no holdinvoice plugin");
+    const paymentHash = sha256Hex(preimage);
+    try {
+      parseWire(HoldStateResult, await this.call("holdinvoicesettle", { payment_hash: paymentHash }, signal, paymentHash), "holdinvoicesettle", "holdinvoice");
+    } catch (err) {
+      // A retried settle after a lost answer: the money is taken, which is what the caller wanted.
+      if (err instanceof PaymentError && err.context?.["holdState"] === "SETTLED") return;
+      throw err;
+    }
+  }
+
+  async cancelInvoice(paymentHash: string, signal?: AbortSignal): Promise<void> {
+    checkHash(paymentHash);
+    if (!this.capabilities.holdInvoices) {
+      // A plain CLN invoice cannot be withdrawn through the restricted rune; it lapses at its expiry.
+      throw new PaymentError(PaymentErrorCode.HOLD_UNSUPPORTED, "without the holdinvoice plugin an open CLN invoice lapses at its expiry", { paymentHash });
+    }
+    try {
+      parseWire(HoldStateResult, await this.call("holdinvoicecancel", { payment_hash: paymentHash }, signal, paymentHash), "holdinvoicecancel", "holdinvoice");
+    } catch (err) {
+      if (err instanceof PaymentError && err.context?.["holdState"] === "CANCELED") return;
+      throw err;
+    }
+  }
+
+  watch(listener: (hint: BackendHint) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** CLN's `wait` covers every invoice; nothing to subscribe per invoice. */
+  subscribe(paymentHash: string): void {
+    checkHash(paymentHash);
+  }
+
+  unsubscribe(): void {}
+
+  // --- internals ---------------------------------------------------------------------------------------------------
+
+  private emit(hint: BackendHint): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(hint);
+      } catch (err) {
+        this.log.error("hint listener threw", { err: String(err) });
+      }
+    }
+  }
+
+  private async probeHoldPlugin(signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.call("holdinvoicelookup", { payment_hash: "00".repeat(32) }, signal);
+      return true;
+    } catch (err) {
+      if (err instanceof PaymentError && err.code === PaymentErrorCode.INVOICE_NOT_FOUND) return true;
+      if (err instanceof PaymentError && err.context?.["rpcCode"] === ClnErrorCode.METHOD_NOT_FOUND) return false;
+      if (err instanceof PaymentError && err.code === PaymentErrorCode.PERMISSION_DENIED) {
+        this.log.warn("the rune does not permit holdinvoicelookup: plain invoices only", {});
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Long-polls `wait invoices updated` and turns every change into a hint. Every invoice change (created, paid,
+   * expired) moves the index; a held HTLC does not (the plugin holds it outside the invoice record), which is why
+   * ACCEPTED is only ever seen by the monitor's poll. After the loop recovers from a failure it emits `reconnected`
+   * so the monitor sweeps: a payment made while the loop was down would otherwise be noticed only by the slow poll.
+   */
+  private startWaitLoop(): void {
+    let nextValue: number | undefined;
+    let attempt = 0;
+    let failing = false;
+    const step = async (): Promise<void> => {
+      this.pollTimer = undefined;
+      if (this.stopped) return;
+      const ac = new AbortController();
+      this.pollAbort = ac;
+      try {
+        if (nextValue === undefined) {
+          // nextvalue 0 returns the current index at once (CLN's documented way to read it).
+          const cur = parseWire(ClnWaitInvoices, await this.call("wait", { subsystem: "invoices", indexname: "updated", nextvalue: 0 }, ac.signal), "wait", "Core Lightning");
+          nextValue = (cur.updated ?? 0) + 1;
+        } else {
+          const waitSec = this.opts.waitTimeoutSec ?? 60;
+          let res: unknown;
+          try {
+            // `wait` has no timeout of its own: the request timeout bounds the long-poll.
+            res = await this.call("wait", { subsystem: "invoices", indexname: "updated", nextvalue: nextValue }, ac.signal, undefined, waitSec * 1000);
+          } catch (err) {
+            if (err instanceof PaymentError && err.code === PaymentErrorCode.BACKEND_TIMEOUT) res = undefined;
+            else throw err;
+          }
+          if (res !== undefined) {
+            const w = parseWire(ClnWaitInvoices, res, "wait", "Core Lightning");
+            nextValue = Math.max(nextValue, (w.updated ?? nextValue) + 1);
+            const hash = hashOfWaitDetails(w.details, this.opts.labelPrefix ?? "zapvend");
+            if (hash) this.emit({ type: "invoice", paymentHash: hash, ...(w.details?.status === "paid" ? { state: InvoiceState.SETTLED } : {}) });
+          }
+        }
+        if (failing) {
+          failing = false;
+          this.log.info("invoice wait loop recovered", {});
+          this.emit({ type: "health", health: "up" });
+          this.emit({ type: "reconnected" });
+        }
+        attempt = 0;
+        if (!this.stopped) this.pollTimer = this.clock.setTimeout(() => void step(), 0);
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof PaymentError && err.code === PaymentErrorCode.PERMISSION_DENIED) {
+          // A rune without `wait`: polling alone still finds every payment, only later.
+          this.log.warn("the rune does not permit wait: no push, polling only", {});
+          this.capabilities.push = false;
+          return;
+        }
+        if (!failing) {
+          failing = true;
+          this.emit({ type: "health", health: isTransient(err) ? "degraded" : "down", reason: String((err as Error).message ?? err) });
+        }
+        const capped = Math.min(this.opts.reconnectMaxDelayMs ?? 30_000, (this.opts.reconnectMinDelayMs ?? 500) * 2 ** Math.min(attempt++, 30));
+        const delayMs = Math.round(capped * (0.5 + this.random() * 0.5));
+        this.log.warn("invoice wait loop failed; retrying", { delayMs, reason: String((err as Error).message ?? err) });
+        this.pollTimer = this.clock.setTimeout(() => void step(), delayMs);
+      }
+    };
+    this.pollTimer = this.clock.setTimeout(() => void step(), 0);
+  }
+
+  /** One clnrest call; any refusal (HTTP or in-band) becomes a coded `PaymentError`. */
+  private async call(method: string, params: Record<string, unknown>, signal?: AbortSignal, paymentHash?: string, timeoutMs?: number): Promise<unknown> {
+    const res = await this.http.request("POST", `/v1/${method}`, params, { signal, ...(timeoutMs ? { timeoutMs } : {}) });
+    if (res.status >= 200 && res.status <= 299) {
+      const inBand = isRpcErrorResult(res.json);
+      if (inBand) throw clnError(res.status, inBand, method, paymentHash);
+      return res.json;
+    }
+    const body = ClnRpcError.safeParse(res.json);
+    throw clnError(res.status, body.success ? body.data : { code: 0, message: res.text.slice(0, 200) }, method, paymentHash);
+  }
+}
+
+function hashOfWaitDetails(details: { label?: string; bolt11?: string } | undefined, prefix: string): string | undefined {
+  if (!details) return undefined;
+  const m = details.label ? new RegExp(`^${prefix.replace(/[^a-zA-Z0-9_-]/g, "")}-([0-9a-f]{64})$`).exec(details.label) : null;
+  if (m?.[1]) return m[1];
+  if (details.bolt11) {
+    try {
+      return bolt11Fields(details.bolt11).paymentHash;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function toStatus(paymentHash: string, inv: ClnListedInvoice, hold: { state: HoldState; htlc_expiry?: number } | undefined): InvoiceStatus {
+  const amountMsat = inv.amount_msat ?? 0n;
+  if (inv.status === "paid") {
+    return {
+      paymentHash,
+      state: InvoiceState.SETTLED,
+      amountMsat,
+      amountPaidMsat: inv.amount_received_msat ?? 0n,
+      ...(inv.payment_preimage && sha256Hex(inv.payment_preimage) === paymentHash ? { preimage: inv.payment_preimage } : {}),
+      ...(inv.paid_at ? { settledAt: inv.paid_at * 1000 } : {}),
+    };
+  }
+  if (hold) {
+    switch (hold.state) {
+      case "ACCEPTED":
+        // The plugin enters ACCEPTED only once the held HTLCs add up to the invoice amount; it does not report the
+        // sum itself, so the amount asked is what is held.
+        return {
+          paymentHash,
+          state: InvoiceState.ACCEPTED,
+          amountMsat,
+          amountPaidMsat: amountMsat,
+          ...(hold.htlc_expiry !== undefined ? { htlcExpiryHeight: hold.htlc_expiry } : {}),
+        };
+      case "CANCELED":
+        return { paymentHash, state: InvoiceState.CANCELED, amountMsat, amountPaidMsat: 0n };
+      case "SETTLED":
+        // Settled by the plugin but not yet paid in CLN's books: the HTLCs are being resolved; report it held.
+        return { paymentHash, state: InvoiceState.ACCEPTED, amountMsat, amountPaidMsat: amountMsat };
+      case "OPEN":
+        break;
+    }
+  }
+  return { paymentHash, state: inv.status === "expired" ? InvoiceState.CANCELED : InvoiceState.OPEN, amountMsat, amountPaidMsat: 0n };
+}
+
+function toNetwork(n: string): Network {
+  switch (n) {
+    case "bitcoin":
+    case "testnet":
+    case "signet":
+    case "regtest":
+      return n;
+    case "testnet4":
+      return "testnet";
+    default:
+      throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, `getinfo reports an unknown network ${JSON.stringify(n.slice(0, 20))}`);
+  }
+}
+
+/** A clnrest refusal as a coded error. */
+export function clnError(status: number, err: ClnRpcError, method: string, paymentHash?: string): PaymentError {
+  const message = err.message;
+  const wrongState = WRONG_STATE_RE.exec(message)?.[1];
+  const ctx: Record<string, unknown> = { status, rpcCode: err.code, message, ...(paymentHash ? { paymentHash } : {}), ...(wrongState ? { holdState: wrongState } : {}) };
+  let code: PaymentErrorCode;
+  if (status === 403 || (status === 401 && (err.code === ClnErrorCode.RUNE_NOT_AUTHORIZED || /not valid|Not authorized/i.test(message)))) {
+    code = PaymentErrorCode.UNAUTHORIZED;
+  } else if (status === 401) {
+    code = PaymentErrorCode.PERMISSION_DENIED;
+  } else if (err.code === ClnErrorCode.METHOD_NOT_FOUND || status === 404) {
+    code = method.startsWith("holdinvoice") ? PaymentErrorCode.HOLD_UNSUPPORTED : PaymentErrorCode.BACKEND_ERROR;
+  } else if (HOLD_NOT_FOUND_RE.test(message)) {
+    code = PaymentErrorCode.INVOICE_NOT_FOUND;
+  } else if (err.code === ClnErrorCode.INVOICE_LABEL_ALREADY_EXISTS || err.code === ClnErrorCode.INVOICE_PREIMAGE_ALREADY_EXISTS) {
+    code = PaymentErrorCode.DUPLICATE_PAYMENT_HASH;
+  } else if (wrongState === "OPEN" && method === "holdinvoicesettle") {
+    code = PaymentErrorCode.NOT_HELD;
+  } else if (wrongState === "CANCELED") {
+    code = PaymentErrorCode.ALREADY_CANCELED;
+  } else if (wrongState === "SETTLED") {
+    code = PaymentErrorCode.ALREADY_SETTLED;
+  } else if (status === 502 || status === 503 || status === 504) {
+    code = PaymentErrorCode.BACKEND_UNREACHABLE;
+  } else {
+    code = PaymentErrorCode.BACKEND_ERROR;
+  }
+  return new PaymentError(code, `${method}: ${message || `HTTP ${status}`}`, ctx);
+}
