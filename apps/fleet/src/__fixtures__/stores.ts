@@ -59,4 +59,3 @@ export const engines: Engine[] = [
   },
 ];
 
-if (!pgUrl) console.warn(`[fleet tests] ${PG_SKIP_REASON}`);

@@ -7,6 +7,7 @@ import { num } from "./db.js";
 import type { FleetStore } from "./fleet-store.js";
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+if (engines.some((e) => e.skip)) console.warn(`[fleet store] ${engines.filter((e) => e.skip).map((e) => e.skip).join("; ")}`);
 
 for (const engine of engines) {
   describe.skipIf(engine.skip !== null)(`FleetStore on ${engine.name}${engine.skip ? ` (${engine.skip})` : ""}`, () => {

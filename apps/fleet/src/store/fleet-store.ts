@@ -388,16 +388,18 @@ export class FleetStore {
 
   async getMachines(ids: readonly string[]): Promise<MachineSummary[]> {
     const out: MachineSummary[] = [];
-    for (const id of ids) {
-      const m = await this.getMachine(id);
-      if (m) out.push(m);
+    for (const chunk of chunks(ids)) {
+      const list = chunk ?? [];
+      const rows = await this.db.all(`SELECT * FROM machines WHERE id IN (${list.map(() => "?").join(", ")}) ORDER BY id`, list);
+      out.push(...(await this.summaries(rows, list)));
     }
     return out;
   }
 
-  private async summaries(rows: Row[], machineId: string | undefined): Promise<MachineSummary[]> {
-    const where = machineId === undefined ? "" : " WHERE machine_id = ?";
-    const params = machineId === undefined ? [] : [machineId];
+  private async summaries(rows: Row[], machineIds: string | readonly string[] | undefined): Promise<MachineSummary[]> {
+    const ids = typeof machineIds === "string" ? [machineIds] : machineIds;
+    const where = ids === undefined ? "" : ` WHERE machine_id IN (${ids.map(() => "?").join(", ")})`;
+    const params = ids ?? [];
     const slots = await this.db.all(`SELECT machine_id, slot, name, stock, capacity FROM slots${where} ORDER BY machine_id, slot`, params);
     const faults = await this.db.all(`SELECT machine_id, code, message FROM faults${where} ORDER BY machine_id, since`, params);
     const slotsBy = groupBy(slots), faultsBy = groupBy(faults);
@@ -417,9 +419,17 @@ export class FleetStore {
     });
   }
 
-  async machineHealth(): Promise<MachineHealth[]> {
-    const rows = await this.db.all("SELECT * FROM machines ORDER BY id");
-    const slotsBy = groupBy(await this.db.all("SELECT machine_id, slot, name, stock, enabled FROM slots ORDER BY machine_id, slot"));
+  /** What the alert engine needs, for the given machines (all when omitted). */
+  async machineHealth(ids?: readonly string[]): Promise<MachineHealth[]> {
+    const rows: Row[] = [];
+    const slots: Row[] = [];
+    for (const chunk of chunks(ids)) {
+      const inM = chunk ? ` WHERE id IN (${chunk.map(() => "?").join(", ")})` : "";
+      const inS = chunk ? ` WHERE machine_id IN (${chunk.map(() => "?").join(", ")})` : "";
+      rows.push(...(await this.db.all(`SELECT * FROM machines${inM} ORDER BY id`, chunk ?? [])));
+      slots.push(...(await this.db.all(`SELECT machine_id, slot, name, stock, enabled FROM slots${inS} ORDER BY machine_id, slot`, chunk ?? [])));
+    }
+    const slotsBy = groupBy(slots);
     return rows.map((r) => ({
       id: str(r.id),
       status: str(r.status) as MachineSummary["status"],
@@ -687,6 +697,14 @@ export class FleetStore {
       return (await this.desiredWith(tx, machineId))!;
     });
   }
+}
+
+/** Splits ids into chunks small enough for one statement's parameters; `[undefined]` means all. */
+function chunks(ids: readonly string[] | undefined, size = 500): Array<string[] | undefined> {
+  if (ids === undefined) return [undefined];
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
 }
 
 function missingOf(r: Row): number {

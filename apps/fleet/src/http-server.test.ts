@@ -1,0 +1,234 @@
+// The fleet API as an operator's tools use it: real HTTP on 127.0.0.1, a real WebSocket, a real SQLite file.
+import { verify } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { canonicalJson, parseFleetWsMessage, parseMqttMessage, type FleetWsMessage } from "@zapvend/protocol";
+import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
+import { RecordingLink, testSigner } from "./__fixtures__/recording-link.js";
+import { engines } from "./__fixtures__/stores.js";
+import { FleetService } from "./fleet-service.js";
+import { FleetHttpServer } from "./http-server.js";
+import { num } from "./store/db.js";
+
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+
+describe("fleet HTTP API and WebSocket", () => {
+  let service: FleetService;
+  let http: FleetHttpServer;
+  let link: RecordingLink;
+  let publicKeyPem: string;
+  let cleanup: () => Promise<void>;
+  let base: string;
+
+  beforeEach(async () => {
+    const opened = await engines[0]!.open();
+    cleanup = opened.cleanup;
+    link = new RecordingLink();
+    const keys = testSigner();
+    publicKeyPem = keys.publicKeyPem;
+    service = new FleetService({ store: opened.store, signer: keys.signer, link, liveIntervalMs: 20, alertIntervalMs: 60_000 });
+    await service.start();
+    http = new FleetHttpServer({ service, port: 0 });
+    await http.start();
+    base = http.url;
+    await service.ingest([
+      birth("snacks-01", { slots: [{ slot: "A1", stock: 5 }, { slot: "A2", stock: 1 }] }),
+      status("snacks-01", "online", { boot: 1, seq: 1 }),
+      sale("snacks-01", { seq: 1, slot: "A1", settledAt: T0, amountMsat: "1500000" }),
+      sale("snacks-01", { seq: 2, slot: "A2", settledAt: T0 + 60_000, amountMsat: "2000000" }),
+      birth("drinks-01", { slots: [{ slot: "P1" }] }),
+      sale("drinks-01", { seq: 1, slot: "P1", settledAt: T0 + 120_000, amountMsat: "2500000" }),
+    ]);
+  });
+
+  afterEach(async () => {
+    await http.stop();
+    await service.stop();
+    await cleanup();
+  });
+
+  const get = async (path: string) => {
+    const r = await fetch(base + path);
+    return { status: r.status, type: r.headers.get("content-type"), body: r.headers.get("content-type")?.startsWith("application/json") ? await r.json() : await r.text() };
+  };
+  const send = async (method: string, path: string, body: unknown) => {
+    const r = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+
+  function openWs(): Promise<{ ws: WebSocket; messages: FleetWsMessage[]; next: (pred: (m: FleetWsMessage) => boolean) => Promise<FleetWsMessage> }> {
+    const ws = new WebSocket(base.replace("http", "ws") + "/ws");
+    const messages: FleetWsMessage[] = [];
+    const waiters: Array<{ pred: (m: FleetWsMessage) => boolean; resolve: (m: FleetWsMessage) => void }> = [];
+    ws.on("message", (data) => {
+      const r = parseFleetWsMessage(data.toString());
+      if (!r.ok) throw new Error(`bad ws message: ${r.error.message}`);
+      messages.push(r.value);
+      for (const w of [...waiters]) if (w.pred(r.value)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(r.value);
+      }
+    });
+    const next = (pred: (m: FleetWsMessage) => boolean) =>
+      new Promise<FleetWsMessage>((resolve) => {
+        const found = messages.find(pred);
+        if (found) resolve(found);
+        else waiters.push({ pred, resolve });
+      });
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve({ ws, messages, next }));
+      ws.once("error", reject);
+    });
+  }
+
+  it("lists machines with status, stock and missing events", async () => {
+    const r = await get("/api/machines");
+    expect(r.status).toBe(200);
+    const snacks = (r.body as Array<Record<string, unknown>>).find((m) => m.id === "snacks-01")!;
+    expect(snacks).toMatchObject({ status: "online", boot: 1, model: "zapvend test", missingEvents: 0 });
+    expect(snacks.stock).toEqual([
+      { slot: "A1", name: "Product A1", stock: 4, capacity: 10 },
+      { slot: "A2", name: "Product A2", stock: 0, capacity: 10 },
+    ]);
+    const detail = await get("/api/machines/snacks-01");
+    expect(detail.body).toMatchObject({ machine: { id: "snacks-01" }, gaps: [], desired: null });
+    expect((await get("/api/machines/nope-01")).body).toEqual({ error: { code: "machine_not_found", message: "no machine nope-01" } });
+    expect((await get("/api/machines/NOT%20AN%20ID")).status).toBe(400);
+  });
+
+  it("filters sales by machine and time (epoch ms or ISO) and refuses unknown parameters with a code", async () => {
+    const all = await get("/api/sales");
+    expect((all.body as unknown[]).length).toBe(3);
+    const one = await get(`/api/sales?machine=snacks-01&from=${T0 + 1}&to=${new Date(T0 + 3_600_000).toISOString()}`);
+    expect((one.body as Array<{ slot: string; amountMsat: string }>).map((s) => [s.slot, s.amountMsat])).toEqual([["A2", "2000000"]]);
+    const bad = await get("/api/sales?machine=snacks-01&colour=red");
+    expect(bad.status).toBe(400);
+    expect((bad.body as { error: { code: string } }).error.code).toBe("unknown_key");
+    expect(((await get("/api/sales?from=yesterday")).body as { error: { code: string } }).error.code).toBe("bad_value");
+  });
+
+  it("exports CSV, reports per day/slot/machine, reconciliation and a DEX file", async () => {
+    const csv = await get("/api/sales.csv?machine=snacks-01");
+    expect(csv.type).toMatch(/^text\/csv/);
+    const lines = (csv.body as string).trim().split("\r\n");
+    expect(lines[0]).toBe("settled_at,machine_id,event_id,seq,order_id,slot,product,amount_msat,amount_sat,fiat_currency,fiat_amount_minor,payment_hash,hold_invoice");
+    expect(lines).toHaveLength(3);
+    expect(lines.some((l) => l.includes(",A2,Product A2,2000000,2000.000,EUR,150,"))).toBe(true);
+
+    const bySlot = await get("/api/reports/sales?group=slot&machine=snacks-01");
+    expect((bySlot.body as Array<{ key: string; count: number; amountMsat: string }>).map((r) => [r.key, r.count, r.amountMsat])).toEqual([
+      ["snacks-01/A1", 1, "1500000"],
+      ["snacks-01/A2", 1, "2000000"],
+    ]);
+    const byDay = await get("/api/reports/sales?group=day");
+    expect(byDay.body).toEqual([{ key: "2026-11-20", machineId: null, slot: null, day: "2026-11-20", count: 3, amountMsat: "6000000", fiat: [{ currency: "EUR", amountMinor: 450 }] }]);
+    expect((await get("/api/reports/sales?group=week")).status).toBe(400);
+
+    const rec = await get("/api/reports/reconciliation?format=csv");
+    expect((rec.body as string).split("\r\n")[0]).toBe("at,machine_id,event_id,kind,order_id,slot,payment_hash,amount_msat,amount_sat,state");
+    expect((rec.body as string)).toContain(",settled\r\n");
+
+    const dex = await get("/api/reports/dex/snacks-01");
+    const segs = (dex.body as string).trim().split("\r\n");
+    expect(segs[0]).toMatch(/^DXS\*/);
+    expect(segs).toContain("PA1*A1*1500*Product A1");
+    expect(segs).toContain("PA2*1*1500*1*1500");
+    expect(segs).toContain("VA1*3500*2*3500*2");
+    expect(segs.at(-1)).toBe("DXE*1*1");
+  });
+
+  it("signs and publishes a command, answers CommandAccepted, and pushes and stores the result", async () => {
+    const { ws, next } = await openWs();
+    await next((m) => m.type === "hello");
+    const r = await send("POST", "/api/machines/snacks-01/commands/test-vend", { args: { slot: "A1" } });
+    expect(r.status).toBe(202);
+    expect(r.body.status).toBe("sent");
+    const rid = r.body.rid as string;
+
+    expect(link.published).toHaveLength(1);
+    const pub = link.published[0]!;
+    expect(pub).toMatchObject({ topic: "zapvend/v1/m/snacks-01/cmd/test-vend", qos: 1, retain: false });
+    // What a machine receives parses with protocol and verifies with the operator's public key.
+    const parsed = parseMqttMessage(pub.topic, JSON.stringify(pub.payload));
+    expect(parsed.ok).toBe(true);
+    const { sig, ...unsigned } = pub.payload;
+    expect(verify(null, Buffer.from(canonicalJson(unsigned)), publicKeyPem, Buffer.from(sig as string, "base64url"))).toBe(true);
+    expect(unsigned).toMatchObject({ rid, aud: "snacks-01", keyId: "test-operator", args: { slot: "A1" } });
+    // Tampering breaks the signature.
+    expect(verify(null, Buffer.from(canonicalJson({ ...unsigned, aud: "drinks-01" })), publicKeyPem, Buffer.from(sig as string, "base64url"))).toBe(false);
+
+    await service.ingest([commandResult("snacks-01", "test-vend", rid, { data: { dropSeen: true } })]);
+    const pushed = await next((m) => m.type === "command" && m.command.status === "ok");
+    expect(pushed).toMatchObject({ command: { rid, data: { dropSeen: true } } });
+    const row = (await service.store.db.all("SELECT status, data FROM commands WHERE rid = ?", [rid]))[0]!;
+    expect(row).toEqual({ status: "ok", data: '{"dropSeen":true}' });
+    ws.close();
+  });
+
+  it("refuses bad commands with codes and sends nothing when the broker is down", async () => {
+    expect((await send("POST", "/api/machines/snacks-01/commands/self-destruct", {})).body).toMatchObject({ error: { code: "unknown_command" } });
+    expect((await send("POST", "/api/machines/snacks-01/commands/test-vend", { args: {} })).body).toMatchObject({ error: { code: "missing_field" } });
+    expect((await send("POST", "/api/machines/snacks-01/commands/test-vend", "{not json")).body).toMatchObject({ error: { code: "bad_json" } });
+    expect((await send("POST", "/api/machines/ghost-01/commands/reboot", {})).status).toBe(404);
+    link.connected = false;
+    const down = await send("POST", "/api/machines/snacks-01/commands/reboot", {});
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ error: { code: "link_down" } });
+    link.connected = true;
+    link.failNext = true;
+    expect((await send("POST", "/api/machines/snacks-01/commands/reboot", {})).body).toMatchObject({ error: { code: "publish_failed" } });
+    expect(link.published).toHaveLength(0);
+    expect(num((await service.store.db.all("SELECT COUNT(*) AS n FROM commands"))[0]!.n)).toBe(0);
+  });
+
+  it("publishes desired state retained with a version and shows it pending until the machine reports it", async () => {
+    const { ws, next } = await openWs();
+    const r = await send("PUT", "/api/machines/snacks-01/desired", { slots: { A1: { price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false } } });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ version: 1, pending: true });
+    const pub = link.published.at(-1)!;
+    expect(pub).toMatchObject({ topic: "zapvend/v1/m/snacks-01/state/desired", retain: true, qos: 1 });
+    expect(pub.payload).toMatchObject({ version: 1, slots: { A1: { price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false } } });
+    expect(parseMqttMessage(pub.topic, JSON.stringify(pub.payload)).ok).toBe(true);
+    const { sig, ...unsigned } = pub.payload;
+    expect(verify(null, Buffer.from(canonicalJson(unsigned)), publicKeyPem, Buffer.from(sig as string, "base64url"))).toBe(true);
+
+    expect((await send("PUT", "/api/machines/snacks-01/desired", { slots: { Z9: { enabled: false } } })).body).toMatchObject({ error: { code: "unknown_slot" } });
+    expect((await get("/api/machines/snacks-01")).body).toMatchObject({ desired: { version: 1, pending: true } });
+
+    await service.ingest([
+      reported("snacks-01", 1, { slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "1500000" } } } }),
+    ]);
+    await next((m) => m.type === "desired" && !m.desired.pending);
+    const detail = (await get("/api/machines/snacks-01")).body as { desired: { pending: boolean }; slots: Array<{ slot: string; enabled: boolean; price: unknown }> };
+    expect(detail.desired.pending).toBe(false);
+    expect(detail.slots.find((s) => s.slot === "A2")!.enabled).toBe(false);
+    ws.close();
+  });
+
+  it("pushes live machine updates and sales on the WebSocket", async () => {
+    const { ws, next } = await openWs();
+    const hello = await next((m) => m.type === "hello");
+    expect(hello.type === "hello" && hello.machines.map((m) => m.id)).toEqual(["drinks-01", "snacks-01"]);
+    service.push(telemetry("snacks-01", { ts: T0 + 500_000, stock: [{ slot: "A1", stock: 9 }] }));
+    service.push(sale("snacks-01", { seq: 3, slot: "A1", settledAt: T0 + 600_000 }));
+    const sold = await next((m) => m.type === "sale" && m.sale.seq === 3);
+    expect(sold.type === "sale" && sold.sale.machineId).toBe("snacks-01");
+    const upd = await next((m) => m.type === "machine" && m.machine.stock.some((s) => s.slot === "A1" && s.stock === 8));
+    expect(upd.type).toBe("machine");
+    ws.close();
+  });
+
+  it("acknowledges alerts", async () => {
+    await service.tick(true);
+    const alerts = (await get("/api/alerts")).body as Array<{ id: string; kind: string; acknowledgedAt: number | null }>;
+    const low = alerts.find((a) => a.kind === "low-stock")!;
+    expect(low).toBeDefined();
+    const ack = await send("POST", `/api/alerts/${low.id}/acknowledge`, {});
+    expect(ack.status).toBe(200);
+    expect(typeof ack.body.acknowledgedAt).toBe("number");
+    expect((await send("POST", "/api/alerts/nope-nope-nope/acknowledge", {})).status).toBe(404);
+    expect((await get("/api/nothing")).status).toBe(404);
+    expect((await send("DELETE", "/api/machines", {})).status).toBe(405);
+  });
+});
