@@ -77,7 +77,8 @@ export class LndBackend implements LightningBackend {
   private readonly streams = new Map<string, InvoiceStream>();
   private started = false;
   private stopped = false;
-  private lastHealth: "up" | "degraded" | undefined;
+  // Streams start healthy: only a change is worth a hint.
+  private lastHealth: "up" | "degraded" = "up";
 
   constructor(opts: LndBackendOptions) {
     this.kind = opts.kind ?? "lnd";
