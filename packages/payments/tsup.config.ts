@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // Subpath `@zapvend/payments/sim` and the sim node's CLI (`dist/sim-node-cli.js`, started by `npm start`).
+  entry: { index: "src/index.ts", "sim/index": "src/sim/index.ts", "sim-node-cli": "src/sim/cli.ts" },
   format: ["esm"],
   dts: true,
   clean: true,
