@@ -15,5 +15,6 @@ export * from "./fleet-api.js";
 export * from "./fleet-extra.js";
 export * from "./config.js";
 export * from "./harness.js";
+export * from "./service-api.js";
 export * from "./pinmap.js";
 export * from "./parse.js";

@@ -62,6 +62,8 @@ export const HealthResponse = MachineStatusView.extend({
   status: HealthSchema,
   version: text(40),
   uptimeMs: z.int().min(0),
+  /** True when the backend is the sim Lightning node: the kiosk then offers "pay with demo wallet" (`POST /api/demo/pay`). */
+  demoWallet: z.boolean().optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
