@@ -1,0 +1,32 @@
+// The slice of johnny-five's API (and of its IO plugins) hal uses: these packages ship no types.
+declare module "johnny-five" {
+  import type { EventEmitter } from "node:events";
+  import type { IoPlugin } from "../io.js";
+  interface BoardOptions {
+    io?: unknown;
+    port?: string;
+    repl?: boolean;
+    debug?: boolean;
+    sigint?: boolean;
+    timeout?: number;
+  }
+  interface Board extends EventEmitter {
+    readonly io: IoPlugin;
+    readonly isReady: boolean;
+  }
+  const five: { Board: new (options: BoardOptions) => Board };
+  export default five;
+}
+
+declare module "firmata-io" {
+  import type { IoPlugin } from "../io.js";
+  const bindTransport: { Firmata: new (transport: unknown, options?: Record<string, unknown>) => IoPlugin };
+  export default bindTransport;
+}
+
+// Optional, arm only: present on a Pi, absent elsewhere.
+declare module "raspi-io" {
+  export class RaspiIO {
+    constructor(options?: Record<string, unknown>);
+  }
+}
