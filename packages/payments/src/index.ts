@@ -7,3 +7,4 @@ export * from "./runtime.js";
 export * from "./monitor.js";
 export { HttpTransport, type TransportOptions, type HttpResponse } from "./transport.js";
 export { LndBackend, type LndBackendOptions } from "./backends/lnd.js";
+export * from "./bolt11/index.js";
