@@ -1,10 +1,16 @@
 import { defineConfig } from "tsup";
+// @ts-expect-error -- plain ESM helper without types, shared with the browser tests
+import { buildConsole } from "./console-build.mjs";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/cli.ts"],
   format: ["esm"],
-  dts: true,
+  dts: { entry: "src/index.ts" },
   clean: true,
   sourcemap: true,
   target: "node20",
+  // The console is browser code: bundled separately with everything it imports (lit, protocol, zod).
+  onSuccess: async () => {
+    await (buildConsole as () => Promise<string>)();
+  },
 });

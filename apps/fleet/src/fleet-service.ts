@@ -300,6 +300,24 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
     return desired;
   }
 
+  /** Publishes again every desired state the machine has not reported yet (after a reconnection). */
+  async republishPending(): Promise<number> {
+    const link = this.link;
+    if (!link?.connected) return 0;
+    let n = 0;
+    for (const machineId of await this.store.machinesWithPendingDesired()) {
+      const d = await this.store.getDesired(machineId);
+      if (!d?.pending) continue;
+      try {
+        await this.publishDesired(link, machineId, d);
+        n++;
+      } catch (err) {
+        this.log("fleet:desired", `republish to ${machineId} failed: ${(err as Error).message}`);
+      }
+    }
+    return n;
+  }
+
   private async publishDesired(link: FleetLink, machineId: string, d: DesiredView): Promise<void> {
     const payload = {
       v: PAYLOAD_VERSION,

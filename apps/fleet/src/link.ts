@@ -6,7 +6,8 @@ import type { MqttMessage } from "@zapvend/protocol";
  * HTTP layers never see MQTT.
  */
 export interface FleetLink {
-  start(onMessage: (msg: MqttMessage) => void): Promise<void>;
+  /** Connects; `onConnect` runs on every (re)connection (the fleet republishes what may not have reached the broker). */
+  start(onMessage: (msg: MqttMessage) => void, onConnect?: () => void): Promise<void>;
   publish(topic: string, payload: object, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
   readonly connected: boolean;
   stop(): Promise<void>;

@@ -658,6 +658,11 @@ export class FleetStore {
     return rows.map(commandFromRow);
   }
 
+  async machinesWithPendingDesired(): Promise<string[]> {
+    const rows = await this.db.all("SELECT id FROM machines WHERE desired_json IS NOT NULL AND desired_version > COALESCE(reported_version, 0) ORDER BY id");
+    return rows.map((r) => str(r.id));
+  }
+
   async getDesired(machineId: string): Promise<DesiredView | null> {
     return this.desiredWith(this.db, machineId);
   }

@@ -1,0 +1,110 @@
+// The console's side of the fleet API: every answer is validated with protocol's schemas before it is shown,
+// and the live WebSocket keeps a small in-browser picture of the fleet up to date.
+import { z } from "zod";
+import {
+  Alert,
+  CommandAccepted,
+  DesiredView,
+  MachineDetail,
+  MachineSummary,
+  Sale,
+  SalesReportRow,
+  parseFleetWsMessage,
+  type DesiredStateEdit,
+  type FleetWsMessage,
+} from "@zapvend/protocol";
+
+export class ApiCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiCallError";
+  }
+}
+
+async function call<S extends z.ZodType>(schema: S, path: string, init?: RequestInit): Promise<z.output<S>> {
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiCallError("network", "the fleet server cannot be reached");
+  }
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiCallError(err?.code ?? `http_${res.status}`, err?.message ?? `HTTP ${res.status}`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiCallError("bad_answer", `unexpected answer from ${path}`);
+  return parsed.data;
+}
+
+const json = (method: string, body: unknown): RequestInit => ({ method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+export const api = {
+  machines: () => call(z.array(MachineSummary), "/api/machines"),
+  machine: (id: string) => call(MachineDetail, `/api/machines/${encodeURIComponent(id)}`),
+  sales: (q: { machine?: string; from?: number; to?: number; limit?: number } = {}) => {
+    const p = new URLSearchParams();
+    if (q.machine) p.set("machine", q.machine);
+    if (q.from !== undefined) p.set("from", String(q.from));
+    if (q.to !== undefined) p.set("to", String(q.to));
+    if (q.limit !== undefined) p.set("limit", String(q.limit));
+    return call(z.array(Sale), `/api/sales?${p}`);
+  },
+  salesReport: (group: "machine" | "slot" | "day", from?: number) =>
+    call(z.array(SalesReportRow), `/api/reports/sales?group=${group}${from !== undefined ? `&from=${from}` : ""}`),
+  alerts: (all: boolean) => call(z.array(Alert), `/api/alerts${all ? "?all=1" : ""}`),
+  acknowledge: (id: string) => call(Alert, `/api/alerts/${encodeURIComponent(id)}/acknowledge`, { method: "POST" }),
+  command: (machineId: string, name: string, args: Record<string, unknown>) =>
+    call(CommandAccepted, `/api/machines/${encodeURIComponent(machineId)}/commands/${encodeURIComponent(name)}`, json("POST", { args })),
+  editDesired: (machineId: string, edit: DesiredStateEdit) => call(DesiredView, `/api/machines/${encodeURIComponent(machineId)}/desired`, json("PUT", edit)),
+};
+
+/**
+ * The live connection: reconnects with a growing delay and starts over from the server's `hello` each time, so
+ * a console left open for days never drifts from the server.
+ */
+export class LiveFeed {
+  private ws: WebSocket | undefined;
+  private retryMs = 500;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  connected = false;
+
+  constructor(
+    private readonly onMessage: (msg: FleetWsMessage) => void,
+    private readonly onState: (connected: boolean) => void,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retryMs = 500;
+      this.connected = true;
+      this.onState(true);
+    };
+    ws.onmessage = (ev) => {
+      const r = parseFleetWsMessage(typeof ev.data === "string" ? ev.data : "");
+      if (r.ok) this.onMessage(r.value);
+    };
+    ws.onclose = () => {
+      this.connected = false;
+      this.onState(false);
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.start(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, 10_000);
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.ws?.close();
+  }
+}

@@ -1,0 +1,103 @@
+// Puts the fleet together from its config: store (SQLite or PostgreSQL), operator key, MQTT link, service and
+// HTTP server. `zapvend-fleet` is a thin CLI around this.
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FleetConfig } from "@zapvend/protocol";
+import { stderrLogger, systemClock, type Clock, type Logger } from "./clock.js";
+import { FleetService } from "./fleet-service.js";
+import { FleetHttpServer } from "./http-server.js";
+import type { FleetLink } from "./link.js";
+import { MqttFleetLink, type MqttFleetLinkOptions } from "./mqtt-link.js";
+import { OperatorSigner } from "./signer.js";
+import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
+import { FleetStore } from "./store/fleet-store.js";
+
+export interface FleetServerOptions {
+  config: FleetConfig;
+  /** `DATABASE_URL` of the environment: when set it overrides `config.database`. */
+  databaseUrl?: string;
+  clock?: Clock;
+  log?: Logger;
+  /** Folder of the built console. Default: `console/` beside this module (dist/console). */
+  consoleDir?: string;
+  /** Replaces the MQTT link (tests). */
+  link?: FleetLink;
+  /** Overrides of the MQTT link's options (client id, clean session). */
+  linkOptions?: Pick<MqttFleetLinkOptions, "clientId" | "clean">;
+}
+
+export function openDatabase(database: string): SqlDb {
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    const url = new URL(database);
+    const schema = url.searchParams.get("schema") ?? "public";
+    url.searchParams.delete("schema");
+    return new PostgresDb(url.toString(), schema);
+  }
+  mkdirSync(path.dirname(path.resolve(database)), { recursive: true });
+  return new SqliteDb(database);
+}
+
+export class FleetServer {
+  readonly service: FleetService;
+  readonly http: FleetHttpServer;
+  readonly link: FleetLink;
+  private readonly log: Logger;
+
+  /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
+  constructor(options: FleetServerOptions) {
+    const { config } = options;
+    const clock = options.clock ?? systemClock;
+    this.log = options.log ?? stderrLogger;
+    const signer = OperatorSigner.fromFile(config.operatorKey.keyId, config.operatorKey.privateKeyPath);
+    const store = new FleetStore(openDatabase(options.databaseUrl ?? config.database));
+    this.link =
+      options.link ??
+      new MqttFleetLink({
+        url: config.mqtt.url,
+        ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
+        ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
+        ...(config.mqtt.caPath !== undefined ? { caPath: config.mqtt.caPath } : {}),
+        ...(config.sharedSubscriptionGroup !== undefined ? { sharedGroup: config.sharedSubscriptionGroup } : {}),
+        // Stable for one installation (host + database), so the broker keeps its session across restarts, and
+        // distinct for two fleet servers on one host.
+        clientId: `zapvend-fleet-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 24)}-${createHash("sha256").update(options.databaseUrl ?? config.database).digest("hex").slice(0, 8)}`,
+        ...options.linkOptions,
+        boot: () => this.service.boot,
+        clock,
+        log: this.log,
+      });
+    this.service = new FleetService({ store, signer, link: this.link, clock, log: this.log, alerts: config.alerts });
+    this.http = new FleetHttpServer({
+      service: this.service,
+      host: config.http.host,
+      port: config.http.port,
+      consoleDir: options.consoleDir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "console"),
+      log: this.log,
+      now: () => clock.now(),
+    });
+  }
+
+  get url(): string {
+    return this.http.url;
+  }
+
+  async start(): Promise<void> {
+    await this.service.start();
+    await this.http.start();
+    // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
+    await this.link.start(
+      (msg) => this.service.push(msg),
+      () => void this.service.republishPending(),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.link.stop();
+    await this.http.stop();
+    await this.service.stop();
+    await this.service.store.close();
+  }
+}
