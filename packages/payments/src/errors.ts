@@ -31,6 +31,8 @@ export const PaymentErrorCode = {
   ALREADY_CANCELED: "already_canceled",
   /** Cancel asked for an invoice that was already settled: the money has been taken. */
   ALREADY_SETTLED: "already_settled",
+  /** The node is not the configured one: another key, or another network. Never used until the config is fixed. */
+  NODE_MISMATCH: "node_mismatch",
   /** The backend has no hold invoices (`capabilities.holdInvoices` is false). */
   HOLD_UNSUPPORTED: "hold_unsupported",
   /** A returned invoice failed the machine's own check (signature, node key, amount, hash, description, expiry). */

@@ -8,3 +8,5 @@ export * from "./monitor.js";
 export { HttpTransport, type TransportOptions, type HttpResponse } from "./transport.js";
 export { LndBackend, type LndBackendOptions } from "./backends/lnd.js";
 export * from "./bolt11/index.js";
+export { PaymentService, type PaymentServiceOptions, type IssuedInvoice } from "./service.js";
+export { lndOptionsFromConfig } from "./backends/lnd-config.js";

@@ -1,10 +1,14 @@
 // The LND adapter's connection handling against the sim node speaking LND's REST shape: the pinned self-signed
 // TLS certificate, the macaroon header, LND's error answers, and a node that refuses or stalls.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { generate } from "selfsigned";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../__fixtures__/manual-clock.js";
 import { startSimNode, type SimNodeServer } from "../sim/server.js";
 import { LndBackend, lndError } from "./lnd.js";
+import { lndOptionsFromConfig } from "./lnd-config.js";
 
 interface Pem {
   keyPem: string;
@@ -74,6 +78,22 @@ describe("LND adapter: TLS pinning", () => {
     const s = await sim({ tls: certA });
     const b = lnd({ url: s.url });
     await expect(b.nodeInfo()).rejects.toMatchObject({ code: "tls_pin_mismatch" });
+  });
+
+  it("takes the binary macaroon file and the tls.cert from the machine's config", async () => {
+    const s = await sim({ tls: certA, macaroonHex: MACAROON });
+    const dir = mkdtempSync(path.join(tmpdir(), "zapvend-lnd-"));
+    try {
+      writeFileSync(path.join(dir, "invoice.macaroon"), Buffer.from(MACAROON, "hex"));
+      writeFileSync(path.join(dir, "tls.cert"), certA.certPem);
+      const opts = await lndOptionsFromConfig({ kind: "lnd", url: s.url, macaroonPath: path.join(dir, "invoice.macaroon"), tlsCertPath: path.join(dir, "tls.cert") });
+      const b = lnd(opts);
+      await b.start();
+      expect((await b.nodeInfo()).pubkey).toBe(s.node.pubkey);
+      await expect(lndOptionsFromConfig({ kind: "lnd", url: s.url, macaroonPath: path.join(dir, "missing") })).rejects.toMatchObject({ code: "bad_request" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("rejects a pin that is not a certificate at construction", () => {

@@ -2,6 +2,8 @@
 // decodes (and checks the signature of) what it is asked to pay.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { Network } from "@zapvend/protocol";
+import { decodeInvoice } from "../bolt11/decode.js";
+import { encodeInvoice } from "../bolt11/encode.js";
 
 export interface SimInvoiceFields {
   network: Network;
@@ -24,10 +26,35 @@ export function publicKeyOf(privateKey: Uint8Array): string {
   return Buffer.from(secp256k1.getPublicKey(privateKey, true)).toString("hex");
 }
 
-export function signSimInvoice(_fields: SimInvoiceFields, _privateKey: Uint8Array): string {
-  throw new Error("BOLT 11 encoder not wired yet");
+/** A signed invoice as an LND node writes one: payment secret, var_onion_optin and payment_secret features. */
+export function signSimInvoice(fields: SimInvoiceFields, privateKey: Uint8Array): string {
+  return encodeInvoice(
+    {
+      network: fields.network,
+      amountMsat: fields.amountMsat,
+      timestampSec: fields.timestampSec,
+      paymentHash: fields.paymentHash,
+      paymentSecret: fields.paymentSecret,
+      description: fields.description,
+      expirySec: fields.expirySec,
+      minFinalCltvExpiryBlocks: fields.minFinalCltvExpiry,
+    },
+    privateKey,
+  );
 }
 
-export function decodeSimInvoice(_bolt11: string): SimDecodedInvoice {
-  throw new Error("BOLT 11 decoder not wired yet");
+/** Decodes an invoice and checks its signature (throws the codec's `InvoiceError` on any defect). */
+export function decodeSimInvoice(bolt11: string): SimDecodedInvoice {
+  const d = decodeInvoice(bolt11);
+  return {
+    network: d.network,
+    amountMsat: d.amountMsat,
+    timestampSec: d.timestampSec,
+    paymentHash: d.paymentHash,
+    paymentSecret: d.paymentSecret,
+    description: d.description ?? "",
+    expirySec: d.expirySec,
+    minFinalCltvExpiry: d.minFinalCltvExpiryBlocks,
+    payeeNodeKey: d.payeeNodeKey,
+  };
 }

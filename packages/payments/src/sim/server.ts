@@ -320,6 +320,8 @@ export class SimNodeServer {
   /** `/v2/invoices/subscribe/{r_hash}`: the current state first, then every change; ends once final. */
   private subscribe(req: http.IncomingMessage, res: http.ServerResponse, hash: string): void {
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    // The head goes out now, not with the first message: a dropped first message must not hide that the stream is up.
+    res.flushHeaders();
     const inv = hash.length === 64 ? this.node.lookup(hash) : undefined;
     if (!inv) {
       res.end(`${JSON.stringify({ error: { code: GrpcCode.NOT_FOUND, message: LndMessages.INVOICE_NOT_FOUND, details: [] } })}\n`);

@@ -1,0 +1,148 @@
+// The payment side as the vend cycle uses it: one backend, the verifying monitor, and the machine's own check of
+// every invoice before it reaches a buyer. Structurally it is the controller's `PaymentsPort`.
+import type { Network } from "@zapvend/protocol";
+import type { HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, LightningBackend, NodeInfo } from "./backend.js";
+import { verifyInvoice } from "./bolt11/index.js";
+import { PaymentError, PaymentErrorCode } from "./errors.js";
+import { PaymentMonitor, type BackendHealth, type VerifiedUpdate } from "./monitor.js";
+import { silentLogger, systemClock, type Clock, type Logger } from "./runtime.js";
+
+export interface PaymentServiceOptions {
+  backend: LightningBackend;
+  /** The network the machine sells on; a node on another network is refused at start. */
+  network: Network;
+  /** The node key every invoice must be signed by. When absent, the key the backend reports at start is pinned. */
+  payeeNodeKey?: string;
+  /** The monitor's slow poll in ms (see `PaymentMonitorOptions.pollIntervalMs`). Default 10 000. */
+  pollIntervalMs?: number;
+  /** Seconds an invoice must still be valid for when it is handed out. Default 60. */
+  minRemainingSec?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A verified invoice, ready for the buyer. */
+export interface IssuedInvoice {
+  bolt11: string;
+  paymentHash: string;
+  /** When the invoice expires, ms since the epoch, as signed in it. */
+  expiresAtMs: number;
+}
+
+export class PaymentService {
+  readonly monitor: PaymentMonitor;
+  private readonly backend: LightningBackend;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private pinnedKey: string | undefined;
+  private node: NodeInfo | undefined;
+  private started = false;
+
+  constructor(private readonly opts: PaymentServiceOptions) {
+    this.backend = opts.backend;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.pinnedKey = opts.payeeNodeKey?.toLowerCase();
+    this.monitor = new PaymentMonitor({ backend: opts.backend, clock: this.clock, logger: this.log, pollIntervalMs: opts.pollIntervalMs });
+  }
+
+  get holdInvoices(): boolean {
+    return this.backend.capabilities.holdInvoices;
+  }
+
+  /** The node as reported at start. */
+  get nodeInfo(): NodeInfo | undefined {
+    return this.node;
+  }
+
+  /**
+   * Connects the backend, checks that it is the configured node on the configured network (pinning its key when
+   * none was configured), then starts the monitor. Rejects with a `PaymentError` when the node cannot be trusted.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.backend.start(signal);
+    const info = await this.backend.nodeInfo(signal);
+    if (info.network !== this.opts.network) {
+      throw new PaymentError(PaymentErrorCode.NODE_MISMATCH, `the node runs on ${info.network}, the machine is configured for ${this.opts.network}`);
+    }
+    if (this.pinnedKey !== undefined && info.pubkey !== this.pinnedKey) {
+      throw new PaymentError(PaymentErrorCode.NODE_MISMATCH, `the node's key is ${info.pubkey}, the machine is configured for ${this.pinnedKey}`);
+    }
+    if (this.pinnedKey === undefined) this.log.info("pinning the node key the backend reports", { pubkey: info.pubkey });
+    this.pinnedKey = info.pubkey;
+    this.node = info;
+    this.started = true;
+    await this.monitor.start();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await this.monitor.stop();
+    await this.backend.stop();
+  }
+
+  health(): BackendHealth {
+    return this.started ? this.monitor.health() : "down";
+  }
+
+  /** A hold invoice for the machine's payment hash, returned only once it passed `verifyInvoice`. */
+  async createHoldInvoice(req: HoldInvoiceRequest, signal?: AbortSignal): Promise<IssuedInvoice> {
+    if (!this.holdInvoices) throw new PaymentError(PaymentErrorCode.HOLD_UNSUPPORTED, `the ${this.backend.kind} backend has no hold invoices`);
+    const created = await this.backend.createHoldInvoice(req, signal);
+    try {
+      return this.verify(created.bolt11, req, req.paymentHash);
+    } catch (err) {
+      // Nobody will be shown it, but the node should not keep a payable invoice the machine disowns.
+      void this.backend.cancelInvoice(req.paymentHash).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A plain invoice (the backend keeps the preimage), returned only once it passed `verifyInvoice`. */
+  async createInvoice(req: InvoiceRequest, signal?: AbortSignal): Promise<IssuedInvoice> {
+    const created = await this.backend.createInvoice(req, signal);
+    return this.verify(created.bolt11, req, created.paymentHash);
+  }
+
+  /** An authenticated lookup. */
+  lookup(paymentHash: string, signal?: AbortSignal): Promise<InvoiceStatus> {
+    return this.backend.lookupInvoice(paymentHash, signal);
+  }
+
+  settle(preimage: string, signal?: AbortSignal): Promise<void> {
+    return this.backend.settleInvoice(preimage, signal);
+  }
+
+  cancel(paymentHash: string, signal?: AbortSignal): Promise<void> {
+    return this.backend.cancelInvoice(paymentHash, signal);
+  }
+
+  track(paymentHash: string, amountMsat: bigint): void {
+    this.monitor.track(paymentHash, amountMsat);
+  }
+
+  untrack(paymentHash: string): void {
+    this.monitor.untrack(paymentHash);
+  }
+
+  /** Verified updates only (each rests on an authenticated lookup). Returns the function that removes the listener. */
+  onUpdate(listener: (paymentHash: string, update: VerifiedUpdate) => void): () => void {
+    const fn = (u: VerifiedUpdate) => listener(u.paymentHash, u);
+    this.monitor.on("update", fn);
+    return () => this.monitor.off("update", fn);
+  }
+
+  private verify(bolt11: string, req: InvoiceRequest, paymentHash: string): IssuedInvoice {
+    if (!this.pinnedKey) throw new PaymentError(PaymentErrorCode.STOPPED, "start() the payment service first");
+    const inv = verifyInvoice(bolt11, {
+      payeeNodeKey: this.pinnedKey,
+      network: this.opts.network,
+      amountMsat: req.amountMsat,
+      paymentHash,
+      description: req.description,
+      nowMs: this.clock.now(),
+      ...(this.opts.minRemainingSec !== undefined ? { minRemainingSec: this.opts.minRemainingSec } : {}),
+    });
+    return { bolt11, paymentHash: inv.paymentHash, expiresAtMs: inv.expiresAtSec * 1000 };
+  }
+}
