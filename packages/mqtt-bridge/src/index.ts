@@ -1,5 +1,24 @@
 /**
- * @zapvend/mqtt-bridge: not built yet (see README.md). This entry exports nothing so that no one can depend on
- * behaviour that does not exist.
+ * @zapvend/mqtt-bridge: machine <-> fleet over MQTT 3.1.1. The machine side (`MachineBridge`, `Outbox`), the fleet
+ * side's transport (`FleetLink`), Ed25519 signing over protocol's `canonicalJson`, and the embedded broker.
  */
-export {};
+export { BridgeError, BridgeErrorCode } from "./errors.js";
+export { systemClock, silentLogger, consoleLogger, type Clock, type Logger } from "./clock.js";
+export { backoffDelayMs, type BrokerConfig, type ReconnectOptions } from "./connection.js";
+export { migrateBridgeDb } from "./bridge-db.js";
+export { Outbox, outboxPayload, type OutboxOptions, type OutboxRow } from "./outbox.js";
+export type { OutboxPublisherOptions } from "./outbox-publisher.js";
+export {
+  MachineBridge,
+  type AppliedState,
+  type BirthBody,
+  type BridgeCounters,
+  type CommandContext,
+  type CommandHandler,
+  type CommandHandlers,
+  type DesiredOutcome,
+  type MachineBridgeEvents,
+  type MachineBridgeOptions,
+  type TelemetryBody,
+} from "./machine-bridge.js";
+export { privateKeyFrom, publicKeyFromHex, publicKeyHex, signPayload, trustedKeyMap, verifySignedPayload, type VerifyResult } from "./signing.js";

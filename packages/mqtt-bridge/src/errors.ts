@@ -1,0 +1,47 @@
+/** Stable codes of everything the bridge refuses or fails at. The same code reaches the log, the fleet and the console. */
+export const BridgeErrorCode = {
+  /** An event body handed to the outbox does not match protocol's `EventBody`. */
+  INVALID_EVENT: "INVALID_EVENT",
+  /** A command or desired state carries no signature, or one that does not verify. */
+  BAD_SIGNATURE: "BAD_SIGNATURE",
+  /** Signed by a key this machine does not trust. */
+  UNKNOWN_KEY: "UNKNOWN_KEY",
+  /** `exp` is in the past. */
+  EXPIRED: "EXPIRED",
+  /** `ctr` is not greater than the highest counter seen for its key. */
+  REPLAYED: "REPLAYED",
+  /** Addressed (`aud` or topic) to another machine. */
+  WRONG_AUDIENCE: "WRONG_AUDIENCE",
+  /** The arguments do not match protocol's `CommandArgs`. */
+  BAD_ARGS: "BAD_ARGS",
+  /** No handler for this command on this machine. */
+  UNSUPPORTED_COMMAND: "UNSUPPORTED_COMMAND",
+  /** The handler ran and failed. */
+  COMMAND_FAILED: "COMMAND_FAILED",
+  /** A desired state older than the one already applied. */
+  STALE_DESIRED: "STALE_DESIRED",
+  /** The machine's handler refused the desired state. */
+  DESIRED_REFUSED: "DESIRED_REFUSED",
+  /** A payload that is not a valid protocol message. */
+  INVALID_MESSAGE: "INVALID_MESSAGE",
+  /** `start()` was not called, or `stop()` was. */
+  NOT_RUNNING: "NOT_RUNNING",
+  /** The broker did not answer in time. */
+  BROKER_TIMEOUT: "BROKER_TIMEOUT",
+  /** A key file or key text that is not an Ed25519 key. */
+  BAD_KEY: "BAD_KEY",
+  /** The embedded broker could not listen. */
+  LISTEN_FAILED: "LISTEN_FAILED",
+} as const;
+export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
+
+export class BridgeError extends Error {
+  constructor(
+    readonly code: BridgeErrorCode,
+    message: string,
+    readonly context?: Record<string, unknown>,
+  ) {
+    super(`${message} (${code})`);
+    this.name = "BridgeError";
+  }
+}
