@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../__fixtures__/manual-clock.js";
 import type { BackendHint } from "../backend.js";
 import { LndBackend } from "./lnd.js";
+import { hexToB64Url } from "./lnd-wire.js";
 
 const HASH = "11".repeat(32);
 const OTHER = "22".repeat(32);
@@ -80,7 +81,12 @@ describe("LND adapter: invoice streams", () => {
     await vi.waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: HASH, state: "accepted" }));
     expect(hints.map((h) => h.type)).toEqual(["invoice", "health", "health", "reconnected", "invoice"]);
     expect(hints).toContainEqual({ type: "health", health: "up" });
-    expect(srv.paths).toEqual([`/v2/invoices/subscribe/${Buffer.from(HASH, "hex").toString("base64url")}`, expect.any(String)]);
+    // LND's REST docs: URL-safe alphabet, trailing "=" kept (its gateway decodes padded base64 only).
+    expect(srv.paths).toEqual([`/v2/invoices/subscribe/${"ERERERERERERERERERERERERERERERERERERERERERE="}`, expect.any(String)]);
+  });
+
+  it("writes a hash in a path with the URL-safe alphabet and the padding kept", () => {
+    expect(hexToB64Url("fbff".repeat(16))).toBe("-__7__v_-__7__v_-__7__v_-__7__v_-__7__v_-_8=");
   });
 
   it("backs off exponentially with jitter, up to the maximum", () => {

@@ -159,7 +159,11 @@ export function hexToB64(hex: string): string {
   return Buffer.from(hex, "hex").toString("base64");
 }
 
-/** The path form of `/v2/invoices/subscribe/{r_hash}`: grpc-gateway reads a bytes path parameter as url-safe base64. */
+/**
+ * The path form of `/v2/invoices/subscribe/{r_hash}`: LND's REST docs ask for the URL-safe alphabet (`-` for `+`,
+ * `_` for `/`) with the trailing `=` kept; its gateway decodes padded base64 only, and `%2F` does not work
+ * (lightningnetwork/lnd#6029, #7358). Node's "base64url" drops the padding, hence the replacement by hand.
+ */
 export function hexToB64Url(hex: string): string {
-  return Buffer.from(hex, "hex").toString("base64url");
+  return Buffer.from(hex, "hex").toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
 }
