@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
-import { Calibration, Pinmap, parseJson, parseValue, type ProtocolError } from "@zapvend/protocol";
+import { Calibration, Pinmap, parseJson, parseValue, type PinName, type ProtocolError } from "@zapvend/protocol";
 import { HalInputError } from "./errors.js";
 
 const MAX_FILE_BYTES = 256 * 1024;
@@ -57,4 +57,22 @@ export function applyCalibration(pinmap: Pinmap, calibration: Calibration | null
     pourStations[slot] = { ...st, flowMeter: { ...st.flowMeter, pulsesPerLitre: c.pulsesPerLitre } };
   }
   return { ...pinmap, pourStations };
+}
+
+/** Every pin of a pin map with the field that names it (for a board's own checks of pin names). */
+export function pinsOf(pinmap: Pinmap): Array<{ pin: PinName; path: string }> {
+  const out: Array<{ pin: PinName; path: string }> = [];
+  for (const [slot, s] of Object.entries(pinmap.pourStations)) {
+    for (const k of ["en", "in1", "in2"] as const) out.push({ pin: s.pump[k], path: `pourStations.${slot}.pump.${k}` });
+    out.push({ pin: s.flowMeter.pin, path: `pourStations.${slot}.flowMeter.pin` });
+    out.push({ pin: s.cupSensor.pin, path: `pourStations.${slot}.cupSensor.pin` });
+  }
+  for (const [slot, s] of Object.entries(pinmap.spirals)) {
+    out.push({ pin: s.motor, path: `spirals.${slot}.motor` });
+    out.push({ pin: s.home.pin, path: `spirals.${slot}.home.pin` });
+  }
+  if (pinmap.dropSensor) out.push({ pin: pinmap.dropSensor.pin, path: "dropSensor.pin" });
+  out.push({ pin: pinmap.door.pin, path: "door.pin" });
+  if (pinmap.thermometer?.kind === "tmp36") out.push({ pin: pinmap.thermometer.pin, path: "thermometer.pin" });
+  return out;
 }

@@ -5,6 +5,7 @@ import type { Pinmap, PinName } from "@zapvend/protocol";
 import type { Clock } from "../clock.js";
 import { HalInputError, HardwareError } from "../errors.js";
 import { InputHub, type BoardIo, type IoPlugin } from "../io.js";
+import { pinsOf } from "../pinmap-file.js";
 import { startJohnnyFive } from "./j5.js";
 
 /** StandardFirmata's baud rate. */
@@ -23,6 +24,10 @@ export function resolveFirmataPin(pin: PinName, path: string): number {
 }
 
 export async function openFirmataBoard(pinmap: Pinmap, clock: Clock, port: string | undefined): Promise<BoardIo> {
+  for (const { pin, path } of pinsOf(pinmap)) resolveFirmataPin(pin, path);
+  if (pinmap.thermometer?.kind === "ds18b20") {
+    throw new HalInputError("bad_value", "a DS18B20 is read through the Pi's 1-Wire sysfs: on an Arduino use a TMP36 on an analog pin", "thermometer.kind");
+  }
   if (!port) throw new HalInputError("missing_field", "board.port is required for a Firmata board, e.g. /dev/ttyACM0", "board.port");
   let SerialPort: new (opts: { path: string; baudRate: number }) => unknown;
   try {

@@ -6,6 +6,7 @@ import type { Pinmap, PinName } from "@zapvend/protocol";
 import type { Clock } from "../clock.js";
 import { HalInputError, HardwareError } from "../errors.js";
 import type { BoardIo, Level } from "../io.js";
+import { pinsOf } from "../pinmap-file.js";
 import { startJohnnyFive } from "./j5.js";
 
 interface PigpioGpio {
@@ -33,17 +34,7 @@ export function bcmNumber(pin: PinName, path: string): number {
 }
 
 function checkPins(pinmap: Pinmap): void {
-  for (const [slot, s] of Object.entries(pinmap.pourStations)) {
-    for (const k of ["en", "in1", "in2"] as const) bcmNumber(s.pump[k], `pourStations.${slot}.pump.${k}`);
-    bcmNumber(s.flowMeter.pin, `pourStations.${slot}.flowMeter.pin`);
-    bcmNumber(s.cupSensor.pin, `pourStations.${slot}.cupSensor.pin`);
-  }
-  for (const [slot, s] of Object.entries(pinmap.spirals)) {
-    bcmNumber(s.motor, `spirals.${slot}.motor`);
-    bcmNumber(s.home.pin, `spirals.${slot}.home.pin`);
-  }
-  if (pinmap.dropSensor) bcmNumber(pinmap.dropSensor.pin, "dropSensor.pin");
-  bcmNumber(pinmap.door.pin, "door.pin");
+  for (const { pin, path } of pinsOf(pinmap)) bcmNumber(pin, path);
   if (pinmap.thermometer?.kind === "tmp36") {
     throw new HalInputError("bad_value", "the Raspberry Pi has no analog input: use a DS18B20 on the 1-Wire bus", "thermometer.kind");
   }

@@ -1,0 +1,144 @@
+// The contract suite: the harness's checks, run against the sim board always and against a real board when
+// TEST_BOARD names one (serialport's TEST_PORT pattern):
+//   TEST_BOARD=firmata:/dev/ttyACM0 TEST_PINMAP=hardware/pinmaps/arduino-drinks.json npx vitest run src/checks.contract.test.ts
+//   TEST_BOARD=raspi TEST_PINMAP=hardware/pinmaps/snacks.json ...
+// A real board moves its pump and spirals: run it on the bench with cups and products in place.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { HarnessCheck } from "@zapvend/protocol";
+import { runChecks, type CheckContext } from "./checks.js";
+import { systemClock } from "./clock.js";
+import { openHardware, type Hardware } from "./hardware.js";
+import { loadCalibration } from "./pinmap-file.js";
+import { simOf } from "./sim/index.js";
+import type { SimFault } from "./sim/machine.js";
+import { openSim, shippedPinmap } from "./__fixtures__/sim.js";
+
+async function run(ctx: Omit<CheckContext, "clock" | "signal"> & { signal?: AbortSignal }, advanceMs = 120_000) {
+  const p = runChecks({ clock: systemClock, signal: new AbortController().signal, ...ctx });
+  await vi.advanceTimersByTimeAsync(advanceMs);
+  const results = await p;
+  for (const r of results) HarnessCheck.parse(r);
+  return results;
+}
+
+describe("hardware checks on the sim board", () => {
+  let hw: Hardware;
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    await hw.close();
+    vi.useRealTimers();
+  });
+
+  it("every check passes on a healthy bench machine, in the technician's order", async () => {
+    ({ hw } = await openSim("bench"));
+    const results = await run({ hardware: hw, allowMotion: true });
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ["board", "pass"],
+      ["door switch", "pass"],
+      ["temperature", "pass"],
+      ["cup sensor P1", "pass"],
+      ["pump P1 prime", "pass"],
+      ["flow meter P1 calibration", "skip"], // nobody to measure
+      ["drop sensor idle", "pass"],
+      ["spiral A1 home", "pass"],
+      ["spiral A2 home", "pass"],
+      ["test vend A1", "pass"],
+    ]);
+    expect(results.find((r) => r.name === "pump P1 prime")!.measured).toMatchObject({ pouredMl: 51.1, pulses: 23 }); // 50 ml is 22.5 pulses at 450/l
+  });
+
+  it("skips everything that moves when motion is not allowed, and moves nothing", async () => {
+    ({ hw } = await openSim("bench"));
+    const sim = simOf(hw)!;
+    sim.clearPinWrites();
+    const results = await run({ hardware: hw, allowMotion: false });
+    expect(results.filter((r) => r.status === "skip").map((r) => r.name)).toEqual([
+      "pump P1 prime",
+      "flow meter P1 calibration",
+      "spiral A1 home",
+      "spiral A2 home",
+      "test vend A1",
+    ]);
+    expect(sim.pinWrites).toEqual([]);
+  });
+
+  const faults: Array<[SimFault, string, string]> = [
+    ["pump-dry", "pump P1 prime", "PUMP_DRY_RUN"],
+    ["flow-sensor-dead", "pump P1 prime", "FLOW_SENSOR_DEAD"],
+    ["spiral-jam", "spiral A1 home", "SPIRAL_JAM"],
+    ["drop-sensor-stuck", "drop sensor idle", "DROP_SENSOR_STUCK"],
+    ["door-open", "door switch", "DOOR_OPEN"],
+  ];
+  it.each(faults)("with the sim fault %s, the check %s fails with %s", async (fault, check, code) => {
+    hw = await openHardware({ board: { kind: "sim", pinmap: "bench", simFaults: [fault] }, pinmap: shippedPinmap("bench"), clock: systemClock });
+    const results = await run({ hardware: hw, allowMotion: true });
+    expect(results.find((r) => r.name === check)).toMatchObject({ status: "fail", code });
+    // A fault fails what it touches, not the whole machine.
+    expect(results.find((r) => r.name === "board")!.status).toBe("pass");
+  });
+
+  it("calibrates the flow meter from the measured volume and saves pulses-per-litre", async () => {
+    // The sim's meter really gives 500 pulses/l; the pin map still says 450.
+    ({ hw } = await openSim("drinks", { meterPulsesPerLitre: 500 }));
+    const sim = simOf(hw)!;
+    const dir = await mkdtemp(path.join(tmpdir(), "zapvend-cal-"));
+    const file = path.join(dir, "drinks.calibration.json");
+    let askedAfterMs = 0;
+    const results = await run({
+      hardware: hw,
+      allowMotion: true,
+      calibrationFile: file,
+      calibrationRunMs: 10_000,
+      measureVolumeMl: async (station, runMs) => {
+        askedAfterMs = runMs;
+        const ml = sim.jugMl(station) - 50; // the jug went under the nozzle after the 50 ml prime
+        return Math.round(ml);
+      },
+    });
+    const cal = results.find((r) => r.name === "flow meter P1 calibration")!;
+    expect(cal.status).toBe("pass");
+    expect(askedAfterMs).toBe(10_000);
+    expect(cal.measured!.pulsesPerLitre).toBeGreaterThan(495);
+    expect(cal.measured!.pulsesPerLitre).toBeLessThan(505);
+    const saved = await loadCalibration(file);
+    expect(saved!.pourStations.P1!.pulsesPerLitre).toBe(cal.measured!.pulsesPerLitre);
+    // From now on a pour counts with the new constant: 100 ml is ~50 pulses, and ~100 ml comes out.
+    const before = sim.jugMl("P1");
+    const p = hw.pour(100, { signal: new AbortController().signal });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await p;
+    expect(sim.jugMl("P1") - before).toBeGreaterThan(99);
+    expect(sim.jugMl("P1") - before).toBeLessThan(102.5);
+  });
+
+  it("a calibration with a nonsense volume fails and changes nothing", async () => {
+    ({ hw } = await openSim("drinks"));
+    const results = await run({ hardware: hw, allowMotion: true, calibrationFile: null, measureVolumeMl: async () => 0.001 });
+    expect(results.find((r) => r.name === "flow meter P1 calibration")).toMatchObject({ status: "fail" });
+    // The meter still counts 450 pulses per litre: 100 ml is 45 pulses.
+    const p = hw.pour(100, { signal: new AbortController().signal });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await p).toMatchObject({ pulses: 45, pouredMl: 100 });
+  });
+});
+
+const testBoard = process.env.TEST_BOARD;
+describe.skipIf(!testBoard)(`hardware checks on a real board (${testBoard ?? "TEST_BOARD unset"})`, () => {
+  it("every check passes", { timeout: 300_000 }, async () => {
+    const [kind, port] = (testBoard ?? "").split(":") as ["raspi" | "firmata", string | undefined];
+    const pinmapFile = process.env.TEST_PINMAP;
+    if (!pinmapFile) throw new Error("TEST_PINMAP must name the pin map of the board under test");
+    const hw = await openHardware({ board: { kind, pinmap: pinmapFile, port, simFaults: [] } });
+    try {
+      const results = await runChecks({ hardware: hw, clock: systemClock, signal: new AbortController().signal, allowMotion: true });
+      expect(results.filter((r) => r.status === "fail")).toEqual([]);
+    } finally {
+      await hw.close();
+    }
+  });
+});
