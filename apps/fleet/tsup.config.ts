@@ -1,5 +1,4 @@
 import { defineConfig } from "tsup";
-// @ts-expect-error -- plain ESM helper without types, shared with the browser tests
 import { buildConsole } from "./console-build.mjs";
 
 export default defineConfig({
@@ -11,6 +10,6 @@ export default defineConfig({
   target: "node20",
   // The console is browser code: bundled separately with everything it imports (lit, protocol, zod).
   onSuccess: async () => {
-    await (buildConsole as () => Promise<string>)();
+    await buildConsole();
   },
 });

@@ -1,0 +1,157 @@
+// The operator's main paths in the console, in a real Chromium: the overview updating live, acknowledging an
+// alert, editing a price (pending until the machine reports it), sending a command and seeing its result, and
+// the sales page. The server is the real one (HTTP, WebSocket, SQLite); the broker is replaced by a recording
+// link so the test can see exactly what would be published.
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildConsole } from "../console-build.mjs";
+import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
+import { RecordingLink, testSigner } from "./__fixtures__/recording-link.js";
+import { engines } from "./__fixtures__/stores.js";
+import { FleetService } from "./fleet-service.js";
+import { FleetHttpServer } from "./http-server.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+const SKIP = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+if (!hasChromium) console.warn(`[fleet console] skipped: ${SKIP}`);
+
+describe.skipIf(!hasChromium)(`fleet console in Chromium${hasChromium ? "" : ` (${SKIP})`}`, () => {
+  let browser: Browser;
+  let consoleDir: string;
+  let service: FleetService;
+  let http: FleetHttpServer;
+  let link: RecordingLink;
+  let cleanup: () => Promise<void>;
+  let page: Page;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(consoleDir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    const opened = await engines[0]!.open();
+    cleanup = opened.cleanup;
+    link = new RecordingLink();
+    service = new FleetService({ store: opened.store, signer: testSigner().signer, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
+    await service.start();
+    http = new FleetHttpServer({ service, port: 0, consoleDir });
+    await http.start();
+    await service.ingest([
+      birth("snacks-01", { slots: [{ slot: "A1", stock: 5, priceMsat: "1500000" }, { slot: "A2", stock: 1, priceMsat: "2000000" }] }),
+      status("snacks-01", "online", { boot: 1, seq: 1 }),
+      telemetry("snacks-01", { ts: now - 120_000, temperatureC: 5 }),
+      telemetry("snacks-01", { ts: now - 30_000, temperatureC: 6 }),
+      sale("snacks-01", { seq: 1, slot: "A1", settledAt: now - 60_000, ts: now - 60_000, amountMsat: "1500000" }),
+      birth("drinks-01", { slots: [{ slot: "P1", stock: 30, capacity: 40 }] }),
+      status("drinks-01", "online", { boot: 1, seq: 1 }),
+      sale("drinks-01", { seq: 1, slot: "P1", settledAt: now - 30_000, amountMsat: "2500000" }),
+    ]);
+    page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+  });
+  afterEach(async () => {
+    await page.close();
+    await http.stop();
+    await service.stop();
+    await cleanup();
+  });
+
+  it("shows every machine with its state and stock, and updates live without a reload", async () => {
+    await page.goto(`${http.url}/`);
+    await page.locator("[data-live=on]").waitFor();
+    const row = page.locator('tr[data-machine="snacks-01"]');
+    expect(await row.locator("[data-status]").textContent()).toBe("online");
+    // The sale happened before the last telemetry, whose stock already counted it: 5 stays 5.
+    await row.locator('[data-slot="A1"][data-stock="5"]').waitFor();
+    expect(await page.locator('[data-test="online-count"]').textContent()).toBe("2 / 2");
+
+    service.push(sale("snacks-01", { seq: 2, slot: "A1", settledAt: Date.now(), ts: Date.now() }));
+    await row.locator('[data-slot="A1"][data-stock="4"]').waitFor({ timeout: 5_000 });
+    service.push(status("snacks-01", "lost", { boot: 1, seq: 0 }));
+    await row.locator('[data-status]:text-is("lost")').waitFor({ timeout: 5_000 });
+    expect(await page.locator('[data-test="online-count"]').textContent()).toBe("1 / 2");
+    // A gap in the event sequence is shown on the machine's row.
+    service.push(sale("snacks-01", { seq: 5, slot: "A1", settledAt: Date.now(), ts: Date.now() }));
+    expect(await row.locator("[data-missing]").textContent({ timeout: 5_000 })).toBe("2 missing");
+  });
+
+  it("lists alerts and acknowledges one; the acknowledgement is stored", async () => {
+    await service.tick(true);
+    await page.goto(`${http.url}/#/alerts`);
+    const low = page.locator('tr[data-kind="low-stock"]');
+    await low.waitFor();
+    expect(await low.textContent()).toContain("A2 (Product A2) has 1 left");
+    await low.getByRole("button", { name: "Acknowledge" }).click();
+    await low.locator("[data-acknowledged]").waitFor();
+    const id = await low.getAttribute("data-alert");
+    const row = (await service.store.db.all("SELECT acknowledged_at FROM alerts WHERE id = ?", [id!]))[0]!;
+    expect(row.acknowledged_at).not.toBeNull();
+  });
+
+  it("edits a price and disables a slot: signed desired state, pending until the machine reports it applied", async () => {
+    await page.goto(`${http.url}/#/machines/snacks-01`);
+    await page.getByLabel("new price for A1").fill("1800");
+    await page.getByLabel("enable A2").uncheck();
+    await page.getByRole("button", { name: "Send to machine" }).click();
+    await page.locator('[data-desired="pending"]').waitFor();
+    expect(await page.locator('[data-desired="pending"]').textContent()).toBe("v1 pending");
+
+    const pub = link.published.find((p) => p.topic === "zapvend/v1/m/snacks-01/state/desired")!;
+    expect(pub.retain).toBe(true);
+    expect(pub.payload).toMatchObject({ version: 1, slots: { A1: { price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false } } });
+    expect(typeof pub.payload.sig).toBe("string");
+
+    await service.ingest([
+      reported("snacks-01", 1, {
+        slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "2000000" } } },
+      }),
+    ]);
+    await page.locator('[data-desired="applied"]').waitFor({ timeout: 5_000 });
+    await page.locator('tr[data-slot-row="A1"] [data-price]:text-is("1,800 sat")').waitFor({ timeout: 5_000 });
+    expect(await page.getByLabel("enable A2").isChecked()).toBe(false);
+  });
+
+  it("refuses a price that is not a number without sending anything", async () => {
+    await page.goto(`${http.url}/#/machines/snacks-01`);
+    await page.getByLabel("new price for A1").fill("12abc");
+    await page.getByRole("button", { name: "Send to machine" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain('"12abc" is not a price');
+    expect(link.published).toHaveLength(0);
+  });
+
+  it("sends a command and shows its result when the machine answers", async () => {
+    await page.goto(`${http.url}/#/machines/snacks-01`);
+    await page.getByRole("button", { name: "Test vend" }).click();
+    const cmdRow = page.locator("tr[data-command]");
+    await cmdRow.locator('[data-command-status]:text-is("sent")').waitFor();
+    const pub = link.published.find((p) => p.topic === "zapvend/v1/m/snacks-01/cmd/test-vend")!;
+    expect(pub.payload.args).toEqual({ slot: "A1" });
+    await service.ingest([commandResult("snacks-01", "test-vend", String(pub.payload.rid), { data: { dropSeen: true } })]);
+    await cmdRow.locator('[data-command-status]:text-is("ok")').waitFor({ timeout: 5_000 });
+    expect(await cmdRow.textContent()).toContain('{"dropSeen":true}');
+  });
+
+  it("shows sales totals per machine and the latest sales", async () => {
+    await page.goto(`${http.url}/#/sales`);
+    await page.locator('[data-test="sales-count"]:text-is("2")').waitFor();
+    expect(await page.locator('[data-test="sales-total"]').textContent()).toBe("4,000 sat");
+    expect(await page.locator('tr[data-report-machine="drinks-01"]').textContent()).toContain("2,500 sat");
+    expect(await page.locator("tr[data-sale]").count()).toBe(2);
+    // The operator's key is never in anything the browser loads.
+    const bundle = await (await fetch(`${http.url}/console.js`)).text();
+    expect(bundle).not.toMatch(/PRIVATE KEY/);
+  });
+});
