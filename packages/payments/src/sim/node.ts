@@ -39,7 +39,7 @@ export interface SimInvoice {
   addIndex: number;
   settleIndex: number;
   settledAtMs: number;
-  /** LND counts every HTLC not canceled: the held amount while ACCEPTED, the paid amount once SETTLED. */
+  /** The held amount while ACCEPTED, the paid amount once SETTLED; LND does not lower it on cancel. */
   amtPaidMsat: bigint;
 }
 
@@ -503,7 +503,8 @@ export class SimLightningNode {
         this.balanceMsat += h.amtMsat; // the HTLC fails back: the buyer has the money again
       }
     }
-    inv.amtPaidMsat = 0n;
+    // LND leaves amt_paid_msat as it was when a held HTLC is canceled (lightningnetwork/lnd#9436); so does the sim,
+    // so that a client reading the amount without the state is caught here rather than in the field.
     this.clearTimers(inv.paymentHash);
     for (const w of this.waiters.get(inv.paymentHash) ?? []) {
       w.reject(new SimPayError(SimPayErrorCode.PAYMENT_FAILED, `the payee canceled the payment (${reason}); nothing was paid`));
