@@ -2,6 +2,7 @@
 // sees it, and refuses a node that is not the configured one.
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ManualClock } from "./__fixtures__/manual-clock.js";
 import type { LightningBackend } from "./backend.js";
 import { LndBackend } from "./backends/lnd.js";
 import { PaymentService } from "./service.js";
@@ -18,12 +19,19 @@ afterEach(async () => {
   for (const t of teardown.splice(0).reverse()) await t();
 });
 
-async function setup(opts: { payeeNodeKey?: string; network?: "regtest" | "bitcoin"; wrap?: (b: LightningBackend) => LightningBackend } = {}) {
+async function setup(
+  opts: { payeeNodeKey?: string; network?: "regtest" | "bitcoin"; wrap?: (b: LightningBackend) => LightningBackend; clock?: ManualClock } = {},
+) {
   const sim: SimNodeServer = await startSimNode({ port: 0 });
   teardown.push(() => sim.stop());
   const lnd = new LndBackend({ url: sim.url, kind: "sim" });
   const backend = opts.wrap ? opts.wrap(lnd) : lnd;
-  const svc = new PaymentService({ backend, network: opts.network ?? "regtest", ...(opts.payeeNodeKey ? { payeeNodeKey: opts.payeeNodeKey } : {}) });
+  const svc = new PaymentService({
+    backend,
+    network: opts.network ?? "regtest",
+    ...(opts.payeeNodeKey ? { payeeNodeKey: opts.payeeNodeKey } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   teardown.push(() => svc.stop());
   return { sim, svc };
 }
@@ -78,5 +86,24 @@ describe("PaymentService", () => {
     await expect(a.svc.start()).rejects.toMatchObject({ code: "node_mismatch" });
     const b = await setup({ network: "bitcoin" });
     await expect(b.svc.start()).rejects.toMatchObject({ code: "node_mismatch" });
+  });
+
+  it("starts while the node is unreachable, issues nothing, and connects when the node comes back", async () => {
+    const clock = new ManualClock();
+    clock.t = Date.now(); // the sim node signs with the real time; the machine's clock must agree to trust it
+    const { sim, svc } = await setup({ clock });
+    sim.node.setFaults({ refuse: true });
+    await svc.start();
+    expect(svc.health()).toBe("down");
+    await expect(svc.createHoldInvoice({ paymentHash: newPreimage().hash, amountMsat: 1_000n, description: "x", expirySec: 180 })).rejects.toMatchObject({
+      code: "backend_unreachable",
+    });
+
+    sim.node.setFaults({ refuse: false });
+    await clock.advance(1_000);
+    await vi.waitFor(() => expect(svc.health()).toBe("up"));
+    await expect(svc.createHoldInvoice({ paymentHash: newPreimage().hash, amountMsat: 1_000n, description: "x", expirySec: 180 })).resolves.toMatchObject({
+      bolt11: expect.stringMatching(/^lnbcrt/) as string,
+    });
   });
 });

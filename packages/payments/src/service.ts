@@ -3,9 +3,9 @@
 import type { Network } from "@zapvend/protocol";
 import type { HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, LightningBackend, NodeInfo } from "./backend.js";
 import { verifyInvoice } from "./bolt11/index.js";
-import { PaymentError, PaymentErrorCode } from "./errors.js";
+import { isTransient, PaymentError, PaymentErrorCode } from "./errors.js";
 import { PaymentMonitor, type BackendHealth, type VerifiedUpdate } from "./monitor.js";
-import { silentLogger, systemClock, type Clock, type Logger } from "./runtime.js";
+import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from "./runtime.js";
 
 export interface PaymentServiceOptions {
   backend: LightningBackend;
@@ -15,6 +15,8 @@ export interface PaymentServiceOptions {
   payeeNodeKey?: string;
   /** The monitor's slow poll in ms (see `PaymentMonitorOptions.pollIntervalMs`). Default 10 000. */
   pollIntervalMs?: number;
+  /** Longest delay between connection attempts while the node is unreachable, in ms. Default 60 000. */
+  retryMaxDelayMs?: number;
   /** Seconds an invoice must still be valid for when it is handed out. Default 60. */
   minRemainingSec?: number;
   clock?: Clock;
@@ -37,12 +39,17 @@ export class PaymentService {
   private pinnedKey: string | undefined;
   private node: NodeInfo | undefined;
   private started = false;
+  private connected = false;
+  private retries = 0;
+  private retryTimer: TimerHandle | undefined;
+  private readonly retryMaxMs: number;
 
   constructor(private readonly opts: PaymentServiceOptions) {
     this.backend = opts.backend;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
     this.pinnedKey = opts.payeeNodeKey?.toLowerCase();
+    this.retryMaxMs = opts.retryMaxDelayMs ?? 60_000;
     this.monitor = new PaymentMonitor({ backend: opts.backend, clock: this.clock, logger: this.log, pollIntervalMs: opts.pollIntervalMs });
   }
 
@@ -57,9 +64,44 @@ export class PaymentService {
 
   /**
    * Connects the backend, checks that it is the configured node on the configured network (pinning its key when
-   * none was configured), then starts the monitor. Rejects with a `PaymentError` when the node cannot be trusted.
+   * none was configured), then starts the monitor. Rejects with a `PaymentError` when the node cannot be trusted
+   * (another key or network, a wrong certificate or credential). A node that is merely unreachable (the router
+   * boots slower than the Pi, the node restarts) does not stop the machine from starting: `start()` resolves,
+   * health stays "down" (no invoice is issued) and the connection is retried with backoff until it succeeds.
    */
   async start(signal?: AbortSignal): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    try {
+      await this.connect(signal);
+    } catch (err) {
+      if (!isTransient(err)) {
+        this.started = false;
+        throw err;
+      }
+      this.log.warn("backend unreachable at start; retrying", { err: String((err as Error).message ?? err) });
+      this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (!this.started) return;
+    const delayMs = Math.min(this.retryMaxMs, 1_000 * 2 ** Math.min(this.retries++, 10));
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect().then(
+        () => this.log.info("backend connected", { retries: this.retries }),
+        (err: unknown) => {
+          if (!this.started) return;
+          // A trust failure now (another node answers on the address) is as fatal as at start: keep refusing, loudly.
+          this.log[isTransient(err) ? "warn" : "error"]("backend still not usable; retrying", { err: String((err as Error).message ?? err) });
+          this.scheduleRetry();
+        },
+      );
+    }, delayMs);
+  }
+
+  private async connect(signal?: AbortSignal): Promise<void> {
     await this.backend.start(signal);
     const info = await this.backend.nodeInfo(signal);
     if (info.network !== this.opts.network) {
@@ -71,22 +113,31 @@ export class PaymentService {
     if (this.pinnedKey === undefined) this.log.info("pinning the node key the backend reports", { pubkey: info.pubkey });
     this.pinnedKey = info.pubkey;
     this.node = info;
-    this.started = true;
+    if (!this.started) return; // stopped while connecting
+    this.connected = true;
     await this.monitor.start();
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    this.connected = false;
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await this.monitor.stop();
     await this.backend.stop();
   }
 
   health(): BackendHealth {
-    return this.started ? this.monitor.health() : "down";
+    return this.connected ? this.monitor.health() : "down";
+  }
+
+  private assertConnected(): void {
+    if (!this.connected) throw new PaymentError(PaymentErrorCode.BACKEND_UNREACHABLE, "the Lightning backend is not connected");
   }
 
   /** A hold invoice for the machine's payment hash, returned only once it passed `verifyInvoice`. */
   async createHoldInvoice(req: HoldInvoiceRequest, signal?: AbortSignal): Promise<IssuedInvoice> {
+    this.assertConnected();
     if (!this.holdInvoices) throw new PaymentError(PaymentErrorCode.HOLD_UNSUPPORTED, `the ${this.backend.kind} backend has no hold invoices`);
     const created = await this.backend.createHoldInvoice(req, signal);
     try {
@@ -100,6 +151,7 @@ export class PaymentService {
 
   /** A plain invoice (the backend keeps the preimage), returned only once it passed `verifyInvoice`. */
   async createInvoice(req: InvoiceRequest, signal?: AbortSignal): Promise<IssuedInvoice> {
+    this.assertConnected();
     const created = await this.backend.createInvoice(req, signal);
     return this.verify(created.bolt11, req, created.paymentHash);
   }
