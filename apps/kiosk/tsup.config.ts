@@ -1,10 +1,53 @@
-import { defineConfig } from "tsup";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { defineConfig, type Options } from "tsup";
 
-export default defineConfig({
+/**
+ * The browser bundle imports `@zapvend/protocol` for its types only: protocol's runtime is zod schemas, ~35 KB gzip,
+ * nearly the kiosk's whole 40 KB budget. A value import would slip in silently, so the build refuses it.
+ */
+const typesOnlyProtocol = {
+  name: "types-only-protocol",
+  setup(build: { onResolve: (o: { filter: RegExp }, cb: (a: { path: string; importer: string }) => unknown) => void }) {
+    build.onResolve({ filter: /^(@zapvend\/protocol|zod)(\/.*)?$/ }, (a) => ({
+      errors: [{ text: `${a.importer} imports "${a.path}" at run time: use \`import type\` (the kiosk bundle must stay within 40 KB gzip)` }],
+    }));
+  },
+};
+
+const browser: Options = {
+  entry: { kiosk: "src/app/main.ts" },
+  outDir: "dist/kiosk",
+  format: ["esm"],
+  platform: "browser",
+  // Chromium on the Pi (Debian's, recent): no down-levelling needed.
+  target: "es2022",
+  minify: true,
+  treeshake: false,
+  splitting: false,
+  sourcemap: false,
+  dts: false,
+  clean: false,
+  noExternal: [/.*/],
+  esbuildPlugins: [typesOnlyProtocol as never],
+  esbuildOptions(o) {
+    // A content hash in the name: the daemon may let browsers cache the script, never index.html.
+    o.entryNames = "[name]-[hash]";
+    o.legalComments = "none";
+  },
+  async onSuccess() {
+    const script = readdirSync("dist/kiosk").find((f) => /^kiosk-[A-Z0-9]+\.js$/i.test(f));
+    if (!script) throw new Error("kiosk bundle missing");
+    writeFileSync("dist/kiosk/index.html", readFileSync("src/app/index.html", "utf8").replace("%SCRIPT%", script));
+  },
+};
+
+const node: Options = {
   entry: ["src/index.ts"],
   format: ["esm"],
   dts: true,
-  clean: true,
+  clean: false,
   sourcemap: true,
   target: "node20",
-});
+};
+
+export default defineConfig([node, browser]);

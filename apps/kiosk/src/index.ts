@@ -1,5 +1,5 @@
 /**
- * @zapvend/kiosk: not built yet (see README.md). This entry exports nothing so that no one can depend on
- * behaviour that does not exist.
+ * @zapvend/kiosk: the lit screens of the machine's 800x480 touch display, built into static files that the machine
+ * daemon serves at `/`. The Node entry only tells the daemon where those files are.
  */
-export {};
+export { kioskAssetsDir } from "./assets.js";

@@ -1,0 +1,460 @@
+// A test server that plays the machine daemon's HTTP API and WebSocket exactly as DESIGN.md and
+// @zapvend/protocol define them, for the kiosk's browser tests. It serves the built kiosk at `/`, signs real BOLT 11
+// invoices, and runs every answer and push through protocol's schemas before sending it, so a kiosk that passes
+// here speaks the real contract. The tests script the machine's side (pay, vend, fail, expire, restart).
+import { randomBytes } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import bolt11 from "bolt11";
+import { WebSocketServer, type WebSocket } from "ws";
+import {
+  ApiError,
+  Catalog,
+  CreateOrderResponse,
+  HarnessReport,
+  HealthResponse,
+  Order,
+  RestockRequest,
+  RestockResponse,
+  ServiceLoginRequest,
+  ServiceLoginResponse,
+  ServiceStatusResponse,
+  TestVendRequest,
+  TestVendResponse,
+  parseCreateOrderRequest,
+  parseKioskClientMessage,
+  parseKioskServerMessage,
+  type CatalogEntry,
+  type KioskServerMessage,
+  type MachineStatusView,
+  type VendProgress,
+} from "@zapvend/protocol";
+
+const REGTEST = { bech32: "bcrt", pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] };
+
+export interface FakeProduct {
+  slot: string;
+  name: string;
+  kind: "pour" | "spiral";
+  priceMsat: string | null;
+  fiatMinor: number | null;
+  stock: number;
+  capacity: number;
+  volumeMl?: number;
+  icon?: string;
+  enabled?: boolean;
+}
+
+export interface FakeMachineOptions {
+  kioskDir: string;
+  products?: FakeProduct[];
+  /** Invoice lifetime, ms. Default 10 minutes. */
+  invoiceTtlMs?: number;
+  demoWallet?: boolean;
+  pin?: string;
+  currency?: string;
+}
+
+export const DEFAULT_PRODUCTS: FakeProduct[] = [
+  { slot: "A1", name: "Cold brew", kind: "pour", priceMsat: "2100000", fiatMinor: 250, stock: 12, capacity: 20, volumeMl: 250, icon: "☕" },
+  { slot: "A2", name: "Sparkling water", kind: "pour", priceMsat: "1260000", fiatMinor: 150, stock: 0, capacity: 20, volumeMl: 330, icon: "💧" },
+  { slot: "B1", name: "Dark chocolate", kind: "spiral", priceMsat: "1680000", fiatMinor: 200, stock: 5, capacity: 8, icon: "🍫" },
+];
+
+/** The JSON a schema accepts, checked: the fake never sends what the real daemon could not. */
+function checked<T>(schema: { safeParse(v: unknown): { success: boolean; error?: { message: string } } }, value: T): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`fake machine would break the contract: ${r.error?.message}`);
+  return value;
+}
+
+export class FakeMachine {
+  readonly machineId = "snacks-01";
+  boot = 1;
+  status: MachineStatusView;
+  products: FakeProduct[];
+  readonly orders = new Map<string, Order>();
+  readonly requests: Array<{ method: string; path: string; body: unknown }> = [];
+  demoWallet: boolean;
+  /** What the next vend does: complete, or fail with a fault (refund for hold invoices, credit otherwise). */
+  nextVend: { ok: true } | { ok: false; code: string; hold: boolean } = { ok: true };
+  /** When set, the service harness answer. */
+  harnessReport: HarnessReport = {
+    board: "sim",
+    checks: [
+      { name: "pump", status: "pass", detail: "drew 410 mA", measured: { currentMa: 410 } },
+      { name: "flow meter", status: "fail", code: "FLOW_SENSOR_DEAD", detail: "no pulse in 2000 ms" },
+      { name: "door switch", status: "skip", detail: "door open" },
+    ],
+  };
+  private server: http.Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly sockets = new Set<WebSocket>();
+  private port = 0;
+  private readonly nodeKey = randomBytes(32).toString("hex");
+  private readonly tokens = new Set<string>();
+  private readonly pin: string;
+
+  constructor(private readonly opts: FakeMachineOptions) {
+    this.products = structuredClone(opts.products ?? DEFAULT_PRODUCTS);
+    this.demoWallet = opts.demoWallet ?? true;
+    this.pin = opts.pin ?? "2468";
+    this.status = { machineId: this.machineId, mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get clientCount(): number {
+    return this.sockets.size;
+  }
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "internal", message: String(err) } }));
+      });
+    });
+    const wss = new WebSocketServer({ noServer: true });
+    server.on("upgrade", (req, socket, head) => {
+      if (req.url !== "/ws") return socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    this.wss = wss;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.sockets.clear();
+    this.wss?.close();
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** A daemon restart: every connection drops, orders in memory are gone, the boot counter moves on. */
+  async restart(opts: { keepOrders?: boolean; downMs?: number } = {}): Promise<void> {
+    await this.stop();
+    if (!opts.keepOrders) this.orders.clear();
+    this.boot++;
+    if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+    await this.start();
+  }
+
+  // --- the machine's side, scripted by the tests -------------------------------------------------------------
+
+  setStatus(patch: Partial<MachineStatusView>): void {
+    this.status = { ...this.status, ...patch };
+    const s = this.status;
+    this.status.selling = s.mode === "normal" && s.payments !== "down" && s.hardware !== "down" && s.door === "closed";
+    this.broadcast({ type: "status", status: this.status });
+  }
+
+  catalog(): Catalog {
+    const rate = { currency: this.opts.currency ?? "EUR", msatPerUnit: "84000000", source: "kraken", fetchedAt: Date.now() - 3 * 60_000 };
+    const products: CatalogEntry[] = this.products.map((p) => ({
+      slot: p.slot,
+      name: p.name,
+      kind: p.kind,
+      icon: p.icon,
+      volumeMl: p.volumeMl,
+      priceMsat: p.priceMsat,
+      fiat: p.fiatMinor === null ? null : { currency: this.opts.currency ?? "EUR", amountMinor: p.fiatMinor },
+      stock: p.stock,
+      soldOut: p.stock === 0,
+      enabled: p.enabled ?? true,
+    }));
+    return checked(Catalog, { machineId: this.machineId, currency: this.opts.currency ?? "EUR", rate, products });
+  }
+
+  /** The wallet paid: the hold invoice is accepted, the machine vends, and settles or cancels. */
+  async pay(orderId: string, { stepMs = 30 }: { stepMs?: number } = {}): Promise<Order> {
+    const order = this.orders.get(orderId);
+    if (!order || order.state !== "pending") throw new Error(`cannot pay order ${orderId} in state ${order?.state}`);
+    const sleep = () => new Promise((r) => setTimeout(r, stepMs));
+    this.update(orderId, { state: "held" });
+    await sleep();
+    this.update(orderId, { state: "dispensing" });
+    const product = this.products.find((p) => p.slot === order.slot)!;
+    const progress: VendProgress[] =
+      order.kind === "pour"
+        ? [0.25, 0.5, 1].map((f) => ({ kind: "pour", pouredMl: Math.round((product.volumeMl ?? 0) * f), targetMl: product.volumeMl ?? 0 }))
+        : [{ kind: "spiral", phase: "turning" }, { kind: "spiral", phase: "waiting-drop" }];
+    for (const p of progress) {
+      this.broadcast({ type: "progress", orderId, progress: p });
+      await sleep();
+    }
+    const vend = this.nextVend;
+    if (vend.ok) {
+      product.stock--;
+      this.broadcast({ type: "catalog", catalog: this.catalog() });
+      return this.update(orderId, { state: "completed" });
+    }
+    const failure = { code: vend.code, message: "the product did not come out" };
+    if (vend.hold) return this.update(orderId, { state: "refunded", failure, hold: true });
+    return this.update(orderId, { state: "credited", failure, hold: false, credit: { creditId: `cr_${randomBytes(6).toString("hex")}`, amountMsat: order.amountMsat } });
+  }
+
+  /** Hold the vend at `dispensing` with some progress (to test what the screen shows meanwhile). */
+  startVend(orderId: string, progress: VendProgress): void {
+    this.update(orderId, { state: "held" });
+    this.update(orderId, { state: "dispensing" });
+    this.broadcast({ type: "progress", orderId, progress });
+  }
+
+  expire(orderId: string): Order {
+    return this.update(orderId, { state: "expired", failure: { code: "expired", message: "the invoice expired unpaid" } });
+  }
+
+  lastOrder(): Order | undefined {
+    return [...this.orders.values()].at(-1);
+  }
+
+  private update(orderId: string, patch: Partial<Order>): Order {
+    const prev = this.orders.get(orderId);
+    if (!prev) throw new Error(`no order ${orderId}`);
+    const order = checked(Order, { ...prev, ...patch, updatedAt: Date.now() });
+    this.orders.set(orderId, order);
+    this.broadcast({ type: "order", order });
+    return order;
+  }
+
+  private broadcast(msg: KioskServerMessage): void {
+    const data = this.wire(msg);
+    for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(data);
+  }
+
+  /** Every push goes through protocol's own parser first: the kiosk sees only what a real daemon may send. */
+  private wire(msg: KioskServerMessage): string {
+    const data = JSON.stringify(msg);
+    const parsed = parseKioskServerMessage(data);
+    if (!parsed.ok) throw new Error(`fake machine would push an invalid ${msg.type}: ${parsed.error.message} at ${parsed.error.path}`);
+    return data;
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.send(this.wire({ type: "hello", machineId: this.machineId, boot: this.boot, version: "0.1.0-test" }));
+    ws.send(this.wire({ type: "status", status: this.status }));
+    ws.send(this.wire({ type: "catalog", catalog: this.catalog() }));
+    ws.on("message", (data: Buffer) => {
+      const m = parseKioskClientMessage(new Uint8Array(data));
+      if (!m.ok) throw new Error(`kiosk sent an invalid message: ${m.error.message}`);
+      if (m.value.type === "ping") ws.send(this.wire({ type: "pong", t: m.value.t }));
+      else {
+        const order = this.orders.get(m.value.orderId);
+        if (order) ws.send(this.wire({ type: "order", order }));
+      }
+    });
+    ws.on("close", () => this.sockets.delete(ws));
+  }
+
+  private health(): HealthResponse {
+    return checked(HealthResponse, {
+      ...this.status,
+      status: this.status.selling ? "up" : "degraded",
+      version: "0.1.0-test",
+      uptimeMs: 60_000,
+      ...(this.demoWallet ? { demoWallet: true } : {}),
+    });
+  }
+
+  private createOrder(slot: string): Order {
+    const product = this.products.find((p) => p.slot === slot);
+    if (!product) throw new Failure(400, "unknown_slot", `no slot ${slot}`);
+    if (!this.status.selling) {
+      throw new Failure(503, this.status.payments === "down" ? "payments_unavailable" : "hardware_unavailable", "the machine cannot sell now");
+    }
+    if (product.stock === 0) throw new Failure(409, "sold_out", `${slot} is sold out`);
+    const now = Date.now();
+    const ttlMs = this.opts.invoiceTtlMs ?? 600_000;
+    const paymentHash = randomBytes(32).toString("hex");
+    const encoded = bolt11.encode({
+      millisatoshis: product.priceMsat!,
+      timestamp: Math.floor(now / 1000),
+      network: REGTEST,
+      tags: [
+        { tagName: "payment_hash", data: paymentHash },
+        { tagName: "payment_secret", data: randomBytes(32).toString("hex") },
+        { tagName: "description", data: `zapvend ${this.machineId} ${slot}` },
+        { tagName: "expire_time", data: Math.round(ttlMs / 1000) },
+      ],
+    });
+    const invoice = bolt11.sign(encoded, this.nodeKey).paymentRequest!;
+    const order: Order = checked(Order, {
+      orderId: `ord_${randomBytes(8).toString("hex")}`,
+      slot,
+      productName: product.name,
+      kind: product.kind,
+      state: "pending" as const,
+      amountMsat: product.priceMsat!,
+      fiat: product.fiatMinor === null ? null : { currency: this.opts.currency ?? "EUR", amountMinor: product.fiatMinor },
+      paymentHash,
+      bolt11: invoice,
+      hold: true,
+      createdAt: now,
+      expiresAt: now + ttlMs,
+      updatedAt: now,
+      failure: null,
+      evidence: null,
+      credit: null,
+    });
+    checked(CreateOrderResponse, order);
+    this.orders.set(order.orderId, order);
+    this.broadcast({ type: "order", order });
+    return order;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x");
+    const p = url.pathname;
+    const method = req.method ?? "GET";
+    const body = method === "POST" ? await readBody(req) : undefined;
+    this.requests.push({ method, path: p, body });
+    try {
+      if (!p.startsWith("/api/")) return this.serveStatic(p, res);
+      if (method === "GET" && p === "/api/health") return send(res, 200, this.health());
+      if (method === "GET" && p === "/api/catalog") return send(res, 200, this.catalog());
+      if (method === "POST" && p === "/api/orders") {
+        const parsed = parseCreateOrderRequest(body);
+        if (!parsed.ok) throw new Failure(400, parsed.error.code, parsed.error.message);
+        return send(res, 201, this.createOrder(parsed.value.slot));
+      }
+      const m = /^\/api\/orders\/([A-Za-z0-9_-]{1,64})(\/cancel)?$/.exec(p);
+      if (m) {
+        const order = this.orders.get(m[1]!);
+        if (!order) throw new Failure(404, "not_found", `no order ${m[1]}`);
+        if (method === "GET" && !m[2]) return send(res, 200, order);
+        if (method === "POST" && m[2]) {
+          if (order.state !== "pending") return send(res, 200, order);
+          return send(res, 200, this.update(order.orderId, { state: "expired", failure: { code: "cancelled", message: "cancelled by the buyer" } }));
+        }
+      }
+      if (method === "POST" && p === "/api/demo/pay") {
+        if (!this.demoWallet) throw new Failure(404, "not_found", "the demo wallet exists only with the sim Lightning node");
+        const orderId = (body as { orderId?: unknown } | null)?.orderId;
+        if (typeof orderId !== "string" || !this.orders.has(orderId)) throw new Failure(400, "bad_value", "orderId is required");
+        send(res, 202, { status: "paying" });
+        void this.pay(orderId).catch(() => undefined);
+        return;
+      }
+      if (p.startsWith("/api/service/")) return this.service(method, p, body, req.headers.authorization, res);
+      throw new Failure(404, "not_found", `no route ${method} ${p}`);
+    } catch (err) {
+      if (err instanceof Failure) return send(res, err.status, checked(ApiError, { error: { code: err.code, message: err.message } }));
+      throw err;
+    }
+  }
+
+  private service(method: string, p: string, body: unknown, authorization: string | undefined, res: http.ServerResponse): void {
+    if (method === "POST" && p === "/api/service/login") {
+      const parsed = ServiceLoginRequest.safeParse(body);
+      if (!parsed.success) throw new Failure(400, "bad_value", "a PIN is 4 to 12 digits");
+      if (parsed.data.pin !== this.pin) throw new Failure(401, "wrong_pin", "wrong PIN");
+      const token = randomBytes(24).toString("base64url");
+      this.tokens.add(token);
+      return send(res, 200, checked(ServiceLoginResponse, { token, expiresAt: Date.now() + 600_000 }));
+    }
+    const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+    if (!token || !this.tokens.has(token)) throw new Failure(401, "unauthorized", "sign in with the service PIN");
+    if (method === "POST" && p === "/api/service/logout") {
+      this.tokens.delete(token);
+      res.writeHead(204).end();
+      return;
+    }
+    if (method === "GET" && p === "/api/service/status") {
+      return send(
+        res,
+        200,
+        checked(ServiceStatusResponse, {
+          ...this.status,
+          version: "0.1.0-test",
+          uptimeMs: 42 * 60_000,
+          boot: this.boot,
+          slots: this.products.map((x) => ({ slot: x.slot, name: x.name, kind: x.kind, stock: x.stock, capacity: x.capacity, enabled: x.enabled ?? true })),
+        }),
+      );
+    }
+    if (method === "POST" && p === "/api/service/restock") {
+      const r = RestockRequest.safeParse(body);
+      if (!r.success) throw new Failure(400, "bad_value", r.error.message);
+      const product = this.products.find((x) => x.slot === r.data.slot);
+      if (!product) throw new Failure(400, "unknown_slot", `no slot ${r.data.slot}`);
+      if (r.data.stock > product.capacity) throw new Failure(400, "out_of_range", "stock exceeds capacity");
+      product.stock = r.data.stock;
+      this.broadcast({ type: "catalog", catalog: this.catalog() });
+      return send(res, 200, checked(RestockResponse, { slot: product.slot, name: product.name, kind: product.kind, stock: product.stock, capacity: product.capacity, enabled: product.enabled ?? true }));
+    }
+    if (method === "POST" && p === "/api/service/test-vend") {
+      const r = TestVendRequest.safeParse(body);
+      if (!r.success) throw new Failure(400, "bad_value", r.error.message);
+      const ok = this.nextVend.ok;
+      return send(
+        res,
+        200,
+        checked(TestVendResponse, {
+          slot: r.data.slot,
+          ok,
+          failure: ok ? null : { code: (this.nextVend as { code: string }).code, message: "the product did not come out" },
+          evidence: { kind: "spiral", dropSeen: ok, homed: true, runMs: 1800 },
+          finishedAt: Date.now(),
+        }),
+      );
+    }
+    if (method === "GET" && p === "/api/service/harness") return send(res, 200, checked(HarnessReport, this.harnessReport));
+    throw new Failure(404, "not_found", `no route ${method} ${p}`);
+  }
+
+  /** Revokes every service token, as a daemon restart or a token expiry does. */
+  revokeServiceTokens(): void {
+    this.tokens.clear();
+  }
+
+  private serveStatic(p: string, res: http.ServerResponse): void {
+    const rel = p === "/" ? "index.html" : decodeURIComponent(p).replace(/^\/+/, "");
+    const file = path.resolve(this.opts.kioskDir, rel);
+    if (!file.startsWith(path.resolve(this.opts.kioskDir) + path.sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      return send(res, 404, { error: { code: "not_found", message: "not found" } });
+    }
+    const type = file.endsWith(".html") ? "text/html; charset=utf-8" : "text/javascript; charset=utf-8";
+    res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
+    res.end(readFileSync(file));
+  }
+}
+
+class Failure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(data);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+  if (chunks.length === 0) return null;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch {
+    return Symbol("bad json");
+  }
+}

@@ -1,0 +1,649 @@
+import { LitElement, css, html, nothing, svg, type TemplateResult } from "lit";
+import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, OrderState, VendProgress } from "@zapvend/protocol";
+import { KioskApiError, MachineClient, MachineConnection, isOrderLike } from "./api.js";
+import { LANGS, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, type Lang, type MessageKey } from "./i18n.js";
+import { paymentUri, qrPath, walletLink } from "./qr.js";
+import { baseStyles } from "./styles.js";
+import "./service-menu.js";
+
+/** The order as the kiosk follows it: the create answer first, then `GET /api/orders/:id` and WebSocket pushes. */
+interface OrderView {
+  orderId: string;
+  slot: string;
+  bolt11: string;
+  amountMsat: string;
+  expiresAt: number;
+  state: OrderState;
+  productName: string;
+  fiat: { currency: string; amountMinor: number } | null;
+  credit: { amountMsat: string } | null;
+}
+
+type FailureKind = "refunded" | "credited" | "expired" | "cancelled" | "withdrawn";
+
+type Screen =
+  | { name: "catalog"; error?: MessageKey; errorCode?: string }
+  | { name: "creating"; slot: string }
+  | { name: "payment"; order: OrderView; paying?: boolean }
+  | { name: "vending"; order: OrderView; progress?: VendProgress }
+  | { name: "done"; order: OrderView }
+  | { name: "failed"; kind: FailureKind; order?: OrderView }
+  | { name: "service" };
+
+/** How long the "take your product" screen stays before the catalog comes back, ms. */
+const DONE_SCREEN_MS = 8_000;
+/** How long a failure screen stays unless the buyer taps OK, ms. */
+const FAILED_SCREEN_MS = 20_000;
+
+/**
+ * `<zapvend-kiosk>`: every screen of the machine's touch display. The order's truth is the machine's: the kiosk
+ * shows an invoice only while the machine says the order is `pending`, the connection is up, the machine is
+ * selling and the invoice has not expired on the kiosk's clock.
+ */
+export class ZapvendKiosk extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      header {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+        padding: 10px 16px;
+        height: 76px;
+        border-bottom: 2px solid var(--line);
+      }
+      header h1 {
+        flex: 1;
+      }
+      .langs button {
+        min-width: 56px;
+        padding: 6px 12px;
+        font-size: 18px;
+      }
+      .langs button[aria-pressed="true"] {
+        background: var(--ink);
+        color: var(--card);
+      }
+      .grid {
+        flex: 1;
+        overflow-y: auto;
+        display: grid;
+        grid-template-columns: repeat(3, 1fr);
+        grid-auto-rows: 170px;
+        gap: 12px;
+        padding: 12px 16px;
+      }
+      .product {
+        flex-direction: column;
+        align-items: flex-start;
+        justify-content: space-between;
+        padding: 12px 16px;
+        border-width: 2px;
+        border-color: var(--line);
+        text-align: left;
+        height: 100%;
+        width: 100%;
+      }
+      .product .top {
+        display: flex;
+        gap: 10px;
+        align-items: center;
+        width: 100%;
+      }
+      .product .icon {
+        font-size: 40px;
+        line-height: 1;
+      }
+      .product .name {
+        font-size: 22px;
+        font-weight: 700;
+        overflow: hidden;
+        display: -webkit-box;
+        -webkit-line-clamp: 2;
+        -webkit-box-orient: vertical;
+      }
+      .product .fiat {
+        font-size: 28px;
+        font-weight: 800;
+      }
+      .product .sats {
+        font-size: 18px;
+        color: var(--muted);
+      }
+      .product .badge {
+        font-size: 20px;
+        font-weight: 800;
+        color: var(--bad);
+      }
+      footer {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+        padding: 4px 16px;
+        height: 48px;
+        font-size: 15px;
+        color: var(--muted);
+        border-top: 2px solid var(--line);
+      }
+      footer .grow {
+        flex: 1;
+      }
+      footer button {
+        min-height: 40px;
+        font-size: 15px;
+        padding: 4px 12px;
+        border-color: var(--line);
+      }
+      .banner {
+        margin: 8px 16px 0;
+        padding: 10px 14px;
+        border-radius: 10px;
+        background: #fde2e1;
+        color: var(--bad);
+        font-weight: 700;
+      }
+      .pay {
+        flex: 1;
+        display: grid;
+        grid-template-columns: 400px 1fr;
+        gap: 16px;
+        padding: 12px 20px;
+        align-items: center;
+      }
+      .qr {
+        width: 400px;
+        height: 400px;
+        background: #fff;
+        display: flex;
+        align-items: center;
+        justify-content: center;
+        border-radius: 8px;
+      }
+      .qr svg {
+        width: 400px;
+        height: 400px;
+        shape-rendering: crispEdges;
+      }
+      .pay .side {
+        display: flex;
+        flex-direction: column;
+        gap: 12px;
+      }
+      .amount {
+        font-size: 40px;
+        font-weight: 800;
+      }
+      .countdown {
+        font-size: 24px;
+        font-variant-numeric: tabular-nums;
+      }
+      .row {
+        display: flex;
+        gap: 10px;
+        flex-wrap: wrap;
+      }
+      progress {
+        width: 480px;
+        height: 28px;
+        accent-color: var(--accent);
+      }
+      .oos {
+        background: #2b2b2b;
+        color: #fff;
+      }
+      .oos .muted {
+        color: #ddd;
+      }
+      .mark {
+        font-size: 72px;
+        line-height: 1;
+      }
+    `,
+  ];
+
+  private client = new MachineClient(location.origin);
+  private conn: MachineConnection | undefined;
+  private uiLang: Lang = "en";
+  private screen: Screen = { name: "catalog" };
+  private connected = false;
+  private everConnected = false;
+  private catalog: Catalog | undefined;
+  private status: MachineStatusView | undefined;
+  private health: HealthResponse | undefined;
+  private boot: number | undefined;
+  private now = Date.now();
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private leaveTimer: ReturnType<typeof setTimeout> | undefined;
+  private copied = false;
+  /** The last order this kiosk created: updates of other orders are not ours to show. */
+  private follow: OrderView | undefined;
+  /**
+   * False from a lost connection until the machine confirmed the order again: an invoice is shown only while
+   * the machine is known to still stand behind it (a restarted daemon may have forgotten or cancelled it).
+   */
+  private orderConfirmed = true;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const q = new URLSearchParams(location.search).get("lang");
+    this.setLang(isLang(q) ? q : "en");
+    const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    this.conn = new MachineConnection(wsUrl, {
+      onOpen: () => this.onOpen(),
+      onClose: () => this.onClose(),
+      onMessage: (m) => {
+        switch (m.type) {
+          case "hello":
+            if (this.boot !== undefined && this.boot !== m.boot) void this.refreshOrder();
+            this.boot = m.boot;
+            break;
+          case "status":
+            this.onStatus(m.status);
+            break;
+          case "catalog":
+            this.catalog = m.catalog;
+            break;
+          case "order":
+            this.onOrder(m.order);
+            break;
+          case "progress":
+            if (this.screen.name === "vending" && this.screen.order.orderId === m.orderId) this.screen = { ...this.screen, progress: m.progress };
+            break;
+          case "pong":
+            break;
+        }
+        this.requestUpdate();
+      },
+    });
+    this.conn.start();
+    // A clock for the countdown and the rate's age; the screens read `this.now`, never Date.now() in render.
+    this.ticker = setInterval(() => this.tick(), 1000);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.conn?.stop();
+    clearInterval(this.ticker);
+    clearTimeout(this.leaveTimer);
+  }
+
+  private setLang(lang: Lang): void {
+    this.uiLang = lang;
+    document.documentElement.lang = lang;
+    this.requestUpdate();
+  }
+
+  private tick(): void {
+    this.now = Date.now();
+    if (this.screen.name === "payment" && this.now >= this.screen.order.expiresAt) {
+      // The invoice expired on our clock: never leave it payable; the machine's word decides what comes next.
+      void this.refreshOrder();
+    }
+    this.requestUpdate();
+  }
+
+  private async onOpen(): Promise<void> {
+    this.connected = true;
+    this.everConnected = true;
+    this.requestUpdate();
+    try {
+      const [health, catalog] = await Promise.all([this.client.health(), this.client.catalog()]);
+      this.health = health;
+      this.catalog = catalog;
+      this.onStatus(health);
+    } catch {
+      // The WebSocket greeting carries status and catalog too; a failed fetch here is not fatal.
+    }
+    await this.refreshOrder();
+    this.requestUpdate();
+  }
+
+  private onClose(): void {
+    this.connected = false;
+    this.orderConfirmed = false;
+    this.requestUpdate();
+  }
+
+  private onStatus(status: MachineStatusView): void {
+    this.status = status;
+    if (!status.selling && this.screen.name === "payment" && this.screen.order.state === "pending") {
+      // Payments or hardware went away while an invoice was shown: withdraw it (the machine cancels it too).
+      const order = this.screen.order;
+      this.client.cancel(order.orderId).then((o) => this.onOrder(o), () => undefined);
+      this.show({ name: "failed", kind: "withdrawn", order });
+    }
+  }
+
+  /** The order the screen is about (payment or vend), if any. */
+  private currentOrder(): OrderView | undefined {
+    const s = this.screen;
+    return s.name === "payment" || s.name === "vending" ? this.follow : undefined;
+  }
+
+  /** Asks the machine for the order on screen (after a reconnect, an expiry on our clock, a restart). */
+  private async refreshOrder(): Promise<void> {
+    const order = this.currentOrder();
+    if (!order) return;
+    try {
+      this.onOrder(await this.client.order(order.orderId));
+      this.conn?.send({ type: "watch", orderId: order.orderId });
+    } catch (err) {
+      if (err instanceof KioskApiError && err.status === 404 && this.currentOrder()?.orderId === order.orderId) {
+        // The machine does not know this order (it restarted without it): its invoice must not stay on screen.
+        this.show({ name: "failed", kind: "withdrawn", order });
+      }
+    }
+  }
+
+  private onOrder(o: Order): void {
+    const f = this.follow;
+    if (!isOrderLike(o) || !f || f.orderId !== o.orderId) return;
+    const view: OrderView = { ...f, state: o.state, expiresAt: o.expiresAt, credit: o.credit ?? null };
+    this.follow = view;
+    if (this.connected) this.orderConfirmed = true;
+    const s = this.screen;
+    if (s.name === "service") return;
+    switch (o.state) {
+      case "pending":
+        if (s.name === "payment") this.screen = { ...s, order: view };
+        break;
+      case "held":
+      case "dispensing":
+        // Money is held: whatever the screen says now, the buyer must see the vend.
+        if (s.name === "vending") this.screen = { ...s, order: view };
+        else this.show({ name: "vending", order: view });
+        break;
+      case "completed":
+        this.show({ name: "done", order: view });
+        break;
+      case "refunded":
+      case "credited":
+        this.show({ name: "failed", kind: o.state, order: view });
+        break;
+      case "expired":
+        // After a cancel or a withdrawal the buyer was already told that nothing was charged.
+        if (s.name === "payment" || s.name === "vending") this.show({ name: "failed", kind: "expired", order: view });
+        break;
+    }
+    this.requestUpdate();
+  }
+
+  private show(screen: Screen): void {
+    this.screen = screen;
+    this.now = Date.now();
+    this.copied = false;
+    clearTimeout(this.leaveTimer);
+    const ms = screen.name === "done" ? DONE_SCREEN_MS : screen.name === "failed" ? FAILED_SCREEN_MS : 0;
+    if (ms) this.leaveTimer = setTimeout(() => this.show({ name: "catalog" }), ms);
+    this.requestUpdate();
+  }
+
+  private async buy(entry: CatalogEntry): Promise<void> {
+    if (this.screen.name !== "catalog") return;
+    this.show({ name: "creating", slot: entry.slot });
+    try {
+      const r = await this.client.createOrder(entry.slot);
+      if ((this.screen as Screen).name !== "creating") return;
+      const order: OrderView = {
+        orderId: r.orderId,
+        slot: entry.slot,
+        bolt11: r.bolt11,
+        amountMsat: r.amountMsat,
+        expiresAt: r.expiresAt,
+        state: r.state,
+        productName: entry.name,
+        fiat: entry.fiat,
+        credit: null,
+      };
+      this.follow = order;
+      this.orderConfirmed = true;
+      this.conn?.send({ type: "watch", orderId: r.orderId });
+      this.show({ name: "payment", order });
+      // The order may already have moved on (a fast payment) before we followed it.
+      if (r.state !== "pending") await this.refreshOrder();
+    } catch (err) {
+      const e = err instanceof KioskApiError ? err : new KioskApiError(0, "internal", String(err));
+      const key: MessageKey = e.status === 409 ? "errSoldOut" : e.status === 503 ? "errUnavailable" : "errGeneric";
+      this.show({ name: "catalog", error: key, errorCode: e.code });
+    }
+  }
+
+  private async cancel(order: OrderView): Promise<void> {
+    this.show({ name: "failed", kind: "cancelled", order });
+    try {
+      // Paid just before the tap: the machine vends, and onOrder shows it.
+      this.onOrder(await this.client.cancel(order.orderId));
+    } catch {
+      // The invoice is gone from the screen either way; the machine expires it.
+    }
+  }
+
+  private async demoPay(order: OrderView): Promise<void> {
+    if (this.screen.name !== "payment") return;
+    this.screen = { ...this.screen, paying: true };
+    this.requestUpdate();
+    try {
+      await this.client.demoPay(order.orderId);
+    } catch {
+      if (this.screen.name === "payment") this.screen = { ...this.screen, paying: false };
+      this.requestUpdate();
+    }
+  }
+
+  private async copy(bolt11: string): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(bolt11);
+      this.copied = true;
+      this.requestUpdate();
+    } catch {
+      // No clipboard (plain http on another host): the wallet link remains.
+    }
+  }
+
+  private m(key: MessageKey, vars?: Record<string, string | number>): string {
+    return t(this.uiLang, key, vars);
+  }
+
+  override render(): TemplateResult {
+    if (this.screen.name === "service") {
+      return html`<zapvend-service-menu .client=${this.client} .language=${this.uiLang} @exit=${() => this.show({ name: "catalog" })}></zapvend-service-menu>`;
+    }
+    if (!this.connected && (!this.everConnected || this.screen.name !== "vending")) {
+      // Without the machine nothing on screen can be trusted: no QR, no catalog to tap.
+      return html`<div class="screen" data-screen="connecting">
+        <div class="center" role="status">
+          <div class="spinner" aria-hidden="true"></div>
+          <p class="big">${this.m(this.everConnected ? "reconnecting" : "connecting")}</p>
+        </div>
+      </div>`;
+    }
+    const s = this.screen;
+    switch (s.name) {
+      case "catalog":
+      case "creating":
+        if (this.status && !this.status.selling) return this.renderOutOfService();
+        return s.name === "catalog" ? this.renderCatalog(s.error, s.errorCode) : this.renderBusy(this.m("creating"));
+      case "payment":
+        if (this.status && !this.status.selling) return this.renderOutOfService();
+        return this.renderPayment(s.order, s.paying === true);
+      case "vending":
+        return this.renderVending(s.progress);
+      case "done":
+        return html`<div class="screen" data-screen="done">
+          <div class="center" role="status">
+            <div class="mark" aria-hidden="true">✓</div>
+            <p class="big">${this.m("takeProduct")}</p>
+            <p>${this.m("thanks")}</p>
+            <button class="primary" @click=${() => this.show({ name: "catalog" })}>${this.m("ok")}</button>
+          </div>
+        </div>`;
+      case "failed":
+        return this.renderFailed(s.kind, s.order);
+    }
+  }
+
+  private renderHeader(title: string): TemplateResult {
+    return html`<header>
+      <h1>${title}</h1>
+      <div class="langs row" role="group" aria-label="Language">
+        ${LANGS.map(
+          (l) => html`<button lang=${l} aria-pressed=${l === this.uiLang ? "true" : "false"} @click=${() => this.setLang(l)}>${LANG_NAME[l]}</button>`,
+        )}
+      </div>
+    </header>`;
+  }
+
+  private renderFooter(): TemplateResult {
+    const rate = this.catalog?.rate;
+    return html`<footer>
+      <span class="grow" data-rate
+        >${rate ? this.m("rateAge", { source: rate.source, age: formatAge(this.uiLang, this.now - rate.fetchedAt) }) : nothing}</span
+      >
+      <span>${this.catalog?.machineId ?? ""}</span>
+      <button aria-label=${this.m("service")} @click=${() => this.show({ name: "service" })}>⚙ ${this.m("service")}</button>
+    </footer>`;
+  }
+
+  private renderCatalog(error?: MessageKey, code?: string): TemplateResult {
+    const products = (this.catalog?.products ?? []).filter((p) => p.enabled || p.soldOut);
+    return html`<div class="screen" data-screen="catalog">
+      ${this.renderHeader(this.m("choose"))}
+      ${error ? html`<p class="banner" role="alert">${this.m(error, { code: code ?? "" })}</p>` : nothing}
+      <div class="grid">${products.map((p) => this.renderProduct(p))}</div>
+      ${this.renderFooter()}
+    </div>`;
+  }
+
+  private renderProduct(p: CatalogEntry): TemplateResult {
+    const buyable = p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
+    const icon = p.icon ?? (p.kind === "pour" ? "🥤" : "🍫");
+    return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable} @click=${() => this.buy(p)}>
+      <span class="top"><span class="icon" aria-hidden="true">${icon}</span><span class="name">${p.name}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
+      ${p.soldOut || p.stock === 0
+        ? html`<span class="badge">${this.m("soldOut")}</span>`
+        : !p.enabled
+          ? html`<span class="badge">${this.m("unavailable")}</span>`
+          : p.priceMsat === null
+            ? html`<span class="badge">${this.m("noPrice")}</span>`
+            : html`<span>
+                ${p.fiat ? html`<span class="fiat" data-fiat>${formatFiat(this.uiLang, p.fiat.currency, p.fiat.amountMinor)}</span><br />` : nothing}
+                <span class="sats" data-sats>${formatSats(this.uiLang, p.priceMsat)}</span>
+              </span>`}
+    </button>`;
+  }
+
+  private renderBusy(text: string): TemplateResult {
+    return html`<div class="screen" data-screen="busy">
+      <div class="center" role="status">
+        <div class="spinner" aria-hidden="true"></div>
+        <p class="big">${text}</p>
+      </div>
+    </div>`;
+  }
+
+  private renderOutOfService(): TemplateResult {
+    const st = this.status;
+    const reason: MessageKey =
+      st?.mode === "service" || st?.mode === "maintenance"
+        ? "reasonService"
+        : st?.door === "open"
+          ? "reasonDoor"
+          : st?.payments === "down"
+            ? "reasonPayments"
+            : st?.hardware === "down"
+              ? "reasonHardware"
+              : "reasonUnknown";
+    return html`<div class="screen oos" data-screen="out-of-service">
+      ${this.renderHeader(this.m("outOfService"))}
+      <div class="center" role="status">
+        <div class="mark" aria-hidden="true">⛔</div>
+        <p class="big">${this.m(reason)}</p>
+        <p class="muted">${this.m("comeBack")}</p>
+      </div>
+      ${this.renderFooter()}
+    </div>`;
+  }
+
+  private renderPayment(order: OrderView, paying: boolean): TemplateResult {
+    const left = order.expiresAt - this.now;
+    const live = left > 0 && order.state === "pending" && this.orderConfirmed;
+    const uri = paymentUri(order.bolt11);
+    const qr = live ? qrPath(uri) : undefined;
+    return html`<div class="screen" data-screen="payment">
+      <div class="pay">
+        <div class="qr">
+          ${qr
+            ? html`<svg role="img" aria-label=${this.m("scanToPay")} data-qr=${uri} viewBox="0 0 ${qr.size} ${qr.size}">
+                ${svg`<rect width=${qr.size} height=${qr.size} fill="#fff"></rect><path d=${qr.d} fill="#000"></path>`}
+              </svg>`
+            : left > 0
+              ? html`<div class="spinner" aria-hidden="true"></div>`
+              : html`<p class="big" data-expired role="status">${this.m("invoiceExpiring")}</p>`}
+        </div>
+        <div class="side">
+          <h2>${order.productName}</h2>
+          <p class="amount" data-amount>${formatSats(this.uiLang, order.amountMsat)}</p>
+          ${order.fiat ? html`<p class="big" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
+          ${live
+            ? html`<p>${this.m("scanToPay")}</p>
+                <p class="countdown" data-countdown role="timer">${this.m("expiresIn", { time: formatCountdown(left) })}</p>`
+            : nothing}
+          <div class="row">
+            <button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>
+            ${live ? html`<a class="button" href=${walletLink(order.bolt11)}>${this.m("openWallet")}</a>` : nothing}
+          </div>
+          ${live && "clipboard" in navigator
+            ? html`<div class="row"><button @click=${() => this.copy(order.bolt11)}>${this.m(this.copied ? "copied" : "copy")}</button></div>`
+            : nothing}
+          ${live && this.health?.demoWallet
+            ? html`<button class="primary" data-demo-pay ?disabled=${paying} @click=${() => this.demoPay(order)}>
+                ${this.m(paying ? "demoPaying" : "demoPay")}
+              </button>`
+            : nothing}
+        </div>
+      </div>
+    </div>`;
+  }
+
+  private renderVending(progress?: VendProgress): TemplateResult {
+    let text = this.m("paid");
+    let bar: TemplateResult | typeof nothing = nothing;
+    if (progress?.kind === "pour") {
+      const done = Math.min(progress.pouredMl, progress.targetMl);
+      text = this.m("pouring", { done: Math.round(done), total: progress.targetMl });
+      bar = html`<progress max=${progress.targetMl} .value=${done}></progress>`;
+    } else if (progress?.kind === "spiral") {
+      text = this.m(progress.phase === "turning" ? "turning" : "waitingDrop");
+    }
+    return html`<div class="screen" data-screen="vending">
+      <div class="center" role="status" aria-live="polite">
+        <div class="spinner" aria-hidden="true"></div>
+        <p class="big" data-progress>${text}</p>
+        ${bar}
+        ${this.connected ? nothing : html`<p class="muted">${this.m("reconnecting")}</p>`}
+      </div>
+    </div>`;
+  }
+
+  private renderFailed(kind: FailureKind, order?: OrderView): TemplateResult {
+    const titles: Record<FailureKind, [MessageKey, MessageKey]> = {
+      refunded: ["refundedTitle", "refundedBody"],
+      credited: ["creditedTitle", "creditedBody"],
+      expired: ["expiredTitle", "expiredBody"],
+      cancelled: ["cancelledTitle", "cancelledBody"],
+      withdrawn: ["withdrawnTitle", "withdrawnBody"],
+    };
+    const [title, body] = titles[kind];
+    const credit = order?.credit ? formatSats(this.uiLang, order.credit.amountMsat) : order ? formatSats(this.uiLang, order.amountMsat) : "";
+    return html`<div class="screen" data-screen="failed" data-kind=${kind}>
+      <div class="center" role="alert">
+        <div class="mark" aria-hidden="true">${kind === "refunded" || kind === "credited" ? "↩" : "ⓘ"}</div>
+        <p class="big">${this.m(title)}</p>
+        <p>${this.m(body, { amount: credit })}</p>
+        <button class="primary" @click=${() => this.show({ name: "catalog" })}>${this.m("ok")}</button>
+      </div>
+    </div>`;
+  }
+}
+
+customElements.define("zapvend-kiosk", ZapvendKiosk);

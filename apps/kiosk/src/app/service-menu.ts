@@ -1,0 +1,306 @@
+import { LitElement, css, html, nothing, type TemplateResult } from "lit";
+import type { HarnessReport, ServiceSlot, ServiceStatusResponse, TestVendResponse } from "@zapvend/protocol";
+import { KioskApiError, type MachineClient } from "./api.js";
+import { t, type Lang, type MessageKey } from "./i18n.js";
+import { baseStyles } from "./styles.js";
+
+type Tab = "status" | "stock" | "harness";
+
+/** Longest PIN the pad takes (the machine accepts 4 to 12 digits). */
+const MAX_PIN_DIGITS = 12;
+
+/**
+ * `<zapvend-service-menu>`: the technician's menu behind the PIN. Talks to `/api/service/*` with the bearer token
+ * of a login; any `401` (token expired, machine restarted) brings the PIN pad back. Fires `exit` when closed.
+ */
+export class ZapvendServiceMenu extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      .pad {
+        display: grid;
+        grid-template-columns: repeat(3, 96px);
+        gap: 10px;
+      }
+      .pad button {
+        font-size: 30px;
+        height: 64px;
+      }
+      .dots {
+        font-size: 36px;
+        letter-spacing: 8px;
+        min-height: 44px;
+      }
+      .error {
+        color: var(--bad);
+        font-weight: 700;
+      }
+      header {
+        display: flex;
+        gap: 8px;
+        align-items: center;
+        padding: 8px 12px;
+        border-bottom: 2px solid var(--line);
+      }
+      header h1 {
+        flex: 1;
+        font-size: 24px;
+      }
+      header button[aria-selected="true"] {
+        background: var(--ink);
+        color: var(--card);
+      }
+      main {
+        flex: 1;
+        overflow-y: auto;
+        padding: 10px 16px;
+      }
+      table {
+        border-collapse: collapse;
+        width: 100%;
+        font-size: 18px;
+      }
+      td,
+      th {
+        text-align: left;
+        padding: 6px 8px;
+        border-bottom: 1px solid var(--line);
+      }
+      td button {
+        min-height: 48px;
+        padding: 4px 12px;
+      }
+      .pass {
+        color: var(--ok);
+        font-weight: 700;
+      }
+      .fail {
+        color: var(--bad);
+        font-weight: 700;
+      }
+      .note {
+        margin: 8px 0;
+        font-weight: 700;
+      }
+      .stockval {
+        display: inline-block;
+        min-width: 3ch;
+        text-align: center;
+        font-size: 24px;
+        font-weight: 700;
+      }
+    `,
+  ];
+
+  /** Set by the kiosk. */
+  client!: MachineClient;
+  private currentLang: Lang = "en";
+  get language(): Lang {
+    return this.currentLang;
+  }
+  set language(v: Lang) {
+    this.currentLang = v;
+    this.requestUpdate();
+  }
+
+  private pin = "";
+  private signedIn = false;
+  private busy = false;
+  private error: string | undefined;
+  private note: string | undefined;
+  private tab: Tab = "status";
+  private status: ServiceStatusResponse | undefined;
+  private edits = new Map<string, number>();
+  private report: HarnessReport | undefined;
+
+  private m(key: MessageKey, vars?: Record<string, string | number>): string {
+    return t(this.language, key, vars);
+  }
+
+  private set(patch: Record<string, unknown>): void {
+    Object.assign(this, patch);
+    this.requestUpdate();
+  }
+
+  private async exit(): Promise<void> {
+    try {
+      await this.client.serviceLogout();
+    } catch {
+      // The token expires by itself.
+    }
+    this.dispatchEvent(new CustomEvent("exit", { bubbles: true, composed: true }));
+  }
+
+  private async login(): Promise<void> {
+    if (this.pin.length < 4 || this.busy) return;
+    this.set({ busy: true, error: undefined });
+    try {
+      await this.client.serviceLogin(this.pin);
+      this.set({ signedIn: true, pin: "" });
+      await this.loadStatus();
+    } catch (err) {
+      const code = err instanceof KioskApiError ? err.code : "network";
+      const key: MessageKey = code === "wrong_pin" ? "wrongPin" : code === "locked" ? "locked" : code === "no_pin_configured" ? "noPin" : "errGeneric";
+      this.set({ error: this.m(key, { code }), pin: "" });
+    } finally {
+      this.set({ busy: false });
+    }
+  }
+
+  /** Runs a service call; a 401 ends the session and shows the PIN pad again. */
+  private async call<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    this.set({ busy: true, note: undefined, error: undefined });
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof KioskApiError && err.status === 401) {
+        this.client.serviceToken = undefined;
+        this.set({ signedIn: false, error: this.m("sessionEnded") });
+      } else {
+        this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      }
+      return undefined;
+    } finally {
+      this.set({ busy: false });
+    }
+  }
+
+  private async loadStatus(): Promise<void> {
+    const st = await this.call(() => this.client.serviceStatus());
+    if (st) {
+      this.edits.clear();
+      this.set({ status: st });
+    }
+  }
+
+  private async restock(slot: ServiceSlot): Promise<void> {
+    const stock = this.edits.get(slot.slot) ?? slot.stock;
+    const r = await this.call(() => this.client.restock(slot.slot, stock));
+    if (r && this.status) {
+      this.edits.delete(slot.slot);
+      this.set({ status: { ...this.status, slots: this.status.slots.map((s) => (s.slot === r.slot ? r : s)) }, note: `${slot.slot}: ${this.m("saved")}` });
+    }
+  }
+
+  private async testVend(slot: string): Promise<void> {
+    const r: TestVendResponse | undefined = await this.call(() => this.client.testVend(slot));
+    if (r) this.set({ note: r.ok ? this.m("testOk", { slot }) : this.m("testFailed", { slot, code: r.failure?.code ?? "?" }) });
+  }
+
+  private async runHarness(): Promise<void> {
+    const r = await this.call(() => this.client.harness());
+    if (r) this.set({ report: r });
+  }
+
+  override render(): TemplateResult {
+    return this.signedIn ? this.renderMenu() : this.renderPad();
+  }
+
+  private renderPad(): TemplateResult {
+    const digit = (d: string) =>
+      html`<button ?disabled=${this.busy} @click=${() => this.pin.length < MAX_PIN_DIGITS && this.set({ pin: this.pin + d, error: undefined })}>${d}</button>`;
+    return html`<div class="screen" data-screen="service-pin">
+      <div class="center">
+        <h1>${this.m("enterPin")}</h1>
+        <p class="dots" aria-label=${this.m("enterPin")} data-dots>${"●".repeat(this.pin.length)}</p>
+        ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+        <div class="pad">
+          ${["1", "2", "3", "4", "5", "6", "7", "8", "9"].map(digit)}
+          <button @click=${() => this.set({ pin: "" })}>${this.m("clear")}</button>
+          ${digit("0")}
+          <button class="primary" ?disabled=${this.pin.length < 4 || this.busy} @click=${() => this.login()}>${this.m("signIn")}</button>
+        </div>
+        <button @click=${() => this.exit()}>${this.m("exit")}</button>
+      </div>
+    </div>`;
+  }
+
+  private renderMenu(): TemplateResult {
+    const tabs: Array<[Tab, MessageKey]> = [
+      ["status", "status"],
+      ["stock", "stock"],
+      ["harness", "harness"],
+    ];
+    return html`<div class="screen" data-screen="service">
+      <header>
+        <h1>${this.m("service")} · ${this.status?.machineId ?? ""}</h1>
+        <div role="tablist" class="row">
+          ${tabs.map(
+            ([tab, key]) =>
+              html`<button role="tab" aria-selected=${this.tab === tab ? "true" : "false"} @click=${() => this.set({ tab })}>${this.m(key)}</button>`,
+          )}
+        </div>
+        <button @click=${() => this.exit()}>${this.m("exit")}</button>
+      </header>
+      <main role="tabpanel">
+        ${this.error ? html`<p class="note error" role="alert">${this.error}</p>` : nothing}
+        ${this.note ? html`<p class="note" role="status" data-note>${this.note}</p>` : nothing}
+        ${this.tab === "status" ? this.renderStatus() : this.tab === "stock" ? this.renderStock() : this.renderHarness()}
+      </main>
+    </div>`;
+  }
+
+  private renderStatus(): TemplateResult {
+    const st = this.status;
+    if (!st) return html`<div class="spinner"></div>`;
+    const health = (v: string) => html`<span class=${v === "up" ? "pass" : "fail"}>${v}</span>`;
+    return html`<table data-status>
+      <tr><th>${this.m("mode")}</th><td>${st.mode}</td></tr>
+      <tr><th>${this.m("selling")}</th><td>${st.selling ? this.m("yes") : this.m("no")}</td></tr>
+      <tr><th>${this.m("payments")}</th><td>${health(st.payments)}</td></tr>
+      <tr><th>${this.m("hardware")}</th><td>${health(st.hardware)}</td></tr>
+      <tr><th>${this.m("door")}</th><td>${st.door}</td></tr>
+      <tr>
+        <th>${this.m("faults")}</th>
+        <td data-faults>${st.faults.length ? st.faults.map((f) => html`<div><b>${f.code}</b> ${f.message}</div>`) : this.m("none")}</td>
+      </tr>
+      <tr><th>${this.m("version")}</th><td>${st.version} (boot ${st.boot})</td></tr>
+      <tr><th>${this.m("uptime")}</th><td>${Math.round(st.uptimeMs / 60_000)} min</td></tr>
+    </table>`;
+  }
+
+  private renderStock(): TemplateResult {
+    const st = this.status;
+    if (!st) return html`<div class="spinner"></div>`;
+    return html`<table data-stock>
+      ${st.slots.map((s) => {
+        const v = this.edits.get(s.slot) ?? s.stock;
+        const edit = (n: number) => {
+          this.edits.set(s.slot, Math.max(0, Math.min(s.capacity, n)));
+          this.requestUpdate();
+        };
+        return html`<tr data-slot=${s.slot}>
+          <th>${s.slot}</th>
+          <td>${s.name}</td>
+          <td>
+            <button aria-label="−1 ${s.slot}" @click=${() => edit(v - 1)}>−</button>
+            <span class="stockval" data-stock-value>${v}</span>/${s.capacity}
+            <button aria-label="+1 ${s.slot}" @click=${() => edit(v + 1)}>+</button>
+            <button @click=${() => edit(s.capacity)}>${this.m("fill")}</button>
+          </td>
+          <td>
+            <button class="primary" ?disabled=${this.busy || v === s.stock} @click=${() => this.restock(s)}>${this.m("save")}</button>
+            <button ?disabled=${this.busy} @click=${() => this.testVend(s.slot)}>${this.m("testVend")}</button>
+          </td>
+        </tr>`;
+      })}
+    </table>`;
+  }
+
+  private renderHarness(): TemplateResult {
+    return html`<button class="primary" ?disabled=${this.busy} @click=${() => this.runHarness()}>${this.busy ? this.m("running") : this.m("runChecks")}</button>
+      ${this.report
+        ? html`<table data-harness>
+            ${this.report.checks.map(
+              (c) => html`<tr>
+                <td class=${c.status}>${this.m(c.status)}</td>
+                <th>${c.name}</th>
+                <td>${c.code ? html`<b>${c.code}</b> ` : nothing}${c.detail}</td>
+              </tr>`,
+            )}
+          </table>`
+        : nothing}`;
+  }
+}
+
+customElements.define("zapvend-service-menu", ZapvendServiceMenu);
