@@ -1,8 +1,8 @@
 // Small helpers shared by the CLN, LNbits, BTCPay and phoenixd adapters: argument checks, unit conversions that
 // refuse to round money, and a zod parse that turns a foreign answer into a coded error.
 import { createHash } from "node:crypto";
-import { bech32 } from "@scure/base";
 import type { InvoiceRequest } from "../backend.js";
+import { parseInvoice } from "../bolt11/index.js";
 import { PaymentError, PaymentErrorCode } from "../errors.js";
 
 export const HASH_RE = /^[0-9a-f]{64}$/;
@@ -71,51 +71,16 @@ export function msatToBtcString(amountMsat: bigint): string {
   return frac ? `${whole}.${frac}` : whole.toString();
 }
 
-const BOLT11_AMOUNT_RE = /^ln(?:bcrt|bc|tbs|tb|sb)(\d+)?([munp])?$/;
-
 /**
  * The two fields a sat-based service leaves out of its answers, read from the BOLT 11 string it returned: the
- * payment hash (tag `p`) and the amount in the human-readable part. This is *not* verification (no signature
- * check): every invoice still goes through the payment core's `verifyInvoice` before a buyer sees it.
+ * payment hash and the amount. Parsing only (no signature check): every invoice still goes through
+ * `verifyInvoice` (PaymentService) before a buyer sees it.
  */
 export function bolt11Fields(bolt11: string): { paymentHash: string; amountMsat: bigint | null } {
-  const bad = (why: string) => new PaymentError(PaymentErrorCode.BAD_RESPONSE, `the backend returned an unreadable BOLT 11 invoice: ${why}`);
-  let decoded: { prefix: string; words: number[] };
   try {
-    decoded = bech32.decode(bolt11.toLowerCase() as `${string}1${string}`, 10_000);
+    const p = parseInvoice(bolt11);
+    return { paymentHash: p.paymentHash, amountMsat: p.amountMsat };
   } catch (err) {
-    throw bad(String((err as Error).message ?? err));
+    throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, `the backend returned an unreadable BOLT 11 invoice: ${String((err as Error).message ?? err)}`, undefined, { cause: err });
   }
-  const hrp = BOLT11_AMOUNT_RE.exec(decoded.prefix);
-  if (!hrp) throw bad(`unknown prefix ${decoded.prefix.slice(0, 12)}`);
-  let amountMsat: bigint | null = null;
-  if (hrp[1] !== undefined) {
-    const n = BigInt(hrp[1]);
-    // 1 BTC = 10^11 msat; m = 10^-3, u = 10^-6, n = 10^-9, p = 10^-12 (p must be a multiple of 10).
-    switch (hrp[2]) {
-      case undefined: amountMsat = n * 100_000_000_000n; break;
-      case "m": amountMsat = n * 100_000_000n; break;
-      case "u": amountMsat = n * 100_000n; break;
-      case "n": amountMsat = n * 100n; break;
-      case "p":
-        if (n % 10n !== 0n) throw bad("a pico-BTC amount that is not a whole msat");
-        amountMsat = n / 10n;
-        break;
-    }
-  }
-  // words: 7 words of timestamp, then tagged fields (type, 2 words of length, data), then 104 words of signature.
-  const words = decoded.words;
-  const end = words.length - 104;
-  let i = 7;
-  while (i + 3 <= end) {
-    const type = words[i] ?? 0;
-    const len = (words[i + 1] ?? 0) * 32 + (words[i + 2] ?? 0);
-    const data = words.slice(i + 3, i + 3 + len);
-    if (type === 1 && len === 52) {
-      const bytes = bech32.fromWords(data);
-      return { paymentHash: Buffer.from(bytes.slice(0, 32)).toString("hex"), amountMsat };
-    }
-    i += 3 + len;
-  }
-  throw bad("no payment hash");
 }
