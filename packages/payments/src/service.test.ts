@@ -9,6 +9,9 @@ import { PaymentService } from "./service.js";
 import { startSimNode, type SimNodeServer } from "./sim/server.js";
 import type { VerifiedUpdate } from "./monitor.js";
 
+// Generous: CI runs every package's tests at once, and these wait on real loopback HTTP.
+const waitFor = <T>(fn: () => T) => vi.waitFor(fn, { timeout: 10_000, interval: 10 });
+
 function newPreimage(): { preimage: string; hash: string } {
   const preimage = randomBytes(32).toString("hex");
   return { preimage, hash: createHash("sha256").update(Buffer.from(preimage, "hex")).digest("hex") };
@@ -36,7 +39,7 @@ async function setup(
   return { sim, svc };
 }
 
-describe("PaymentService", () => {
+describe("PaymentService", { timeout: 30_000 }, () => {
   it("pins the node's key at start and hands out only verified hold invoices", async () => {
     const { sim, svc } = await setup();
     expect(svc.health()).toBe("down");
@@ -52,7 +55,7 @@ describe("PaymentService", () => {
     const off = svc.onUpdate((h, u) => updates.push([h, u.state]));
     svc.track(hash, 42_000n);
     const paid = sim.node.pay(inv.bolt11);
-    await vi.waitFor(() => expect(updates).toEqual([[hash, "accepted"]]));
+    await waitFor(() => expect(updates).toEqual([[hash, "accepted"]]));
     await svc.settle(preimage);
     await expect(paid).resolves.toMatchObject({ preimage });
     off();
@@ -78,7 +81,7 @@ describe("PaymentService", () => {
       name: "InvoiceError",
       code: "wrong_amount",
     });
-    await vi.waitFor(() => expect(sim.node.lookup(swappedHash)?.state).toBe("CANCELED"));
+    await waitFor(() => expect(sim.node.lookup(swappedHash)?.state).toBe("CANCELED"));
   });
 
   it("refuses a node with another key or on another network", async () => {
@@ -101,7 +104,7 @@ describe("PaymentService", () => {
 
     sim.node.setFaults({ refuse: false });
     await clock.advance(1_000);
-    await vi.waitFor(() => expect(svc.health()).toBe("up"));
+    await waitFor(() => expect(svc.health()).toBe("up"));
     await expect(svc.createHoldInvoice({ paymentHash: newPreimage().hash, amountMsat: 1_000n, description: "x", expirySec: 180 })).resolves.toMatchObject({
       bolt11: expect.stringMatching(/^lnbcrt/) as string,
     });

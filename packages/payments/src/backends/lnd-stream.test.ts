@@ -8,6 +8,9 @@ import type { BackendHint } from "../backend.js";
 import { LndBackend } from "./lnd.js";
 import { hexToB64Url } from "./lnd-wire.js";
 
+// Generous: CI runs every package's tests at once, and these wait on real loopback HTTP.
+const waitFor = <T>(fn: () => T) => vi.waitFor(fn, { timeout: 10_000, interval: 10 });
+
 const HASH = "11".repeat(32);
 const OTHER = "22".repeat(32);
 const b64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
@@ -50,7 +53,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-describe("LND adapter: invoice streams", () => {
+describe("LND adapter: invoice streams", { timeout: 30_000 }, () => {
   it("subscribes by url-safe base64 hash, reassembles split lines, ignores other invoices, and reconnects after a cut", async () => {
     const srv = await rawServer((res, n) => {
       if (n === 1) {
@@ -74,11 +77,11 @@ describe("LND adapter: invoice streams", () => {
     await backend.start();
     backend.subscribe(HASH);
 
-    await vi.waitFor(() => expect(hints).toContainEqual({ type: "health", health: "degraded", reason: expect.stringContaining("reconnecting") as string }));
+    await waitFor(() => expect(hints).toContainEqual({ type: "health", health: "degraded", reason: expect.stringContaining("reconnecting") as string }));
     expect(hints.filter((h) => h.type === "invoice")).toEqual([{ type: "invoice", paymentHash: HASH, state: "open" }]);
 
     await clock.advance(1_000); // backoff: 1 000 ms * (0.5 + 1 * 0.5)
-    await vi.waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: HASH, state: "accepted" }));
+    await waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: HASH, state: "accepted" }));
     expect(hints.map((h) => h.type)).toEqual(["invoice", "health", "health", "reconnected", "invoice"]);
     expect(hints).toContainEqual({ type: "health", health: "up" });
     // LND's REST docs: URL-safe alphabet, trailing "=" kept (its gateway decodes padded base64 only).
@@ -111,7 +114,7 @@ describe("LND adapter: invoice streams", () => {
     backend.watch((h) => hints.push(h));
     await backend.start();
     backend.subscribe(HASH);
-    await vi.waitFor(() => expect(backend.streamCount).toBe(0));
+    await waitFor(() => expect(backend.streamCount).toBe(0));
     await clock.advance(60_000);
     expect(srv.paths).toHaveLength(1);
     expect(hints).toEqual([{ type: "invoice", paymentHash: HASH, state: "settled" }]);
@@ -129,7 +132,7 @@ describe("LND adapter: invoice streams", () => {
     backend.watch((h) => hints.push(h));
     await backend.start();
     backend.subscribe(HASH);
-    await vi.waitFor(() => expect(hints).toHaveLength(1));
+    await waitFor(() => expect(hints).toHaveLength(1));
     backend.unsubscribe(HASH);
     await clock.advance(120_000);
     expect(srv.paths).toHaveLength(1);

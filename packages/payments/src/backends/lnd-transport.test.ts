@@ -57,7 +57,7 @@ function lnd(opts: ConstructorParameters<typeof LndBackend>[0]): LndBackend {
   return b;
 }
 
-describe("LND adapter: TLS pinning", () => {
+describe("LND adapter: TLS pinning", { timeout: 30_000 }, () => {
   it("talks to a node presenting exactly the pinned certificate, whatever names the certificate carries", async () => {
     const s = await sim({ tls: certA, macaroonHex: MACAROON });
     expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -101,7 +101,7 @@ describe("LND adapter: TLS pinning", () => {
   });
 });
 
-describe("LND adapter: credentials and failures", () => {
+describe("LND adapter: credentials and failures", { timeout: 30_000 }, () => {
   it("sends the macaroon as Grpc-Metadata-macaroon and maps LND's refusals to unauthorized", async () => {
     const s = await sim({ macaroonHex: MACAROON });
     await expect(lnd({ url: s.url }).start()).rejects.toMatchObject({ code: "unauthorized" });
@@ -145,7 +145,7 @@ describe("LND adapter: credentials and failures", () => {
   });
 });
 
-describe("LND error bodies", () => {
+describe("LND error bodies", { timeout: 30_000 }, () => {
   // Bodies as LND's REST gateway writes them: most invoice errors are plain Go errors (gRPC Unknown, HTTP 500).
   const cases: Array<[number, unknown, string]> = [
     [404, { code: 5, message: "unable to locate invoice", details: [] }, "invoice_not_found"],

@@ -48,7 +48,7 @@ function newPreimage(): { preimage: string; hash: string } {
   return { preimage, hash: createHash("sha256").update(Buffer.from(preimage, "hex")).digest("hex") };
 }
 
-describe.each(targets)("LND REST contract: $name", (target) => {
+describe.each(targets)("LND REST contract: $name", { timeout: 30_000 }, (target) => {
   let backend: LndBackend;
   let close: () => Promise<void>;
   let pubkey: string;
@@ -81,9 +81,9 @@ describe.each(targets)("LND REST contract: $name", (target) => {
     const { hash } = newPreimage();
     await backend.createHoldInvoice({ paymentHash: hash, amountMsat: 1_000n, description: "contract: stream", expirySec: 300 });
     backend.subscribe(hash);
-    await vi.waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "open" }), { timeout: 5_000 });
+    await vi.waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "open" }), { timeout: 10_000 });
     await backend.cancelInvoice(hash);
-    await vi.waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "canceled" }), { timeout: 5_000 });
+    await vi.waitFor(() => expect(hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "canceled" }), { timeout: 10_000 });
     await backend.cancelInvoice(hash);
     expect((await backend.lookupInvoice(hash)).state).toBe("canceled");
     backend.unsubscribe(hash);

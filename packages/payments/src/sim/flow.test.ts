@@ -11,6 +11,9 @@ import { PaymentMonitor, type RejectedUpdate, type VerifiedUpdate } from "../mon
 import { decodeSimInvoice } from "./codec.js";
 import { startSimNode, type SimNodeServer } from "./server.js";
 
+// Generous: CI runs every package's tests at once, and these wait on real loopback HTTP.
+const waitFor = <T>(fn: () => T) => vi.waitFor(fn, { timeout: 10_000, interval: 10 });
+
 const POLL_MS = 10_000;
 const MACAROON = "0201036c6e64".padEnd(64, "a");
 
@@ -72,11 +75,11 @@ async function holdInvoice(r: Rig, amountMsat = 21_000n) {
   const created = await r.backend.createHoldInvoice({ paymentHash: hash, amountMsat, description: "Cola 0.33 l (A1)", expirySec: 180 });
   r.monitor.track(hash, amountMsat);
   // The stream's first message (the invoice's current state) proves the subscription is live.
-  await vi.waitFor(() => expect(r.hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "open" }));
+  await waitFor(() => expect(r.hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "open" }));
   return { preimage, hash, bolt11: created.bolt11 };
 }
 
-describe("hold-invoice flow: LND adapter <-> sim node", () => {
+describe("hold-invoice flow: LND adapter <-> sim node", { timeout: 30_000 }, () => {
   it("the machine's hash, a signed invoice, held payment seen after lookup, settle, and the buyer gets the preimage", async () => {
     const r = await rig();
     const { preimage, hash, bolt11 } = await holdInvoice(r);
@@ -87,7 +90,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
 
     let walletDone = false;
     const paid = r.pay(bolt11).finally(() => (walletDone = true));
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
     expect(r.updates[0]).toMatchObject({ paymentHash: hash, amountPaidMsat: 21_000n, expectedAmountMsat: 21_000n });
     expect((await r.backend.lookupInvoice(hash)).state).toBe("accepted");
     expect(walletDone).toBe(false); // held: the buyer's payment is in flight until the machine decides
@@ -95,7 +98,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
     await r.backend.settleInvoice(preimage);
     const res = await paid;
     expect(res).toEqual({ status: 200, body: { paymentHash: hash, preimage, amountMsat: "21000" } });
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted", "settled"]));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted", "settled"]));
     expect(r.updates[1]?.preimage).toBe(preimage);
     await r.backend.settleInvoice(preimage); // a retried settle is harmless
   });
@@ -105,7 +108,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
     const before = r.sim.node.walletBalanceMsat;
     const { hash, bolt11 } = await holdInvoice(r);
     const paid = r.pay(bolt11);
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
     expect(r.sim.node.walletBalanceMsat).toBe(before - 21_000n);
 
     await r.backend.cancelInvoice(hash);
@@ -113,7 +116,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ error: { code: "payment_failed" } });
     expect(r.sim.node.walletBalanceMsat).toBe(before);
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted", "canceled"]));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted", "canceled"]));
     await expect(r.backend.settleInvoice(newPreimage().preimage)).rejects.toMatchObject({ code: "invoice_not_found" });
   });
 
@@ -126,7 +129,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
       body: JSON.stringify({ forgePush: { paymentHash: hash, state: "SETTLED" } }),
     });
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(r.hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "settled" }));
+    await waitFor(() => expect(r.hints).toContainEqual({ type: "invoice", paymentHash: hash, state: "settled" }));
     // The monitor looked it up (the invoice is open) and reported nothing, through a full poll as well.
     await r.pollClock.advance(POLL_MS);
     await r.monitor.sweep();
@@ -140,16 +143,16 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
 
     r.sim.node.setFaults({ dropNotifications: -1 });
     r.sim.node.restartStreams();
-    await vi.waitFor(() => expect(r.hints).toContainEqual(expect.objectContaining({ type: "health", health: "degraded" })));
+    await waitFor(() => expect(r.hints).toContainEqual(expect.objectContaining({ type: "health", health: "degraded" })));
     // The buyer pays while the stream is down; every notification is lost, including the one on resubscribe.
     const paid = r.pay(bolt11);
-    await vi.waitFor(() => expect(r.sim.node.lookup(hash)?.state).toBe("ACCEPTED"));
+    await waitFor(() => expect(r.sim.node.lookup(hash)?.state).toBe("ACCEPTED"));
     expect(r.updates).toEqual([]);
 
     // The monitor's poll clock is never moved in this test, so only the sweep on `reconnected` can find it.
     await r.streamClock.advance(30_000); // the adapter's backoff elapses: it reconnects
-    await vi.waitFor(() => expect(r.hints).toContainEqual({ type: "reconnected" }));
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
+    await waitFor(() => expect(r.hints).toContainEqual({ type: "reconnected" }));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
 
     await r.backend.settleInvoice(preimage);
     expect((await paid).status).toBe(200);
@@ -160,12 +163,12 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
     const { hash, bolt11 } = await holdInvoice(r);
     r.sim.node.setFaults({ dropNotifications: -1 });
     const paid = r.pay(bolt11);
-    await vi.waitFor(() => expect(r.sim.node.lookup(hash)?.state).toBe("ACCEPTED"));
+    await waitFor(() => expect(r.sim.node.lookup(hash)?.state).toBe("ACCEPTED"));
 
     await r.pollClock.advance(POLL_MS - 1);
     expect(r.updates).toEqual([]);
     await r.pollClock.advance(1);
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["accepted"]));
 
     await r.backend.cancelInvoice(hash);
     expect((await paid).status).toBe(409);
@@ -176,7 +179,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
     const { hash, bolt11 } = await holdInvoice(r);
     r.sim.node.setFaults({ acceptUnderpayment: true, payAmountDeltaMsat: -1_000n });
     const paid = r.pay(bolt11);
-    await vi.waitFor(() => expect(r.rejected).toMatchObject([{ paymentHash: hash, reason: "underpaid" }]));
+    await waitFor(() => expect(r.rejected).toMatchObject([{ paymentHash: hash, reason: "underpaid" }]));
     expect(r.updates).toEqual([]);
     await r.backend.cancelInvoice(hash);
     expect((await paid).status).toBe(409);
@@ -188,7 +191,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
     r.monitor.track(created.paymentHash, 5_000n);
     const res = await r.pay(created.bolt11);
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["settled"]));
+    await waitFor(() => expect(r.updates.map((u) => u.state)).toEqual(["settled"]));
     expect(createHash("sha256").update(Buffer.from(r.updates[0]?.preimage ?? "", "hex")).digest("hex")).toBe(created.paymentHash);
   });
 
@@ -200,7 +203,7 @@ describe("hold-invoice flow: LND adapter <-> sim node", () => {
       code: "duplicate_payment_hash",
     });
     const paid = r.pay(bolt11);
-    await vi.waitFor(() => expect(r.sim.node.lookup(hash)?.state).toBe("ACCEPTED"));
+    await waitFor(() => expect(r.sim.node.lookup(hash)?.state).toBe("ACCEPTED"));
     await r.backend.settleInvoice(preimage);
     await paid;
     await expect(r.backend.cancelInvoice(hash)).rejects.toMatchObject({ code: "already_settled" });
