@@ -93,7 +93,9 @@ export class Connection {
     this.opts.logger.info("mqtt disconnected, reconnecting", { clientId: this.opts.clientId, delayMs: delay, attempt: this.attempt });
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = undefined;
-      if (!this.closedByUs) this.client.reconnect();
+      // Hand mqtt.js its own stores back: `reconnect()` without them starts with empty ones, and the QoS 1 messages
+      // in flight when the connection dropped would never be resent nor their callbacks called.
+      if (!this.closedByUs) this.client.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore });
     }, delay);
   };
 

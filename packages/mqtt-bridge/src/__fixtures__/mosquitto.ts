@@ -82,6 +82,9 @@ export class Mosquitto {
         // Enough in flight and queued for the outage tests; the defaults (20 / 1000) would drop QoS 1 messages.
         "max_inflight_messages 1000",
         "max_queued_messages 200000",
+        // Started as root (CI containers), Mosquitto switches to the `mosquitto` user, which cannot write the
+        // persistence file into our temp dir; staying root keeps sessions across the restarts the tests do.
+        ...(process.getuid?.() === 0 ? ["user root"] : []),
         "log_dest stderr",
         "log_type error",
         "log_type warning",
