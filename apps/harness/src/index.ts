@@ -1,5 +1,5 @@
 /**
- * @zapvend/harness: not built yet (see README.md). This entry exports nothing so that no one can depend on
- * behaviour that does not exist.
+ * @zapvend/harness — the technicians' hardware test harness (`zapvend-harness`). The checks themselves are hal's
+ * (`runChecks`), shared with hal's contract suite; this package is the command line around them.
  */
-export {};
+export { runHarness, parseOptions, USAGE, UsageError, type HarnessIo } from "./harness.js";

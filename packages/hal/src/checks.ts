@@ -24,6 +24,8 @@ export interface CheckContext {
    * calibration check is skipped (nobody there to measure).
    */
   measureVolumeMl?: (station: string, runMs: number) => Promise<number | null>;
+  /** Called before a calibration run: the technician puts an empty measuring jug under the nozzle. */
+  prepareMeasurement?: (station: string) => Promise<void>;
   /** Where a calibration is saved. Default: beside the pin map when known, else not saved. */
   calibrationFile?: string | null;
   /** Volume of the priming pour, ml. Default 50. */
@@ -138,6 +140,7 @@ export function listChecks(hw: Hardware): HardwareCheck[] {
         const runMs = ctx.calibrationRunMs ?? 10_000;
         let pulses: number;
         try {
+          await ctx.prepareMeasurement?.(st);
           ctx.onProgress?.({ check: name, fraction: 0, detail: `pumping for ${runMs / 1000} s` });
           pulses = (await ctx.hardware.runPump(st, runMs, { signal: ctx.signal })).pulses;
           ctx.onProgress?.({ check: name, fraction: 1 });
