@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../__fixtures__/manual-clock.js";
 import type { BackendHint } from "../backend.js";
 import { PaymentErrorCode } from "../errors.js";
+import { FAKE_NODE_PUBKEY } from "./__fixtures__/bolt11.js";
 import { FakeCln } from "./__fixtures__/fake-cln.js";
 import { ClnBackend } from "./cln.js";
 
@@ -33,7 +34,7 @@ describe("ClnBackend against a clnrest fake", () => {
 
   it("reports the node key and network, and finds the holdinvoice plugin", async () => {
     await backend.start();
-    expect(await backend.nodeInfo()).toMatchObject({ pubkey: `02${"11".repeat(32)}`, network: "regtest", blockHeight: 150 });
+    expect(await backend.nodeInfo()).toMatchObject({ pubkey: FAKE_NODE_PUBKEY, network: "regtest", blockHeight: 150 });
     expect(backend.capabilities.holdInvoices).toBe(true);
     expect(node.http.requests[0]?.headers["rune"]).toBe(RUNE);
   });

@@ -26,6 +26,8 @@ export class FakeBtcpay {
   /** api key -> permissions */
   readonly keys = new Map<string, string[]>([["key-invoices", ["btcpay.store.cancreateinvoice", "btcpay.store.canviewinvoices"]]]);
   lazyPaymentMethods = false;
+  /** The store's "Lightning description template" (BTCPay's default below); `{ItemDescription}` is metadata.itemDesc. */
+  lightningDescriptionTemplate = "Paid to {StoreName} (Order ID: {OrderId})";
   /** "BTC-LN" (2.x) or "BTC-LightningNetwork" (1.x, under `paymentMethod`). */
   version: 1 | 2 = 2;
   private n = 0;
@@ -70,7 +72,7 @@ export class FakeBtcpay {
     if (rest === "" && req.method === "POST") {
       const denied = need("btcpay.store.cancreateinvoice");
       if (denied) return denied;
-      const b = (req.json ?? {}) as { amount?: string; currency?: string; checkout?: { paymentMethods?: string[] } };
+      const b = (req.json ?? {}) as { amount?: string; currency?: string; metadata?: { itemDesc?: string; orderId?: string }; checkout?: { paymentMethods?: string[]; expirationMinutes?: number } };
       if (!b.amount || !/^[0-9]+(\.[0-9]{1,8})?$/.test(b.amount) || b.currency !== "BTC") {
         return { status: 422, body: [{ path: "amount", message: "Amount should be a positive decimal with at most 8 decimals" }] };
       }
@@ -84,8 +86,15 @@ export class FakeBtcpay {
         amountBtc: b.amount,
         amountMsat,
         paymentHash,
-        // BTCPay writes its own description template, not the merchant's item description.
-        bolt11: fakeBolt11({ paymentHash, amountMsat, description: `Paid to Store (Order ID: )` }),
+        bolt11: fakeBolt11({
+          paymentHash,
+          amountMsat,
+          description: this.lightningDescriptionTemplate
+            .replace("{StoreName}", "Vending Co")
+            .replace("{OrderId}", b.metadata?.orderId ?? "")
+            .replace("{ItemDescription}", b.metadata?.itemDesc ?? ""),
+          expirySec: (b.checkout?.expirationMinutes ?? 15) * 60,
+        }),
         status: "New",
         additionalStatus: "None",
         paidMsat: 0n,

@@ -3,7 +3,7 @@
 // method, 404 {code: -32601} for an unknown method, 500 {code, message} for RPC errors (e.g. 900 duplicate label),
 // and the holdinvoice plugin's in-band refusals as 201 {code: -32602, message: "Holdinvoice is in wrong state: ..."}.
 import { createHash, randomBytes } from "node:crypto";
-import { fakeBolt11 } from "./bolt11.js";
+import { FAKE_NODE_PUBKEY, fakeBolt11 } from "./bolt11.js";
 import { HttpFake, type FakeReply, type FakeRequest, type Handled } from "./http-fake.js";
 
 export interface FakeClnInvoice {
@@ -22,7 +22,7 @@ export interface FakeClnInvoice {
   cltv?: number;
 }
 
-const NODE_ID = `02${"11".repeat(32)}`;
+const NODE_ID = FAKE_NODE_PUBKEY;
 
 export class FakeCln {
   readonly http: HttpFake;
@@ -133,7 +133,7 @@ export class FakeCln {
           preimage,
           amountMsat,
           description: String(p["description"]),
-          bolt11: fakeBolt11({ paymentHash, amountMsat, description: String(p["description"]) }),
+          bolt11: fakeBolt11({ paymentHash, amountMsat, description: String(p["description"]), expirySec: Number(p["expiry"] ?? 604_800) }),
           status: "unpaid",
           updatedIndex: 0,
           ...(method === "holdinvoice" ? { hold: "OPEN" as const, cltv: Number(p["cltv"]) } : {}),

@@ -62,7 +62,7 @@ export class FakeLnbits {
         preimage,
         amountMsat,
         memo: String(b["memo"] ?? ""),
-        bolt11: fakeBolt11({ paymentHash, amountMsat, description: String(b["memo"] ?? "") }),
+        bolt11: fakeBolt11({ paymentHash, amountMsat, description: String(b["memo"] ?? ""), expirySec: Number(b["expiry"] ?? 3600) }),
         expiry: Number(b["expiry"] ?? 3600),
         status: "pending",
       };

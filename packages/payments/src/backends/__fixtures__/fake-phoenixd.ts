@@ -2,7 +2,7 @@
 // body otherwise; the limited-access password may not spend), form-encoded `POST /createinvoice` (400 with a text
 // message for a missing field), `GET /payments/incoming/{hash}` (404 for an unknown hash), `GET /getinfo`.
 import { createHash, randomBytes } from "node:crypto";
-import { fakeBolt11 } from "./bolt11.js";
+import { FAKE_NODE_PUBKEY, fakeBolt11 } from "./bolt11.js";
 import { HttpFake, type FakeRequest, type Handled } from "./http-fake.js";
 
 export interface FakeIncoming {
@@ -22,7 +22,7 @@ export class FakePhoenixd {
   readonly incoming = new Map<string, FakeIncoming>();
   password = "full-secret";
   limitedPassword = "limited-secret";
-  nodeId = `03${"55".repeat(32)}`;
+  nodeId = FAKE_NODE_PUBKEY;
   chain = "regtest";
 
   constructor() {
@@ -63,7 +63,7 @@ export class FakePhoenixd {
       if (amountSat !== null && !/^[0-9]+$/.test(amountSat)) return { status: 400, text: "Invalid parameter amountSat" };
       const preimage = randomBytes(32).toString("hex");
       const paymentHash = createHash("sha256").update(Buffer.from(preimage, "hex")).digest("hex");
-      const invoice = fakeBolt11({ paymentHash, amountMsat: BigInt(amountSat ?? "0") * 1000n, description });
+      const invoice = fakeBolt11({ paymentHash, amountMsat: BigInt(amountSat ?? "0") * 1000n, description, expirySec: Number(req.form.get("expirySeconds") ?? 3600) });
       this.incoming.set(paymentHash, { paymentHash, preimage, invoice, description, isPaid: false, receivedSat: 0, feesMsat: 0, createdAt: 1_763_700_000_000, completedAt: null });
       return { status: 200, body: { amountSat: Number(amountSat), paymentHash, serialized: invoice } };
     }
