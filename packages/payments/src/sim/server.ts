@@ -166,6 +166,11 @@ export class SimNodeServer {
     return this.urlValue;
   }
 
+  /** LND requests held back by the `stall` fault. */
+  get stalledRequests(): number {
+    return this.stalled.length;
+  }
+
   async start(): Promise<string> {
     const host = this.opts.host ?? "127.0.0.1";
     this.server.listen(this.opts.port ?? 8060, host);
