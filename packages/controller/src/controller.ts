@@ -168,14 +168,16 @@ export class VendController extends EventEmitter<ControllerEvents> {
     if (this.mode !== "normal") return new ControllerError("out_of_service", "the machine is in maintenance");
     const hw = this.opts.hardware.status();
     if (hw.door === "open") return new ControllerError("out_of_service", "the service door is open");
-    if (!hw.ready || hw.faults.length > 0) {
-      return new ControllerError("hardware_unavailable", `hardware not ready${hw.faults[0] ? `: ${hw.faults[0].message}` : ""}`);
+    const machineFaults = hw.faults.filter((f) => f.slot === undefined);
+    if (!hw.ready || machineFaults.length > 0) {
+      return new ControllerError("hardware_unavailable", `hardware not ready${machineFaults[0] ? `: ${machineFaults[0].message}` : ""}`);
     }
     if (this.opts.payments.health() !== "up") return new ControllerError("payments_unavailable", "the Lightning backend cannot see payments right now");
     return null;
   }
 
   catalog(): CatalogEntry[] {
+    const hwFaults = this.opts.hardware.status().faults;
     return [...this.products.values()].map((p) => {
       const q = this.opts.quote(p);
       const available = this.available(p.slot);
@@ -189,7 +191,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
         fiat: q?.fiat ?? (p.price.unit === "fiat" ? { currency: p.price.currency, amountMinor: p.price.amountMinor } : null),
         stock: available,
         soldOut: available <= 0,
-        enabled: p.enabled && !this.faultedSlots.has(p.slot),
+        enabled: p.enabled && !this.faultedSlots.has(p.slot) && !hwFaults.some((f) => f.slot === p.slot),
       };
     });
   }
@@ -213,7 +215,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
     const blocker = this.sellBlocker();
     if (blocker) throw blocker;
     if (!product.enabled) throw new ControllerError("slot_disabled", `slot ${slot} is not for sale`);
-    const fault = this.faultedSlots.get(slot);
+    const fault = this.faultedSlots.get(slot) ?? this.opts.hardware.status().faults.find((f) => f.slot === slot);
     if (fault) throw new ControllerError("slot_disabled", `slot ${slot} is out of order: ${fault.message}`, { fault });
     const quote = this.opts.quote(product);
     if (!quote) throw new ControllerError("no_price", "no fresh exchange rate to price this product");
@@ -311,6 +313,34 @@ export class VendController extends EventEmitter<ControllerEvents> {
       if (fault) this.opts.events.enqueue({ type: "fault", fault, active: false, severity: "warning" });
     })();
     this.faultedSlots.delete(slot);
+  }
+
+  /**
+   * A technician's test vend: no payment, not a sale, stock counted. Runs in the vend queue so it never overlaps a
+   * paid vend. Resolves with the evidence or the failure.
+   */
+  testVend(slot: string): Promise<{ ok: boolean; failure: CodedError | null; evidence: VendEvidence | null }> {
+    const product = this.products.get(slot);
+    if (!product) return Promise.reject(new ControllerError("unknown_slot", `no slot ${slot}`));
+    const run = async () => {
+      this.log.info("test vend", { slot });
+      const onProgress = (p: VendProgress) => this.emit("progress", `test_${slot}`, p);
+      try {
+        const evidence =
+          product.kind === "pour"
+            ? await this.opts.hardware.pour(product.volumeMl ?? 0, { signal: this.vendAbort.signal, onProgress })
+            : await this.opts.hardware.vendSpiral(slot, { signal: this.vendAbort.signal, onProgress });
+        this.journal.decrementStock(slot);
+        this.faultedSlots.delete(slot);
+        return { ok: true, failure: null, evidence };
+      } catch (err) {
+        const e = err as { code?: string; message?: string; evidence?: VendEvidence };
+        return { ok: false, failure: { code: e.code ?? "VEND_FAILED", message: (e.message ?? String(err)).slice(0, 400) }, evidence: e.evidence ?? null };
+      }
+    };
+    const result = this.vendChain.then(run);
+    this.vendChain = result.then(() => undefined);
+    return result;
   }
 
   toView(o: OrderRecord): Order {

@@ -37,7 +37,8 @@ export interface VendFailure {
 export interface VendHardware {
   pour(volumeMl: number, opts: VendOptions): Promise<VendEvidence>;
   vendSpiral(slot: string, opts: VendOptions): Promise<VendEvidence>;
-  status(): { ready: boolean; door: "open" | "closed"; temperatureC: number | null; faults: Array<{ code: string; message: string }> };
+  /** Faults standing now; one with a `slot` stops only that slot, one without stops the machine. */
+  status(): { ready: boolean; door: "open" | "closed"; temperatureC: number | null; faults: Array<{ code: string; message: string; slot?: string }> };
 }
 
 /** Invoice states as an authenticated lookup reports them. */

@@ -1,0 +1,417 @@
+// The machine daemon: wires hal + payments + controller + bridge from one config and serves the kiosk.
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { VendController, ControllerError, type PriceQuote } from "@zapvend/controller";
+import { openHardware, runChecks, systemClock, type Hardware } from "@zapvend/hal";
+import { simOf } from "@zapvend/hal/sim";
+import { PaymentService, createBackend, createPriceOracle, type PriceOracle } from "@zapvend/payments";
+import { MachineBridge, type AppliedState, type DesiredOutcome } from "@zapvend/mqtt-bridge";
+import {
+  ApiErrorCode,
+  RestockRequest,
+  ServiceLoginRequest,
+  TestVendRequest,
+  parseValue,
+  type Catalog,
+  type DesiredStatePayload,
+  type HarnessReport,
+  type HealthResponse,
+  type MachineConfig,
+  type MachineStatusView,
+  type Order,
+  type Product,
+  type Rate,
+} from "@zapvend/protocol";
+import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents } from "./http-server.js";
+import { createLogger, type Logger } from "./log.js";
+import { ServiceAuth } from "./service-auth.js";
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+export interface StartMachineOptions {
+  logger?: Logger;
+  /** Override the HTTP port (tests use 0). */
+  httpPort?: number;
+}
+
+/** A short digest of the configured catalog, so the fleet sees when a machine's local config changed. */
+function catalogDigest(catalog: readonly Product[]): string {
+  return createHash("sha256").update(JSON.stringify(catalog)).digest("hex").slice(0, 16);
+}
+
+/** The default kiosk folder: the kiosk app built beside this daemon in the repository (apps/kiosk/dist). */
+function defaultKioskDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "kiosk", "dist");
+}
+
+export class Machine extends EventEmitter<MachineApiEvents> implements MachineApi {
+  readonly machineId: string;
+  readonly version = VERSION;
+  boot = 0;
+  private readonly startedAt = Date.now();
+  private db: Database.Database | undefined;
+  private hardware: Hardware | undefined;
+  private payments: PaymentService | undefined;
+  private controller: VendController | undefined;
+  private server: MachineServer | undefined;
+  private readonly auth: ServiceAuth;
+  private readonly cleanups: Array<() => void | Promise<void>> = [];
+  private oracle: PriceOracle | undefined;
+  private bridge: MachineBridge | undefined;
+  private desiredVersion = 0;
+  url: string | undefined;
+
+  constructor(
+    readonly config: MachineConfig,
+    private readonly opts: StartMachineOptions = {},
+  ) {
+    super();
+    this.machineId = config.machineId;
+    this.auth = new ServiceAuth({ pinHash: config.servicePinHash, now: () => Date.now() });
+  }
+
+  /** Called on a signed `reboot` command after a clean stop; the CLI exits and systemd starts the daemon again. */
+  onReboot: (() => void) | undefined;
+
+  private get log(): Logger {
+    return this.opts.logger ?? createLogger(`machine:${this.machineId}`);
+  }
+
+  async start(): Promise<string> {
+    const { config } = this;
+    mkdirSync(config.dataDir, { recursive: true });
+    this.db = new Database(path.join(config.dataDir, "machine.db"));
+    this.cleanups.push(() => {
+      this.db?.close();
+    });
+
+    this.hardware = await openHardware({ board: config.board, logger: this.log.child("vend:hal") });
+    this.cleanups.push(() => this.hardware?.close());
+
+    const backend = await createBackend(config.payments.backend, {
+      network: config.payments.network,
+      ...(config.payments.payeeNodeKey ? { payeeNodeKey: config.payments.payeeNodeKey } : {}),
+      logger: this.log.child(`pay:${config.payments.backend.kind}`),
+    });
+    this.payments = new PaymentService({
+      backend,
+      network: config.payments.network,
+      ...(config.payments.payeeNodeKey ? { payeeNodeKey: config.payments.payeeNodeKey } : {}),
+      logger: this.log.child("pay:service"),
+    });
+    await this.payments.start();
+    this.cleanups.push(() => this.payments?.stop());
+
+    this.oracle = createPriceOracle(config.pricing, { logger: this.log.child("pay:rates") });
+    await this.oracle.start();
+    this.cleanups.push(() => this.oracle?.stop());
+
+    // The bridge opens its outbox in the journal's database before the controller recovers (recovery may emit).
+    this.bridge = this.createBridge(this.db);
+    await this.bridge.start();
+    this.boot = this.bridge.boot;
+    this.cleanups.push(() => this.bridge?.stop());
+
+    this.controller = new VendController({
+      db: this.db,
+      hardware: this.hardware,
+      payments: this.payments,
+      events: this.bridge.outbox,
+      catalog: config.catalog,
+      quote: (p) => this.quote(p),
+      invoiceExpirySec: config.payments.invoiceExpirySec,
+      logger: this.log.child("vend:controller"),
+    });
+    const ctl = this.controller;
+    ctl.on("order", (o) => {
+      this.emit("order", o);
+      if (["completed", "refunded", "credited", "expired"].includes(o.state) || o.state === "pending") this.emit("catalog", this.catalog());
+    });
+    ctl.on("progress", (id, p) => this.emit("progress", id, p));
+    ctl.on("fault", () => this.emitStatus());
+    this.cleanups.push(() => {
+      ctl.removeAllListeners();
+    });
+    await ctl.start();
+    this.cleanups.push(() => ctl.stop());
+    this.syncSimStock();
+
+    const bridge = this.bridge;
+    const db = this.db;
+    const offDoor = this.hardware.on("door", (door) => {
+      db.transaction(() => bridge.outbox.enqueue({ type: "door", open: door === "open" }))();
+      bridge.setServiceMode(door === "open");
+      this.emitStatus();
+    });
+    if (this.hardware.status().door === "open") bridge.setServiceMode(true);
+    const offFault = this.hardware.on("fault", () => this.emitStatus());
+    this.cleanups.push(offDoor, offFault);
+    const onHealth = () => this.emitStatus();
+    this.payments.monitor.on("health", onHealth);
+    this.cleanups.push(() => void this.payments?.monitor.off("health", onHealth));
+
+    this.server = new MachineServer({
+      api: this,
+      kioskDir: config.kioskDir ?? process.env.ZAPVEND_KIOSK_DIR ?? defaultKioskDir(),
+      log: (msg, fields) => this.log.child("http").info(msg, fields),
+    });
+    this.url = await this.server.start(config.http.host, this.opts.httpPort ?? config.http.port);
+    this.cleanups.push(() => this.server?.stop());
+    this.log.info("machine up", { url: this.url, board: config.board.kind, backend: config.payments.backend.kind, hold: this.payments.holdInvoices });
+    return this.url;
+  }
+
+  /** Stops in the reverse order of start: the HTTP server first, the database last. */
+  async stop(): Promise<void> {
+    for (const fn of this.cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error("stop step failed", { err: String(err) });
+      }
+    }
+  }
+
+  private quote(p: Product): PriceQuote | null {
+    try {
+      const c = this.oracle!.lock(p.price);
+      const fiat = p.price.unit === "fiat" ? { currency: p.price.currency, amountMinor: p.price.amountMinor } : null;
+      return { amountMsat: c.amountMsat, fiat, rate: c.rate };
+    } catch {
+      // No fresh rate (or a rate in another currency): the product shows no price and cannot be sold.
+      return null;
+    }
+  }
+
+  private currentRate(): Rate | null {
+    try {
+      return this.oracle?.currentRate().rate ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * On the sim board the physics holds the products: at start and after a restock it gets what the journal says the
+   * technician loaded (a real machine's spirals hold what was physically put in).
+   */
+  private syncSimStock(slots?: readonly string[]): void {
+    const sim = this.hardware && simOf(this.hardware);
+    if (!sim || !this.controller) return;
+    for (const p of this.controller.productList()) {
+      if (slots && !slots.includes(p.slot)) continue;
+      if (p.kind === "spiral") sim.setStock(p.slot, p.stock);
+      else sim.setTankMl(p.slot, p.stock * (p.volumeMl ?? 0) + 50);
+    }
+  }
+
+  private createBridge(db: Database.Database): MachineBridge {
+    const { config } = this;
+    const products = () => this.controller?.productList() ?? config.catalog;
+    const applied = (): AppliedState => ({
+      slots: Object.fromEntries(products().map((p) => [p.slot, { enabled: p.enabled, price: p.price }])),
+      mode: this.status().mode,
+    });
+    return new MachineBridge({
+      machineId: config.machineId,
+      mqtt: config.mqtt,
+      db,
+      logger: this.log.child("mqtt:bridge"),
+      trustedKeys: config.operatorKeys,
+      birth: () => ({
+        model: config.model,
+        softwareVersion: this.version,
+        slots: products().map((p) => ({ slot: p.slot, name: p.name, kind: p.kind, capacity: p.capacity, stock: p.stock, price: p.price, enabled: p.enabled })),
+        capabilities: { holdInvoices: this.payments?.holdInvoices ?? false, paymentsBackend: config.payments.backend.kind, board: config.board.kind },
+        configVersions: { desired: this.desiredVersion, catalog: catalogDigest(config.catalog) },
+      }),
+      telemetry: () => {
+        const s = this.status();
+        const hw = this.hardware?.status();
+        return {
+          temperatureC: hw?.temperatureC ?? null,
+          door: s.door,
+          payments: s.payments,
+          hardware: s.hardware,
+          stock: products().map((p) => ({ slot: p.slot, stock: p.stock })),
+        };
+      },
+      appliedState: applied,
+      onDesiredState: (d) => this.applyDesired(d, applied),
+      commandHandlers: {
+        "test-vend": async ({ slot }) => {
+          const r = await this.ctl.testVend(slot);
+          this.emitStatus();
+          if (!r.ok) throw Object.assign(new Error(r.failure?.message ?? "test vend failed"), { code: r.failure?.code ?? "VEND_FAILED" });
+          return { evidence: r.evidence };
+        },
+        restock: ({ slot, stock }) => {
+          const targets = slot ? products().filter((p) => p.slot === slot) : products();
+          if (targets.length === 0) throw Object.assign(new Error(`no slot ${slot}`), { code: "unknown_slot" });
+          for (const p of targets) this.ctl.restock(p.slot, stock ?? p.capacity);
+          this.syncSimStock(targets.map((p) => p.slot));
+          this.emitStatus();
+          return { slots: this.ctl.productList().filter((p) => targets.some((t) => t.slot === p.slot)).map((p) => ({ slot: p.slot, stock: p.stock })) };
+        },
+        "cancel-order": async ({ orderId }) => ({ order: this.ctl.toView(await this.ctl.cancelOrder(orderId)) }),
+        reboot: () => {
+          // Answer first, then stop cleanly; the process manager starts the daemon again.
+          setTimeout(() => void this.stop().then(() => this.onReboot?.()), 500).unref();
+          return { rebooting: true };
+        },
+      },
+    });
+  }
+
+  private applyDesired(d: DesiredStatePayload, applied: () => AppliedState): DesiredOutcome {
+    const ctl = this.ctl;
+    const known = new Set(ctl.productList().map((p) => p.slot));
+    for (const slot of Object.keys(d.slots ?? {})) {
+      if (!known.has(slot)) return { ...applied(), status: "refused", error: { code: "unknown_slot", message: `this machine has no slot ${slot}` } };
+    }
+    for (const [slot, change] of Object.entries(d.slots ?? {})) {
+      ctl.updateProduct(slot, { ...(change.enabled !== undefined ? { enabled: change.enabled } : {}), ...(change.price ? { price: change.price } : {}) });
+    }
+    if (d.mode) ctl.setMode(d.mode);
+    this.desiredVersion = d.version;
+    this.emitStatus();
+    return { ...applied(), status: "applied" };
+  }
+
+  private emitStatus(): void {
+    this.emit("status", this.status());
+    this.emit("catalog", this.catalog());
+  }
+
+  private get ctl(): VendController {
+    if (!this.controller) throw new ApiFailure(503, ApiErrorCode.OUT_OF_SERVICE, "the machine is starting");
+    return this.controller;
+  }
+
+  status(): MachineStatusView {
+    const hw = this.hardware?.status();
+    const payments = this.payments?.health() ?? "down";
+    const blocker = this.controller?.sellBlocker() ?? new ControllerError("stopping", "starting");
+    const faults = [...(hw?.faults ?? []).map((f) => ({ code: f.code, message: f.message }))];
+    return {
+      machineId: this.machineId,
+      mode: hw?.door === "open" ? "service" : (this.controller?.getMode() ?? "normal"),
+      selling: blocker === null,
+      payments,
+      hardware: !hw ? "down" : hw.ready && hw.faults.length === 0 ? "up" : hw.ready ? "degraded" : "down",
+      door: hw?.door ?? "open",
+      faults,
+    };
+  }
+
+  health(): HealthResponse {
+    const s = this.status();
+    return {
+      ...s,
+      status: s.payments === "down" || s.hardware === "down" ? "down" : s.selling ? "up" : "degraded",
+      version: this.version,
+      uptimeMs: Date.now() - this.startedAt,
+      demoWallet: this.config.payments.backend.kind === "sim",
+    };
+  }
+
+  catalog(): Catalog {
+    return {
+      machineId: this.machineId,
+      currency: this.config.pricing.currency,
+      rate: this.currentRate(),
+      products: this.controller?.catalog() ?? [],
+    };
+  }
+
+  async createOrder(slot: string): Promise<Order> {
+    const order = await this.ctl.createOrder(slot);
+    return this.ctl.toView(order);
+  }
+
+  getOrder(orderId: string): Order | undefined {
+    const o = this.controller?.getOrder(orderId);
+    return o && this.ctl.toView(o);
+  }
+
+  async cancelOrder(orderId: string): Promise<Order> {
+    return this.ctl.toView(await this.ctl.cancelOrder(orderId));
+  }
+
+  get demoPay(): ((orderId: string) => Promise<void>) | undefined {
+    const b = this.config.payments.backend;
+    if (b.kind !== "sim") return undefined;
+    return async (orderId: string) => {
+      const order = this.controller?.getOrder(orderId);
+      if (!order?.bolt11 || order.state !== "pending") throw new ApiFailure(409, "bad_state", "no payable invoice for this order");
+      const res = await fetch(new URL("/wallet/pay", b.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ bolt11: order.bolt11 }),
+      });
+      if (!res.ok) this.log.warn("demo wallet payment ended without settling", { orderId, status: res.status, body: (await res.text()).slice(0, 200) });
+    };
+  }
+
+  serviceRoute = async (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => {
+    const sub = req.path.slice("/api/service/".length);
+    if (req.method === "POST" && sub === "login") {
+      const parsed = parseValue(ServiceLoginRequest, req.body);
+      if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
+      const r = this.auth.login(parsed.value.pin);
+      if (r.ok) return { status: 200, body: { token: r.token, expiresAt: r.expiresAt } };
+      const status = r.code === "locked" ? 429 : r.code === "no_pin_configured" ? 503 : 401;
+      const message = r.code === "locked" ? "too many wrong PINs; try again later" : r.code === "no_pin_configured" ? "no service PIN is configured" : "wrong PIN";
+      return { status, body: { error: { code: r.code, message } } };
+    }
+    if (!this.auth.check(req.authorization)) return { status: 401, body: { error: { code: "unauthorized", message: "log in with the service PIN" } } };
+    if (req.method === "POST" && sub === "logout") {
+      this.auth.logout(req.authorization);
+      return { status: 204, body: null };
+    }
+    if (req.method === "GET" && sub === "status") {
+      const s = this.status();
+      return {
+        status: 200,
+        body: {
+          ...s,
+          version: this.version,
+          uptimeMs: Date.now() - this.startedAt,
+          boot: this.boot,
+          slots: this.ctl.productList().map((p) => ({ slot: p.slot, name: p.name, kind: p.kind, stock: p.stock, capacity: p.capacity, enabled: p.enabled })),
+        },
+      };
+    }
+    if (req.method === "POST" && sub === "restock") {
+      const parsed = parseValue(RestockRequest, req.body);
+      if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
+      const product = this.ctl.productList().find((p) => p.slot === parsed.value.slot);
+      if (!product) throw new ApiFailure(404, "unknown_slot", `no slot ${parsed.value.slot}`);
+      if (parsed.value.stock > product.capacity) throw new ApiFailure(400, "out_of_range", `stock above the capacity of ${product.capacity}`);
+      this.ctl.restock(parsed.value.slot, parsed.value.stock);
+      this.syncSimStock([parsed.value.slot]);
+      this.hardware?.clearFaults();
+      this.emitStatus();
+      return { status: 200, body: { slot: product.slot, name: product.name, kind: product.kind, stock: parsed.value.stock, capacity: product.capacity, enabled: product.enabled } };
+    }
+    if (req.method === "POST" && sub === "test-vend") {
+      const parsed = parseValue(TestVendRequest, req.body);
+      if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
+      const r = await this.ctl.testVend(parsed.value.slot);
+      this.emitStatus();
+      return { status: 200, body: { slot: parsed.value.slot, ...r, finishedAt: Date.now() } };
+    }
+    if (req.method === "GET" && sub === "harness") {
+      if (!this.hardware) throw new ApiFailure(503, "hardware_unavailable", "no hardware");
+      // From the kiosk nothing moves: the checks that turn a motor need the technician's harness with --yes.
+      const checks = await runChecks({ hardware: this.hardware, clock: systemClock, signal: AbortSignal.timeout(30_000), allowMotion: false });
+      const report: HarnessReport = { board: this.config.board.kind, checks };
+      return { status: 200, body: report };
+    }
+    return undefined;
+  };
+}
