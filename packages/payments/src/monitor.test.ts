@@ -188,6 +188,14 @@ describe("PaymentMonitor", () => {
     expect(health.map((h) => h.health)).toEqual(["up", "degraded", "down", "up"]);
   });
 
+  it("goes down at once when the node refuses the credential", async () => {
+    const { backend, monitor, clock } = setup({ downAfterFailures: 3 });
+    await monitor.start();
+    backend.failWith = new PaymentError(PaymentErrorCode.UNAUTHORIZED, "verification failed: signature mismatch after caveat verification");
+    await clock.advance(POLL_MS);
+    expect(monitor.health()).toBe("down");
+  });
+
   it("is degraded while the push channel is down even though lookups work", async () => {
     const { backend, monitor } = setup();
     await monitor.start();

@@ -343,6 +343,10 @@ export class PaymentMonitor extends EventEmitter<PaymentMonitorEvents> {
   private requestFailed(err: unknown, paymentHash?: string): void {
     if (isPaymentError(err, PaymentErrorCode.ABORTED, PaymentErrorCode.STOPPED)) return;
     this.failures++;
+    // A refused credential or certificate will not fix itself on the next try: down at once, not after retries.
+    if (isPaymentError(err, PaymentErrorCode.UNAUTHORIZED, PaymentErrorCode.PERMISSION_DENIED, PaymentErrorCode.TLS_PIN_MISMATCH)) {
+      this.failures = Math.max(this.failures, this.downAfterFailures);
+    }
     this.lastFailure = err instanceof PaymentError ? err.message : String(err);
     this.log.warn("backend request failed", { paymentHash, failures: this.failures, err: this.lastFailure });
     this.recomputeHealth();
