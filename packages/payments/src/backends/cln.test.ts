@@ -123,6 +123,17 @@ describe("ClnBackend against a clnrest fake", () => {
     await limited.stop();
   });
 
+  it("a rune without `wait` falls back to polling alone (push off), not to an error loop", async () => {
+    node.runes.set("no-wait", new Set(["getinfo", "invoice", "listinvoices", "holdinvoicelookup"]));
+    const limited = new ClnBackend({ url: node.url, rune: "no-wait", clock });
+    await limited.start();
+    await clock.advance(0);
+    await vi.waitFor(() => expect(limited.capabilities.push).toBe(false));
+    await clock.advance(60_000);
+    expect(node.calls("wait")).toHaveLength(1);
+    await limited.stop();
+  });
+
   it("a node that does not answer times out with backend_timeout", async () => {
     await backend.start();
     node.http.faults.push("stall");

@@ -69,6 +69,8 @@ describe("PriceOracle", () => {
     expect(refused).toEqual([PricingErrorCode.SOURCES_DISAGREE]);
     expect(oracle.status()).toMatchObject({ fresh: true, rate: { msatPerUnit: "1000000" }, lastError: { code: PricingErrorCode.SOURCES_DISAGREE } });
     expect(oracle.status().lastRound.map((q) => q.msatPerUnit)).toEqual([1_000_000n, 1_000_000n, 1_030_000n]);
+    await clock.advance(5_000);
+    expect(oracle.status().lastRound.map((q) => q.ageMs)).toEqual([5_000, 5_000, 5_000]);
   });
 
   it("reports no fresh rate once the newest is older than the limit, and says so when it happens", async () => {

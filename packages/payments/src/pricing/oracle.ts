@@ -44,8 +44,8 @@ export interface OracleStatus {
   rateAgeMs: number | null;
   /** True while `rate` is younger than the limit: fiat products can be sold. */
   fresh: boolean;
-  /** Each source's answer of the last round, with when it came. */
-  lastRound: QuoteRecord[];
+  /** Each source's answer of the last round, with when it came and how old it is now. */
+  lastRound: Array<QuoteRecord & { ageMs: number }>;
   /** Why the last round was not used, if it was not. */
   lastError?: { code: PricingErrorCode; message: string };
 }
@@ -132,7 +132,7 @@ export class PriceOracle extends EventEmitter<PriceOracleEvents> {
       rate: this.rate,
       rateAgeMs: age,
       fresh: age !== null && age <= this.maxRateAgeMs,
-      lastRound: this.lastRound,
+      lastRound: this.lastRound.map((q) => ({ ...q, ageMs: Math.max(0, this.clock.now() - q.fetchedAt) })),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
