@@ -11,6 +11,12 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const demoDir = path.resolve(process.env.ZAPVEND_DEMO_DIR ?? path.join(root, ".zapvend", "demo"));
+// Ports of the demo (DESIGN.md); each can be moved with an environment variable when something else holds it.
+const ports = {
+  sim: Number(process.env.ZAPVEND_SIM_PORT ?? 8060),
+  fleet: Number(process.env.ZAPVEND_FLEET_PORT ?? 8090),
+  kiosks: (process.env.ZAPVEND_KIOSK_PORTS ?? "8080,8081").split(",").map(Number),
+};
 const bins = {
   broker: path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"),
   sim: path.join(root, "packages/payments/dist/sim-node-cli.js"),
@@ -112,10 +118,10 @@ async function main() {
   if (brokerUrl) console.log(`broker: ${brokerUrl}`);
   else brokerUrl = await startPart("broker", [bins.broker], "broker");
 
-  const simUrl = await startPart("sim-lightning", [bins.sim, "--port", "8060"], "sim-lightning");
+  const simUrl = await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim)], "sim-lightning");
 
   const fleetConfig = {
-    http: { host: "127.0.0.1", port: 8090 },
+    http: { host: "127.0.0.1", port: ports.fleet },
     mqtt: { url: brokerUrl },
     database: path.join(demoDir, "fleet.db"),
     operatorKey: { keyId: key.keyId, privateKeyPath: path.join(demoDir, "operator-key.pem") },
@@ -125,8 +131,8 @@ async function main() {
   const fleet = startPart("fleet", [bins.fleet, "--config", fleetFile], "fleet");
 
   const machines = [
-    ["drinks-01", 8080],
-    ["snacks-01", 8081],
+    ["drinks-01", ports.kiosks[0] ?? 8080],
+    ["snacks-01", ports.kiosks[1] ?? 8081],
   ].map(([id, port]) => {
     const file = path.join(demoDir, `${id}.json`);
     writeFileSync(file, JSON.stringify(machineConfig(id, port, brokerUrl, simUrl, key), null, 2));
