@@ -118,7 +118,7 @@ async function main() {
   if (brokerUrl) console.log(`broker: ${brokerUrl}`);
   else brokerUrl = await startPart("broker", [bins.broker], "broker");
 
-  const simUrl = await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim)], "sim-lightning");
+  const simUrl = await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim), "--node-key-file", path.join(demoDir, "sim-node.key")], "sim-lightning");
 
   const fleetConfig = {
     http: { host: "127.0.0.1", port: ports.fleet },

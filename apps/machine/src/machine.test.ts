@@ -25,15 +25,17 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-function config(id: string, simFaults: string[] = []): MachineConfig {
+function config(id: string, simFaults: string[] = [], drinks = false): MachineConfig {
   const parsed = parseMachineConfig({
     machineId: id,
     http: { host: "127.0.0.1", port: 0 },
     mqtt: { url: brokerUrl, telemetryIntervalMs: 60_000 },
-    board: { kind: "sim", pinmap: path.join(repo, "hardware/pinmaps/snacks.json"), simFaults },
+    board: { kind: "sim", pinmap: path.join(repo, `hardware/pinmaps/${drinks ? "drinks" : "snacks"}.json`), simFaults },
     payments: { backend: { kind: "sim", url: sim.url }, network: "regtest", invoiceExpirySec: 120 },
     pricing: { currency: "EUR", rate: { source: "fixed", msatPerUnit: "1000000" } },
-    catalog: [
+    catalog: drinks
+      ? [{ slot: "P1", name: "Lemonade", kind: "pour", volumeMl: 50, price: { unit: "msat", amountMsat: "500000" }, stock: 5, capacity: 40 }]
+      : [
       { slot: "A1", name: "Crisps", kind: "spiral", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 3, capacity: 10 },
       { slot: "A2", name: "Nuts", kind: "spiral", price: { unit: "msat", amountMsat: "900000" }, stock: 3, capacity: 10 },
     ],
@@ -109,6 +111,23 @@ describe("zapvend-machine on the sim node and sim board", () => {
       await sub.publishAsync(topics.status(id), "", { retain: true });
       await sub.publishAsync(topics.birth(id), "", { retain: true });
       await sub.endAsync();
+    }
+  }, 60_000);
+
+  it("pours a drink closed-loop on the flow meter and settles", async () => {
+    const machine = new Machine(config(`e2e-${runId}-pour`, [], true));
+    try {
+      const url = await machine.start();
+      const watch = watchOrder(url, "completed");
+      const created = await post(`${url}/api/orders`, { slot: "P1" });
+      expect(created.status).toBe(201);
+      expect((await post(`${sim.url}/wallet/pay`, { bolt11: created.body.bolt11 })).status).toBe(200);
+      const order = await watch.done;
+      watch.ws.close();
+      expect(order.evidence).toMatchObject({ kind: "pour", targetMl: 50 });
+      expect((order.evidence as { pouredMl: number }).pouredMl).toBeGreaterThanOrEqual(49);
+    } finally {
+      await machine.stop();
     }
   }, 60_000);
 

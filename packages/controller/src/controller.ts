@@ -259,6 +259,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
       if (preimage) {
         const { bolt11 } = await this.opts.payments.createHoldInvoice({
           paymentHash: order.paymentHash,
+          preimage,
           amountMsat: order.amountMsat,
           description,
           expirySec: this.expiryMs / 1000,

@@ -57,7 +57,7 @@ export interface PaymentsPort {
   /** Health of the backend as the monitor sees it: no invoice is issued unless "up". */
   health(): "up" | "degraded" | "down";
   /** Creates a hold invoice for the machine's payment hash and returns it only after verifying it (signature, amount, hash, expiry). */
-  createHoldInvoice(req: { paymentHash: string; amountMsat: bigint; description: string; expirySec: number }): Promise<{ bolt11: string }>;
+  createHoldInvoice(req: { paymentHash: string; preimage: string; amountMsat: bigint; description: string; expirySec: number }): Promise<{ bolt11: string }>;
   /** Creates a plain invoice, verified the same way. */
   createInvoice(req: { amountMsat: bigint; description: string; expirySec: number }): Promise<{ bolt11: string; paymentHash: string }>;
   lookup(paymentHash: string): Promise<InvoiceLookup>;

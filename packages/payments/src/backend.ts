@@ -72,6 +72,11 @@ export interface HoldInvoiceRequest extends InvoiceRequest {
   paymentHash: string;
   /** min_final_cltv_expiry in blocks; the backend default when absent. */
   cltvExpiry?: number;
+  /**
+   * The preimage (hex) itself, for backends whose hold-invoice API needs it at creation (Core Lightning's holdinvoice
+   * plugin creates the invoice with CLN's `invoice`, which takes the preimage). LND never receives it.
+   */
+  preimage?: string;
 }
 
 export interface CreatedInvoice {
