@@ -1,12 +1,16 @@
 import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } from "node:crypto";
+import { createRequire } from "node:module";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 
 /**
- * The elliptic-curve work of the codec, all of it done by audited code: OpenSSL (through Node's `crypto`) verifies
- * a signature against a known key, about 4x faster than @noble/curves on the same machine; @noble/curves recovers a
- * key (OpenSSL has no recovery) and signs. Nothing here does curve arithmetic by hand.
+ * The elliptic-curve work of the codec, all of it done by audited code, never by hand:
+ * - libsecp256k1 (Bitcoin Core's library, through the optional native `secp256k1` binding) verifies and recovers
+ *   when it is installed: it is what makes decode + verify several times faster than the JavaScript peers;
+ * - else the portable engine: OpenSSL (Node's `crypto`) verifies against a known key, about 4x faster than
+ *   @noble/curves here, and @noble/curves recovers (OpenSSL has no recovery);
+ * - @noble/curves signs in both cases (the sim node and tests; speed does not matter there).
+ * Both engines give the same answers; a test runs every vector through each of them.
  */
-
 /** secp256k1 group order. */
 export const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const HALF_ORDER = CURVE_ORDER >> 1n;
@@ -19,7 +23,7 @@ export function sha256(data: Uint8Array): Uint8Array {
 // import the key the invoice and the config carry as hex.
 const SPKI_PREFIX = Buffer.from("3036301006072a8648ce3d020106052b8104000a032200", "hex");
 
-// Imported keys, by hex. A machine checks every invoice against the same one or two node keys, and importing a key
+// Imported keys (portable engine), by hex. A machine checks every invoice against the same one or two node keys, and importing a key
 // (point decompression) costs as much as a third of a verification. Bounded so hostile `n` fields cannot grow it.
 const keyCache = new Map<string, KeyObject | null>();
 const KEY_CACHE_MAX = 256;
@@ -55,29 +59,93 @@ export function isWellFormedSignature(sig64: Uint8Array): boolean {
   return r > 0n && r < CURVE_ORDER && s > 0n && s < CURVE_ORDER;
 }
 
-/**
- * ECDSA verification of `sig64` (r||s) over sha256(`message`) against a compressed key. Accepts a high-S signature
- * as OpenSSL does; callers that must refuse it check `isHighS` first.
- */
-export function verifyWithKey(keyHex: string, message: Uint8Array, sig64: Uint8Array): boolean {
-  const key = importKey(keyHex);
-  if (key === null) return false;
-  return nodeVerify("sha256", message, { key, dsaEncoding: "ieee-p1363" }, sig64);
+/** Signature verification and key recovery, as one engine provides them. */
+export interface SignatureEngine {
+  readonly name: "libsecp256k1" | "portable";
+  /**
+   * ECDSA verification of `sig64` (r||s) over sha256(`message`) against a compressed key. The portable engine accepts
+   * a high-S signature (OpenSSL does), libsecp256k1 refuses it: callers that care check `isHighS` first.
+   */
+  verify(keyHex: string, message: Uint8Array, sig64: Uint8Array): boolean;
+  /**
+   * The key that `sig64` with recovery id `recid` was made with over `hash`, compressed hex, or null when none exists.
+   * Uses s as transmitted (no low-S normalisation), as libsecp256k1 does and the BOLT 11 high-S vector expects.
+   */
+  recover(hash: Uint8Array, sig64: Uint8Array, recid: number): string | null;
 }
 
+export const portableEngine: SignatureEngine = {
+  name: "portable",
+  verify(keyHex, message, sig64) {
+    const key = importKey(keyHex);
+    if (key === null) return false;
+    return nodeVerify("sha256", message, { key, dsaEncoding: "ieee-p1363" }, sig64);
+  },
+  recover(hash, sig64, recid) {
+    try {
+      const recovered = new Uint8Array(65);
+      recovered[0] = recid;
+      recovered.set(sig64, 1);
+      return Buffer.from(secp256k1.recoverPublicKey(recovered, hash, { prehash: false })).toString("hex");
+    } catch {
+      return null;
+    }
+  },
+};
+
+/** The part of the `secp256k1` package's native binding used here (its `bindings` entry, never its JS fallback). */
+interface NativeSecp256k1 {
+  ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
+}
+
+function nativeEngine(lib: NativeSecp256k1): SignatureEngine {
+  const keys = new Map<string, Uint8Array>();
+  return {
+    name: "libsecp256k1",
+    verify(keyHex, message, sig64) {
+      let key = keys.get(keyHex);
+      if (key === undefined) {
+        key = Uint8Array.from(Buffer.from(keyHex, "hex"));
+        if (keys.size >= KEY_CACHE_MAX) keys.clear();
+        keys.set(keyHex, key);
+      }
+      try {
+        return lib.ecdsaVerify(sig64, sha256(message), key);
+      } catch {
+        return false; // unparsable key or signature
+      }
+    },
+    recover(hash, sig64, recid) {
+      try {
+        return Buffer.from(lib.ecdsaRecover(sig64, recid, hash, true)).toString("hex");
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+let active: SignatureEngine | undefined;
+
 /**
- * The public key that `sig64` with recovery id `recid` was made with over `hash`, compressed hex, or null when none
- * exists. Uses s as transmitted (no low-S normalisation), as libsecp256k1 and the BOLT 11 high-S vector expect.
+ * libsecp256k1 when its native binding loads, else the portable engine. `ZAPVEND_SECP256K1=portable` forces the
+ * portable one (to compare, or where a broken native build must be ruled out). Chosen once, at first use.
  */
-export function recoverKey(hash: Uint8Array, sig64: Uint8Array, recid: number): string | null {
-  try {
-    const recovered = new Uint8Array(65);
-    recovered[0] = recid;
-    recovered.set(sig64, 1);
-    return Buffer.from(secp256k1.recoverPublicKey(recovered, hash, { prehash: false })).toString("hex");
-  } catch {
-    return null;
+export function signatureEngine(): SignatureEngine {
+  if (active !== undefined) return active;
+  active = portableEngine;
+  if (process.env.ZAPVEND_SECP256K1 !== "portable") {
+    try {
+      // The binding itself, not the package's index: the index silently falls back to `elliptic`, which this codec
+      // does not want in its trust path. Absent on a board without a prebuilt or compiled addon: portable it is.
+      const lib = createRequire(import.meta.url)("secp256k1/bindings") as NativeSecp256k1;
+      active = nativeEngine(lib);
+    } catch {
+      // optional dependency not installed or not built
+    }
   }
+  return active;
 }
 
 /** Signs a 32-byte hash, low-S, deterministic (RFC 6979). Returns r||s and the recovery id. */
@@ -103,4 +171,9 @@ function bytesToBigInt(b: Uint8Array, start: number, end: number): bigint {
 
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+}
+
+/** Which engine checks signatures in this process: "libsecp256k1" (native binding) or "portable". */
+export function signatureEngineName(): SignatureEngine["name"] {
+  return signatureEngine().name;
 }

@@ -1,6 +1,6 @@
 import { MAX_MSAT, type Network } from "@zapvend/protocol";
 import { BECH32_CHARSET, decodeBech32, wordsToBytes } from "./bech32.js";
-import { isHighS, isValidPublicKey, isWellFormedSignature, recoverKey, sha256, toHex, verifyWithKey } from "./crypto.js";
+import { isHighS, isValidPublicKey, isWellFormedSignature, sha256, signatureEngine, toHex } from "./crypto.js";
 import { InvoiceError, InvoiceErrorCode } from "./errors.js";
 import { fallbackAddress, fallbackLengthValid, NETWORK_OF_PREFIX, type FallbackAddress } from "./networks.js";
 
@@ -426,6 +426,7 @@ export function decodeInvoice(bolt11: string, opts: DecodeOptions = {}): Decoded
   if (parsed.recoveryFlag > 3) fail(InvoiceErrorCode.BAD_SIGNATURE, `the signature's recovery flag is ${parsed.recoveryFlag}, not 0..3`);
   if (!isWellFormedSignature(sig64)) fail(InvoiceErrorCode.BAD_SIGNATURE, "the signature's r or s is out of range");
   const highS = isHighS(sig64);
+  const engine = signatureEngine();
 
   const payee = parsed.payeeNodeKey;
   if (payee !== null) {
@@ -435,7 +436,7 @@ export function decodeInvoice(bolt11: string, opts: DecodeOptions = {}): Decoded
     if (expected !== undefined && expected !== payee) {
       fail(InvoiceErrorCode.WRONG_PAYEE, `the invoice names node ${payee}, not ${expected}`, { payee, expected });
     }
-    if (!verifyWithKey(payee, signingData(), sig64)) {
+    if (!engine.verify(payee, signingData(), sig64)) {
       fail(InvoiceErrorCode.BAD_SIGNATURE, 'the signature does not verify against the "n" field');
     }
     parsed.payeeNodeKeySource = PayeeKeySource.N_FIELD;
@@ -447,12 +448,12 @@ export function decodeInvoice(bolt11: string, opts: DecodeOptions = {}): Decoded
   // answer is always the one recovery gives: a high-S signature (recovery uses s as transmitted, which verification
   // cannot mirror) and a recovery flag of 2 or 3 (R.x = r + n, practically never a real signature; vector 21).
   // What remains unconsulted is the flag's parity bit, as a reader with an `n` field does not consult it either.
-  if (expected !== undefined && !highS && parsed.recoveryFlag < 2 && verifyWithKey(expected, data, sig64)) {
+  if (expected !== undefined && !highS && parsed.recoveryFlag < 2 && engine.verify(expected, data, sig64)) {
     parsed.payeeNodeKey = expected;
     parsed.payeeNodeKeySource = PayeeKeySource.EXPECTED;
     return parsed as DecodedInvoice;
   }
-  const recovered = recoverKey(sha256(data), sig64, parsed.recoveryFlag);
+  const recovered = engine.recover(sha256(data), sig64, parsed.recoveryFlag);
   if (recovered === null) fail(InvoiceErrorCode.BAD_SIGNATURE, "no public key can be recovered from the signature");
   if (expected !== undefined && recovered !== expected) {
     fail(InvoiceErrorCode.WRONG_PAYEE, `the invoice is signed by node ${recovered}, not ${expected}`, { payee: recovered, expected });

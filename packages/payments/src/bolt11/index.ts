@@ -30,3 +30,4 @@ export { verifyInvoice, verifyPreimage, type InvoicePolicy } from "./policy.js";
 export { invoiceToJson, type InvoiceJson } from "./json.js";
 export type { FallbackAddress, FallbackType } from "./networks.js";
 export { publicKeyOf } from "./crypto.js";
+export { signatureEngineName } from "./crypto.js";
