@@ -4,7 +4,19 @@ import tseslint from "typescript-eslint";
 import { plugin as zapvend } from "./tools/import-boundaries.js";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "bench/results/**", "**/coverage/**"] },
+  {
+    ignores: [
+      "**/dist/**",
+      "**/node_modules/**",
+      "**/.turbo/**",
+      "bench/results/**",
+      "**/coverage/**",
+      // Temporary files tsup and vitest write beside their configs while a build or test of the same package runs
+      // in parallel with its lint (turbo runs them side by side): linting them races their deletion.
+      "**/*.bundled_*.mjs",
+      "**/*.timestamp-*.mjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
