@@ -22,3 +22,4 @@ export {
   type TelemetryBody,
 } from "./machine-bridge.js";
 export { privateKeyFrom, publicKeyFromHex, publicKeyHex, signPayload, trustedKeyMap, verifySignedPayload, type VerifyResult } from "./signing.js";
+export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from "./embedded-broker.js";
