@@ -23,6 +23,8 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+  // A test that failed during its outage must not leave the next one without a broker.
+  if (!broker.running) await broker.start();
 });
 afterAll(async () => {
   await broker.dispose();
@@ -109,6 +111,8 @@ describe("outbox through broker failures (real Mosquitto)", () => {
     await until(() => bridge.connected, 5_000, "connected");
     for (let i = 1; i <= 10; i++) bridge.outbox.enqueue(saleBody(i));
     await fleet.waitFor(() => dedupe(fleet, machineId).unique.length === 10, 10_000, "before the outage");
+    // The broker forwards before it acknowledges: wait for the PUBACKs so the outage starts with an empty outbox.
+    await until(() => bridge.outbox.size() === 0, 5_000, "outbox empty before the outage");
 
     await broker.stop();
     await until(() => !bridge.connected, 5_000, "machine sees the outage");

@@ -64,6 +64,10 @@ export class Mosquitto {
     this.dir = mkdtempSync(path.join(tmpdir(), "zapvend-mosquitto-"));
   }
 
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null;
+  }
+
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
