@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CURVE_ORDER, isHighS, portableEngine, signatureEngine } from "./crypto.js";
+
+// Real signing and recovery in every run: a busy CI machine may need seconds.
+vi.setConfig({ testTimeout: 60_000 });
 
 const native = signatureEngine();
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest();
