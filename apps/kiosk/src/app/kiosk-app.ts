@@ -145,14 +145,21 @@ export class ZapvendKiosk extends LitElement {
       .pay {
         flex: 1;
         display: grid;
-        grid-template-columns: 400px 1fr;
-        gap: 16px;
+        grid-template-columns: 380px 1fr;
+        gap: 20px;
         padding: 12px 20px;
         align-items: center;
       }
+      .qrcol {
+        display: flex;
+        flex-direction: column;
+        align-items: center;
+        gap: 6px;
+        font-size: 18px;
+      }
       .qr {
-        width: 400px;
-        height: 400px;
+        width: 380px;
+        height: 380px;
         background: #fff;
         display: flex;
         align-items: center;
@@ -160,22 +167,41 @@ export class ZapvendKiosk extends LitElement {
         border-radius: 8px;
       }
       .qr svg {
-        width: 400px;
-        height: 400px;
+        width: 380px;
+        height: 380px;
         shape-rendering: crispEdges;
       }
       .pay .side {
         display: flex;
         flex-direction: column;
-        gap: 12px;
+        gap: 10px;
+        min-width: 0;
+      }
+      .pay .side button,
+      .pay .side a.button {
+        font-size: 18px;
+        min-height: 52px;
+        padding: 6px 14px;
       }
       .amount {
-        font-size: 40px;
+        font-size: 38px;
         font-weight: 800;
       }
+      .pay .fiatbig {
+        font-size: 26px;
+        font-weight: 700;
+      }
       .countdown {
-        font-size: 24px;
+        font-size: 22px;
         font-variant-numeric: tabular-nums;
+      }
+      .product:disabled {
+        opacity: 1;
+        background: #e8e4da;
+        color: #3a3a3a;
+      }
+      .product:disabled .icon {
+        filter: grayscale(1);
       }
       .row {
         display: flex;
@@ -191,8 +217,18 @@ export class ZapvendKiosk extends LitElement {
         background: #2b2b2b;
         color: #fff;
       }
-      .oos .muted {
-        color: #ddd;
+      .oos .muted,
+      .oos footer {
+        color: #e6e6e6;
+      }
+      .oos .langs button {
+        background: #2b2b2b;
+        color: #fff;
+        border-color: #fff;
+      }
+      .oos .langs button[aria-pressed="true"] {
+        background: #fff;
+        color: #111;
       }
       .mark {
         font-size: 72px;
@@ -214,7 +250,6 @@ export class ZapvendKiosk extends LitElement {
   private now = Date.now();
   private ticker: ReturnType<typeof setInterval> | undefined;
   private leaveTimer: ReturnType<typeof setTimeout> | undefined;
-  private copied = false;
   /** The last order this kiosk created: updates of other orders are not ours to show. */
   private follow: OrderView | undefined;
   /**
@@ -371,7 +406,6 @@ export class ZapvendKiosk extends LitElement {
   private show(screen: Screen): void {
     this.screen = screen;
     this.now = Date.now();
-    this.copied = false;
     clearTimeout(this.leaveTimer);
     const ms = screen.name === "done" ? DONE_SCREEN_MS : screen.name === "failed" ? FAILED_SCREEN_MS : 0;
     if (ms) this.leaveTimer = setTimeout(() => this.show({ name: "catalog" }), ms);
@@ -427,16 +461,6 @@ export class ZapvendKiosk extends LitElement {
     } catch {
       if (this.screen.name === "payment") this.screen = { ...this.screen, paying: false };
       this.requestUpdate();
-    }
-  }
-
-  private async copy(bolt11: string): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(bolt11);
-      this.copied = true;
-      this.requestUpdate();
-    } catch {
-      // No clipboard (plain http on another host): the wallet link remains.
     }
   }
 
@@ -571,35 +595,30 @@ export class ZapvendKiosk extends LitElement {
     const qr = live ? qrPath(uri) : undefined;
     return html`<div class="screen" data-screen="payment">
       <div class="pay">
-        <div class="qr">
-          ${qr
-            ? html`<svg role="img" aria-label=${this.m("scanToPay")} data-qr=${uri} viewBox="0 0 ${qr.size} ${qr.size}">
-                ${svg`<rect width=${qr.size} height=${qr.size} fill="#fff"></rect><path d=${qr.d} fill="#000"></path>`}
-              </svg>`
-            : left > 0
-              ? html`<div class="spinner" aria-hidden="true"></div>`
-              : html`<p class="big" data-expired role="status">${this.m("invoiceExpiring")}</p>`}
+        <div class="qrcol">
+          <div class="qr">
+            ${qr
+              ? html`<svg role="img" aria-label=${this.m("scanToPay")} data-qr=${uri} viewBox="0 0 ${qr.size} ${qr.size}">
+                  ${svg`<rect width=${qr.size} height=${qr.size} fill="#fff"></rect><path d=${qr.d} fill="#000"></path>`}
+                </svg>`
+              : left > 0
+                ? html`<div class="spinner" aria-hidden="true"></div>`
+                : html`<p class="big" data-expired role="status">${this.m("invoiceExpiring")}</p>`}
+          </div>
+          ${live ? html`<span>${this.m("scanToPay")}</span>` : nothing}
         </div>
         <div class="side">
           <h2>${order.productName}</h2>
           <p class="amount" data-amount>${formatSats(this.uiLang, order.amountMsat)}</p>
-          ${order.fiat ? html`<p class="big" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
-          ${live
-            ? html`<p>${this.m("scanToPay")}</p>
-                <p class="countdown" data-countdown role="timer">${this.m("expiresIn", { time: formatCountdown(left) })}</p>`
-            : nothing}
-          <div class="row">
-            <button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>
-            ${live ? html`<a class="button" href=${walletLink(order.bolt11)}>${this.m("openWallet")}</a>` : nothing}
-          </div>
-          ${live && "clipboard" in navigator
-            ? html`<div class="row"><button @click=${() => this.copy(order.bolt11)}>${this.m(this.copied ? "copied" : "copy")}</button></div>`
-            : nothing}
+          ${order.fiat ? html`<p class="fiatbig" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
+          ${live ? html`<p class="countdown" data-countdown role="timer">${this.m("expiresIn", { time: formatCountdown(left) })}</p>` : nothing}
           ${live && this.health?.demoWallet
             ? html`<button class="primary" data-demo-pay ?disabled=${paying} @click=${() => this.demoPay(order)}>
                 ${this.m(paying ? "demoPaying" : "demoPay")}
               </button>`
             : nothing}
+          ${live ? html`<a class="button" href=${walletLink(order.bolt11)}>${this.m("openWallet")}</a>` : nothing}
+          <button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>
         </div>
       </div>
     </div>`;
