@@ -190,7 +190,9 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     conn.client.removeListener("close", this.onClose);
     conn.client.removeListener("message", this.onMessage);
     await conn.close();
-    await this.inbox;
+    // A handler still running (it got the abort signal) is given a bounded time; one that calls stop() itself
+    // must not wait for its own end.
+    await withTimeout(this.inbox, 5_000, this.clock).catch(() => this.logger.warn("a command handler was still running at stop"));
     this.conn = undefined;
     this.publisher = undefined;
   }
