@@ -43,9 +43,9 @@ function catalogDigest(catalog: readonly Product[]): string {
   return createHash("sha256").update(JSON.stringify(catalog)).digest("hex").slice(0, 16);
 }
 
-/** The default kiosk folder: the kiosk app built beside this daemon in the repository (apps/kiosk/dist). */
+/** The default kiosk folder: the kiosk app built beside this daemon in the repository (apps/kiosk/dist/kiosk). */
 function defaultKioskDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "kiosk", "dist");
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "kiosk", "dist", "kiosk");
 }
 
 export class Machine extends EventEmitter<MachineApiEvents> implements MachineApi {
