@@ -107,6 +107,15 @@ function jsonOrNull<T>(v: unknown): T | null {
 export class FleetStore {
   private readonly sampleMs: number;
   private readonly greatest: string;
+  /**
+   * Machines whose row is committed: the hot paths (telemetry, events) then fold `last_seen` into their one
+   * UPDATE instead of an upsert first. Rows are never deleted, so the cache cannot go stale; rows created in a
+   * batch join it only once that batch committed.
+   */
+  private readonly known = new Set<string>();
+  private createdInBatch = new Set<string>();
+  /** Last chart sample per machine (loaded from the table on first use). */
+  private readonly lastSample = new Map<string, number>();
 
   /** No I/O here: `start()` migrates. */
   constructor(
@@ -137,11 +146,19 @@ export class FleetStore {
 
   /** Applies already-validated messages in one transaction, in order. */
   async applyBatch(items: ReadonlyArray<{ msg: MqttMessage; receivedAt: number }>): Promise<ApplyOutcome[]> {
-    return this.db.transaction(async (tx) => {
-      const out: ApplyOutcome[] = [];
-      for (const { msg, receivedAt } of items) out.push(await this.applyOne(tx, msg, receivedAt));
-      return out;
+    const created = new Set<string>();
+    const out = await this.db.transaction(async (tx) => {
+      this.createdInBatch = created;
+      const results: ApplyOutcome[] = [];
+      for (const { msg, receivedAt } of items) results.push(await this.applyOne(tx, msg, receivedAt));
+      return results;
     });
+    for (const id of created) this.known.add(id);
+    return out;
+  }
+
+  private isKnown(machineId: string): boolean {
+    return this.known.has(machineId) || this.createdInBatch.has(machineId);
   }
 
   private async applyOne(tx: SqlExecutor, msg: MqttMessage, receivedAt: number): Promise<ApplyOutcome> {
@@ -181,6 +198,7 @@ export class FleetStore {
       `INSERT INTO machines (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET last_seen = ${this.greatest}(machines.last_seen, excluded.last_seen)`,
       [machineId, receivedAt, receivedAt],
     );
+    this.createdInBatch.add(machineId);
   }
 
   private async applyStatus(tx: SqlExecutor, machineId: string, p: StatusPayload, receivedAt: number): Promise<ApplyOutcome> {
@@ -241,21 +259,27 @@ export class FleetStore {
   }
 
   private async applyTelemetry(tx: SqlExecutor, machineId: string, p: TelemetryPayload, receivedAt: number): Promise<ApplyOutcome> {
-    await this.touch(tx, machineId, receivedAt);
-    const row = (await tx.all("SELECT telemetry_at, last_sample_at FROM machines WHERE id = ?", [machineId]))[0]!;
-    const prevTs = numOrNull(row.telemetry_at);
+    if (!this.isKnown(machineId)) await this.touch(tx, machineId, receivedAt);
     // QoS 0 can arrive out of order after a reconnect: an older reading never overwrites a newer one.
-    if (prevTs !== null && p.ts < prevTs) return { machineId, changed: false, ignored: "telemetry older than the last one" };
-    await tx.run(
-      "UPDATE machines SET temperature_c = ?, door = ?, payments = ?, hardware = ?, uptime_ms = ?, rss_mb = ?, telemetry_at = ? WHERE id = ?",
-      [p.temperatureC, p.door, p.payments, p.hardware, p.uptimeMs, p.rssMb, p.ts, machineId],
+    const upd = await tx.run(
+      `UPDATE machines SET temperature_c = ?, door = ?, payments = ?, hardware = ?, uptime_ms = ?, rss_mb = ?, telemetry_at = ?,
+         last_seen = ${this.greatest}(last_seen, ?) WHERE id = ? AND (telemetry_at IS NULL OR telemetry_at <= ?)`,
+      [p.temperatureC, p.door, p.payments, p.hardware, p.uptimeMs, p.rssMb, p.ts, receivedAt, machineId, p.ts],
     );
+    if (upd.changes === 0) {
+      await this.touch(tx, machineId, receivedAt);
+      return { machineId, changed: false, ignored: "telemetry older than the last one" };
+    }
     for (const s of p.stock) {
       await tx.run("UPDATE slots SET stock = ? WHERE machine_id = ? AND slot = ? AND stock <> ?", [s.stock, machineId, s.slot, s.stock]);
     }
     const sample: TelemetrySample = { ts: p.ts, temperatureC: p.temperatureC, door: p.door, payments: p.payments, hardware: p.hardware, rssMb: p.rssMb };
-    const lastSample = numOrNull(row.last_sample_at);
-    if (lastSample === null || p.ts - lastSample >= this.sampleMs) {
+    let lastSample = this.lastSample.get(machineId);
+    if (lastSample === undefined) {
+      const r = (await tx.all("SELECT MAX(ts) AS ts FROM telemetry WHERE machine_id = ?", [machineId]))[0];
+      lastSample = numOrNull(r?.ts) ?? Number.NEGATIVE_INFINITY;
+    }
+    if (p.ts - lastSample >= this.sampleMs) {
       await tx.run("INSERT INTO telemetry (machine_id, ts, temperature_c, door, payments, hardware, rss_mb) VALUES (?, ?, ?, ?, ?, ?, ?)", [
         machineId,
         p.ts,
@@ -265,13 +289,14 @@ export class FleetStore {
         p.hardware,
         p.rssMb,
       ]);
-      await tx.run("UPDATE machines SET last_sample_at = ? WHERE id = ?", [p.ts, machineId]);
+      lastSample = p.ts;
     }
+    this.lastSample.set(machineId, lastSample);
     return { machineId, changed: true, sample };
   }
 
   private async applyEvent(tx: SqlExecutor, machineId: string, p: EventPayload, receivedAt: number): Promise<ApplyOutcome> {
-    await this.touch(tx, machineId, receivedAt);
+    if (!this.isKnown(machineId)) await this.touch(tx, machineId, receivedAt);
     const { v: _v, id, ts, boot, seq, ...body } = p;
     const ins = await tx.run(
       "INSERT INTO events (machine_id, event_id, seq, boot, type, ts, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING",
@@ -279,13 +304,20 @@ export class FleetStore {
     );
     if (ins.changes === 0) return { machineId, changed: false, duplicate: true };
     // Gap detection: with the lowest and highest seq seen and how many arrived, the missing count is exact
-    // without reading the events back; the ranges themselves are computed on demand (`gaps()`).
+    // without reading the events back; the ranges themselves are computed on demand (`gaps()`). One UPDATE also
+    // carries `last_seen` and what the event type changes on the machine.
+    const extra =
+      p.type === "sale"
+        ? `, vend_failures_in_a_row = 0, last_sale_at = ${this.greatest}(COALESCE(last_sale_at, 0), ?)`
+        : p.type === "vend-failed"
+          ? ", vend_failures_in_a_row = vend_failures_in_a_row + 1"
+          : "";
     await tx.run(
-      `UPDATE machines SET event_count = event_count + 1,
+      `UPDATE machines SET event_count = event_count + 1, last_seen = ${this.greatest}(last_seen, ?),
         event_min_seq = CASE WHEN event_min_seq IS NULL OR ? < event_min_seq THEN ? ELSE event_min_seq END,
-        event_max_seq = CASE WHEN event_max_seq IS NULL OR ? > event_max_seq THEN ? ELSE event_max_seq END
+        event_max_seq = CASE WHEN event_max_seq IS NULL OR ? > event_max_seq THEN ? ELSE event_max_seq END${extra}
        WHERE id = ?`,
-      [seq, seq, seq, seq, machineId],
+      p.type === "sale" ? [receivedAt, seq, seq, seq, seq, p.settledAt, machineId] : [receivedAt, seq, seq, seq, seq, machineId],
     );
     const out: ApplyOutcome = { machineId, changed: true };
     switch (p.type) {
@@ -295,7 +327,6 @@ export class FleetStore {
            VALUES (?, ?, ?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING`,
           [machineId, id, seq, p.orderId, p.slot, p.productName, BigInt(p.amountMsat), p.fiat?.currency ?? null, p.fiat?.amountMinor ?? null, p.paymentHash, p.hold ? 1 : 0, JSON.stringify(p.evidence), p.hold ? "settled" : "paid", p.settledAt],
         );
-        await tx.run(`UPDATE machines SET vend_failures_in_a_row = 0, last_sale_at = ${this.greatest}(COALESCE(last_sale_at, 0), ?) WHERE id = ?`, [p.settledAt, machineId]);
         await this.decrementIfNewer(tx, machineId, p.slot, ts);
         out.sale = {
           machineId,
@@ -322,7 +353,6 @@ export class FleetStore {
         );
         break;
       case "vend-failed":
-        await tx.run("UPDATE machines SET vend_failures_in_a_row = vend_failures_in_a_row + 1 WHERE id = ?", [machineId]);
         break;
       case "fault":
         if (p.active) {
