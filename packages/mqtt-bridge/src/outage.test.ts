@@ -139,6 +139,37 @@ describe("outbox through broker failures (real Mosquitto)", () => {
     await until(() => bridge.outbox.size() === 0, 5_000, "outbox empty");
   });
 
+  it("telemetry taken while the broker is down is never queued: after the outage only fresh readings arrive", async () => {
+    const machineId = `telemetry-${process.pid}`;
+    const rec = await Recorder.connect(broker.url, [topics.telemetry(machineId)]);
+    cleanups.push(() => rec.close());
+    let reading = 0;
+    const bridge = new MachineBridge(
+      bridgeOptions(broker.url, machineId, operatorKey(), memoryDb(), {
+        mqtt: { url: broker.url, telemetryIntervalMs: 100 },
+        telemetry: () => ({ temperatureC: ++reading, door: "closed", payments: "up", hardware: "up", stock: [] }),
+      }),
+    );
+    cleanups.push(() => bridge.stop());
+    await bridge.start();
+    await rec.waitFor(() => rec.on(topics.telemetry(machineId)).length >= 2, 5_000, "telemetry before");
+    await broker.stop();
+    await until(() => !bridge.connected, 5_000, "outage seen");
+    const lastBefore = reading;
+    await new Promise((r) => setTimeout(r, 600)); // several periods of the 100 ms interval while offline
+    const offlineReadings = reading - lastBefore;
+    await broker.start();
+    await until(() => bridge.connected, 10_000, "reconnected");
+    const firstAfter = reading;
+    await rec.waitFor(() => rec.json<{ temperatureC: number }>(topics.telemetry(machineId)).some((t) => t.temperatureC > firstAfter), 5_000, "telemetry after");
+    // Nothing taken during the outage was sent (the provider is not even called while offline).
+    expect(offlineReadings).toBe(0);
+    // ... and what arrives after the outage was read after reconnecting (firstAfter may be the reconnect's own).
+    const after = rec.json<{ temperatureC: number }>(topics.telemetry(machineId)).map((t) => t.temperatureC).filter((t) => t > lastBefore);
+    expect(after.length).toBeGreaterThan(0);
+    expect(Math.min(...after)).toBeGreaterThanOrEqual(firstAfter);
+  });
+
   it("a machine killed with SIGKILL is marked lost by its will, with the boot of that run", async () => {
     const machineId = `killed-${process.pid}`;
     const rec = await Recorder.connect(broker.url, [topics.status(machineId)]);
