@@ -82,6 +82,7 @@ describe("zapvend-machine on the sim node and sim board", () => {
     await sub.subscribeAsync(topics.machineFilter(id), { qos: 1 });
     try {
       const url = await machine.start();
+      await expect.poll(async () => ((await (await fetch(`${url}/api/health`)).json()) as { selling: boolean }).selling, { timeout: 10_000 }).toBe(true);
       const catalog = (await (await fetch(`${url}/api/catalog`)).json()) as { products: Array<{ slot: string; priceMsat: string }> };
       expect(catalog.products.find((p) => p.slot === "A1")?.priceMsat).toBe("1500000"); // 1.50 EUR at 1,000 sat/EUR
 

@@ -295,7 +295,8 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   status(): MachineStatusView {
     const hw = this.hardware?.status();
     const payments = this.payments?.health() ?? "down";
-    const blocker = this.controller?.sellBlocker() ?? new ControllerError("stopping", "starting");
+    // sellBlocker() is null when the machine can sell: no `??` here, null is the good answer.
+    const blocker = this.controller ? this.controller.sellBlocker() : new ControllerError("stopping", "starting");
     const faults = [...(hw?.faults ?? []).map((f) => ({ code: f.code, message: f.message }))];
     return {
       machineId: this.machineId,

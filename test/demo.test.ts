@@ -1,0 +1,103 @@
+// `npm start` as a newcomer runs it: every part in its own process on embedded defaults. A purchase on the snacks
+// kiosk is paid from the sim wallet, the product comes out, and the sale reaches the fleet server over MQTT.
+// Ports are moved off the defaults so a demo already running on this machine does not collide with the test.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+let launcher: ChildProcess;
+const urls = new Map<string, string>();
+let output = "";
+
+beforeAll(async () => {
+  launcher = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], {
+    cwd: root,
+    env: {
+      ...process.env,
+      ZAPVEND_DEMO_DIR: mkdtempSync(path.join(tmpdir(), "zapvend-demo-")),
+      ZAPVEND_SIM_PORT: "18060",
+      ZAPVEND_FLEET_PORT: "18090",
+      ZAPVEND_KIOSK_PORTS: "18080,18081",
+      ZAPVEND_LOG: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  launcher.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo not up in 60 s:\n${output.slice(-3000)}`)), 60_000);
+    launcher.on("exit", (code) => reject(new Error(`launcher exited (${code}):\n${output.slice(-3000)}`)));
+    let buf = "";
+    launcher.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      for (const line of buf.split("\n").slice(0, -1)) {
+        const m = /^([^:]+): (\S+)$/.exec(line);
+        if (m) urls.set(m[1]!, m[2]!);
+      }
+      buf = buf.slice(buf.lastIndexOf("\n") + 1);
+      if (["broker", "sim-lightning", "fleet", "kiosk drinks-01", "kiosk snacks-01"].every((k) => urls.has(k))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}, 90_000);
+
+afterAll(async () => {
+  if (!launcher || launcher.exitCode !== null) return;
+  const exited = new Promise<number | null>((resolve) => launcher.on("exit", (code) => resolve(code)));
+  launcher.kill("SIGINT");
+  expect(await exited).toBe(0);
+}, 30_000);
+
+describe("npm start", () => {
+  it("prints every URL, one per line as <name>: <url>", () => {
+    expect(urls.get("kiosk drinks-01")).toBe("http://127.0.0.1:18080");
+    expect(urls.get("kiosk snacks-01")).toBe("http://127.0.0.1:18081");
+    expect(urls.get("fleet")).toBe("http://127.0.0.1:18090");
+    expect(urls.get("sim-lightning")).toBe("http://127.0.0.1:18060");
+    expect(urls.get("broker")).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("sells a snack end to end and the fleet records the sale", async () => {
+    const kiosk = urls.get("kiosk snacks-01")!;
+    // Right after start the machine may still be waiting for its first door reading or backend answer.
+    let health: Record<string, unknown> = {};
+    await expect
+      .poll(async () => {
+        health = (await (await fetch(`${kiosk}/api/health`)).json()) as Record<string, unknown>;
+        return health.selling;
+      }, { timeout: 15_000, interval: 250 })
+      .toBe(true);
+    expect(health).toMatchObject({ demoWallet: true, payments: "up", door: "closed" });
+    const created = await fetch(`${kiosk}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A1" }) });
+    expect(created.status).toBe(201);
+    const order = (await created.json()) as { orderId: string; bolt11: string; paymentHash: string };
+    const paid = await fetch(`${urls.get("sim-lightning")}/wallet/pay`, { method: "POST", body: JSON.stringify({ bolt11: order.bolt11 }) });
+    expect(paid.status).toBe(200);
+    // The wallet learns of the settlement a moment before the machine has journaled `completed`.
+    await expect
+      .poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order.orderId}`)).json()) as { state: string }).state, { timeout: 5_000 })
+      .toBe("completed");
+    const fleet = urls.get("fleet")!;
+    await expect
+      .poll(async () => {
+        const sales = (await (await fetch(`${fleet}/api/sales?machine=snacks-01`)).json()) as unknown;
+        const list = Array.isArray(sales) ? sales : ((sales as { sales?: unknown[] }).sales ?? []);
+        return (list as Array<{ paymentHash: string }>).some((s) => s.paymentHash === order.paymentHash);
+      }, { timeout: 15_000, interval: 250 })
+      .toBe(true);
+    const machines = (await (await fetch(`${fleet}/api/machines`)).json()) as unknown;
+    const list = (Array.isArray(machines) ? machines : (machines as { machines: unknown[] }).machines) as Array<{ id: string; status: string }>;
+    expect(list.map((m) => m.id).sort()).toEqual(["drinks-01", "snacks-01"]);
+  }, 60_000);
+
+  it("serves the kiosk page", async () => {
+    const res = await fetch(`${urls.get("kiosk drinks-01")}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+  });
+});
