@@ -81,6 +81,8 @@ describe("machine HTTP API", () => {
     expect(huge.status).toBe(413);
     const polluted = await fetch(`${url}/api/orders`, { method: "POST", body: '{"slot":"A1","__proto__":{"x":1}}' });
     expect(await polluted.json()).toMatchObject({ error: { code: "forbidden_key" } });
+    const credit = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A1", creditId: "cr_0123456789abcdef" }) });
+    expect(credit.status).toBe(501);
     expect(api.created).toEqual(["A1"]);
   });
 

@@ -173,6 +173,11 @@ export class MachineServer {
         if (method === "POST" && p === "/api/orders") {
           const parsed = parseCreateOrderRequest(await readBody(req));
           if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, `${parsed.error.message} (at ${parsed.error.path})`);
+          if (parsed.value.creditId) {
+            // Credits are recorded (and reported to the fleet) but spending them is not built yet: say so rather than
+            // charge the full price while the buyer thinks the credit applies.
+            throw new ApiFailure(501, "credit_not_supported", "spending a credit is not supported by this machine yet");
+          }
           const order = await api.createOrder(parsed.value.slot);
           return send(res, 201, order);
         }
