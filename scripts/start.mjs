@@ -4,7 +4,7 @@
 // Order: broker -> sim Lightning node -> fleet server -> machines. Every URL is printed as `<name>: <url>`.
 // Ctrl-C (SIGINT) or SIGTERM stops everything cleanly, machines first.
 import { spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes, scryptSync } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +85,13 @@ function demoKey() {
   return key;
 }
 
+/** The demo's technician PIN (1234), hashed in the format of `zapvend-machine hash-pin`. Never use it in the field. */
+function demoPinHash() {
+  const salt = randomBytes(16);
+  const hash = scryptSync(process.env.ZAPVEND_DEMO_PIN ?? "1234", salt, 32, { N: 16384, r: 8, p: 1 });
+  return `scrypt$16384$8$1$${salt.toString("base64url")}$${hash.toString("base64url")}`;
+}
+
 const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 sat: an offline demo rate, shown as such
 
 function machineConfig(id, port, brokerUrl, simUrl, key) {
@@ -107,6 +114,7 @@ function machineConfig(id, port, brokerUrl, simUrl, key) {
         ],
     dataDir: path.join(demoDir, id),
     operatorKeys: [{ keyId: key.keyId, publicKey: key.publicKeyHex }],
+    servicePinHash: demoPinHash(),
   };
 }
 
