@@ -120,6 +120,49 @@ export const MachineConfig = z.strictObject({
 export type MachineConfig = z.infer<typeof MachineConfig>;
 export type MachineConfigInput = z.input<typeof MachineConfig>;
 
+/** A time of day range `HH:MM-HH:MM` in the opening hours' zone; an end before the start runs past midnight. */
+export const OpeningRange = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/, "expected HH:MM-HH:MM, e.g. 07:00-20:00 (24:00 ends at midnight)")
+  .refine((r) => r.slice(0, 5) !== r.slice(6), "an opening range must not be empty");
+
+/** When a machine is open, in an IANA time zone: a missing day is closed. */
+export const OpeningHours = z
+  .strictObject({
+    /** IANA zone (`Europe/Paris`): daylight saving time is followed through `Intl`. */
+    tz: z.string().min(1).max(64),
+    days: z
+      .strictObject({
+        mon: z.array(OpeningRange).max(8),
+        tue: z.array(OpeningRange).max(8),
+        wed: z.array(OpeningRange).max(8),
+        thu: z.array(OpeningRange).max(8),
+        fri: z.array(OpeningRange).max(8),
+        sat: z.array(OpeningRange).max(8),
+        sun: z.array(OpeningRange).max(8),
+      })
+      .partial(),
+  })
+  .check((ctx) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: ctx.value.tz });
+    } catch {
+      ctx.issues.push({ code: "custom", message: `unknown time zone "${ctx.value.tz}" (expected an IANA name such as Europe/Paris)`, path: ["tz"], input: ctx.value.tz, params: { code: "bad_value" } });
+    }
+  });
+export type OpeningHours = z.infer<typeof OpeningHours>;
+
+/** Telemetry retention of the fleet server (sales and events are never pruned). */
+export const FleetRetention = z.strictObject({
+  /** Chart samples older than this are deleted. Default 7 days. */
+  telemetryMs: z.int().min(3_600_000).default(7 * 86_400_000),
+  /** How often the pruning runs. Default 1 h. */
+  pruneIntervalMs: z.int().min(1_000).default(3_600_000),
+  /** Rows deleted per transaction, so ingest runs between the batches. Default 2 000. */
+  batchSize: z.int().min(1).max(100_000).default(2_000),
+});
+export type FleetRetention = z.infer<typeof FleetRetention>;
+
 /** The file given to `zapvend-fleet --config <file>`. */
 export const FleetConfig = z.strictObject({
   http: HostPort.default({ host: "127.0.0.1", port: 8090 }),
@@ -137,7 +180,12 @@ export const FleetConfig = z.strictObject({
       lowStockBelow: z.int().min(0).default(2),
       temperatureRangeC: z.tuple([z.number(), z.number()]).default([2, 12]),
       vendFailuresInARow: z.int().min(1).default(3),
+      /** Fleet default for `no-sales`: only time inside these hours counts. Absent: every hour counts. */
+      openingHours: OpeningHours.optional(),
+      /** Per machine id, overriding `openingHours`; `"always"` makes every hour count for that machine. */
+      machineOpeningHours: z.record(MachineId, z.union([OpeningHours, z.literal("always")])).optional(),
     })
     .default({ offlineAfterMs: 300_000, noSalesAfterMs: 21_600_000, lowStockBelow: 2, temperatureRangeC: [2, 12], vendFailuresInARow: 3 }),
+  retention: FleetRetention.default({ telemetryMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000, batchSize: 2_000 }),
 });
 export type FleetConfig = z.infer<typeof FleetConfig>;

@@ -27,5 +27,9 @@ export const FaultCode = {
   PAYMENTS_DOWN: "PAYMENTS_DOWN",
   INVOICE_UNTRUSTED: "INVOICE_UNTRUSTED",
   RATE_STALE: "RATE_STALE",
+  /** A vended order's hold invoice could no longer be settled (canceled/expired at the node): the sale's money is lost. */
+  SETTLE_FAILED_HTLC_EXPIRED: "SETTLE_FAILED_HTLC_EXPIRED",
+  /** Settling a vended order keeps failing (backend unreachable); the machine retries with backoff. */
+  SETTLE_RETRYING: "SETTLE_RETRYING",
 } as const;
 export type FaultCode = (typeof FaultCode)[keyof typeof FaultCode];

@@ -11,12 +11,19 @@ export const CreateOrderRequest = z.strictObject({
 });
 export type CreateOrderRequest = z.infer<typeof CreateOrderRequest>;
 
-/** `201` answer of `POST /api/orders`. */
+/**
+ * `201` answer of `POST /api/orders`. `amountMsat` is what is still to pay over Lightning. With a `creditId` whose
+ * balance covers the price there is no invoice: `bolt11` and `paymentHash` are null, `amountMsat` is "0" and
+ * `creditAppliedMsat` is the price. Without a `creditId` the answer is as it always was (both strings, no
+ * `creditAppliedMsat`).
+ */
 export const CreateOrderResponse = z.object({
   orderId: Id,
-  bolt11: Bolt11String,
-  paymentHash: Hex32,
+  bolt11: Bolt11String.nullable(),
+  paymentHash: Hex32.nullable(),
   amountMsat: MsatString,
+  /** The part of the price paid from the credit (msat), present only when the order spends a credit. */
+  creditAppliedMsat: MsatString.optional(),
   expiresAt: EpochMs,
   state: OrderStateSchema,
 });
@@ -37,6 +44,14 @@ export const ApiErrorCode = {
   OUT_OF_SERVICE: "out_of_service",
   BUSY: "busy",
   UNAUTHORIZED: "unauthorized",
+  /** 404: `POST /api/orders {creditId}` names no credit this machine granted. */
+  CREDIT_NOT_FOUND: "credit_not_found",
+  /** 409: the credit's balance is used up. */
+  CREDIT_SPENT: "credit_spent",
+  /** 409: the credit is reserved by another open order (an invoice for the rest of a price is being shown). */
+  CREDIT_IN_USE: "credit_in_use",
+  /** 400: `POST /api/demo/sim` named a fault the sim board does not know. */
+  UNKNOWN_SIM_FAULT: "unknown_sim_fault",
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 
@@ -54,6 +69,12 @@ export const MachineStatusView = z.object({
   hardware: HealthSchema,
   door: z.enum(["open", "closed"]),
   faults: z.array(CodedError).max(50),
+  /**
+   * The stored operating mode, whatever the door: `mode` says `service` while the door is open, this says whether
+   * the machine is set in service (`normal`) or out of service (`maintenance`), for the service menu's control.
+   * Optional: older machines do not send it.
+   */
+  operatingMode: z.enum(["normal", "maintenance"]).optional(),
 });
 export type MachineStatusView = z.infer<typeof MachineStatusView>;
 
@@ -64,8 +85,36 @@ export const HealthResponse = MachineStatusView.extend({
   uptimeMs: z.int().min(0),
   /** True when the backend is the sim Lightning node: the kiosk then offers "pay with demo wallet" (`POST /api/demo/pay`). */
   demoWallet: z.boolean().optional(),
+  /** True when the board is the sim board: the demo (and tests) can open the door and inject faults (`POST /api/demo/sim`). */
+  demoBoard: z.boolean().optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
+
+/**
+ * `POST /api/demo/sim` body (only with the sim board; otherwise `404 not_found`). `door` opens or closes the sim
+ * door; `faults` REPLACES the set of injected sim faults (`[]` clears them). Fault names are the sim board's
+ * (`pump-dry`, `spiral-jam`, `drop-sensor-stuck`, `door-open`, `flow-sensor-dead`); an unknown one is answered
+ * `400 unknown_sim_fault`.
+ */
+export const DemoSimRequest = z.strictObject({
+  door: z.enum(["open", "closed"]).optional(),
+  faults: z.array(z.string().min(1).max(64)).max(20).optional(),
+});
+export type DemoSimRequest = z.infer<typeof DemoSimRequest>;
+
+/** `200` answer of `POST /api/demo/sim`: the sim board as it is now. */
+export const DemoSimResponse = z.object({
+  door: z.enum(["open", "closed"]),
+  faults: z.array(z.string().max(64)).max(20),
+});
+export type DemoSimResponse = z.infer<typeof DemoSimResponse>;
+
+/**
+ * `200` answer of `GET /api/orders/current`: the order being vended now (`held` or `dispensing`), else the most
+ * recent order that reached a final state in the last 15 s, else null.
+ */
+export const CurrentOrderResponse = z.object({ order: Order.nullable() });
+export type CurrentOrderResponse = z.infer<typeof CurrentOrderResponse>;
 
 /** Messages the machine pushes on `WS /ws`. */
 export const KioskServerMessage = z.discriminatedUnion("type", [

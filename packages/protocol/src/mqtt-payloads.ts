@@ -20,17 +20,36 @@ export const Envelope = z.object({
 });
 export type Envelope = z.infer<typeof Envelope>;
 
+/**
+ * The machine's installation id: a random integer in [1, 2^48) that the machine draws once when its database is
+ * created (a new SD card or a reflashed Pi is a new installation: its boot counter and event seqs restart at 1).
+ * `boot` and `seq` are ordered within one installation only; a receiver that sees another installation id on a
+ * birth or status knows the machine was reinstalled and starts its ordering afresh, and an event ack names the
+ * installation whose seqs it counts. Optional everywhere it appears: machines and fleets from before it leave it
+ * out, and then `boot`/`seq` are compared as they always were.
+ */
+export const InstallId = z.int().min(1).max(Number.MAX_SAFE_INTEGER);
+export type InstallId = z.infer<typeof InstallId>;
+
+/** The optional `install` member (see `InstallId`) of the payloads ordered or acknowledged by number. */
+const InstallField = { install: InstallId.optional() };
+
 export const MachineOnlineState = { ONLINE: "online", OFFLINE: "offline", LOST: "lost", SERVICE: "service" } as const;
 export type MachineOnlineState = (typeof MachineOnlineState)[keyof typeof MachineOnlineState];
 
-/** `m/<id>/status`, retained. The last will carries `lost` with the same boot. */
+/**
+ * `m/<id>/status`, retained. The last will carries `lost` with the same boot (and installation id). A `lost` of an
+ * installation other than the current one is the will of a machine that was since reinstalled: ignored.
+ */
 export const StatusPayload = Envelope.extend({
+  ...InstallField,
   state: z.enum(["online", "offline", "lost", "service"]),
 });
 export type StatusPayload = z.infer<typeof StatusPayload>;
 
 /** `m/<id>/birth`, retained: what this machine is. */
 export const BirthPayload = Envelope.extend({
+  ...InstallField,
   model: text(60),
   softwareVersion: text(40),
   slots: z
@@ -73,6 +92,14 @@ const SaleEvent = z.object({
   hold: z.boolean(),
   evidence: VendEvidence,
   settledAt: EpochMs,
+  /**
+   * Part of the price paid from a credit (granted earlier for a failed vend, already reported by a `credit` event):
+   * it is not new Lightning revenue. `amountMsat` is only what was paid over Lightning for this sale (may be "0"),
+   * so the sale's price is `amountMsat + paidByCreditMsat`. Absent for a sale paid entirely over Lightning.
+   */
+  paidByCreditMsat: MsatString.optional(),
+  /** The credit spent, with `paidByCreditMsat`. */
+  creditId: Id.optional(),
 });
 const RefundEvent = z.object({
   type: z.literal(EventType.REFUND),
@@ -118,9 +145,12 @@ export const EventBody = z.discriminatedUnion("type", [SaleEvent, RefundEvent, V
 export type EventBody = z.infer<typeof EventBody>;
 export type EventBodyOf<T extends EventType> = Extract<EventBody, { type: T }>;
 
-/** `m/<id>/event/<type>`, QoS 1 from the outbox. `seq` is the per-machine event sequence (gaps are detectable). */
-export const EventPayload = z.intersection(Envelope, EventBody);
-export type EventPayload = Envelope & EventBody;
+/**
+ * `m/<id>/event/<type>`, QoS 1 from the outbox. `seq` is the per-machine event sequence (gaps are detectable) of the
+ * installation `install` (absent from older machines).
+ */
+export const EventPayload = z.intersection(Envelope.extend(InstallField), EventBody);
+export type EventPayload = Envelope & { install?: InstallId | undefined } & EventBody;
 
 export const DesiredSlot = z.object({ enabled: z.boolean().optional(), price: Price.optional() });
 
@@ -180,8 +210,35 @@ export const CommandResultPayload = Envelope.extend({
 export type CommandResultPayload = z.infer<typeof CommandResultPayload>;
 
 /** `fleet/state`, retained; the fleet server's will sets `offline`. */
-export const FleetStatePayload = Envelope.extend({ state: z.enum(["online", "offline"]) });
+export const FleetStatePayload = Envelope.extend({
+  state: z.enum(["online", "offline"]),
+  /**
+   * The fleet acknowledges the events it has committed on `m/<id>/event-ack`: a machine that saw `true` keeps each
+   * event until such an ack covers it. Absent (an older fleet): the machine deletes an event once the broker took it.
+   */
+  acks: z.boolean().optional(),
+});
 export type FleetStatePayload = z.infer<typeof FleetStatePayload>;
+
+/**
+ * `m/<id>/event-ack`, fleet -> machine, QoS 1, not retained. The fleet has committed to its store every event of this
+ * machine with `from <= seq <= upTo` (the contiguous run from the lowest seq it holds; `upTo` is its highest
+ * contiguous seq) and each seq in `seqs` (events stored beyond a gap; at most 1,000 per ack). A machine deletes the
+ * events it has sent that an ack covers; an ack never covers an event the fleet does not hold (a redelivery is
+ * acknowledged again). Sent at most once per machine per short interval (the fleet batches them). `from > upTo` is
+ * an empty run (only `seqs` are acknowledged).
+ *
+ * `install`: the installation whose seqs this ack counts (the `install` of the events it covers). A machine of
+ * another installation (its database was replaced since) ignores the ack, so it never deletes a new event that has
+ * an old one's seq. Absent (an older fleet, or events without `install`): the machine takes the ack as its own.
+ */
+export const EventAckPayload = Envelope.extend({
+  ...InstallField,
+  from: z.int().min(0),
+  upTo: z.int().min(0),
+  seqs: z.array(z.int().min(0)).max(1_000).optional(),
+});
+export type EventAckPayload = z.infer<typeof EventAckPayload>;
 
 /**
  * Deterministic JSON for signing: object keys sorted, no whitespace, `undefined` members dropped. Both the fleet

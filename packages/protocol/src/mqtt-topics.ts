@@ -37,12 +37,22 @@ export const topics = {
   reported: (machineId: string) => `${machine(machineId)}/state/reported`,
   command: (machineId: string, name: CommandName) => `${machine(machineId)}/cmd/${name}`,
   commandResult: (machineId: string, name: CommandName) => `${machine(machineId)}/cmd/${name}/res`,
+  /**
+   * fleet -> machine, QoS 1, not retained: the events of this machine that the fleet has committed to its store
+   * (`EventAckPayload`). Only a fleet that announces `acks: true` in `fleet/state` publishes it.
+   */
+  eventAck: (machineId: string) => `${machine(machineId)}/event-ack`,
   /** Everything one machine publishes (for the fleet) — MQTT wildcard filter. */
   machineFilter: (machineId: string | "+") => `${TOPIC_ROOT}/m/${machineId === "+" ? "+" : MachineId.parse(machineId)}/#`,
   /** Everything the fleet ingests from all machines. */
   allMachinesFilter: () => `${TOPIC_ROOT}/m/+/#`,
-  /** What a machine subscribes to: its desired state and commands. */
-  machineInboxFilters: (machineId: string) => [`${machine(machineId)}/state/desired`, `${machine(machineId)}/cmd/+`],
+  /** What a machine subscribes to: its desired state, commands and event acknowledgements, and the fleet's state. */
+  machineInboxFilters: (machineId: string) => [
+    `${machine(machineId)}/state/desired`,
+    `${machine(machineId)}/cmd/+`,
+    `${machine(machineId)}/event-ack`,
+    `${TOPIC_ROOT}/fleet/state`,
+  ],
   /** A shared subscription (MQTT 5 and most 3.1.1 brokers) so several fleet servers split the load. */
   shared: (group: string, filter: string) => `$share/${group}/${filter}`,
 };
@@ -55,7 +65,7 @@ function machine(machineId: string): string {
 
 export type ParsedTopic =
   | { kind: "fleet-state" }
-  | { kind: "status" | "birth" | "telemetry" | "desired" | "reported"; machineId: string }
+  | { kind: "status" | "birth" | "telemetry" | "desired" | "reported" | "event-ack"; machineId: string }
   | { kind: "event"; machineId: string; eventType: EventType }
   | { kind: "command"; machineId: string; command: CommandName }
   | { kind: "command-result"; machineId: string; command: CommandName };
@@ -74,6 +84,7 @@ export function parseTopic(topic: string): ParseResult<ParsedTopic> {
     case "status":
     case "birth":
     case "telemetry":
+    case "event-ack":
       return { ok: true, value: { kind: path, machineId } };
     case "state/desired":
       return { ok: true, value: { kind: "desired", machineId } };

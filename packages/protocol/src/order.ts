@@ -61,8 +61,10 @@ export const Order = z.object({
   state: OrderStateSchema,
   amountMsat: MsatString,
   fiat: FiatAmount.nullable().optional(),
-  paymentHash: Hex32,
-  bolt11: Bolt11String,
+  /** Null only for an order paid entirely from a credit (no invoice). */
+  paymentHash: Hex32.nullable(),
+  /** Null only for an order paid entirely from a credit (no invoice). */
+  bolt11: Bolt11String.nullable(),
   /** True when paid through a hold invoice (a failed vend refunds automatically). */
   hold: z.boolean(),
   createdAt: EpochMs,
@@ -73,5 +75,16 @@ export const Order = z.object({
   evidence: VendEvidence.nullable().optional(),
   /** Credit granted to the buyer when a plain-paid vend failed. */
   credit: z.object({ creditId: Id, amountMsat: MsatString }).nullable().optional(),
+  /**
+   * For an order paid (partly) from a credit: the part of the price taken from the credit. `amountMsat` is then the
+   * rest, paid over Lightning ("0" when the credit covered everything).
+   */
+  creditAppliedMsat: MsatString.optional(),
+  /**
+   * `"lost"` on a `completed` order whose product came out but whose hold invoice could no longer be settled (the
+   * node reports it canceled/expired: the HTLC timed out, e.g. after a long outage). The money was not taken; the
+   * machine raised the fault `SETTLE_FAILED_HTLC_EXPIRED` for the operator. Absent when the payment was taken.
+   */
+  settlement: z.enum(["lost"]).optional(),
 });
 export type Order = z.infer<typeof Order>;

@@ -133,6 +133,38 @@ describe("MQTT", () => {
     expect(parseMqttMessage(topics.status("drinks-01"), new Uint8Array(MAX_MQTT_PAYLOAD_BYTES + 1))).toMatchObject({ ok: false, error: { code: "too_large" } });
   });
 
+  it("carries the optional installation id on status, birth, events and event acks, and still parses without it", () => {
+    const install = 2 ** 48 - 1;
+    const status = { ...envelope, state: "lost" };
+    const door = { ...envelope, type: "door", open: true };
+    const ack = { ...envelope, from: 1, upTo: 4, seqs: [7] };
+    const birth = {
+      ...envelope,
+      model: "zv-spiral",
+      softwareVersion: "1.0.0",
+      slots: [],
+      capabilities: { holdInvoices: true, paymentsBackend: "sim", board: "sim" },
+      configVersions: { desired: 0, catalog: "abc" },
+    };
+    const cases: Array<[string, object]> = [
+      [topics.status("drinks-01"), status],
+      [topics.birth("drinks-01"), birth],
+      [topics.event("drinks-01", "door"), door],
+      [topics.eventAck("drinks-01"), ack],
+    ];
+    for (const [topic, payload] of cases) {
+      // Kept through validation (an unknown member would be stripped), so the receiver can compare it.
+      expect(parseMqttMessage(topic, JSON.stringify({ ...payload, install })), topic).toMatchObject({ ok: true, value: { payload: { install } } });
+      // Older machines and fleets leave it out.
+      const old = parseMqttMessage(topic, JSON.stringify(payload));
+      expect(old.ok, topic).toBe(true);
+      expect(old.ok && "install" in old.value.payload, topic).toBe(false);
+      for (const bad of [0, -1, 1.5, "12", Number.MAX_SAFE_INTEGER + 2]) {
+        expect(parseMqttMessage(topic, JSON.stringify({ ...payload, install: bad })), `${topic} ${String(bad)}`).toMatchObject({ ok: false, error: { path: "install" } });
+      }
+    }
+  });
+
   it("refuses a desired state keyed by a polluting or malformed slot", () => {
     const t = topics.desired("drinks-01");
     const ok = { ...envelope, version: 4, slots: { A1: { enabled: false } } };

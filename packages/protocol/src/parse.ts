@@ -10,6 +10,7 @@ import {
   CommandPayload,
   CommandResultPayload,
   DesiredStatePayload,
+  EventAckPayload,
   EventPayload,
   FleetStatePayload,
   ReportedStatePayload,
@@ -76,7 +77,8 @@ export type MqttMessage =
   | { topic: ParsedTopic & { kind: "desired" }; payload: DesiredStatePayload }
   | { topic: ParsedTopic & { kind: "reported" }; payload: ReportedStatePayload }
   | { topic: ParsedTopic & { kind: "command" }; payload: CommandPayload }
-  | { topic: ParsedTopic & { kind: "command-result" }; payload: CommandResultPayload };
+  | { topic: ParsedTopic & { kind: "command-result" }; payload: CommandResultPayload }
+  | { topic: ParsedTopic & { kind: "event-ack" }; payload: EventAckPayload };
 
 const schemaOf = {
   "fleet-state": FleetStatePayload,
@@ -88,6 +90,7 @@ const schemaOf = {
   reported: ReportedStatePayload,
   command: CommandPayload,
   "command-result": CommandResultPayload,
+  "event-ack": EventAckPayload,
 } as const;
 
 /**

@@ -16,6 +16,11 @@ export const ServiceLoginErrorCode = {
   LOCKED: "locked",
   /** 503: the machine's config has no service PIN: the menu is disabled. */
   NO_PIN_CONFIGURED: "no_pin_configured",
+  /**
+   * 403: the machine's door is closed. The menu needs the PIN AND the open door; this is answered before the PIN is
+   * checked, so a buyer at a closed machine cannot guess PINs. Closing the door ends every service token.
+   */
+  DOOR_CLOSED: "door_closed",
 } as const;
 export type ServiceLoginErrorCode = (typeof ServiceLoginErrorCode)[keyof typeof ServiceLoginErrorCode];
 
@@ -77,6 +82,14 @@ export const TestVendResponse = z.object({
   finishedAt: EpochMs,
 });
 export type TestVendResponse = z.infer<typeof TestVendResponse>;
+
+/** `POST /api/service/mode` body: `maintenance` takes the machine out of service (no invoices), `normal` back in. */
+export const ServiceModeRequest = z.strictObject({
+  mode: z.enum(["normal", "maintenance"]),
+});
+export type ServiceModeRequest = z.infer<typeof ServiceModeRequest>;
+// `POST /api/service/mode` answers `200` with a `ServiceStatusResponse` (the status after the change). The mode is
+// kept in the machine's journal across restarts; the fleet's desired-state `mode` sets the same value.
 
 // `GET /api/service/harness` answers a `HarnessReport` (harness.ts), the same report as `zapvend-harness --json`.
 // `POST /api/service/logout` ends the token: `204`.
