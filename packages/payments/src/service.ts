@@ -4,7 +4,7 @@ import type { Network } from "@zapvend/protocol";
 import type { HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, LightningBackend, NodeInfo } from "./backend.js";
 import { verifyInvoice } from "./bolt11/index.js";
 import { isTransient, PaymentError, PaymentErrorCode } from "./errors.js";
-import { PaymentMonitor, type BackendHealth, type VerifiedUpdate } from "./monitor.js";
+import { PaymentMonitor, type BackendHealth, type RejectedUpdate, type VerifiedUpdate } from "./monitor.js";
 import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from "./runtime.js";
 
 export interface PaymentServiceOptions {
@@ -182,6 +182,16 @@ export class PaymentService {
     const fn = (u: VerifiedUpdate) => listener(u.paymentHash, u);
     this.monitor.on("update", fn);
     return () => this.monitor.off("update", fn);
+  }
+
+  /**
+   * Lookups the monitor refused to report as paid (`underpaid`, `amount_mismatch`, `bad_preimage`, `not_found`), so the
+   * vend cycle can act on them (an underpaid hold is cancelled at once). Returns the function that removes the listener.
+   */
+  onRejected(listener: (paymentHash: string, rejection: RejectedUpdate) => void): () => void {
+    const fn = (r: RejectedUpdate) => listener(r.paymentHash, r);
+    this.monitor.on("rejected", fn);
+    return () => this.monitor.off("rejected", fn);
   }
 
   private verify(bolt11: string, req: InvoiceRequest, paymentHash: string): IssuedInvoice {

@@ -16,6 +16,15 @@ for (let i = 0; i < BECH32_CHARSET.length; i++) {
   if (c >= 97 && c <= 122) CHAR_VALUE[c - 32] = i;
 }
 
+/** Character code -> 1 for a lower-case letter, 2 for an upper-case one, 0 otherwise (ASCII only). */
+const CHAR_CASE = new Uint8Array(128);
+for (let c = 97; c <= 122; c++) CHAR_CASE[c] = 1;
+for (let c = 65; c <= 90; c++) CHAR_CASE[c] = 2;
+
+/** polymodStep's XOR of generators for each value of the top 5 bits, as a table (one lookup instead of 5 masks). */
+const GEN_TABLE = new Int32Array(32);
+for (let b = 0; b < 32; b++) GEN_TABLE[b] = polymodStep(b << 25);
+
 // BIP 173 generator: the checksum is a BCH code over GF(32).
 function polymodStep(pre: number): number {
   const b = pre >>> 25;
@@ -42,6 +51,49 @@ export interface Bech32Decoded {
  * `too_long`, `too_short`, `bad_character`, `mixed_case`, `no_separator` or `bad_checksum`.
  */
 export function decodeBech32(str: string, maxLength: number): Bech32Decoded {
+  return decodeFast(str, maxLength) ?? decodeStrict(str, maxLength);
+}
+
+/**
+ * One pass over a well-formed string: the checksum, the 5-bit values and the case checks together, the checksum step
+ * from a table. Returns null on any defect except a wrong checksum, and `decodeStrict` then names the first defect
+ * with the same code and message as always (the fast path never decides which error a bad string gets).
+ */
+function decodeFast(str: string, maxLength: number): Bech32Decoded | null {
+  const len = str.length;
+  if (len > maxLength) return null;
+  const sep = str.lastIndexOf("1");
+  if (sep < 1 || len - sep - 1 < 6) return null;
+  let cases = 0;
+  for (let i = 0; i < sep; i++) {
+    const c = str.charCodeAt(i);
+    if (c < 33 || c > 126) return null;
+    cases |= CHAR_CASE[c] as number;
+  }
+  if (cases === 3) return null;
+  const upper = cases === 2;
+  const hrp = upper ? str.slice(0, sep).toLowerCase() : str.slice(0, sep);
+  let chk = 1;
+  for (let i = 0; i < sep; i++) chk = (((chk & 0x1ffffff) << 5) ^ (GEN_TABLE[chk >>> 25] as number)) ^ (hrp.charCodeAt(i) >>> 5);
+  chk = ((chk & 0x1ffffff) << 5) ^ (GEN_TABLE[chk >>> 25] as number);
+  for (let i = 0; i < sep; i++) chk = (((chk & 0x1ffffff) << 5) ^ (GEN_TABLE[chk >>> 25] as number)) ^ (hrp.charCodeAt(i) & 31);
+  const words = new Uint8Array(len - sep - 1);
+  for (let i = sep + 1, j = 0; i < len; i++, j++) {
+    const c = str.charCodeAt(i);
+    if (c > 127) return null;
+    const v = CHAR_VALUE[c] as number;
+    if (v === -1) return null;
+    cases |= CHAR_CASE[c] as number;
+    words[j] = v;
+    chk = (((chk & 0x1ffffff) << 5) ^ (GEN_TABLE[chk >>> 25] as number)) ^ v;
+  }
+  if (cases === 3) return null;
+  if (chk !== 1) throw new InvoiceError(InvoiceErrorCode.BAD_CHECKSUM, "the bech32 checksum does not match (a typo or a truncated copy)");
+  return { hrp, words: words.subarray(0, words.length - 6) };
+}
+
+/** The reference decoder: checks in the order that decides each defect's code. Exported for the tests only. */
+export function decodeStrict(str: string, maxLength: number): Bech32Decoded {
   const len = str.length;
   if (len === 0) throw new InvoiceError(InvoiceErrorCode.TOO_SHORT, "the invoice is empty");
   if (len > maxLength) {
@@ -91,9 +143,26 @@ export function decodeBech32(str: string, maxLength: number): Bech32Decoded {
  */
 export function wordsToBytes(words: Uint8Array, start: number, count: number, pad: boolean): Uint8Array {
   const out = new Uint8Array(pad ? Math.ceil((count * 5) / 8) : Math.floor((count * 5) / 8));
+  packInto(words, start, count, pad, out, 0);
+  return out;
+}
+
+/**
+ * Scratch space for `wordsToHex` and `packSigned`: their bytes are consumed (as a hex string, or hashed) before the
+ * call returns, so one buffer serves every decode instead of two allocations per field. Grows for a long invoice.
+ */
+let scratch = Buffer.allocUnsafe(1024);
+
+function ensureScratch(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+  return scratch;
+}
+
+/** Packs `count` words from `start` into `out` at `offset` (as `wordsToBytes`); returns the end offset. */
+function packInto(words: Uint8Array, start: number, count: number, pad: boolean, out: Uint8Array, offset: number): number {
   let acc = 0;
   let bits = 0;
-  let o = 0;
+  let o = offset;
   const end = start + count;
   for (let i = start; i < end; i++) {
     acc = ((acc << 5) | (words[i] as number)) & 0xfff;
@@ -104,7 +173,24 @@ export function wordsToBytes(words: Uint8Array, start: number, count: number, pa
     }
   }
   if (pad && bits > 0) out[o++] = (acc << (8 - bits)) & 0xff;
-  return out;
+  return o;
+}
+
+/** `toHex(wordsToBytes(words, start, count, false))` without allocating the bytes: one string per field. */
+export function wordsToHex(words: Uint8Array, start: number, count: number): string {
+  const buf = ensureScratch(Math.ceil((count * 5) / 8));
+  return buf.toString("hex", 0, packInto(words, start, count, false, buf, 0));
+}
+
+/**
+ * BOLT 11's signed data, `hrp` as bytes then `words[0, count)` packed and zero-padded, handed to `consume` in the
+ * scratch buffer (valid only during the call: it hashes or verifies and keeps nothing).
+ */
+export function withSignedData<T>(hrp: string, words: Uint8Array, count: number, consume: (data: Uint8Array) => T): T {
+  const buf = ensureScratch(hrp.length + Math.ceil((count * 5) / 8));
+  const hrpLen = buf.write(hrp, 0, "latin1");
+  const end = packInto(words, 0, count, true, buf, hrpLen);
+  return consume(buf.subarray(0, end));
 }
 
 /** Bytes as 5-bit words, zero-padded at the end. */

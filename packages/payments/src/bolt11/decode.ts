@@ -1,5 +1,5 @@
 import { MAX_MSAT, type Network } from "@zapvend/protocol";
-import { BECH32_CHARSET, decodeBech32, wordsToBytes } from "./bech32.js";
+import { BECH32_CHARSET, decodeBech32, withSignedData, wordsToBytes, wordsToHex } from "./bech32.js";
 import { isHighS, isValidPublicKey, isWellFormedSignature, sha256, signatureEngine, toHex } from "./crypto.js";
 import { InvoiceError, InvoiceErrorCode } from "./errors.js";
 import { fallbackAddress, fallbackLengthValid, NETWORK_OF_PREFIX, type FallbackAddress } from "./networks.js";
@@ -127,8 +127,10 @@ export interface DecodeOptions {
 interface Internal {
   parsed: Mutable<ParsedInvoice>;
   sig64: Uint8Array;
-  /** hrp bytes || data words (without the signature) packed to bytes: what the node signed (hashed). */
-  signingData: () => Uint8Array;
+  hrp: string;
+  words: Uint8Array;
+  /** The node signed (hashed) hrp bytes || words[0, signedWords) packed to bytes: see `withSignedData`. */
+  signedWords: number;
 }
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -235,6 +237,18 @@ function featureBits(words: Uint8Array, start: number, count: number): number[] 
   return bits;
 }
 
+function once(seen: unknown, tag: string): void {
+  // BOLT 11 writers put each of these once; readers that picked the first or the last of two payment hashes have
+  // been exploited to steal payments (lightning/bolts#1357), so a second one refuses the invoice outright.
+  if (seen !== null) fail(InvoiceErrorCode.DUPLICATE_FIELD, `the invoice has more than one "${tag}" field`, { tag });
+}
+
+function fixed(tag: string, len: number, want: number): void {
+  if (len !== want) {
+    fail(InvoiceErrorCode.BAD_FIXED_LENGTH, `a "${tag}" field must have data_length ${want}, not ${len}`, { tag, length: len });
+  }
+}
+
 /** Reads every field and checks the structure; the signature is not checked here. */
 function parseInternal(bolt11: string, maxLength: number): Internal {
   if (typeof bolt11 !== "string") fail(InvoiceErrorCode.BAD_ARGUMENT, "the invoice is not a string");
@@ -259,17 +273,6 @@ function parseInternal(bolt11: string, maxLength: number): Internal {
   const fallbacks: FallbackAddress[] = [];
   const unknown: UnknownField[] = [];
 
-  const once = (seen: unknown, tag: string): void => {
-    // BOLT 11 writers put each of these once; readers that picked the first or the last of two payment hashes have
-    // been exploited to steal payments (lightning/bolts#1357), so a second one refuses the invoice outright.
-    if (seen !== null) fail(InvoiceErrorCode.DUPLICATE_FIELD, `the invoice has more than one "${tag}" field`, { tag });
-  };
-  const fixed = (tag: string, len: number, want: number): void => {
-    if (len !== want) {
-      fail(InvoiceErrorCode.BAD_FIXED_LENGTH, `a "${tag}" field must have data_length ${want}, not ${len}`, { tag, length: len });
-    }
-  };
-
   let pos = TIMESTAMP_WORDS;
   while (pos < end) {
     if (pos + 3 > end) fail(InvoiceErrorCode.BAD_FIELD, "a tagged field is cut off by the signature");
@@ -282,22 +285,22 @@ function parseInternal(bolt11: string, maxLength: number): Internal {
       case TAG.PAYMENT_HASH:
         fixed("p", len, 52);
         once(paymentHash, "p");
-        paymentHash = toHex(wordsToBytes(words, start, len, false));
+        paymentHash = wordsToHex(words, start, len);
         break;
       case TAG.PAYMENT_SECRET:
         fixed("s", len, 52);
         once(paymentSecret, "s");
-        paymentSecret = toHex(wordsToBytes(words, start, len, false));
+        paymentSecret = wordsToHex(words, start, len);
         break;
       case TAG.DESCRIPTION_HASH:
         fixed("h", len, 52);
         once(descriptionHash, "h");
-        descriptionHash = toHex(wordsToBytes(words, start, len, false));
+        descriptionHash = wordsToHex(words, start, len);
         break;
       case TAG.PAYEE:
         fixed("n", len, 53);
         once(payee, "n");
-        payee = toHex(wordsToBytes(words, start, len, false));
+        payee = wordsToHex(words, start, len);
         break;
       case TAG.DESCRIPTION:
         once(description, "d");
@@ -322,7 +325,7 @@ function parseInternal(bolt11: string, maxLength: number): Internal {
         break;
       case TAG.METADATA:
         once(metadata, "m");
-        metadata = toHex(wordsToBytes(words, start, len, false));
+        metadata = wordsToHex(words, start, len);
         break;
       case TAG.ROUTE_HINT:
         routeHints.push(parseRouteHint(wordsToBytes(words, start, len, false)));
@@ -388,15 +391,7 @@ function parseInternal(bolt11: string, maxLength: number): Internal {
     signature: toHex(sig64),
     recoveryFlag,
   };
-  const signingData = (): Uint8Array => {
-    const hrpLen = hrp.length;
-    const data = wordsToBytes(words, 0, end, true);
-    const out = new Uint8Array(hrpLen + data.length);
-    for (let i = 0; i < hrpLen; i++) out[i] = hrp.charCodeAt(i);
-    out.set(data, hrpLen);
-    return out;
-  };
-  return { parsed, sig64, signingData };
+  return { parsed, sig64, hrp, words, signedWords: end };
 }
 
 /**
@@ -418,7 +413,7 @@ export function parseInvoice(bolt11: string, opts: Pick<DecodeOptions, "maxLengt
  * Returns the decoded invoice; throws `InvoiceError` with a stable code on any defect.
  */
 export function decodeInvoice(bolt11: string, opts: DecodeOptions = {}): DecodedInvoice {
-  const { parsed, sig64, signingData } = parseInternal(bolt11, opts.maxLength ?? DEFAULT_MAX_INVOICE_LENGTH);
+  const { parsed, sig64, hrp, words, signedWords } = parseInternal(bolt11, opts.maxLength ?? DEFAULT_MAX_INVOICE_LENGTH);
   const expected = opts.payeeNodeKey?.toLowerCase();
   if (expected !== undefined && !isValidPublicKey(expected)) {
     fail(InvoiceErrorCode.BAD_ARGUMENT, "the expected payee key is not a compressed secp256k1 public key (66 hex digits)");
@@ -427,6 +422,7 @@ export function decodeInvoice(bolt11: string, opts: DecodeOptions = {}): Decoded
   if (!isWellFormedSignature(sig64)) fail(InvoiceErrorCode.BAD_SIGNATURE, "the signature's r or s is out of range");
   const highS = isHighS(sig64);
   const engine = signatureEngine();
+  const verifyAgainst = (key: string): boolean => withSignedData(hrp, words, signedWords, (data) => engine.verify(key, data, sig64));
 
   const payee = parsed.payeeNodeKey;
   if (payee !== null) {
@@ -436,24 +432,23 @@ export function decodeInvoice(bolt11: string, opts: DecodeOptions = {}): Decoded
     if (expected !== undefined && expected !== payee) {
       fail(InvoiceErrorCode.WRONG_PAYEE, `the invoice names node ${payee}, not ${expected}`, { payee, expected });
     }
-    if (!engine.verify(payee, signingData(), sig64)) {
+    if (!verifyAgainst(payee)) {
       fail(InvoiceErrorCode.BAD_SIGNATURE, 'the signature does not verify against the "n" field');
     }
     parsed.payeeNodeKeySource = PayeeKeySource.N_FIELD;
     return parsed as DecodedInvoice;
   }
 
-  const data = signingData();
   // Verifying against the expected key is the proof the node signed. Two cases go to recovery instead, so the
   // answer is always the one recovery gives: a high-S signature (recovery uses s as transmitted, which verification
   // cannot mirror) and a recovery flag of 2 or 3 (R.x = r + n, practically never a real signature; vector 21).
   // What remains unconsulted is the flag's parity bit, as a reader with an `n` field does not consult it either.
-  if (expected !== undefined && !highS && parsed.recoveryFlag < 2 && engine.verify(expected, data, sig64)) {
+  if (expected !== undefined && !highS && parsed.recoveryFlag < 2 && verifyAgainst(expected)) {
     parsed.payeeNodeKey = expected;
     parsed.payeeNodeKeySource = PayeeKeySource.EXPECTED;
     return parsed as DecodedInvoice;
   }
-  const recovered = engine.recover(sha256(data), sig64, parsed.recoveryFlag);
+  const recovered = engine.recover(withSignedData(hrp, words, signedWords, sha256), sig64, parsed.recoveryFlag);
   if (recovered === null) fail(InvoiceErrorCode.BAD_SIGNATURE, "no public key can be recovered from the signature");
   if (expected !== undefined && recovered !== expected) {
     fail(InvoiceErrorCode.WRONG_PAYEE, `the invoice is signed by node ${recovered}, not ${expected}`, { payee: recovered, expected });

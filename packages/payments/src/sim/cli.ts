@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // `sim-node-cli`: starts the sim Lightning node for the demo and prints `sim-lightning: <url>` (the launcher of
-// `npm start` reads that line). Stops cleanly on SIGINT/SIGTERM.
+// `npm start` reads that line). Stops cleanly on SIGINT/SIGTERM. With `--state-file` it keeps its invoices, held
+// payments and wallet across a restart (even a SIGKILL), as LND keeps its database.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { NetworkSchema } from "@zapvend/protocol";
 import { jsonLogger } from "../runtime.js";
 import { startSimNode } from "./server.js";
+import { SimStateFileError } from "./state-file.js";
 
 const usage = `usage: sim-node-cli [--host 127.0.0.1] [--port 8060] [--network regtest] [--node-key-file <file>]
-                    [--macaroon <hex>] [--htlc-timeout-ms 600000]`;
+                    [--macaroon <hex>] [--htlc-timeout-ms 600000] [--state-file <file>]`;
 
 function fail(msg: string): never {
   process.stderr.write(`error: ${msg}\n${usage}\n`);
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
         "node-key-file": { type: "string" },
         macaroon: { type: "string" },
         "htlc-timeout-ms": { type: "string" },
+        "state-file": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -65,7 +68,12 @@ async function main(): Promise<void> {
     ...(nodeKeyHex ? { nodeKeyHex } : {}),
     ...(args.macaroon ? { macaroonHex: args.macaroon } : {}),
     ...(htlcTimeoutMs ? { htlcTimeoutMs } : {}),
-  }).catch((err: unknown) => fail(`cannot listen on ${args.host}:${port}: ${(err as Error).message}`));
+    // A state file keeps the invoices, held payments and the wallet across restarts, as LND's database does.
+    ...(args["state-file"] ? { stateFile: args["state-file"] } : {}),
+  }).catch((err: unknown) => {
+    if (err instanceof SimStateFileError) fail(err.message);
+    return fail(`cannot listen on ${args.host}:${port}: ${(err as Error).message}`);
+  });
   process.stdout.write(`sim-lightning: ${server.url}\n`);
   process.stderr.write(`sim node ${server.node.pubkey} on ${server.node.network}\n`);
 

@@ -8,4 +8,5 @@ export type { SimHtlc, SimInvoice, SimNodeOptions, SimPayOptions, SimPayResult, 
 export { SimNodeServer, startSimNode, lndInvoiceJson } from "./server.js";
 export type { SimServerOptions } from "./server.js";
 export { SimFaultRequest, noFaults, faultsToJson } from "./faults.js";
+export { SimStateFileError } from "./state-file.js";
 export type { SimFaultState } from "./faults.js";

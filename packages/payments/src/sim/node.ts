@@ -8,6 +8,7 @@ import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } 
 import { decodeSimInvoice, publicKeyOf, signSimInvoice } from "./codec.js";
 import { noFaults, type SimFaultState } from "./faults.js";
 import { GrpcCode, LndMessages } from "../backends/lnd-wire.js";
+import { SimStateFile, SimStateFileError, type SimStateChange } from "./state-file.js";
 
 export const SimInvoiceState = { OPEN: "OPEN", ACCEPTED: "ACCEPTED", SETTLED: "SETTLED", CANCELED: "CANCELED" } as const;
 export type SimInvoiceState = (typeof SimInvoiceState)[keyof typeof SimInvoiceState];
@@ -59,6 +60,13 @@ export interface SimNodeOptions {
   blockHeight?: number;
   /** The wallet's balance at start, msat. Default 1 BTC. */
   walletBalanceMsat?: bigint;
+  /**
+   * Keep the node's state in this file (JSON lines, see `state-file.ts`), as LND keeps its database: `start()` loads
+   * it (invoices keep their states, held payments stay held until settled, canceled or timed out) and every change is
+   * fsynced there before the call that made it returns. A file written by another node key or network is refused.
+   * With a file that holds a state, `walletBalanceMsat` and `blockHeight` are the file's. Default: memory only.
+   */
+  stateFile?: string;
 }
 
 /** An RPC refusal, with the gRPC code and LND's words the REST layer turns into an LND error body. */
@@ -153,6 +161,8 @@ export class SimLightningNode {
   private htlcIndex = 0;
   private balanceMsat: bigint;
   private stopped = false;
+  private started = false;
+  private readonly store: SimStateFile | undefined;
 
   constructor(opts: SimNodeOptions = {}) {
     const key = opts.nodeKeyHex ?? randomBytes(32).toString("hex");
@@ -167,6 +177,65 @@ export class SimLightningNode {
     this.defaultCltvExpiry = opts.defaultCltvExpiry ?? 80;
     this.blockHeight = opts.blockHeight ?? 1_000;
     this.balanceMsat = opts.walletBalanceMsat ?? 100_000_000_000n;
+    this.store = opts.stateFile ? new SimStateFile(opts.stateFile) : undefined;
+  }
+
+  /**
+   * Loads the state file (without one there is nothing to do, and calling this is optional), compacts it and opens
+   * it for the changes to come; re-arms the timers of what it holds: an open invoice still expires at its expiry, a
+   * held payment still times out `htlcTimeoutMs` after it arrived. Throws a `SimStateFileError` for a file that is
+   * not this node's or is damaged before its last line.
+   */
+  start(): void {
+    if (this.started) return;
+    if (this.stopped) throw new Error("SimLightningNode: stopped; make a new node (with the same state file) instead");
+    this.started = true;
+    if (!this.store) return;
+    const loaded = this.store.read();
+    if (loaded) {
+      const { header, state, records, tornLine } = loaded;
+      if (header.pubkey !== this.pubkey || header.network !== this.network) {
+        throw new SimStateFileError(
+          `${this.store.file} is the state of node ${header.pubkey} on ${header.network}, not of this node ${this.pubkey} on ${this.network} (a different --node-key-file?)`,
+        );
+      }
+      if (tornLine) this.log.warn("state file: a torn last record was skipped (the node was killed while writing it)", { file: this.store.file });
+      for (const inv of state.invoices) {
+        this.invoices.set(inv.paymentHash, inv);
+        this.addIndex = Math.max(this.addIndex, inv.addIndex);
+        this.settleIndex = Math.max(this.settleIndex, inv.settleIndex);
+        for (const h of inv.htlcs) this.htlcIndex = Math.max(this.htlcIndex, h.htlcIndex + 1);
+      }
+      const count = state.payments.size === 0 ? 0 : Math.max(...state.payments.keys()) + 1;
+      for (let i = 0; i < count; i++) {
+        const p = state.payments.get(i);
+        if (!p) throw new SimStateFileError(`${this.store.file}: wallet payment ${i} is missing`);
+        // A payment in flight whose HTLC the node no longer holds ended while the node was down (or never arrived).
+        const inv = this.invoices.get(p.paymentHash);
+        if (p.status === "in_flight" && inv?.state !== "ACCEPTED") {
+          p.status = inv?.state === "SETTLED" ? "succeeded" : "failed";
+          if (p.status === "failed") p.error = "the node restarted";
+        }
+        this.payments.push(p);
+      }
+      if (state.balanceMsat !== undefined) this.balanceMsat = state.balanceMsat;
+      if (state.blockHeight !== undefined) this.blockHeight = state.blockHeight;
+      const now = this.clock.now();
+      for (const inv of this.invoices.values()) {
+        if (inv.state === "OPEN") this.armExpiry(inv, inv.createdAtMs + inv.expirySec * 1000 - now);
+        if (inv.state === "ACCEPTED") {
+          const arrived = Math.min(...inv.htlcs.filter((h) => h.state === "ACCEPTED").map((h) => h.acceptTimeMs));
+          this.armHtlcTimeout(inv, (Number.isFinite(arrived) ? arrived : now) + this.htlcTimeoutMs - now);
+        }
+      }
+      const held = [...this.invoices.values()].filter((i) => i.state === "ACCEPTED").length;
+      this.log.info("state loaded", { file: this.store.file, records, invoices: this.invoices.size, held, balanceMsat: this.balanceMsat.toString() });
+    }
+    this.store.rewrite(
+      { pubkey: this.pubkey, network: this.network },
+      { invoices: [...this.invoices.values()], payments: this.payments, balanceMsat: this.balanceMsat, blockHeight: this.blockHeight },
+      this.clock.now(),
+    );
   }
 
   // --- faults ------------------------------------------------------------------------------------------------------
@@ -233,6 +302,7 @@ export class SimLightningNode {
 
   /** Settles a held invoice: the machine reveals the preimage, the buyer's payment completes. */
   settle(preimage: string): void {
+    this.assertRunning();
     if (!/^[0-9a-f]{64}$/.test(preimage)) throw new SimRpcError(GrpcCode.INVALID_ARGUMENT, "preimage must be exactly 32 bytes");
     const hash = sha256Hex(preimage);
     const inv = this.invoices.get(hash);
@@ -253,6 +323,7 @@ export class SimLightningNode {
     inv.settledAtMs = now;
     inv.settleIndex = ++this.settleIndex;
     for (const h of inv.htlcs) if (h.state === "ACCEPTED") Object.assign(h, { state: "SETTLED", resolveTimeMs: now });
+    this.persist({ invoices: [inv], payments: this.resolvePayments(hash, "succeeded") });
     this.clearTimers(hash);
     for (const w of this.waiters.get(hash) ?? []) w.resolve(preimage);
     this.waiters.delete(hash);
@@ -262,6 +333,7 @@ export class SimLightningNode {
 
   /** Cancels an open or held invoice; a held payment goes back to the wallet. */
   cancel(paymentHash: string, reason = "canceled by the payee"): void {
+    this.assertRunning();
     const inv = this.invoices.get(paymentHash);
     if (!inv) throw new SimRpcError(GrpcCode.UNKNOWN, LndMessages.INVOICE_NOT_FOUND);
     if (inv.state === "SETTLED") throw new SimRpcError(GrpcCode.UNKNOWN, LndMessages.ALREADY_SETTLED);
@@ -271,7 +343,9 @@ export class SimLightningNode {
 
   /** Adds blocks; held HTLCs whose expiry comes close are canceled, as LND does to avoid a force-close. */
   mineBlocks(n: number): void {
+    this.assertRunning();
     this.blockHeight += n;
+    this.persist({ blockHeight: this.blockHeight });
     for (const inv of this.invoices.values()) {
       if (inv.state !== "ACCEPTED") continue;
       // LND's default hold-expiry delta: it cancels a held HTLC 12 blocks before it would time out on chain.
@@ -318,6 +392,7 @@ export class SimLightningNode {
    */
   async pay(bolt11: string, opts: SimPayOptions = {}): Promise<SimPayResult> {
     if (this.stopped) throw new SimPayError(SimPayErrorCode.STOPPED, "the node is stopped");
+    this.assertStarted();
     let dec: ReturnType<typeof decodeSimInvoice>;
     try {
       dec = decodeSimInvoice(bolt11);
@@ -353,6 +428,8 @@ export class SimLightningNode {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    // Closed first: what fails below (the wallet's waiting payments) is this process's view, not the node's state.
+    this.store?.close();
     for (const hash of [...this.timers.keys()]) this.clearTimers(hash);
     for (const ws of this.waiters.values()) for (const w of ws) w.reject(new SimPayError(SimPayErrorCode.STOPPED, "the node stopped"));
     this.waiters.clear();
@@ -371,6 +448,7 @@ export class SimLightningNode {
     preimage: string | undefined;
   }): SimInvoice {
     if (this.stopped) throw new SimRpcError(GrpcCode.UNAVAILABLE, LndMessages.STARTING);
+    this.assertStarted();
     if (this.invoices.has(req.paymentHash)) throw new SimRpcError(GrpcCode.UNKNOWN, LndMessages.INVOICE_EXISTS);
     if (req.amountMsat < 0n) throw new SimRpcError(GrpcCode.INVALID_ARGUMENT, "amount must not be negative");
     const memo = req.memo ?? "";
@@ -411,11 +489,10 @@ export class SimLightningNode {
       settledAtMs: 0,
       amtPaidMsat: 0n,
     };
+    // Written before the node knows it: an invoice the file lacks was never answered.
+    this.persist({ invoices: [inv] });
     this.invoices.set(inv.paymentHash, inv);
-    // An open invoice is canceled when it expires (LND's invoice expiry watcher); a held one is not.
-    this.addTimer(inv.paymentHash, () => {
-      if (inv.state === "OPEN") this.cancelInvoice(inv, "expired");
-    }, expirySec * 1000);
+    this.armExpiry(inv, expirySec * 1000);
     this.log.info("invoice added", { paymentHash: inv.paymentHash, hold: inv.hold, amountMsat: inv.valueMsat.toString() });
     return inv;
   }
@@ -427,11 +504,13 @@ export class SimLightningNode {
     const fail = (message: string): Promise<string> => {
       payment.status = "failed";
       payment.error = message;
+      this.persist({ payments: [payment] });
       return Promise.reject(new SimPayError(SimPayErrorCode.PAYMENT_FAILED, message));
     };
     if (this.balanceMsat < amtMsat) {
       payment.status = "failed";
       payment.error = "insufficient balance";
+      this.persist({ payments: [payment] });
       return Promise.reject(new SimPayError(SimPayErrorCode.INSUFFICIENT_BALANCE, "the wallet's balance is too low"));
     }
     const inv = this.invoices.get(paymentHash);
@@ -473,10 +552,10 @@ export class SimLightningNode {
     );
     if (inv.hold) {
       inv.state = "ACCEPTED";
+      // Held in the file before anyone hears of it: the machine dispenses on this state.
+      this.persist({ invoices: [inv], payments: [payment], balanceMsat: this.balanceMsat });
       this.log.info("payment held", { paymentHash, amtMsat: amtMsat.toString() });
-      this.addTimer(paymentHash, () => {
-        if (inv.state === "ACCEPTED") this.cancelInvoice(inv, "the held payment timed out");
-      }, this.htlcTimeoutMs);
+      this.armHtlcTimeout(inv, this.htlcTimeoutMs);
       this.notify(inv);
     } else {
       inv.state = "SETTLED";
@@ -484,6 +563,8 @@ export class SimLightningNode {
       inv.settleIndex = ++this.settleIndex;
       htlc.state = "SETTLED";
       htlc.resolveTimeMs = now;
+      this.resolvePayments(paymentHash, "succeeded");
+      this.persist({ invoices: [inv], payments: [payment], balanceMsat: this.balanceMsat });
       this.clearTimers(paymentHash);
       this.notify(inv);
       const preimage = inv.preimage as string;
@@ -505,13 +586,60 @@ export class SimLightningNode {
     }
     // LND leaves amt_paid_msat as it was when a held HTLC is canceled (lightningnetwork/lnd#9436); so does the sim,
     // so that a client reading the amount without the state is caught here rather than in the field.
+    const message = `the payee canceled the payment (${reason}); nothing was paid`;
+    this.persist({ invoices: [inv], payments: this.resolvePayments(inv.paymentHash, "failed", message), balanceMsat: this.balanceMsat });
     this.clearTimers(inv.paymentHash);
     for (const w of this.waiters.get(inv.paymentHash) ?? []) {
-      w.reject(new SimPayError(SimPayErrorCode.PAYMENT_FAILED, `the payee canceled the payment (${reason}); nothing was paid`));
+      w.reject(new SimPayError(SimPayErrorCode.PAYMENT_FAILED, message));
     }
     this.waiters.delete(inv.paymentHash);
     this.log.info("invoice canceled", { paymentHash: inv.paymentHash, reason });
     this.notify(inv);
+  }
+
+  /** Writes a change to the state file (when there is one) before the caller answers anyone about it. */
+  private persist(change: Omit<SimStateChange, "payments"> & { payments?: SimWalletPayment[] }): void {
+    if (!this.store) return;
+    const { payments, ...rest } = change;
+    this.store.append({ ...rest, payments: (payments ?? []).map((p) => ({ index: this.payments.indexOf(p), payment: p })) }, this.clock.now());
+  }
+
+  /**
+   * Ends the wallet's payments in flight to an invoice the node just settled or canceled. Done here rather than only
+   * when the waiting `pay()` call hears of it, so that the state file has the outcome too, also for a payment whose
+   * caller was lost in a restart.
+   */
+  private resolvePayments(paymentHash: string, status: "succeeded" | "failed", error?: string): SimWalletPayment[] {
+    const ended = this.payments.filter((p) => p.paymentHash === paymentHash && p.status === "in_flight");
+    for (const p of ended) {
+      p.status = status;
+      if (error !== undefined) p.error = error;
+    }
+    return ended;
+  }
+
+  /** An open invoice is canceled when it expires (LND's invoice expiry watcher); a held one is not. */
+  private armExpiry(inv: SimInvoice, ms: number): void {
+    this.addTimer(inv.paymentHash, () => {
+      if (inv.state === "OPEN") this.cancelInvoice(inv, "expired");
+    }, Math.max(0, ms));
+  }
+
+  private armHtlcTimeout(inv: SimInvoice, ms: number): void {
+    this.addTimer(inv.paymentHash, () => {
+      if (inv.state === "ACCEPTED") this.cancelInvoice(inv, "the held payment timed out");
+    }, Math.max(0, ms));
+  }
+
+  /** With a state file, nothing may change before it is loaded: a change would be written over by the load. */
+  private assertStarted(): void {
+    if (this.store && !this.started) throw new Error("SimLightningNode: start() first (it loads the state file)");
+  }
+
+  /** A stopped node changes nothing more (with a state file, its file belongs to the node started after it). */
+  private assertRunning(): void {
+    if (this.stopped) throw new SimRpcError(GrpcCode.UNAVAILABLE, LndMessages.STARTING);
+    this.assertStarted();
   }
 
   private notify(inv: SimInvoice): void {

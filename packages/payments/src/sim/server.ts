@@ -172,6 +172,8 @@ export class SimNodeServer {
   }
 
   async start(): Promise<string> {
+    // Loads the node's state file, if it has one, before the first request can reach it.
+    this.node.start();
     const host = this.opts.host ?? "127.0.0.1";
     this.server.listen(this.opts.port ?? 8060, host);
     await once(this.server, "listening");
