@@ -36,7 +36,13 @@ export interface HardwareStatus {
 
 export type HardwareEvents = {
   door: [door: DoorState];
+  /** A fault was raised (a failed actuation, a lost board, the drop beam broken while idle). */
   fault: [fault: HardwareFault];
+  /**
+   * A standing fault ended: the drop beam read clear again while idle, a good vend cleared its slot or the drop beam
+   * fault, or `clearFaults()` removed it. `status().faults` no longer lists it when this is emitted.
+   */
+  "fault-cleared": [fault: HardwareFault];
   temperature: [temperatureC: number];
 };
 
@@ -92,6 +98,15 @@ export interface OpenHardwareOptions {
   temperaturePollMs?: number;
   /** Injected file reader for the DS18B20's sysfs file. */
   readTextFile?: ReadTextFile;
+  /**
+   * While nothing actuates, a drop beam that reads broken for this long without a break raises the machine fault
+   * `DROP_SENSOR_STUCK` (a product stuck in the chute, dirt on the lens), so the machine stops selling before a
+   * buyer pays. A falling product breaks the beam for well under a second. Also the time the beam must read clear
+   * before a `DROP_SENSOR_STUCK` latched by a failed vend is cleared by the watch, ms. Default 3000.
+   */
+  dropIdleStuckMs?: number;
+  /** The beam must read clear this long while idle before the watch clears the fault it raised itself, ms. Default 1000. */
+  dropIdleClearMs?: number;
 }
 
 /** Largest single pour: protocol's VendEvidence bounds `targetMl` to 5 l. */
@@ -114,6 +129,10 @@ function ns(logger: Logger, name: string): Logger {
 export async function openHardware(opts: OpenHardwareOptions): Promise<Hardware> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
+  const dropWatch = { stuckMs: opts.dropIdleStuckMs ?? 3_000, clearMs: opts.dropIdleClearMs ?? 1_000 };
+  for (const [name, ms] of [["dropIdleStuckMs", dropWatch.stuckMs], ["dropIdleClearMs", dropWatch.clearMs]] as const) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > 3_600_000) throw new HalInputError("out_of_range", `${name} must be from 0 to 3600000 ms, got ${String(ms)}`, name);
+  }
   let pinmap = opts.pinmap;
   let calibration = opts.calibration;
   if (!pinmap) {
@@ -140,10 +159,20 @@ export async function openHardware(opts: OpenHardwareOptions): Promise<Hardware>
       break;
     }
   }
-  const hw = new MachineHardware(board, pinmap, clock, logger, opts.readTextFile ?? ((p) => readFile(p, "utf8")), opts.temperaturePollMs ?? 10_000);
+  const hw = new MachineHardware(board, pinmap, clock, logger, opts.readTextFile ?? ((p) => readFile(p, "utf8")), opts.temperaturePollMs ?? 10_000, dropWatch);
   if (board.kind === "sim") simMachines.set(hw, (board as SimBoard).machine);
   hw.start();
   return hw;
+}
+
+/** The key of the machine-wide drop beam fault in the fault map (no slot). */
+const DROP_STUCK_KEY = "DROP_SENSOR_STUCK:";
+
+interface DropWatchTiming {
+  /** Broken this long while idle raises DROP_SENSOR_STUCK; clear this long clears a vend-latched one. */
+  stuckMs: number;
+  /** Clear this long while idle clears the DROP_SENSOR_STUCK the watch raised itself. */
+  clearMs: number;
 }
 
 interface Station {
@@ -173,6 +202,10 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
   #tempTimer: unknown = null;
   #lastTempC: number | null = null;
   readonly #unsubs: Array<() => void> = [];
+  /** The idle watch of the drop beam: one timer, armed for the reading the beam shows now (see #watchDrop). */
+  #dropTimer: unknown = null;
+  /** Who raised the standing DROP_SENSOR_STUCK: the idle watch or a vend that found the beam broken. */
+  #dropStuckBy: "idle" | "vend" | null = null;
 
   constructor(
     private readonly io: BoardIo,
@@ -181,6 +214,7 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
     private readonly logger: Logger,
     readTextFile: ReadTextFile,
     private readonly temperaturePollMs: number,
+    private readonly dropWatch: DropWatchTiming,
   ) {
     super(logger);
     this.board = io.kind;
@@ -211,11 +245,55 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
     const onLost = (...args: unknown[]) => {
       if (this.#disconnected || this.#closed) return;
       this.#disconnected = true;
+      this.#watchDrop(); // nothing to watch on a board that is gone
       this.#raise({ code: "BOARD_DISCONNECTED", message: `the board went away${args[0] instanceof Error ? `: ${args[0].message}` : ""}` });
       this.#closing.abort(); // a running actuation stops (its finally writes the safe levels, best effort)
     };
     for (const ev of ["close", "disconnect", "error"]) this.io.io.on(ev, onLost);
     if (this.#thermometer.present) this.#pollTemperature();
+    if (this.#drop) {
+      this.#unsubs.push(this.#drop.onChange(() => this.#watchDrop()));
+      // A beam already broken at boot (the sim and Firmata report the first reading while the sensor is made) is
+      // found within the debounce; a board that reports later arrives through onChange.
+      this.#watchDrop();
+    }
+  }
+
+  /**
+   * The drop beam while nothing actuates. Real vending firmware checks its sensors before it takes money: a beam
+   * that reads broken with nothing vending (a product stuck in the chute, dirt on the lens) would fail the next
+   * buyer's vend before the motor turns. Called on every beam edge and whenever an actuation starts or ends; each
+   * call drops the running timer and arms one for the reading the beam shows now, so a timer fires only after the
+   * beam held that reading, idle, for its whole time. An actuation's own tail never counts: the watch restarts from
+   * the moment the actuation ended, on the beam as it reads then.
+   *
+   * - broken for `stuckMs` with no DROP_SENSOR_STUCK standing: raise it (machine fault, no slot);
+   * - clear for `clearMs` when the watch raised it, or for `stuckMs` when a failed vend latched it: clear it.
+   */
+  #watchDrop(): void {
+    if (this.#dropTimer !== null) {
+      this.clock.clearTimeout(this.#dropTimer);
+      this.#dropTimer = null;
+    }
+    const drop = this.#drop;
+    if (!drop || drop.active === null || this.#busy !== null || this.#closed || this.#disconnected) return;
+    const standing = this.#faults.has(DROP_STUCK_KEY);
+    if (drop.active && !standing) {
+      this.#dropTimer = this.clock.setTimeout(() => {
+        this.#dropTimer = null;
+        if (drop.active !== true || this.#busy !== null || this.#closed || this.#disconnected || this.#faults.has(DROP_STUCK_KEY)) return;
+        this.#raise({ code: "DROP_SENSOR_STUCK", message: "the drop beam reads broken with nothing vending: clear the chute, clean the lens" });
+        this.#dropStuckBy = "idle";
+      }, this.dropWatch.stuckMs);
+    } else if (!drop.active && standing) {
+      const ms = this.#dropStuckBy === "idle" ? this.dropWatch.clearMs : this.dropWatch.stuckMs;
+      this.#dropTimer = this.clock.setTimeout(() => {
+        this.#dropTimer = null;
+        if (drop.active !== false || this.#busy !== null || this.#closed || this.#disconnected) return;
+        this.logger.info("drop beam clear again", { clearMs: ms, raisedBy: this.#dropStuckBy });
+        this.#clearFault(DROP_STUCK_KEY);
+      }, ms);
+    }
   }
 
   #pollTemperature(): void {
@@ -235,8 +313,23 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
     this.emit("fault", fault);
   }
 
+  /** Removes one standing fault and says so ("fault-cleared"). */
+  #clearFault(key: string): void {
+    const fault = this.#faults.get(key);
+    if (!fault) return;
+    this.#faults.delete(key);
+    if (key === DROP_STUCK_KEY) this.#dropStuckBy = null;
+    this.emit("fault-cleared", { ...fault });
+  }
+
   #clearSlot(slot: string): void {
-    for (const [k, f] of this.#faults) if (f.slot === slot) this.#faults.delete(k);
+    for (const [k, f] of [...this.#faults]) if (f.slot === slot) this.#clearFault(k);
+  }
+
+  /** The slot a failure is latched on, or undefined when it is a part every slot shares (a machine fault). */
+  #faultSlot(code: string, slot: string): string | undefined {
+    // The drop beam is one sensor under every spiral: stuck, it fails every spiral's vend, not only this one's.
+    return code === "DROP_SENSOR_STUCK" ? undefined : slot;
   }
 
   #station(name: string | undefined): [string, Station] {
@@ -259,17 +352,23 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
     if (this.#closed || this.#disconnected) throw new VendError("BOARD_NOT_READY", "the hardware is closed or disconnected");
     if (this.#busy) throw new VendError("BOARD_NOT_READY", `the hardware is busy (${this.#busy})`);
     this.#busy = `${what} ${slot}`;
+    this.#watchDrop(); // the beam is the vend's while it runs
     try {
       const result = await fn(AbortSignal.any([signal, this.#closing.signal]));
       this.#clearSlot(slot);
+      // A spiral turned with the beam clear before it: the drop sensor works again.
+      if (what !== "pour" && what !== "run") this.#clearFault(DROP_STUCK_KEY);
       return result;
     } catch (err) {
       if (err instanceof VendError && err.code !== "ABORTED" && err.code !== "BOARD_NOT_READY") {
-        this.#raise({ code: err.code, message: err.message, slot });
+        const faultSlot = this.#faultSlot(err.code, slot);
+        this.#raise({ code: err.code, message: err.message, ...(faultSlot !== undefined ? { slot: faultSlot } : {}) });
+        if (err.code === "DROP_SENSOR_STUCK") this.#dropStuckBy = "vend";
       }
       throw err;
     } finally {
       this.#busy = null;
+      this.#watchDrop(); // idle again: the watch starts over on the beam as it reads now
     }
   }
 
@@ -340,8 +439,17 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
     };
   }
 
+  /**
+   * The technician clears the latched faults. A drop beam that still reads broken with nothing falling stays a fault:
+   * clearing it would only let the next buyer pay for a vend that fails before the motor turns.
+   */
   clearFaults(): void {
-    this.#faults.clear();
+    const keepStuck = this.#drop?.active === true && this.#busy === null;
+    const stuckEnds = this.#faults.has(DROP_STUCK_KEY) && !keepStuck;
+    for (const key of [...this.#faults.keys()]) if (!(key === DROP_STUCK_KEY && keepStuck)) this.#clearFault(key);
+    // Only when the beam fault ended (its clear timer has nothing left to clear): re-arming otherwise would restart
+    // a running debounce of a beam that is breaking right now.
+    if (stuckEnds) this.#watchDrop();
   }
 
   async close(): Promise<void> {
@@ -349,6 +457,8 @@ class MachineHardware extends TypedEmitter<HardwareEvents> implements Hardware {
     this.#closed = true;
     this.#closing.abort();
     if (this.#tempTimer !== null) this.clock.clearTimeout(this.#tempTimer);
+    if (this.#dropTimer !== null) this.clock.clearTimeout(this.#dropTimer);
+    this.#dropTimer = null;
     // Safe levels: every pump coasting with nothing driven, every spiral motor off. Best effort on a board that is
     // already gone.
     for (const st of this.#stations.values()) {

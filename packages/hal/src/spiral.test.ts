@@ -77,6 +77,27 @@ describe("vendSpiral", () => {
     expect(motorWrites(A1)).toEqual([]);
   });
 
+  it("latches DROP_SENSOR_STUCK as a machine fault (the beam is shared by every spiral), kept while the beam reads broken", async () => {
+    sim.inject("drop-sensor-stuck");
+    await settle(hw.vendSpiral("A1", { signal: never() }), 10_000);
+    // No slot: every spiral needs this beam, so the machine is out of sale, not only A1.
+    expect(hw.status().faults).toEqual([{ code: "DROP_SENSOR_STUCK", message: expect.any(String) }]);
+    hw.clearFaults();
+    expect(hw.status().faults).toMatchObject([{ code: "DROP_SENSOR_STUCK" }]);
+    sim.clear("drop-sensor-stuck");
+    hw.clearFaults();
+    expect(hw.status().faults).toEqual([]);
+  });
+
+  it("a good spiral vend clears the drop beam fault", async () => {
+    sim.inject("drop-sensor-stuck");
+    await settle(hw.vendSpiral("A2", { signal: never() }), 10_000);
+    expect(hw.status().faults).toHaveLength(1);
+    sim.clear("drop-sensor-stuck");
+    expect((await settle(hw.vendSpiral("A1", { signal: never() }), 10_000)).ok).toBe(true);
+    expect(hw.status().faults).toEqual([]);
+  });
+
   it("stops with ABORTED when the signal aborts mid-turn", async () => {
     const ac = new AbortController();
     const op = settle(hw.vendSpiral("A1", { signal: ac.signal }), 10_000);

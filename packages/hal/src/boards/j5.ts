@@ -8,8 +8,10 @@ import type { IoPlugin } from "../io.js";
  * would exit the process from under the vend cycle's `finally`).
  */
 export async function startJohnnyFive(io: unknown, clock: Clock, timeoutMs: number): Promise<IoPlugin> {
-  const { default: five } = await import("johnny-five");
-  const board = new five.Board({ io, repl: false, debug: false, sigint: false, timeout: timeoutMs });
+  // Only the Board module: johnny-five's entry point requires every one of its ~60 component classes (LCD, GPS, IMU
+  // drivers...), ~4 MB of RSS on a daemon that uses none of them (hal drives the pins through the IO plugin itself).
+  const { default: Board } = await import("johnny-five/lib/board.js");
+  const board = new Board({ io, repl: false, debug: false, sigint: false, timeout: timeoutMs });
   return await new Promise<IoPlugin>((resolve, reject) => {
     const timer = clock.setTimeout(() => {
       cleanup();

@@ -6,7 +6,7 @@ import type { Hardware } from "../hardware.js";
 import type { SimMachine } from "./machine.js";
 import { simMachines } from "./registry.js";
 
-export { SimFault, SIM_FAULTS, SimMachine, isSimFault, type SimOptions, type PinWrite } from "./machine.js";
+export { SimFault, SIM_FAULTS, SimMachine, isSimFault, type SimOptions, type SimPhysicalEvent, type PinWrite } from "./machine.js";
 
 /** The physics behind a Hardware opened on the sim board, or null for a real board. */
 export function simOf(hardware: Hardware): SimMachine | null {

@@ -46,7 +46,19 @@ export interface SimOptions {
   lineMl?: number;
   /** Physics step, ms. Default 5. */
   tickMs?: number;
+  /**
+   * Told of every physical outcome as it happens: a product pushed off a spiral's end, a pump starting and stopping
+   * (with the millilitres that came out). Crash and chaos tests record these outside the machine's own journal, as
+   * the independent truth of what came out. A listener that throws is ignored. Default none.
+   */
+  onPhysical?: (event: SimPhysicalEvent) => void;
 }
+
+/** What physically came out of the sim machine: the ground truth a crash test checks the journal against. */
+export type SimPhysicalEvent =
+  | { kind: "product"; slot: string; atMs: number }
+  | { kind: "pump-on"; slot: string; atMs: number }
+  | { kind: "pump-off"; slot: string; atMs: number; ml: number };
 
 export interface PinWrite {
   pin: string;
@@ -115,6 +127,11 @@ export class SimMachine {
   #lastTickMs: number;
   #flowLevel = new Map<string, 0 | 1>();
   #drops = 0;
+  /** While a late tick is walked through in steps: the time of the step whose inputs are being reported. */
+  #stepNowMs: number | null = null;
+  readonly #onPhysical: ((event: SimPhysicalEvent) => void) | undefined;
+  /** Per pour station running now: the jug level when its pump started. */
+  readonly #pumpRuns = new Map<string, number>();
 
   constructor(readonly pinmap: Pinmap, clock: Clock, options: SimOptions = {}) {
     this.#clock = clock;
@@ -123,6 +140,7 @@ export class SimMachine {
     this.#lineMl = options.lineMl ?? 8;
     this.#tickMs = options.tickMs ?? 5;
     this.#temperatureC = options.temperatureC ?? 4.5;
+    this.#onPhysical = options.onPhysical;
     (options.faults ?? []).forEach((f, i) => {
       if (!isSimFault(f)) throw new HalInputError("bad_value", `unknown sim fault "${f}" (known: ${SIM_FAULTS.join(", ")})`, `simFaults[${i}]`);
       this.#faults.add(f);
@@ -261,6 +279,7 @@ export class SimMachine {
     this.#outputs.set(k, value);
     this.#writes.push({ pin: k, kind, value, atMs: this.#clock.now() });
     if (this.#writes.length > 2_000) this.#writes.splice(0, this.#writes.length - 2_000);
+    if (this.#onPhysical) this.#reportPumps();
     this.#refresh();
   }
 
@@ -301,9 +320,31 @@ export class SimMachine {
     return sp;
   }
 
+  #physical(event: SimPhysicalEvent): void {
+    try {
+      this.#onPhysical?.(event);
+    } catch {
+      // an observer must never stop the physics
+    }
+  }
+
+  #reportPumps(): void {
+    for (const st of this.#stations.values()) {
+      const running = this.#duty(st) > 0;
+      const startJug = this.#pumpRuns.get(st.slot);
+      if (running && startJug === undefined) {
+        this.#pumpRuns.set(st.slot, st.jugMl);
+        this.#physical({ kind: "pump-on", slot: st.slot, atMs: this.#clock.now() });
+      } else if (!running && startJug !== undefined) {
+        this.#pumpRuns.delete(st.slot);
+        this.#physical({ kind: "pump-off", slot: st.slot, atMs: this.#clock.now(), ml: Math.round((st.jugMl - startJug) * 10) / 10 });
+      }
+    }
+  }
+
   #beamBroken(): boolean {
     if (this.#faults.has(SimFault.DROP_SENSOR_STUCK)) return true;
-    const now = this.#clock.now();
+    const now = this.#stepNowMs ?? this.#clock.now();
     return this.#falling.some((at) => now >= at && now < at + BEAM_MS);
   }
 
@@ -354,9 +395,27 @@ export class SimMachine {
   #tick(): void {
     this.#timer = null;
     const now = this.#clock.now();
-    const dtMs = Math.max(0, now - this.#lastTickMs);
+    const elapsedMs = Math.max(0, now - this.#lastTickMs);
+    // A late tick (the event loop stalled: a busy CPU, a synchronous fsync) is walked through in steps of at most
+    // tickMs with the inputs reported after each, as the real machine moves continuously: one big step could carry a
+    // spiral across its whole home cam unseen, and the spiral would turn on and push a second product.
+    const steps = Math.max(1, Math.ceil(elapsedMs / this.#tickMs));
+    for (let i = 1; i <= steps; i++) {
+      const stepNow = this.#lastTickMs + (elapsedMs * i) / steps;
+      this.#step(elapsedMs / steps, stepNow);
+      if (i < steps) {
+        // Inputs as they were at that step (a product crossing the beam inside the stall is still seen).
+        this.#stepNowMs = stepNow;
+        for (const k of this.#readers.keys()) this.#notify(k, this.#level(k));
+        this.#stepNowMs = null;
+      }
+    }
     this.#lastTickMs = now;
+    this.#refresh();
+  }
 
+  /** Advances the physics by dtMs, ending at `now`. */
+  #step(dtMs: number, now: number): void {
     for (const st of this.#stations.values()) {
       const duty = this.#duty(st);
       if (duty === 0) continue;
@@ -388,6 +447,7 @@ export class SimMachine {
         if (sp.stock > 0) {
           sp.stock--;
           this.#falling.push(now + FALL_MS);
+          this.#physical({ kind: "product", slot: sp.slot, atMs: now });
         }
       }
       if (sp.angle >= 1) {
@@ -403,6 +463,5 @@ export class SimMachine {
         this.#drops++;
       }
     }
-    this.#refresh();
   }
 }

@@ -1,5 +1,7 @@
-// The slice of johnny-five's API (and of its IO plugins) hal uses: these packages ship no types.
-declare module "johnny-five" {
+// The slice of johnny-five's API (and of its IO plugins) hal uses: these packages ship no types. hal loads only
+// johnny-five's Board module (see boards/j5.ts), never its entry point.
+// The Board module alone (what `startJohnnyFive` loads): `module.exports = Board`.
+declare module "johnny-five/lib/board.js" {
   import type { EventEmitter } from "node:events";
   import type { IoPlugin } from "../io.js";
   interface BoardOptions {
@@ -14,8 +16,8 @@ declare module "johnny-five" {
     readonly io: IoPlugin;
     readonly isReady: boolean;
   }
-  const five: { Board: new (options: BoardOptions) => Board };
-  export default five;
+  const Board: new (options: BoardOptions) => Board;
+  export default Board;
 }
 
 declare module "firmata-io" {
