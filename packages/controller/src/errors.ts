@@ -11,6 +11,12 @@ export const ControllerErrorCode = {
   NOT_FOUND: "not_found",
   BAD_STATE: "bad_state",
   STOPPING: "stopping",
+  /** `createOrder` with a credit id the machine never granted. */
+  CREDIT_NOT_FOUND: "credit_not_found",
+  /** The credit's balance is used up. */
+  CREDIT_SPENT: "credit_spent",
+  /** Another open order has the credit reserved. */
+  CREDIT_IN_USE: "credit_in_use",
 } as const;
 export type ControllerErrorCode = (typeof ControllerErrorCode)[keyof typeof ControllerErrorCode];
 
@@ -26,6 +32,9 @@ export const httpStatusOf: Record<ControllerErrorCode, number> = {
   not_found: 404,
   bad_state: 409,
   stopping: 503,
+  credit_not_found: 404,
+  credit_spent: 409,
+  credit_in_use: 409,
 };
 
 export class ControllerError extends Error {

@@ -7,3 +7,4 @@ export * from "./ports.js";
 export * from "./errors.js";
 export { Journal, openJournalDb, type OrderRecord } from "./journal.js";
 export { VendController, type ControllerEvents, type ControllerOptions, type PriceQuote } from "./controller.js";
+export { ControllerFaultCode, safeEvent, eventProblem } from "./events.js";

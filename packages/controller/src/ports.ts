@@ -35,7 +35,8 @@ export interface VendFailure {
 
 /** The hardware as the vend cycle needs it (`@zapvend/hal`'s `Hardware`). */
 export interface VendHardware {
-  pour(volumeMl: number, opts: VendOptions): Promise<VendEvidence>;
+  /** `station`: the pin map's pour station to pour from (see `ControllerOptions.pourStation`); absent: the first. */
+  pour(volumeMl: number, opts: VendOptions & { station?: string }): Promise<VendEvidence>;
   vendSpiral(slot: string, opts: VendOptions): Promise<VendEvidence>;
   /** Faults standing now; one with a `slot` stops only that slot, one without stops the machine. */
   status(): { ready: boolean; door: "open" | "closed"; temperatureC: number | null; faults: Array<{ code: string; message: string; slot?: string }> };
@@ -71,6 +72,21 @@ export interface PaymentsPort {
    * alone. Returns the function that removes the listener.
    */
   onUpdate(listener: (paymentHash: string, lookup: InvoiceLookup) => void): () => void;
+  /**
+   * Lookups that showed something the machine must not act on (`@zapvend/payments`' monitor `rejected`): e.g.
+   * `underpaid`, an HTLC below the invoice amount that a broken or dishonest node accepted. Optional: a port
+   * without it leaves such a payment to the invoice's expiry. Returns the function that removes the listener.
+   */
+  onRejected?(listener: (paymentHash: string, rejection: PaymentRejection) => void): () => void;
+}
+
+/** A lookup the payment monitor refused to report as paid, and why. */
+export interface PaymentRejection {
+  /** `underpaid`, `amount_mismatch`, `bad_preimage`, `not_found`, ... */
+  reason: string;
+  message: string;
+  /** The lookup it rests on, when there was one. */
+  status?: { state: PaidState; amountMsat: bigint; amountPaidMsat: bigint };
 }
 
 /** Where fleet events go: written synchronously inside the journal's transaction (the bridge's on-disk outbox). */

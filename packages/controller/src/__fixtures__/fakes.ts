@@ -1,8 +1,8 @@
 // Test doubles for the controller's ports. They follow the port contracts (a payment is reported only as an
 // authenticated lookup would show it); the real implementations are exercised in the root end-to-end tests.
 import { createHash, randomBytes } from "node:crypto";
-import type { EventBody, VendEvidence } from "@zapvend/protocol";
-import type { Clock, EventSink, InvoiceLookup, PaymentsPort, VendHardware, VendOptions } from "../ports.js";
+import { EventBody, parseValue, type VendEvidence } from "@zapvend/protocol";
+import type { Clock, EventSink, InvoiceLookup, PaymentRejection, PaymentsPort, VendHardware, VendOptions } from "../ports.js";
 
 export class ManualClock implements Clock {
   t = 1_763_700_000_000;
@@ -53,8 +53,11 @@ export class FakeLightning implements PaymentsPort {
   invoices = new Map<string, Inv>();
   tracked = new Set<string>();
   settleFails = 0;
+  /** Cancels that fail as an unreachable backend would (the invoice is left as it was). */
+  cancelFails = 0;
   calls: string[] = [];
   private listeners = new Set<(h: string, l: InvoiceLookup) => void>();
+  private rejectedListeners = new Set<(h: string, r: PaymentRejection) => void>();
 
   constructor(hold = true) {
     this.holdInvoices = hold;
@@ -91,6 +94,10 @@ export class FakeLightning implements PaymentsPort {
   }
   async cancel(hash: string) {
     this.calls.push("cancel");
+    if (this.cancelFails > 0) {
+      this.cancelFails--;
+      throw new Error("backend unreachable");
+    }
     const inv = this.invoices.get(hash);
     if (!inv) throw new Error("not found");
     if (inv.state === "settled") throw new Error("already settled");
@@ -106,6 +113,10 @@ export class FakeLightning implements PaymentsPort {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
+  onRejected(l: (h: string, r: PaymentRejection) => void) {
+    this.rejectedListeners.add(l);
+    return () => this.rejectedListeners.delete(l);
+  }
   /** A buyer pays `amountMsat` (default: the invoice amount). */
   async pay(hash: string, amountMsat?: bigint): Promise<void> {
     const inv = this.invoices.get(hash);
@@ -114,9 +125,15 @@ export class FakeLightning implements PaymentsPort {
     inv.state = inv.hold ? "accepted" : "settled";
     await this.notify(hash);
   }
+  /** As the payment monitor does: a lookup held/settled below the amount is a rejection, anything else an update. */
   async notify(hash: string): Promise<void> {
     const l = await this.lookup(hash);
-    for (const fn of this.listeners) fn(hash, l);
+    if ((l.state === "accepted" || l.state === "settled") && l.amountPaidMsat < l.amountMsat) {
+      const r: PaymentRejection = { reason: "underpaid", message: `${l.amountPaidMsat} msat paid of ${l.amountMsat} msat`, status: l };
+      for (const fn of this.rejectedListeners) fn(hash, r);
+    } else {
+      for (const fn of this.listeners) fn(hash, l);
+    }
     await flush();
   }
 }
@@ -124,15 +141,16 @@ export class FakeLightning implements PaymentsPort {
 export class FakeHardware implements VendHardware {
   door: "open" | "closed" = "closed";
   ready = true;
+  faults: Array<{ code: string; message: string; slot?: string }> = [];
   nextFailure: { code: string; message: string; evidence?: VendEvidence } | undefined;
   /** When set, a vend waits for this promise (to "crash" mid-vend). */
   gate: Promise<void> | undefined;
   vends: string[] = [];
   status() {
-    return { ready: this.ready, door: this.door, temperatureC: 5, faults: [] };
+    return { ready: this.ready, door: this.door, temperatureC: 5, faults: this.faults.map((f) => ({ ...f })) };
   }
-  async pour(volumeMl: number, opts: VendOptions): Promise<VendEvidence> {
-    this.vends.push(`pour:${volumeMl}`);
+  async pour(volumeMl: number, opts: VendOptions & { station?: string }): Promise<VendEvidence> {
+    this.vends.push(`pour:${volumeMl}${opts.station !== undefined ? `@${opts.station}` : ""}`);
     opts.onProgress?.({ kind: "pour", pouredMl: volumeMl / 2, targetMl: volumeMl });
     if (this.gate) await this.gate;
     this.throwIfFailing();
@@ -154,10 +172,23 @@ export class FakeHardware implements VendHardware {
   }
 }
 
+/**
+ * The outbox as the controller sees it: like `@zapvend/mqtt-bridge`'s, it refuses (throws on) a body that protocol's
+ * `EventBody` does not accept, so every controller test also checks that each event it causes would be sent.
+ * `refuse` makes it refuse valid bodies too (an outbox that is stricter than expected).
+ */
 export class MemorySink implements EventSink {
   events: EventBody[] = [];
+  refused: Array<{ body: unknown; why: string }> = [];
+  refuse: ((body: EventBody) => boolean) | undefined;
   enqueue(body: EventBody) {
-    this.events.push(body);
+    const parsed = parseValue(EventBody, body);
+    if (!parsed.ok || this.refuse?.(body)) {
+      const why = parsed.ok ? "refused by the test" : `${parsed.error.path}: ${parsed.error.message}`;
+      this.refused.push({ body, why });
+      throw Object.assign(new Error(`event refused: ${why}`), { code: "invalid_event" });
+    }
+    this.events.push(parsed.value);
   }
   types() {
     return this.events.map((e) => e.type);
