@@ -56,4 +56,31 @@ describe("hardware/broker ACL on Mosquitto", () => {
       await Promise.all([fleet.close(), a.close(), b.close()]);
     }
   });
+
+  it("event acks: the fleet writes them, a machine reads only its own and can forge none", async () => {
+    const fleet = await as("zapvend-fleet", [topics.eventAck("a-01"), topics.eventAck("b-01")]);
+    const a = await as("a-01", [topics.eventAck("a-01"), topics.eventAck("b-01"), topics.fleetState()]);
+    const b = await as("b-01", topics.machineInboxFilters("b-01"));
+    try {
+      await a.client.publishAsync(topics.eventAck("a-01"), "a-acks-itself", { qos: 1 });
+      await a.client.publishAsync(topics.eventAck("b-01"), "a-acks-b", { qos: 1 });
+      await fleet.client.publishAsync(topics.fleetState(), "fleet-online", { qos: 1, retain: true });
+      await fleet.client.publishAsync(topics.eventAck("b-01"), "fleet-acks-b", { qos: 1 });
+      await fleet.client.publishAsync(topics.eventAck("a-01"), "fleet-acks-a", { qos: 1 });
+      await a.waitFor(() => a.on(topics.eventAck("a-01")).length >= 1, 5_000, "a's ack");
+      await b.waitFor(() => b.on(topics.eventAck("b-01")).length >= 1, 5_000, "b's ack");
+      await fleet.waitFor(() => fleet.messages.length >= 2, 5_000, "the fleet's own acks");
+      await settle();
+      expect(a.on(topics.eventAck("a-01")).map((m) => m.payload)).toEqual(["fleet-acks-a"]); // not its own forgery
+      expect(a.on(topics.eventAck("b-01"))).toEqual([]); // never B's acks
+      expect(b.on(topics.eventAck("b-01")).map((m) => m.payload)).toEqual(["fleet-acks-b"]); // never A's forgery
+      // A machine reads the fleet's state (whether it acks); the fleet's acks reach no one else.
+      expect(a.on(topics.fleetState()).map((m) => m.payload)).toEqual(["fleet-online"]);
+      expect(b.on(topics.fleetState()).map((m) => m.payload)).toEqual(["fleet-online"]);
+      expect(fleet.messages.map((m) => m.payload).sort()).toEqual(["fleet-acks-a", "fleet-acks-b"]);
+    } finally {
+      await fleet.client.publishAsync(topics.fleetState(), "", { qos: 1, retain: true });
+      await Promise.all([fleet.close(), a.close(), b.close()]);
+    }
+  });
 });

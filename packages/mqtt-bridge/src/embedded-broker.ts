@@ -3,7 +3,6 @@
 // that grows without a bound under overload (aedes queues for slow subscribers in memory). Production uses Mosquitto
 // or a clustered broker: see hardware/broker/.
 import { createServer, type Server } from "node:net";
-import { Aedes } from "aedes";
 import { BridgeError, BridgeErrorCode } from "./errors.js";
 
 export interface EmbeddedBrokerOptions {
@@ -39,6 +38,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 /** Starts aedes on `port` (default 1883), or on a free port when that one is taken. Resolves with its URL. */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? "127.0.0.1";
+  // Loaded here, not at the top: every machine daemon imports this package for its bridge, and aedes with its
+  // dependencies is ~10 MB of RSS that only a process starting the embedded broker should pay.
+  const { Aedes } = await import("aedes");
   const aedes = await Aedes.createBroker();
   const server = createServer(aedes.handle);
   let port: number;

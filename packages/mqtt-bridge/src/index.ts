@@ -23,4 +23,4 @@ export {
 } from "./machine-bridge.js";
 export { privateKeyFrom, publicKeyFromHex, publicKeyHex, signPayload, trustedKeyMap, verifySignedPayload, type VerifyResult } from "./signing.js";
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from "./embedded-broker.js";
-export { FleetLink, type FleetLinkEvents, type FleetLinkOptions } from "./fleet-link.js";
+export { FleetLink, fleetSubscriptions, RETAINED_MACHINE_FILTERS, type FleetLinkEvents, type FleetLinkOptions } from "./fleet-link.js";

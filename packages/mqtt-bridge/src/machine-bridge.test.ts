@@ -39,10 +39,12 @@ describe("MachineBridge on Mosquitto", () => {
     const { machineId, rec, bridge } = await setup();
     const status = rec.on(topics.status(machineId));
     expect(status[0]).toMatchObject({ retain: false, qos: 1 }); // live delivery to an existing subscriber
-    expect(JSON.parse(status[0]!.payload)).toMatchObject({ v: 1, state: "online", boot: 1 });
+    // The installation id goes with the boot counter: the fleet orders boots within one installation.
+    expect(bridge.install).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(status[0]!.payload)).toMatchObject({ v: 1, state: "online", boot: 1, install: bridge.install });
     const birth = rec.on(topics.birth(machineId))[0]!;
     expect(parseMqttMessage(birth.topic, birth.payload).ok).toBe(true);
-    expect(JSON.parse(birth.payload)).toMatchObject({ model: "zapvend-test", boot: bridge.boot, slots: [{ slot: "A1" }] });
+    expect(JSON.parse(birth.payload)).toMatchObject({ model: "zapvend-test", boot: bridge.boot, install: bridge.install, slots: [{ slot: "A1" }] });
     await rec.waitFor(() => rec.on(topics.telemetry(machineId)).length > 0, 5_000, "telemetry");
     const tele = rec.on(topics.telemetry(machineId))[0]!;
     expect(tele.qos).toBe(0);

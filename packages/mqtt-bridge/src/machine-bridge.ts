@@ -18,6 +18,8 @@ import {
   type CommandPayload,
   type DesiredStatePayload,
   type Envelope,
+  type EventAckPayload,
+  type FleetStatePayload,
   type MachineOnlineState,
 } from "@zapvend/protocol";
 import { systemClock, silentLogger, type Clock, type Logger } from "./clock.js";
@@ -29,7 +31,8 @@ import { OutboxPublisher, type OutboxPublisherOptions } from "./outbox-publisher
 import { trustedKeyMap, verifySignedPayload } from "./signing.js";
 
 type EnvelopeKeys = keyof Envelope;
-export type BirthBody = Omit<BirthPayload, EnvelopeKeys>;
+/** The bridge adds the envelope and the installation id. */
+export type BirthBody = Omit<BirthPayload, EnvelopeKeys | "install">;
 /** The bridge fills `uptimeMs` and `rssMb` itself. */
 export type TelemetryBody = Omit<TelemetryPayload, EnvelopeKeys | "uptimeMs" | "rssMb">;
 /** What the machine runs with now, for `state/reported`. */
@@ -82,7 +85,12 @@ export interface MachineBridgeOptions {
 
 /** Counters of what the bridge refused or dropped (also in telemetry logs). */
 export interface BridgeCounters {
+  /** Events the broker acknowledged (PUBACK). */
   eventsPublished: number;
+  /** Events deleted because the fleet acknowledged them end to end (`event-ack`). */
+  eventsConfirmed: number;
+  /** Passes that published unacknowledged events again (fleet online, ack timeout). */
+  eventResends: number;
   invalidMessages: number;
   commandsExecuted: number;
   commandsRefused: number;
@@ -93,8 +101,13 @@ export interface BridgeCounters {
 export interface MachineBridgeEvents {
   connected: [];
   disconnected: [];
-  /** An event was acknowledged by the broker (its row is deleted soon after). */
+  /**
+   * An event was acknowledged by the broker. With an older fleet its row is deleted soon after; with a fleet that
+   * acknowledges events end to end it is kept (marked sent) until `events-confirmed`.
+   */
   "event-acked": [{ seq: number; id: string }];
+  /** The fleet acknowledged committed events (`event-ack`); `count` rows were deleted. */
+  "events-confirmed": [{ count: number; from: number; upTo: number }];
   "invalid-message": [{ topic: string; code: string; message: string }];
   "command-executed": [{ name: CommandName; rid: string }];
   "command-refused": [{ name: string; rid: string | null; code: string; message: string }];
@@ -106,6 +119,8 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
   readonly outbox: Outbox;
   readonly counters: BridgeCounters = {
     eventsPublished: 0,
+    eventsConfirmed: 0,
+    eventResends: 0,
     invalidMessages: 0,
     commandsExecuted: 0,
     commandsRefused: 0,
@@ -139,8 +154,21 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     return this.outbox.boot;
   }
 
+  /** The installation id of the machine's database (random, drawn once when the bridge tables were created). */
+  get install(): number {
+    return this.outbox.install;
+  }
+
   get connected(): boolean {
     return this.conn?.connected ?? false;
+  }
+
+  /**
+   * Whether events are kept until the fleet acknowledges them (the last `fleet/state` seen, now or in an earlier
+   * run, said `acks: true`), rather than deleted on the broker's PUBACK.
+   */
+  get waitsForFleetAcks(): boolean {
+    return this.publisher?.waitsForFleetAcks ?? readMeta(this.opts.db, "fleet_acks") === 1;
   }
 
   /** Opens the outbox (incrementing the boot counter) and connects; resolves without waiting for the broker. */
@@ -160,13 +188,17 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
       keepaliveSec: this.opts.keepaliveSec ?? 30,
       ...(this.opts.random ? { random: this.opts.random } : {}),
       ...this.opts.reconnect,
-      will: { topic: topics.status(id), payload: Buffer.from(JSON.stringify(this.envelope({ state: "lost" }))), qos: 1, retain: true },
+      will: { topic: topics.status(id), payload: Buffer.from(JSON.stringify(this.envelope({ install: this.outbox.install, state: "lost" }))), qos: 1, retain: true },
     });
     const client = this.conn.client;
     this.publisher = new OutboxPublisher(this.outbox, client, id, this.clock, this.logger, (row) => {
       this.counters.eventsPublished++;
       this.safeEmit("event-acked", row);
     }, this.opts.outbox);
+    // What the last fleet/state said, kept across restarts: after a broker restart (an in-memory broker loses its
+    // retained messages) the machine must still wait for the fleet's acks rather than trust a PUBACK.
+    this.publisher.onResend = () => this.counters.eventResends++;
+    this.publisher.setFleetAcks(readMeta(this.opts.db, "fleet_acks") === 1);
     this.removeEnqueueListener = this.outbox.onEnqueue(this.publisher.pump);
     client.on("connect", this.onConnect);
     client.on("close", this.onClose);
@@ -219,11 +251,12 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
   }
 
   private publishStatus(state: MachineOnlineState): Promise<void> {
-    return this.publish(topics.status(this.opts.machineId), this.envelope({ state }), 1, true);
+    // `install` with `boot`: the fleet orders statuses by boot within one installation of the machine's database.
+    return this.publish(topics.status(this.opts.machineId), this.envelope({ install: this.outbox.install, state }), 1, true);
   }
 
   private async publishBirth(): Promise<void> {
-    const payload = this.envelope(this.opts.birth());
+    const payload = this.envelope({ ...this.opts.birth(), install: this.outbox.install });
     const checked = parseValue(BirthPayload, payload);
     if (!checked.ok) {
       this.logger.error("birth refused by the protocol schema; not published", { ...checked.error });
@@ -276,6 +309,16 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
   };
 
   private readonly onMessage = (topic: string, payload: Buffer) => {
+    // The fleet's state and its acks are handled at once, not behind a running command: a PUBACK that follows the
+    // retained fleet/state on the wire must find the ack mode it announced already in force.
+    if (topic === FLEET_STATE_TOPIC || topic.endsWith("/event-ack")) {
+      try {
+        this.handleFleetMessage(topic, payload);
+      } catch (err) {
+        this.logger.error("fleet message handler failed", { topic, error: (err as Error).message });
+      }
+      return;
+    }
     // One message at a time, in arrival order: a command's counter check and its persistence must not interleave.
     this.inbox = this.inbox.then(() => this.handle(topic, payload)).catch((err: unknown) => {
       this.logger.error("inbound message handler failed", { topic, error: (err as Error).message });
@@ -301,6 +344,44 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     if (msg.topic.kind === "desired") return this.handleDesired(msg.topic.machineId, msg.payload as DesiredStatePayload, payload);
     if (msg.topic.kind === "command") return this.handleCommand(msg.topic.machineId, msg.payload as CommandPayload, payload);
     this.invalid(topic, "bad_value", `a machine does not take ${msg.topic.kind} messages`);
+  }
+
+  private handleFleetMessage(topic: string, payload: Buffer): void {
+    if (payload.length === 0) return; // a cleared retained fleet/state
+    const parsed = parseMqttMessage(topic, payload);
+    if (!parsed.ok) return this.invalid(topic, parsed.error.code, parsed.error.message);
+    const msg = parsed.value;
+    const publisher = this.publisher;
+    if (!publisher) return;
+    if (msg.topic.kind === "fleet-state") {
+      const p = msg.payload as FleetStatePayload;
+      const acks = p.acks === true;
+      if (acks !== publisher.waitsForFleetAcks) {
+        writeMeta(this.opts.db, "fleet_acks", acks ? 1 : 0);
+        this.logger.info(acks ? "the fleet acknowledges events: each is kept until the fleet stored it" : "the fleet does not acknowledge events: deleted after PUBACK", { fleetBoot: p.boot });
+      }
+      publisher.setFleetAcks(acks);
+      publisher.fleetState(p.state === "online");
+      return;
+    }
+    if (msg.topic.kind === "event-ack") {
+      if (msg.topic.machineId !== this.opts.machineId) return this.invalid(topic, BridgeErrorCode.WRONG_AUDIENCE, `event-ack for ${msg.topic.machineId}`);
+      const p = msg.payload as EventAckPayload;
+      // An ack counted over another installation's seqs (the fleet had not seen this database's birth yet, or a late
+      // ack for the machine's previous database) would delete new events that reuse those seqs. Without `install`
+      // (an older fleet) the ack is taken as before.
+      if (p.install !== undefined && p.install !== this.outbox.install) {
+        this.logger.info("event ack for another installation ignored", { install: p.install, ours: this.outbox.install, from: p.from, upTo: p.upTo });
+        return;
+      }
+      const count = publisher.fleetAck(p.from, p.upTo, p.seqs ?? []);
+      if (count > 0) {
+        this.counters.eventsConfirmed += count;
+        this.safeEmit("events-confirmed", { count, from: p.from, upTo: p.upTo });
+      }
+      return;
+    }
+    this.invalid(topic, "bad_value", `unexpected ${msg.topic.kind} message`);
   }
 
   private async handleDesired(topicMachine: string, desired: DesiredStatePayload, raw: Buffer): Promise<void> {
@@ -407,6 +488,8 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     }
   }
 }
+
+const FLEET_STATE_TOPIC = topics.fleetState();
 
 function codeOf(err: unknown, fallback: string): string {
   const code = (err as { code?: unknown } | null)?.code;

@@ -210,5 +210,11 @@ describe("outbox through broker failures (real Mosquitto)", () => {
     const db = new Database(dbFile, { readonly: true });
     cleanups.push(async () => void db.close());
     expect((db.prepare("SELECT value FROM bridge_meta WHERE key = 'boot'").get() as { value: number }).value).toBe(second.boot);
+    // The will carries the installation id with the boot, as every status of this database does.
+    const install = (db.prepare("SELECT value FROM bridge_meta WHERE key = 'install'").get() as { value: number }).value;
+    expect(rec.json<{ state: string; install: number }>(topics.status(machineId)).map((s) => [s.state, s.install]).slice(0, 2)).toEqual([
+      ["online", install],
+      ["lost", install],
+    ]);
   });
 });

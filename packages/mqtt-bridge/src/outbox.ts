@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { EventBody, PAYLOAD_VERSION, parseValue, topics, type EventType } from "@zapvend/protocol";
 import { systemClock, type Clock } from "./clock.js";
-import { migrateBridgeDb, nextBoot } from "./bridge-db.js";
+import { migrateBridgeDb, nextBoot, readInstall } from "./bridge-db.js";
 import { BridgeError, BridgeErrorCode } from "./errors.js";
 
 export interface OutboxOptions {
@@ -26,8 +26,20 @@ export class Outbox {
   private readonly clock: Clock;
   private opened = false;
   private bootValue = 0;
+  private installValue = 0;
   private stmts:
-    | { insert: Database.Statement; peek: Database.Statement; del: Database.Statement; count: Database.Statement }
+    | {
+        insert: Database.Statement;
+        peek: Database.Statement;
+        del: Database.Statement;
+        count: Database.Statement;
+        markSent: Database.Statement;
+        delSentRange: Database.Statement;
+        delSent: Database.Statement;
+        delAllSent: Database.Statement;
+        sentStats: Database.Statement;
+        peekSent: Database.Statement;
+      }
     | undefined;
   private readonly listeners = new Set<() => void>();
   private notifyQueued = false;
@@ -48,11 +60,20 @@ export class Outbox {
     if (this.opened) return;
     migrateBridgeDb(this.db);
     this.bootValue = nextBoot(this.db);
+    this.installValue = readInstall(this.db);
     this.stmts = {
       insert: this.db.prepare("INSERT INTO bridge_outbox (id, type, ts, boot, body) VALUES (?, ?, ?, ?, ?)"),
       peek: this.db.prepare("SELECT seq, id, type, ts, boot, body FROM bridge_outbox WHERE seq > ? ORDER BY seq LIMIT ?"),
       del: this.db.prepare("DELETE FROM bridge_outbox WHERE seq = ?"),
       count: this.db.prepare("SELECT count(*) AS n FROM bridge_outbox"),
+      markSent: this.db.prepare("UPDATE bridge_outbox SET sent_at = ? WHERE seq = ?"),
+      delSentRange: this.db.prepare("DELETE FROM bridge_outbox WHERE seq BETWEEN ? AND ? AND sent_at IS NOT NULL"),
+      delSent: this.db.prepare("DELETE FROM bridge_outbox WHERE seq = ? AND sent_at IS NOT NULL"),
+      delAllSent: this.db.prepare("DELETE FROM bridge_outbox WHERE sent_at IS NOT NULL"),
+      sentStats: this.db.prepare("SELECT count(*) AS n, min(sent_at) AS oldest FROM bridge_outbox WHERE sent_at IS NOT NULL"),
+      peekSent: this.db.prepare(
+        "SELECT seq, id, type, ts, boot, body FROM bridge_outbox WHERE seq > ? AND sent_at IS NOT NULL AND sent_at <= ? ORDER BY seq LIMIT ?",
+      ),
     };
     this.opened = true;
   }
@@ -61,6 +82,15 @@ export class Outbox {
   get boot(): number {
     this.open();
     return this.bootValue;
+  }
+
+  /**
+   * The installation id of this database (opens the outbox if needed): random, drawn once when the bridge tables
+   * were created. Boot and seq are ordered within one installation; a replaced database is a new installation.
+   */
+  get install(): number {
+    this.open();
+    return this.installValue;
   }
 
   /**
@@ -86,7 +116,13 @@ export class Outbox {
     return this.stmts!.peek.all(afterSeq, limit) as OutboxRow[];
   }
 
-  /** Deletes events the broker acknowledged, in one transaction (one fsync for the batch). */
+  /** Up to `limit` sent, unconfirmed events above `afterSeq` whose PUBACK came at or before `sentAtOrBefore`, oldest first. */
+  peekSent(afterSeq: number, sentAtOrBefore: number, limit: number): OutboxRow[] {
+    this.open();
+    return this.stmts!.peekSent.all(afterSeq, sentAtOrBefore, limit) as OutboxRow[];
+  }
+
+  /** Deletes events the broker acknowledged (a fleet without end-to-end acks), in one transaction (one fsync for the batch). */
   ack(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
     this.open();
@@ -96,7 +132,47 @@ export class Outbox {
     })();
   }
 
-  /** How many events wait for the broker. */
+  /**
+   * Marks events the broker acknowledged (PUBACK) as sent, in one transaction: with a fleet that acknowledges events
+   * end to end they stay until `confirm` removes them.
+   */
+  markSent(seqs: readonly number[], atMs: number): void {
+    if (seqs.length === 0) return;
+    this.open();
+    const mark = this.stmts!.markSent;
+    this.db.transaction(() => {
+      for (const s of seqs) mark.run(atMs, s);
+    })();
+  }
+
+  /**
+   * Deletes the sent events the fleet acknowledged (`from <= seq <= upTo`, and each of `seqs`), in one transaction.
+   * An event not yet marked sent stays: it is sent (again) and acknowledged again. Returns how many were deleted.
+   */
+  confirm(from: number, upTo: number, seqs: readonly number[] = []): number {
+    this.open();
+    const { delSentRange, delSent } = this.stmts!;
+    return this.db.transaction(() => {
+      let n = from <= upTo ? delSentRange.run(from, upTo).changes : 0;
+      for (const s of seqs) if (s < from || s > upTo) n += delSent.run(s).changes;
+      return n;
+    })();
+  }
+
+  /** Deletes every sent event (the fleet turned out not to acknowledge events: the broker's PUBACK was the end). */
+  dropSent(): number {
+    this.open();
+    return this.stmts!.delAllSent.run().changes;
+  }
+
+  /** Events sent to the broker that no fleet ack covers yet, and when the oldest of them was sent. */
+  sentUnconfirmed(): { count: number; oldestSentAt: number | null } {
+    this.open();
+    const r = this.stmts!.sentStats.get() as { n: number; oldest: number | null };
+    return { count: r.n, oldestSentAt: r.oldest };
+  }
+
+  /** How many events are stored: not yet sent, or (with a fleet that acknowledges) sent and not yet confirmed. */
   size(): number {
     this.open();
     return (this.stmts!.count.get() as { n: number }).n;
@@ -125,11 +201,16 @@ export class Outbox {
   }
 }
 
-/** The exact bytes published for a stored event: protocol's envelope then the body. */
-export function outboxPayload(row: OutboxRow): string {
+/**
+ * The exact bytes published for a stored event: protocol's envelope, the installation id (`install`, when given:
+ * the outbox's `install`) then the body.
+ */
+export function outboxPayload(row: OutboxRow, install?: number): string {
   // The body is stored as the JSON of a validated object, so splicing the envelope in front keeps valid JSON and
-  // saves a parse + stringify per event on the flush path. Ids are [A-Za-z0-9_-] (protocol's Id), no escaping.
-  return `{"v":${PAYLOAD_VERSION},"id":"${row.id}","ts":${row.ts},"boot":${row.boot},"seq":${row.seq},${row.body.slice(1)}`;
+  // saves a parse + stringify per event on the flush path. Ids are [A-Za-z0-9_-] (protocol's Id), no escaping; the
+  // installation id is an integer.
+  const inst = install === undefined ? "" : `"install":${install},`;
+  return `{"v":${PAYLOAD_VERSION},"id":"${row.id}","ts":${row.ts},"boot":${row.boot},"seq":${row.seq},${inst}${row.body.slice(1)}`;
 }
 
 export function outboxTopic(machineId: string, row: OutboxRow): string {
