@@ -1,6 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --single-threaded-gc
 // zapvend-machine --config <file>     runs the machine daemon
 // zapvend-machine hash-pin <pin>      prints the servicePinHash for the config
+//
+// --max-semi-space-size=1 (MB): V8's young generation otherwise grows to 2 x 16 MB semi-spaces after the start-up
+// burst and keeps them; the daemon's young objects are few and short-lived. Measured with `npm run bench --
+// machine-rss` (bench/README.md). It must be on node's command line: v8.setFlagsFromString at the top of this file
+// was measured to take effect only in part (start-up peak 86 MB against 80 MB). systemd's unit
+// (hardware/pi-setup/zapvend-machine.service) passes the same flag, and the benchmark reads it from there.
+// --single-threaded-gc (V8 collects on the main thread, no helper-thread buffers) and MALLOC_ARENA_MAX=2 (glibc's
+// per-thread malloc arenas) take ~4 MB more off the peak; the unit sets both too (figures in bench/README.md).
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config-file.js";
 import { createLogger } from "./log.js";

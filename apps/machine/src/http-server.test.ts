@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { parseKioskServerMessage, type Catalog, type HealthResponse, type MachineStatusView, type Order } from "@zapvend/protocol";
-import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents } from "./http-server.js";
+import { ApiFailure, KIOSK_BOOT_MARKER, MachineServer, jsonForScript, type MachineApi, type MachineApiEvents } from "./http-server.js";
 
 const status: MachineStatusView = { machineId: "snacks-01", mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
 const order: Order = {
@@ -37,13 +37,19 @@ class TestApi extends EventEmitter<MachineApiEvents> implements MachineApi {
   catalog(): Catalog {
     return { machineId: "snacks-01", currency: "EUR", rate: null, products: [] };
   }
-  async createOrder(slot: string) {
+  credits: string[] = [];
+  async createOrder(slot: string, creditId?: string) {
+    if (creditId) this.credits.push(creditId);
     if (slot === "A9") throw Object.assign(new Error("slot A9 is sold out"), { code: "sold_out", httpStatus: 409 });
     this.created.push(slot);
     return order;
   }
   getOrder(id: string) {
     return id === order.orderId ? order : undefined;
+  }
+  current: Order | null = null;
+  currentOrder() {
+    return this.current;
   }
   async cancelOrder(): Promise<Order> {
     throw new ApiFailure(409, "bad_state", "not pending");
@@ -82,8 +88,9 @@ describe("machine HTTP API", () => {
     const polluted = await fetch(`${url}/api/orders`, { method: "POST", body: '{"slot":"A1","__proto__":{"x":1}}' });
     expect(await polluted.json()).toMatchObject({ error: { code: "forbidden_key" } });
     const credit = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A1", creditId: "cr_0123456789abcdef" }) });
-    expect(credit.status).toBe(501);
-    expect(api.created).toEqual(["A1"]);
+    expect(credit.status).toBe(201);
+    expect(api.created).toEqual(["A1", "A1"]);
+    expect(api.credits).toEqual(["cr_0123456789abcdef"]);
   });
 
   it("looks orders up and 404s what does not exist", async () => {
@@ -94,6 +101,16 @@ describe("machine HTTP API", () => {
     expect((await fetch(`${url}/api/orders/${order.orderId}/cancel`, { method: "POST" })).status).toBe(409);
     expect((await fetch(`${url}/api/nope`)).status).toBe(404);
     expect((await fetch(`${url}/api/demo/pay`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await fetch(`${url}/api/demo/sim`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
+  it("answers GET /api/orders/current (not shadowed by /api/orders/:id)", async () => {
+    const { api, url } = await start();
+    const none = await fetch(`${url}/api/orders/current`);
+    expect(none.status).toBe(200);
+    expect(await none.json()).toEqual({ order: null });
+    api.current = { ...order, state: "dispensing" };
+    expect(await (await fetch(`${url}/api/orders/current`)).json()).toMatchObject({ order: { orderId: order.orderId, state: "dispensing" } });
   });
 
   it("greets a WebSocket with hello, status and catalog, then pushes transitions", async () => {
@@ -126,5 +143,36 @@ describe("machine HTTP API", () => {
     expect(await index.text()).toContain("kiosk");
     expect((await fetch(`${url}/..%2fsecret.txt`)).status).toBe(404);
     expect((await fetch(`${url}/%2e%2e/secret.txt`)).status).toBe(404);
+  });
+
+  it("puts its status, catalog and current order into the kiosk page, fresh per request and safe in a <script>", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kiosk-"));
+    writeFileSync(path.join(dir, "index.html"), `<!doctype html><head>${KIOSK_BOOT_MARKER}</head><body>kiosk</body>`);
+    const { api, url } = await start(dir);
+    const bootOf = (page: string) => {
+      const m = /<script type="application\/json" id="zapvend-boot">([^<]*)<\/script>/.exec(page);
+      expect(m).not.toBeNull();
+      return JSON.parse(m![1]!) as { v: number; status: unknown; catalog: Catalog; order: Order | null };
+    };
+    const first = await fetch(`${url}/`);
+    expect(first.headers.get("cache-control")).toBe("no-store");
+    const page1 = await first.text();
+    expect(page1).not.toContain(KIOSK_BOOT_MARKER);
+    expect(bootOf(page1)).toEqual({ v: 1, status, catalog: api.catalog(), order: null });
+    // A name that would end the block or open a comment, and the JS line separators: escaped, read back unchanged.
+    const nasty = "</script><script>alert(1)</script><!-- & > \u2028\u2029";
+    api.current = { ...order, state: "dispensing", productName: nasty };
+    const page2 = await (await fetch(`${url}/`)).text();
+    expect(page2.match(/<\/script>/g)).toHaveLength(1);
+    expect(page2).not.toContain("<!--");
+    expect(bootOf(page2).order?.productName).toBe(nasty);
+    expect(jsonForScript({ s: nasty })).not.toMatch(/[<>&\u2028\u2029]/);
+  });
+
+  it("serves a kiosk page without the marker as it is", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kiosk-"));
+    writeFileSync(path.join(dir, "index.html"), "<!doctype html><title>kiosk</title>");
+    const { url } = await start(dir);
+    expect(await (await fetch(`${url}/`)).text()).toBe("<!doctype html><title>kiosk</title>");
   });
 });

@@ -1,6 +1,6 @@
 // The machine's HTTP API and WebSocket (DESIGN.md "Machine HTTP API"), and the kiosk's static files.
 import type { EventEmitter } from "node:events";
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -11,6 +11,7 @@ import {
   parseKioskClientMessage,
   type ApiError,
   type Catalog,
+  type DemoSimResponse,
   type HealthResponse,
   type KioskServerMessage,
   type MachineStatusView,
@@ -45,11 +46,21 @@ export interface MachineApi extends EventEmitter<MachineApiEvents> {
   health(): HealthResponse;
   status(): MachineStatusView;
   catalog(): Catalog;
-  createOrder(slot: string): Promise<Order>;
+  /** Creates an order; with `creditId` the price is paid (partly or wholly) from that credit. */
+  createOrder(slot: string, creditId?: string): Promise<Order>;
   getOrder(orderId: string): Order | undefined;
+  /** `GET /api/orders/current`: the order being vended, else one that ended in the last 15 s, else null. */
+  currentOrder(): Order | null;
   cancelOrder(orderId: string): Promise<Order>;
   /** Pays an order from the sim node's wallet (demo only); undefined when the backend is not the sim. */
   demoPay?: (orderId: string) => Promise<void>;
+  /** Opens/closes the sim door and replaces the injected sim faults (demo, tests); undefined when the board is not the sim. */
+  demoSim?: (body: unknown) => DemoSimResponse;
+  /**
+   * Hands one BTCPay webhook delivery (the raw body and its `BTCPay-Sig` header) to the BTCPay adapter; undefined
+   * when the backend is not BTCPay. A delivery is a hint only: the adapter's lookup is the proof of payment.
+   */
+  btcpayWebhook?: (rawBody: Uint8Array, signature: string | undefined) => Promise<{ accepted: boolean; status: number; reason?: string }>;
   /** Extra routes (the technician's service API); return undefined when the route is not theirs. */
   serviceRoute?: (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => Promise<{ status: number; body: unknown } | undefined>;
 }
@@ -173,14 +184,11 @@ export class MachineServer {
         if (method === "POST" && p === "/api/orders") {
           const parsed = parseCreateOrderRequest(await readBody(req));
           if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, `${parsed.error.message} (at ${parsed.error.path})`);
-          if (parsed.value.creditId) {
-            // Credits are recorded (and reported to the fleet) but spending them is not built yet: say so rather than
-            // charge the full price while the buyer thinks the credit applies.
-            throw new ApiFailure(501, "credit_not_supported", "spending a credit is not supported by this machine yet");
-          }
-          const order = await api.createOrder(parsed.value.slot);
+          const order = await api.createOrder(parsed.value.slot, parsed.value.creditId);
           return send(res, 201, order);
         }
+        // Before the `:id` route: "current" is a valid order id pattern.
+        if (method === "GET" && p === "/api/orders/current") return send(res, 200, { order: api.currentOrder() });
         const m = /^\/api\/orders\/([A-Za-z0-9_-]{1,64})(\/cancel)?$/.exec(p);
         if (m) {
           if (method === "GET" && !m[2]) {
@@ -200,6 +208,19 @@ export class MachineServer {
           api.demoPay(body.orderId).catch((err: unknown) => this.opts.log?.("demo pay failed", { orderId: body.orderId, err: String(err) }));
           return send(res, 202, { status: "paying" });
         }
+        if (method === "POST" && p === "/api/webhooks/btcpay") {
+          if (!api.btcpayWebhook) throw new ApiFailure(404, "not_found", "this machine's payments backend is not BTCPay");
+          const raw = await readRawBody(req, MAX_WEBHOOK_BYTES);
+          const sig = req.headers["btcpay-sig"];
+          const outcome = await api.btcpayWebhook(raw, Array.isArray(sig) ? sig[0] : sig);
+          if (outcome.status === 401) throw new ApiFailure(401, "bad_signature", `webhook refused: ${outcome.reason ?? "bad signature"}`);
+          // Anything signed is answered 200 (BTCPay would only redeliver what it cannot change); it is a hint, not proof.
+          return send(res, 200, { accepted: outcome.accepted, ...(outcome.reason ? { reason: outcome.reason } : {}) });
+        }
+        if (method === "POST" && p === "/api/demo/sim") {
+          if (!api.demoSim) throw new ApiFailure(404, "not_found", "the sim controls exist only with the sim board");
+          return send(res, 200, api.demoSim(await readBody(req)));
+        }
         if (api.serviceRoute && p.startsWith("/api/service/")) {
           const body = method === "POST" ? await readBody(req) : undefined;
           const r = await api.serviceRoute({ method, path: p, body, authorization: req.headers.authorization });
@@ -217,6 +238,27 @@ export class MachineServer {
       }
       throw err;
     }
+  }
+
+  /**
+   * The kiosk's index.html with what the WebSocket greeting and `GET /api/orders/current` would tell it, as of this
+   * request (never cached: the page is `no-store`): the screen can draw its first catalog without a round trip.
+   * Undefined when the page has no marker (an older build): then served as it is.
+   */
+  private kioskPage(file: string): Buffer | undefined {
+    const htmlText = readFileSync(file, "utf8");
+    if (!htmlText.includes(KIOSK_BOOT_MARKER)) return undefined;
+    const api = this.opts.api;
+    let boot;
+    try {
+      boot = { v: 1, status: api.status(), catalog: api.catalog(), order: api.currentOrder() };
+    } catch (err) {
+      // The page without it: the kiosk asks over the WebSocket and the API as before.
+      this.opts.log?.("kiosk page: no snapshot", { error: String(err) });
+      return undefined;
+    }
+    const block = `<script type="application/json" id="zapvend-boot">${jsonForScript(boot)}</script>`;
+    return Buffer.from(htmlText.replace(KIOSK_BOOT_MARKER, () => block), "utf8");
   }
 
   private serveStatic(p: string, res: http.ServerResponse): void {
@@ -240,6 +282,14 @@ export class MachineServer {
       }
       return send(res, 404, { error: { code: "not_found", message: "not found" } });
     }
+    if (rel === "index.html") {
+      const page = this.kioskPage(file);
+      if (page) {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": page.length, "cache-control": "no-store" });
+        res.end(page);
+        return;
+      }
+    }
     res.writeHead(200, {
       "content-type": CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream",
       "content-length": size,
@@ -250,22 +300,43 @@ export class MachineServer {
   }
 }
 
+/** Where the kiosk's index.html takes the daemon's snapshot (an HTML comment: harmless when served without it). */
+export const KIOSK_BOOT_MARKER = "<!-- %ZAPVEND_BOOT% -->";
+
+/**
+ * JSON for a `<script type="application/json">` block: `<` (so no `</script>` or `<!--` can end or bend it), `>`, `&`
+ * and the two JavaScript line separators as \u escapes, which JSON.parse reads back unchanged.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(data), "cache-control": "no-store" });
   res.end(data);
 }
 
-async function readBody(req: http.IncomingMessage): Promise<unknown> {
+/** BTCPay webhook deliveries are small JSON events; anything larger is refused before it is buffered. */
+const MAX_WEBHOOK_BYTES = 64 * 1024;
+
+async function readRawBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) throw new ApiFailure(413, "too_large", `body larger than ${maxBytes} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_HTTP_BODY_BYTES) throw new ApiFailure(413, "too_large", `body larger than ${MAX_HTTP_BODY_BYTES} bytes`);
+    if (size > maxBytes) throw new ApiFailure(413, "too_large", `body larger than ${maxBytes} bytes`);
     chunks.push(chunk);
   }
-  if (size === 0) return null;
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  const raw = await readRawBody(req, MAX_HTTP_BODY_BYTES);
+  if (raw.length === 0) return null;
+  const text = raw.toString("utf8");
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -7,16 +7,19 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { VendController, ControllerError, type PriceQuote } from "@zapvend/controller";
 import { openHardware, runChecks, systemClock, type Hardware } from "@zapvend/hal";
-import { simOf } from "@zapvend/hal/sim";
-import { PaymentService, createBackend, createPriceOracle, type PriceOracle } from "@zapvend/payments";
+import { isSimFault, simOf } from "@zapvend/hal/sim";
+import { PaymentService, createBackend, createPriceOracle, type BtcpayBackend, type PriceOracle } from "@zapvend/payments";
 import { MachineBridge, type AppliedState, type DesiredOutcome } from "@zapvend/mqtt-bridge";
 import {
   ApiErrorCode,
+  DemoSimRequest,
   RestockRequest,
+  ServiceModeRequest,
   ServiceLoginRequest,
   TestVendRequest,
   parseValue,
   type Catalog,
+  type DemoSimResponse,
   type DesiredStatePayload,
   type HarnessReport,
   type HealthResponse,
@@ -29,6 +32,7 @@ import {
 import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents } from "./http-server.js";
 import { createLogger, type Logger } from "./log.js";
 import { ServiceAuth } from "./service-auth.js";
+import { resolvePourStations } from "./pour-stations.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -62,6 +66,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private oracle: PriceOracle | undefined;
   private bridge: MachineBridge | undefined;
+  private btcpay: BtcpayBackend | undefined;
   private desiredVersion = 0;
   url: string | undefined;
 
@@ -91,16 +96,23 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
     this.hardware = await openHardware({ board: config.board, logger: this.log.child("vend:hal") });
     this.cleanups.push(() => this.hardware?.close());
+    const stations = resolvePourStations(config.catalog, Object.keys(this.hardware.pinmap.pourStations));
+    if (!stations.ok) throw new Error(`config: ${stations.message}`);
 
     const backend = await createBackend(config.payments.backend, {
       network: config.payments.network,
       ...(config.payments.payeeNodeKey ? { payeeNodeKey: config.payments.payeeNodeKey } : {}),
       logger: this.log.child(`pay:${config.payments.backend.kind}`),
     });
+    if (config.payments.backend.kind === "btcpay") this.btcpay = backend as BtcpayBackend;
     this.payments = new PaymentService({
       backend,
       network: config.payments.network,
       ...(config.payments.payeeNodeKey ? { payeeNodeKey: config.payments.payeeNodeKey } : {}),
+      // The invoice must still be valid for about the expiry the machine asked for: the config allows 30 s, and the
+      // payments default of 60 s refused every invoice below 60 s (and some at exactly 60 s, the node's timestamp
+      // being rounded down to the second). 5 s of slack for a slow node and that rounding.
+      minRemainingSec: Math.min(60, config.payments.invoiceExpirySec - 5),
       logger: this.log.child("pay:service"),
     });
     await this.payments.start();
@@ -124,12 +136,15 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       catalog: config.catalog,
       quote: (p) => this.quote(p),
       invoiceExpirySec: config.payments.invoiceExpirySec,
+      pourStation: (slot) => stations.stationOf.get(slot),
       logger: this.log.child("vend:controller"),
     });
     const ctl = this.controller;
     ctl.on("order", (o) => {
       this.emit("order", o);
-      if (["completed", "refunded", "credited", "expired"].includes(o.state) || o.state === "pending") this.emit("catalog", this.catalog());
+      // Stock is reserved when an order is created (`pending`, or `held` at once when a credit pays it all) and
+      // released or used up when it ends.
+      if (["completed", "refunded", "credited", "expired", "pending"].includes(o.state) || (o.state === "held" && o.bolt11 === null)) this.emit("catalog", this.catalog());
     });
     ctl.on("progress", (id, p) => this.emit("progress", id, p));
     ctl.on("fault", () => this.emitStatus());
@@ -144,12 +159,23 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     const db = this.db;
     const offDoor = this.hardware.on("door", (door) => {
       db.transaction(() => bridge.outbox.enqueue({ type: "door", open: door === "open" }))();
-      bridge.setServiceMode(door === "open");
+      // The service menu needs the open door: closing it ends every service session.
+      if (door === "closed") this.auth.revokeAll();
+      this.syncServiceStatus();
       this.emitStatus();
     });
-    if (this.hardware.status().door === "open") bridge.setServiceMode(true);
-    const offFault = this.hardware.on("fault", () => this.emitStatus());
-    this.cleanups.push(offDoor, offFault);
+    this.syncServiceStatus();
+    // What the hardware raises or ends on its own (the drop beam broken while idle, the board gone) goes to the
+    // controller, which tells the fleet; the kiosk and the service menu follow the status either way.
+    const offFault = this.hardware.on("fault", (f) => {
+      ctl.hardwareFault(f, true);
+      this.emitStatus();
+    });
+    const offFaultCleared = this.hardware.on("fault-cleared", (f) => {
+      ctl.hardwareFault(f, false);
+      this.emitStatus();
+    });
+    this.cleanups.push(offDoor, offFault, offFaultCleared);
     const onHealth = () => this.emitStatus();
     this.payments.monitor.on("health", onHealth);
     this.cleanups.push(() => void this.payments?.monitor.off("health", onHealth));
@@ -276,10 +302,26 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     for (const [slot, change] of Object.entries(d.slots ?? {})) {
       ctl.updateProduct(slot, { ...(change.enabled !== undefined ? { enabled: change.enabled } : {}), ...(change.price ? { price: change.price } : {}) });
     }
-    if (d.mode) ctl.setMode(d.mode);
+    // A retained desired state comes again after each restart: its mode is applied once per version, so it does not
+    // undo a later change from the service menu (both go through setMode, which keeps the mode in the journal).
+    if (d.mode && d.version > ctl.modeDesiredVersion()) this.setMode(d.mode, d.version);
     this.desiredVersion = d.version;
     this.emitStatus();
     return { ...applied(), status: "applied" };
+  }
+
+  /** In or out of service, from the service menu or the fleet's desired state: one path. */
+  setMode(mode: "normal" | "maintenance", desiredVersion?: number): void {
+    this.ctl.setMode(mode, desiredVersion !== undefined ? { desiredVersion } : {});
+    this.log.info("mode", { mode, ...(desiredVersion !== undefined ? { desiredVersion } : {}) });
+    this.syncServiceStatus();
+    this.emitStatus();
+  }
+
+  /** MQTT status `service` while the door is open or the machine is in maintenance, `online` otherwise. */
+  private syncServiceStatus(): void {
+    const doorOpen = this.hardware?.status().door === "open";
+    this.bridge?.setServiceMode(doorOpen || this.controller?.getMode() === "maintenance");
   }
 
   private emitStatus(): void {
@@ -297,15 +339,22 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     const payments = this.payments?.health() ?? "down";
     // sellBlocker() is null when the machine can sell: no `??` here, null is the good answer.
     const blocker = this.controller ? this.controller.sellBlocker() : new ControllerError("stopping", "starting");
-    const faults = [...(hw?.faults ?? []).map((f) => ({ code: f.code, message: f.message }))];
+    // The hardware's faults, then the controller's machine-wide ones (a shared part that failed a vend, a refused
+    // fleet event), each code once.
+    const faults: Array<{ code: string; message: string }> = [];
+    for (const f of [...(hw?.faults ?? []), ...(this.controller?.faults() ?? [])]) {
+      if (!faults.some((x) => x.code === f.code && x.message === f.message)) faults.push({ code: f.code, message: f.message });
+    }
+    const operatingMode = this.controller?.getMode() ?? "normal";
     return {
       machineId: this.machineId,
-      mode: hw?.door === "open" ? "service" : (this.controller?.getMode() ?? "normal"),
+      mode: hw?.door === "open" ? "service" : operatingMode,
+      operatingMode,
       selling: blocker === null,
       payments,
-      hardware: !hw ? "down" : hw.ready && hw.faults.length === 0 ? "up" : hw.ready ? "degraded" : "down",
+      hardware: !hw ? "down" : hw.ready && faults.length === 0 ? "up" : hw.ready ? "degraded" : "down",
       door: hw?.door ?? "open",
-      faults,
+      faults: faults.slice(0, 50),
     };
   }
 
@@ -317,6 +366,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       version: this.version,
       uptimeMs: Date.now() - this.startedAt,
       demoWallet: this.config.payments.backend.kind === "sim",
+      ...(this.hardware && simOf(this.hardware) ? { demoBoard: true } : {}),
     };
   }
 
@@ -329,9 +379,14 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     };
   }
 
-  async createOrder(slot: string): Promise<Order> {
-    const order = await this.ctl.createOrder(slot);
+  async createOrder(slot: string, creditId?: string): Promise<Order> {
+    const order = await this.ctl.createOrder(slot, creditId !== undefined ? { creditId } : {});
     return this.ctl.toView(order);
+  }
+
+  currentOrder(): Order | null {
+    const o = this.controller?.currentOrder();
+    return o ? this.ctl.toView(o) : null;
   }
 
   getOrder(orderId: string): Order | undefined {
@@ -358,9 +413,50 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     };
   }
 
+  get btcpayWebhook(): ((rawBody: Uint8Array, signature: string | undefined) => Promise<{ accepted: boolean; status: number; reason?: string }>) | undefined {
+    const btcpay = this.btcpay;
+    if (!btcpay) return undefined;
+    return (rawBody, signature) => btcpay.handleWebhook(rawBody, signature);
+  }
+
+  get demoSim(): ((body: unknown) => DemoSimResponse) | undefined {
+    const sim = this.hardware && simOf(this.hardware);
+    if (!sim) return undefined;
+    return (body: unknown) => {
+      const parsed = parseValue(DemoSimRequest, body);
+      if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, `${parsed.error.message} (at ${parsed.error.path})`);
+      const { door, faults } = parsed.value;
+      const unknown = faults?.find((f) => !isSimFault(f));
+      if (unknown !== undefined) throw new ApiFailure(400, ApiErrorCode.UNKNOWN_SIM_FAULT, `unknown sim fault "${unknown}"`);
+      if (faults) {
+        sim.clear();
+        for (const f of faults) if (isSimFault(f)) sim.inject(f);
+      }
+      if (door) sim.setDoorOpen(door === "open");
+      this.log.info("demo: sim board set", { door: sim.doorOpen ? "open" : "closed", faults: sim.faults });
+      this.emitStatus();
+      return { door: sim.doorOpen ? "open" : "closed", faults: [...sim.faults] };
+    };
+  }
+
+  private serviceStatus() {
+    const s = this.status();
+    return {
+      ...s,
+      version: this.version,
+      uptimeMs: Date.now() - this.startedAt,
+      boot: this.boot,
+      slots: this.ctl.productList().map((p) => ({ slot: p.slot, name: p.name, kind: p.kind, stock: p.stock, capacity: p.capacity, enabled: p.enabled })),
+    };
+  }
+
   serviceRoute = async (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => {
     const sub = req.path.slice("/api/service/".length);
     if (req.method === "POST" && sub === "login") {
+      // The door before the PIN: at a closed machine nobody gets to try a PIN at all.
+      if (this.hardware?.status().door !== "open") {
+        return { status: 403, body: { error: { code: "door_closed", message: "open the machine's door to use the service menu" } } };
+      }
       const parsed = parseValue(ServiceLoginRequest, req.body);
       if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
       const r = this.auth.login(parsed.value.pin);
@@ -374,18 +470,12 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       this.auth.logout(req.authorization);
       return { status: 204, body: null };
     }
-    if (req.method === "GET" && sub === "status") {
-      const s = this.status();
-      return {
-        status: 200,
-        body: {
-          ...s,
-          version: this.version,
-          uptimeMs: Date.now() - this.startedAt,
-          boot: this.boot,
-          slots: this.ctl.productList().map((p) => ({ slot: p.slot, name: p.name, kind: p.kind, stock: p.stock, capacity: p.capacity, enabled: p.enabled })),
-        },
-      };
+    if (req.method === "GET" && sub === "status") return { status: 200, body: this.serviceStatus() };
+    if (req.method === "POST" && sub === "mode") {
+      const parsed = parseValue(ServiceModeRequest, req.body);
+      if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
+      this.setMode(parsed.value.mode);
+      return { status: 200, body: this.serviceStatus() };
     }
     if (req.method === "POST" && sub === "restock") {
       const parsed = parseValue(RestockRequest, req.body);
@@ -395,7 +485,9 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       if (parsed.value.stock > product.capacity) throw new ApiFailure(400, "out_of_range", `stock above the capacity of ${product.capacity}`);
       this.ctl.restock(parsed.value.slot, parsed.value.stock);
       this.syncSimStock([parsed.value.slot]);
+      // The technician at the open machine clears what is latched; the hal keeps a drop beam that still reads broken.
       this.hardware?.clearFaults();
+      this.ctl.clearFaults();
       this.emitStatus();
       return { status: 200, body: { slot: product.slot, name: product.name, kind: product.kind, stock: parsed.value.stock, capacity: product.capacity, enabled: product.enabled } };
     }

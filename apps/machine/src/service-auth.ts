@@ -80,6 +80,11 @@ export class ServiceAuth {
     return true;
   }
 
+  /** Ends every session (the door closed). */
+  revokeAll(): void {
+    this.tokens.clear();
+  }
+
   logout(authorization: string | undefined): void {
     const m = /^Bearer (.+)$/.exec(authorization ?? "");
     if (m) this.tokens.delete(m[1]!);
