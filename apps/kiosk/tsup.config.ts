@@ -23,7 +23,8 @@ const browser: Options = {
   target: "es2022",
   minify: true,
   treeshake: false,
-  splitting: false,
+  // The QR encoder and the service menu are dynamic imports: chunks loaded after the first paint.
+  splitting: true,
   sourcemap: false,
   dts: false,
   clean: false,
@@ -32,12 +33,26 @@ const browser: Options = {
   esbuildOptions(o) {
     // A content hash in the name: the daemon may let browsers cache the script, never index.html.
     o.entryNames = "[name]-[hash]";
+    o.chunkNames = "chunk-[hash]";
     o.legalComments = "none";
   },
   async onSuccess() {
     const script = readdirSync("dist/kiosk").find((f) => /^kiosk-[A-Z0-9]+\.js$/i.test(f));
     if (!script) throw new Error("kiosk bundle missing");
-    writeFileSync("dist/kiosk/index.html", readFileSync("src/app/index.html", "utf8").replace("%SCRIPT%", script));
+    // The chunks the entry imports statically are preloaded beside it (no waterfall: entry, parse, then chunk);
+    // the dynamic ones (QR encoder, service menu) are not.
+    const preload = new Set<string>();
+    const follow = (file: string) => {
+      for (const m of readFileSync(`dist/kiosk/${file}`, "utf8").matchAll(/(?:from|import)\s*"\.\/(chunk-[A-Z0-9]+\.js)"/gi)) {
+        if (!preload.has(m[1]!)) {
+          preload.add(m[1]!);
+          follow(m[1]!);
+        }
+      }
+    };
+    follow(script);
+    const links = [...preload].map((c) => `<link rel="modulepreload" href="./${c}" />`).join("\n    ");
+    writeFileSync("dist/kiosk/index.html", readFileSync("src/app/index.html", "utf8").replace("%SCRIPT%", script).replace("<!-- %PRELOAD% -->", links));
   },
 };
 

@@ -4,7 +4,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeMachine } from "./__fixtures__/fake-machine.js";
 import { KIOSK_DIR, launchChromium, openKiosk, shot } from "./__fixtures__/browser.js";
-import { paymentUri, qrPath } from "./app/qr.js";
+import { qrPath } from "./app/qr-code.js";
+import { paymentUri } from "./app/qr.js";
 
 let browser: Browser;
 let machine: FakeMachine;
@@ -40,8 +41,8 @@ async function startPurchase(page: Page, slot: string) {
   await page.locator(`button[data-slot="${slot}"]`).click();
   await expect.poll(() => qr(page).count()).toBe(1);
   const order = machine.lastOrder();
-  if (!order) throw new Error("no order was created");
-  return order;
+  if (!order?.bolt11) throw new Error("no order with an invoice was created");
+  return { ...order, bolt11: order.bolt11 };
 }
 
 describe("kiosk: buying", () => {
@@ -135,6 +136,26 @@ describe("kiosk: buying", () => {
     await shot(page, "07-refunded");
   });
 
+  // An underpayment: the wallet sent less than the invoice asked, the machine cancelled the hold at once.
+  it.each([
+    ["en", "The payment was less than the price", "Your payment was refunded automatically."],
+    ["fr", "Le paiement était inférieur au prix", "Votre paiement a été remboursé automatiquement."],
+    ["ja", "お支払い額が価格に足りませんでした", "お支払いは自動的に返金されました。"],
+    ["zh", "付款金额低于价格", "您的付款已自动退回"],
+  ])("an underpayment refunded at once says the payment was less than the price (%s)", async (lang, title, body) => {
+    const page = await open({ lang });
+    const order = await startPurchase(page, "B1");
+    machine.underpay(order.orderId, 1_000_000n);
+    await screen(page, "failed").waitFor();
+    expect(await screen(page, "failed").getAttribute("data-kind")).toBe("refunded");
+    expect(await page.locator('[data-screen="failed"] .big').textContent()).toBe(title);
+    const text = await screen(page, "failed").textContent();
+    expect(text).toContain(body);
+    // Not the vend-failure wording: the product was never the problem.
+    expect(text).not.toMatch(/did not come out|n’est pas sorti|商品が出ませんでした|未能出货/);
+    if (lang === "en") await shot(page, "07b-underpaid");
+  });
+
   it("a failed vend after a plain payment shows the credit in sats", async () => {
     machine.nextVend = { ok: false, code: "DROP_NOT_SEEN", hold: false };
     const page = await open();
@@ -166,6 +187,16 @@ describe("kiosk: out of service", () => {
     machine.setStatus({ door: "closed" });
     await screen(page, "catalog").waitFor();
     expect(machine.requests.filter((r) => r.path === "/api/orders")).toHaveLength(0);
+  });
+
+  it("a fault of a part every slot shares (the drop beam): says it is a hardware fault, sells again once it ends", async () => {
+    machine.setStatus({ hardware: "degraded", faults: [{ code: "DROP_SENSOR_STUCK", message: "the drop beam reads broken with nothing vending" }] });
+    const page = await open();
+    await screen(page, "out-of-service").waitFor();
+    expect(await screen(page, "out-of-service").textContent()).toContain("The machine has a hardware fault.");
+    expect(await page.locator("button[data-slot]").count()).toBe(0);
+    machine.setStatus({ hardware: "up", faults: [] });
+    await screen(page, "catalog").waitFor();
   });
 
   it("payments going down while a QR is shown withdraw the invoice at once", async () => {

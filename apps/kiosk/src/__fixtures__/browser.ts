@@ -15,9 +15,14 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A kiosk page with Playwright's fake clock installed (time flows, and tests jump it forward). */
-export async function openKiosk(browser: Browser, url: string, opts: { lang?: string; reducedMotion?: boolean } = {}): Promise<Page> {
+export async function openKiosk(
+  browser: Browser,
+  url: string,
+  opts: { lang?: string; reducedMotion?: boolean; initScript?: () => void } = {},
+): Promise<Page> {
   const context = await browser.newContext({ viewport: VIEWPORT, reducedMotion: opts.reducedMotion === false ? "no-preference" : "reduce" });
   const page = await context.newPage();
+  if (opts.initScript) await page.addInitScript(opts.initScript);
   await page.clock.install();
   await page.goto(opts.lang ? `${url}/?lang=${opts.lang}` : url);
   return page;

@@ -13,6 +13,9 @@ import {
   ApiError,
   Catalog,
   CreateOrderResponse,
+  CurrentOrderResponse,
+  DemoSimRequest,
+  DemoSimResponse,
   HarnessReport,
   HealthResponse,
   Order,
@@ -20,6 +23,7 @@ import {
   RestockResponse,
   ServiceLoginRequest,
   ServiceLoginResponse,
+  ServiceModeRequest,
   ServiceStatusResponse,
   TestVendRequest,
   TestVendResponse,
@@ -31,6 +35,13 @@ import {
   type MachineStatusView,
   type VendProgress,
 } from "@zapvend/protocol";
+
+/** Faults the sim board knows (DESIGN.md, harness contract). */
+/** Fault codes of parts every slot shares: the daemon stops selling on them (see @zapvend/controller's faults). */
+const MACHINE_WIDE_FAULTS = ["DROP_SENSOR_STUCK", "BOARD_DISCONNECTED"];
+const SIM_FAULTS = ["pump-dry", "spiral-jam", "drop-sensor-stuck", "door-open", "flow-sensor-dead"];
+/** How long a finished order stays `GET /api/orders/current`, ms. */
+const CURRENT_AFTER_FINAL_MS = 15_000;
 
 const REGTEST = { bech32: "bcrt", pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] };
 
@@ -53,8 +64,22 @@ export interface FakeMachineOptions {
   /** Invoice lifetime, ms. Default 10 minutes. */
   invoiceTtlMs?: number;
   demoWallet?: boolean;
+  /** The board is the sim board: health says `demoBoard` and `POST /api/demo/sim` works. Default true. */
+  demoBoard?: boolean;
+  /**
+   * The status carries `operatingMode` (the stored mode, also while the door is open), as the daemon does. False
+   * plays an older daemon without it. Default true.
+   */
+  operatingMode?: boolean;
+  /** False plays an older daemon without `GET /api/orders/current` (404). Default true. */
+  currentOrderRoute?: boolean;
   pin?: string;
   currency?: string;
+  /**
+   * index.html served as the daemon serves it: its status, catalog and current order in place of the marker
+   * `<!-- %ZAPVEND_BOOT% -->` (apps/machine http-server.ts). Default false: the page as built (another server).
+   */
+  bootSnapshot?: boolean;
 }
 
 export const DEFAULT_PRODUCTS: FakeProduct[] = [
@@ -78,6 +103,12 @@ export class FakeMachine {
   readonly orders = new Map<string, Order>();
   readonly requests: Array<{ method: string; path: string; body: unknown }> = [];
   demoWallet: boolean;
+  demoBoard: boolean;
+  simFaults: string[] = [];
+  /** Credits granted after failed plain-paid vends: balance left, and the pending order that reserves it. */
+  readonly credits = new Map<string, { balanceMsat: bigint; reservedBy?: string }>();
+  /** The mode the technician (or the fleet) set; the status says `service` while the door is open, as the daemon does. */
+  private baseMode: "normal" | "maintenance" = "normal";
   /** What the next vend does: complete, or fail with a fault (refund for hold invoices, credit otherwise). */
   nextVend: { ok: true } | { ok: false; code: string; hold: boolean } = { ok: true };
   /** When set, the service harness answer. */
@@ -91,6 +122,8 @@ export class FakeMachine {
   };
   private server: http.Server | undefined;
   private wss: WebSocketServer | undefined;
+  /** True: every WebSocket upgrade is refused (the HTTP API still answers). */
+  refuseWebSocket = false;
   private readonly sockets = new Set<WebSocket>();
   private port = 0;
   private readonly nodeKey = randomBytes(32).toString("hex");
@@ -100,8 +133,10 @@ export class FakeMachine {
   constructor(private readonly opts: FakeMachineOptions) {
     this.products = structuredClone(opts.products ?? DEFAULT_PRODUCTS);
     this.demoWallet = opts.demoWallet ?? true;
+    this.demoBoard = opts.demoBoard ?? true;
     this.pin = opts.pin ?? "2468";
     this.status = { machineId: this.machineId, mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
+    if (opts.operatingMode ?? true) this.status.operatingMode = "normal";
   }
 
   get url(): string {
@@ -121,7 +156,7 @@ export class FakeMachine {
     });
     const wss = new WebSocketServer({ noServer: true });
     server.on("upgrade", (req, socket, head) => {
-      if (req.url !== "/ws") return socket.destroy();
+      if (req.url !== "/ws" || this.refuseWebSocket) return socket.destroy();
       wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
     });
     await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
@@ -154,10 +189,31 @@ export class FakeMachine {
   // --- the machine's side, scripted by the tests -------------------------------------------------------------
 
   setStatus(patch: Partial<MachineStatusView>): void {
+    const doorClosed = this.status.door === "open" && patch.door === "closed";
+    if (patch.mode === "normal" || patch.mode === "maintenance") this.baseMode = patch.mode;
     this.status = { ...this.status, ...patch };
     const s = this.status;
-    this.status.selling = s.mode === "normal" && s.payments !== "down" && s.hardware !== "down" && s.door === "closed";
+    s.mode = s.door === "open" ? "service" : this.baseMode;
+    if (this.opts.operatingMode ?? true) s.operatingMode = this.baseMode;
+    else delete s.operatingMode;
+    // As the daemon: a fault of a part every slot shares (the drop beam, the board) stops all selling; a slot's
+    // fault (a jam) leaves the hardware `degraded` and the other slots on sale.
+    const machineWide = s.faults.some((f) => MACHINE_WIDE_FAULTS.includes(f.code));
+    this.status.selling = s.mode === "normal" && s.payments !== "down" && s.hardware !== "down" && !machineWide && s.door === "closed";
+    // Closing the door ends every service session (the daemon revokes the tokens).
+    if (doorClosed) this.tokens.clear();
     this.broadcast({ type: "status", status: this.status });
+  }
+
+  /** The order `GET /api/orders/current` answers: the one vending, else one that finished in the last 15 s. */
+  currentOrder(): Order | null {
+    const all = [...this.orders.values()];
+    const vending = all.find((o) => o.state === "held" || o.state === "dispensing");
+    if (vending) return vending;
+    const recent = all
+      .filter((o) => o.state !== "pending" && Date.now() - o.updatedAt <= CURRENT_AFTER_FINAL_MS)
+      .sort((a, b) => b.updatedAt - a.updatedAt);
+    return recent[0] ?? null;
   }
 
   catalog(): Catalog {
@@ -181,8 +237,15 @@ export class FakeMachine {
   async pay(orderId: string, { stepMs = 30 }: { stepMs?: number } = {}): Promise<Order> {
     const order = this.orders.get(orderId);
     if (!order || order.state !== "pending") throw new Error(`cannot pay order ${orderId} in state ${order?.state}`);
-    const sleep = () => new Promise((r) => setTimeout(r, stepMs));
+    this.spendReservedCredit(orderId);
     this.update(orderId, { state: "held" });
+    return this.vend(orderId, stepMs);
+  }
+
+  /** The vend of a `held` order: dispensing with progress, then completed, refunded or credited (`nextVend`). */
+  private async vend(orderId: string, stepMs = 30): Promise<Order> {
+    const order = this.orders.get(orderId)!;
+    const sleep = () => new Promise((r) => setTimeout(r, stepMs));
     await sleep();
     this.update(orderId, { state: "dispensing" });
     const product = this.products.find((p) => p.slot === order.slot)!;
@@ -202,7 +265,26 @@ export class FakeMachine {
     }
     const failure = { code: vend.code, message: "the product did not come out" };
     if (vend.hold) return this.update(orderId, { state: "refunded", failure, hold: true });
-    return this.update(orderId, { state: "credited", failure, hold: false, credit: { creditId: `cr_${randomBytes(6).toString("hex")}`, amountMsat: order.amountMsat } });
+    // The buyer paid the whole price (over Lightning and from an earlier credit): all of it becomes the credit.
+    const paidMsat = BigInt(order.amountMsat) + BigInt(order.creditAppliedMsat ?? "0");
+    const creditId = `cr_${randomBytes(6).toString("hex")}`;
+    this.credits.set(creditId, { balanceMsat: paidMsat });
+    return this.update(orderId, { state: "credited", failure, hold: false, credit: { creditId, amountMsat: paidMsat.toString() } });
+  }
+
+  /** A paid rest: the credit reserved by the order is spent. */
+  private spendReservedCredit(orderId: string): void {
+    for (const c of this.credits.values()) {
+      if (c.reservedBy === orderId) {
+        c.balanceMsat = 0n;
+        c.reservedBy = undefined;
+      }
+    }
+  }
+
+  /** An order that ends unpaid gives its reserved credit back. */
+  private releaseCredit(orderId: string): void {
+    for (const c of this.credits.values()) if (c.reservedBy === orderId) c.reservedBy = undefined;
   }
 
   /** Hold the vend at `dispensing` with some progress (to test what the screen shows meanwhile). */
@@ -212,7 +294,27 @@ export class FakeMachine {
     this.broadcast({ type: "progress", orderId, progress });
   }
 
+  /** The vend started with `startVend` ends well: product out, payment settled. */
+  complete(orderId: string): Order {
+    return this.update(orderId, { state: "completed" });
+  }
+
+  /**
+   * The wallet sent less than the invoice asked and the node held it: the machine cancels the hold at once, as the
+   * daemon does (`pending` -> `refunded` with `failure.code` `underpaid`, nothing vended).
+   */
+  underpay(orderId: string, paidMsat: bigint): Order {
+    const order = this.orders.get(orderId);
+    if (!order || order.state !== "pending") throw new Error(`cannot underpay order ${orderId} in state ${order?.state}`);
+    this.releaseCredit(orderId);
+    return this.update(orderId, {
+      state: "refunded",
+      failure: { code: "underpaid", message: `${paidMsat} msat paid of ${order.amountMsat} msat; the payment goes back to the payer` },
+    });
+  }
+
   expire(orderId: string): Order {
+    this.releaseCredit(orderId);
     return this.update(orderId, { state: "expired", failure: { code: "expired", message: "the invoice expired unpaid" } });
   }
 
@@ -266,10 +368,11 @@ export class FakeMachine {
       version: "0.1.0-test",
       uptimeMs: 60_000,
       ...(this.demoWallet ? { demoWallet: true } : {}),
+      ...(this.demoBoard ? { demoBoard: true } : {}),
     });
   }
 
-  private createOrder(slot: string): Order {
+  private createOrder(slot: string, creditId?: string): Order & { creditAppliedMsat?: string } {
     const product = this.products.find((p) => p.slot === slot);
     if (!product) throw new Failure(400, "unknown_slot", `no slot ${slot}`);
     if (!this.status.selling) {
@@ -278,9 +381,45 @@ export class FakeMachine {
     if (product.stock === 0) throw new Failure(409, "sold_out", `${slot} is sold out`);
     const now = Date.now();
     const ttlMs = this.opts.invoiceTtlMs ?? 600_000;
+    const priceMsat = BigInt(product.priceMsat!);
+    let appliedMsat: bigint | undefined;
+    const credit = creditId === undefined ? undefined : this.credits.get(creditId);
+    if (creditId !== undefined) {
+      if (!credit) throw new Failure(404, "credit_not_found", `no credit ${creditId}`);
+      if (credit.balanceMsat === 0n) throw new Failure(409, "credit_spent", `credit ${creditId} is used up`);
+      if (credit.reservedBy && this.orders.get(credit.reservedBy)?.state === "pending") {
+        throw new Failure(409, "credit_in_use", `credit ${creditId} is reserved by order ${credit.reservedBy}`);
+      }
+      appliedMsat = credit.balanceMsat < priceMsat ? credit.balanceMsat : priceMsat;
+    }
+    const base = {
+      orderId: `ord_${randomBytes(8).toString("hex")}`,
+      slot,
+      productName: product.name,
+      kind: product.kind,
+      fiat: product.fiatMinor === null ? null : { currency: this.opts.currency ?? "EUR", amountMinor: product.fiatMinor },
+      createdAt: now,
+      updatedAt: now,
+      failure: null,
+      evidence: null,
+      credit: null,
+      ...(appliedMsat === undefined ? {} : { creditAppliedMsat: appliedMsat.toString() }),
+    };
+    if (credit && appliedMsat === priceMsat) {
+      // The credit covers the price: no invoice, the machine vends at once.
+      credit.balanceMsat -= appliedMsat;
+      const order = checked(Order, { ...base, state: "held" as const, amountMsat: "0", paymentHash: null, bolt11: null, hold: false, expiresAt: now + ttlMs });
+      checked(CreateOrderResponse, order);
+      this.orders.set(order.orderId, order);
+      this.broadcast({ type: "order", order });
+      setTimeout(() => void this.vend(order.orderId).catch(() => undefined), 30);
+      return order;
+    }
+    const dueMsat = priceMsat - (appliedMsat ?? 0n);
+    if (credit) credit.reservedBy = base.orderId;
     const paymentHash = randomBytes(32).toString("hex");
     const encoded = bolt11.encode({
-      millisatoshis: product.priceMsat!,
+      millisatoshis: dueMsat.toString(),
       timestamp: Math.floor(now / 1000),
       network: REGTEST,
       tags: [
@@ -292,22 +431,14 @@ export class FakeMachine {
     });
     const invoice = bolt11.sign(encoded, this.nodeKey).paymentRequest!;
     const order: Order = checked(Order, {
-      orderId: `ord_${randomBytes(8).toString("hex")}`,
-      slot,
-      productName: product.name,
-      kind: product.kind,
+      ...base,
       state: "pending" as const,
-      amountMsat: product.priceMsat!,
-      fiat: product.fiatMinor === null ? null : { currency: this.opts.currency ?? "EUR", amountMinor: product.fiatMinor },
+      amountMsat: dueMsat.toString(),
       paymentHash,
       bolt11: invoice,
-      hold: true,
-      createdAt: now,
+      // A rest paid after a credit is a plain payment in this fake (a failed vend credits it all again).
+      hold: !credit,
       expiresAt: now + ttlMs,
-      updatedAt: now,
-      failure: null,
-      evidence: null,
-      credit: null,
     });
     checked(CreateOrderResponse, order);
     this.orders.set(order.orderId, order);
@@ -328,7 +459,10 @@ export class FakeMachine {
       if (method === "POST" && p === "/api/orders") {
         const parsed = parseCreateOrderRequest(body);
         if (!parsed.ok) throw new Failure(400, parsed.error.code, parsed.error.message);
-        return send(res, 201, this.createOrder(parsed.value.slot));
+        return send(res, 201, this.createOrder(parsed.value.slot, parsed.value.creditId));
+      }
+      if (method === "GET" && p === "/api/orders/current" && (this.opts.currentOrderRoute ?? true)) {
+        return send(res, 200, checked(CurrentOrderResponse, { order: this.currentOrder() }));
       }
       const m = /^\/api\/orders\/([A-Za-z0-9_-]{1,64})(\/cancel)?$/.exec(p);
       if (m) {
@@ -337,6 +471,7 @@ export class FakeMachine {
         if (method === "GET" && !m[2]) return send(res, 200, order);
         if (method === "POST" && m[2]) {
           if (order.state !== "pending") return send(res, 200, order);
+          this.releaseCredit(order.orderId);
           return send(res, 200, this.update(order.orderId, { state: "expired", failure: { code: "cancelled", message: "cancelled by the buyer" } }));
         }
       }
@@ -347,6 +482,16 @@ export class FakeMachine {
         send(res, 202, { status: "paying" });
         void this.pay(orderId).catch(() => undefined);
         return;
+      }
+      if (method === "POST" && p === "/api/demo/sim") {
+        if (!this.demoBoard) throw new Failure(404, "not_found", "POST /api/demo/sim exists only with the sim board");
+        const r = DemoSimRequest.safeParse(body);
+        if (!r.success) throw new Failure(400, "bad_value", r.error.message);
+        const unknown = r.data.faults?.find((f) => !SIM_FAULTS.includes(f));
+        if (unknown) throw new Failure(400, "unknown_sim_fault", `the sim board has no fault ${unknown}`);
+        if (r.data.faults) this.simFaults = [...r.data.faults];
+        if (r.data.door) this.setStatus({ door: r.data.door });
+        return send(res, 200, checked(DemoSimResponse, { door: this.status.door, faults: this.simFaults }));
       }
       if (p.startsWith("/api/service/")) return this.service(method, p, body, req.headers.authorization, res);
       throw new Failure(404, "not_found", `no route ${method} ${p}`);
@@ -360,6 +505,8 @@ export class FakeMachine {
     if (method === "POST" && p === "/api/service/login") {
       const parsed = ServiceLoginRequest.safeParse(body);
       if (!parsed.success) throw new Failure(400, "bad_value", "a PIN is 4 to 12 digits");
+      // Before the PIN: a buyer at a closed machine cannot guess PINs.
+      if (this.status.door === "closed") throw new Failure(403, "door_closed", "open the machine's door to use the service menu");
       if (parsed.data.pin !== this.pin) throw new Failure(401, "wrong_pin", "wrong PIN");
       const token = randomBytes(24).toString("base64url");
       this.tokens.add(token);
@@ -372,18 +519,12 @@ export class FakeMachine {
       res.writeHead(204).end();
       return;
     }
-    if (method === "GET" && p === "/api/service/status") {
-      return send(
-        res,
-        200,
-        checked(ServiceStatusResponse, {
-          ...this.status,
-          version: "0.1.0-test",
-          uptimeMs: 42 * 60_000,
-          boot: this.boot,
-          slots: this.products.map((x) => ({ slot: x.slot, name: x.name, kind: x.kind, stock: x.stock, capacity: x.capacity, enabled: x.enabled ?? true })),
-        }),
-      );
+    if (method === "GET" && p === "/api/service/status") return send(res, 200, this.serviceStatus());
+    if (method === "POST" && p === "/api/service/mode") {
+      const r = ServiceModeRequest.safeParse(body);
+      if (!r.success) throw new Failure(400, "bad_value", r.error.message);
+      this.setStatus({ mode: r.data.mode });
+      return send(res, 200, this.serviceStatus());
     }
     if (method === "POST" && p === "/api/service/restock") {
       const r = RestockRequest.safeParse(body);
@@ -415,6 +556,16 @@ export class FakeMachine {
     throw new Failure(404, "not_found", `no route ${method} ${p}`);
   }
 
+  private serviceStatus(): ServiceStatusResponse {
+    return checked(ServiceStatusResponse, {
+      ...this.status,
+      version: "0.1.0-test",
+      uptimeMs: 42 * 60_000,
+      boot: this.boot,
+      slots: this.products.map((x) => ({ slot: x.slot, name: x.name, kind: x.kind, stock: x.stock, capacity: x.capacity, enabled: x.enabled ?? true })),
+    });
+  }
+
   /** Revokes every service token, as a daemon restart or a token expiry does. */
   revokeServiceTokens(): void {
     this.tokens.clear();
@@ -428,6 +579,12 @@ export class FakeMachine {
     }
     const type = file.endsWith(".html") ? "text/html; charset=utf-8" : "text/javascript; charset=utf-8";
     res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
+    if (rel === "index.html" && this.opts.bootSnapshot) {
+      const boot = { v: 1, status: this.status, catalog: this.catalog(), order: checked(CurrentOrderResponse, { order: this.currentOrder() }).order };
+      const json = JSON.stringify(boot).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+      const page = readFileSync(file, "utf8").replace("<!-- %ZAPVEND_BOOT% -->", () => `<script type="application/json" id="zapvend-boot">${json}</script>`);
+      return void res.end(page);
+    }
     res.end(readFileSync(file));
   }
 }

@@ -8,20 +8,78 @@
 import type {
   ApiError,
   Catalog,
+  CreateOrderRequest,
   CreateOrderResponse,
+  CurrentOrderResponse,
+  DemoSimRequest,
+  DemoSimResponse,
   HarnessReport,
   HealthResponse,
   KioskClientMessage,
   KioskServerMessage,
+  MachineStatusView,
   Order,
   RestockRequest,
   RestockResponse,
   ServiceLoginRequest,
   ServiceLoginResponse,
+  ServiceModeRequest,
   ServiceStatusResponse,
   TestVendRequest,
   TestVendResponse,
 } from "@zapvend/protocol";
+
+export type ServiceMode = ServiceModeRequest["mode"];
+
+/**
+ * What index.html's inline script started before this code arrived (it takes a Pi a while to download and compile
+ * the kiosk's script): the WebSocket with the messages it got so far, and `GET /api/orders/current`.
+ */
+export interface EarlyStart {
+  ws?: WebSocket;
+  opened: boolean;
+  closed: boolean;
+  msgs: string[];
+  /**
+   * What the daemon put into the page it served (`<script type="application/json" id="zapvend-boot">`): its status,
+   * catalog and current order as of that request. Absent when the page was served without it; then `current` is set.
+   */
+  boot?: BootSnapshot;
+  /** `GET /api/orders/current` as status and body text (undefined when unreachable); `currentAnswer` once arrived. */
+  current?: Promise<EarlyAnswer | undefined>;
+  currentAnswer?: EarlyAnswer;
+}
+
+export interface BootSnapshot {
+  v: 1;
+  status: MachineStatusView;
+  catalog: Catalog;
+  order: Order | null;
+}
+
+/** The daemon's snapshot, when it is one the kiosk can use (checked as the WebSocket's messages are). */
+export function bootOf(early: EarlyStart | undefined): BootSnapshot | undefined {
+  const b = early?.boot;
+  if (typeof b !== "object" || b === null) return undefined;
+  const ok =
+    isServerMessage({ type: "status", status: b.status }) &&
+    isServerMessage({ type: "catalog", catalog: b.catalog }) &&
+    (b.order === null || isOrderLike(b.order));
+  return ok ? b : undefined;
+}
+
+export interface EarlyAnswer {
+  status: number;
+  text: string;
+}
+
+/** Takes over what index.html started (once); undefined when the page has no early start. */
+export function takeEarlyStart(): EarlyStart | undefined {
+  const w = window as { zapvendEarly?: EarlyStart };
+  const early = w.zapvendEarly;
+  w.zapvendEarly = undefined;
+  return early && Array.isArray(early.msgs) ? early : undefined;
+}
 
 /** An answer of the machine that is not a success: its HTTP status and coded error (`network` when unreachable). */
 export class KioskApiError extends Error {
@@ -44,7 +102,11 @@ export class MachineClient {
   /** Bearer token of the technician's service session, when signed in. */
   serviceToken: string | undefined;
 
-  constructor(private readonly base: string) {}
+  constructor(
+    private readonly base: string,
+    /** What index.html started: its `GET /api/orders/current` is used by the first `currentOrder()`. */
+    private early?: EarlyStart,
+  ) {}
 
   health(): Promise<HealthResponse> {
     return this.request("GET", "/api/health");
@@ -52,8 +114,27 @@ export class MachineClient {
   catalog(): Promise<Catalog> {
     return this.request("GET", "/api/catalog");
   }
-  createOrder(slot: string): Promise<CreateOrderResponse> {
-    return this.request("POST", "/api/orders", { slot });
+  /** A new order; with `creditId` the machine spends that credit on it. */
+  createOrder(slot: string, creditId?: string): Promise<CreateOrderResponse> {
+    const body: CreateOrderRequest = creditId ? { slot, creditId } : { slot };
+    return this.request("POST", "/api/orders", body);
+  }
+  /** The order being vended or finished in the last seconds (404 from a daemon without the route). */
+  async currentOrder(): Promise<CurrentOrderResponse> {
+    const early = this.early?.current;
+    this.early = undefined;
+    const a = early && (await early);
+    return a ? decode(a.status, a.text, "") : this.request("GET", "/api/orders/current");
+  }
+  /**
+   * The answer of index.html's `GET /api/orders/current` if it has already arrived (then `currentOrder()` asks
+   * the machine again), so the first screen can be decided without waiting a turn. Throws its error answer.
+   */
+  currentOrderIfArrived(): CurrentOrderResponse | undefined {
+    const a = this.early?.currentAnswer;
+    if (!a) return undefined;
+    this.early = undefined;
+    return decode(a.status, a.text, "");
   }
   order(orderId: string): Promise<Order> {
     return this.request("GET", `/api/orders/${encodeURIComponent(orderId)}`);
@@ -63,6 +144,10 @@ export class MachineClient {
   }
   demoPay(orderId: string): Promise<unknown> {
     return this.request("POST", "/api/demo/pay", { orderId });
+  }
+  /** Opens or closes the sim board's door (demo only). */
+  demoSim(body: DemoSimRequest): Promise<DemoSimResponse> {
+    return this.request("POST", "/api/demo/sim", body);
   }
 
   async serviceLogin(pin: string): Promise<ServiceLoginResponse> {
@@ -81,6 +166,10 @@ export class MachineClient {
   }
   serviceStatus(): Promise<ServiceStatusResponse> {
     return this.request("GET", "/api/service/status", undefined, true);
+  }
+  setMode(mode: ServiceMode): Promise<ServiceStatusResponse> {
+    const body: ServiceModeRequest = { mode };
+    return this.request("POST", "/api/service/mode", body, true);
   }
   restock(slot: string, stock: number): Promise<RestockResponse> {
     const body: RestockRequest = { slot, stock };
@@ -110,15 +199,29 @@ export class MachineClient {
     } catch (err) {
       throw new KioskApiError(0, "network", err instanceof Error ? err.message : String(err));
     }
-    if (res.status === 204) return undefined as T;
-    const data: unknown = await res.json().catch(() => undefined);
-    if (!res.ok) {
-      const e = (data as Partial<ApiError> | undefined)?.error;
-      throw new KioskApiError(res.status, typeof e?.code === "string" ? e.code : `http_${res.status}`, typeof e?.message === "string" ? e.message : res.statusText);
-    }
-    if (data === undefined) throw new KioskApiError(res.status, "bad_json", "the machine answered something that is not JSON");
-    return data as T;
+    return this.answer(res);
   }
+
+  private async answer<T>(res: Response): Promise<T> {
+    if (res.status === 204) return undefined as T;
+    return decode(res.status, await res.text().catch(() => ""), res.statusText);
+  }
+}
+
+/** An HTTP answer of the machine as the kiosk uses it: the JSON of a 2xx, else a `KioskApiError` with its code. */
+function decode<T>(status: number, text: string, statusText: string): T {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = undefined;
+  }
+  if (status < 200 || status > 299) {
+    const e = (data as Partial<ApiError> | undefined)?.error;
+    throw new KioskApiError(status, typeof e?.code === "string" ? e.code : `http_${status}`, typeof e?.message === "string" ? e.message : statusText);
+  }
+  if (data === undefined) throw new KioskApiError(status, "bad_json", "the machine answered something that is not JSON");
+  return data as T;
 }
 
 const SERVER_TYPES = new Set<KioskServerMessage["type"]>(["hello", "order", "status", "progress", "catalog", "pong"]);
@@ -148,6 +251,12 @@ export function isOrderLike(v: unknown): v is Order {
   return typeof o.orderId === "string" && typeof o.state === "string" && typeof o.amountMsat === "string" && typeof o.expiresAt === "number";
 }
 
+/** The credit of an order, when it has a usable one. */
+export function creditOf(o: Order): { creditId: string; amountMsat: string } | undefined {
+  const c = o.credit;
+  return c && typeof c.creditId === "string" && typeof c.amountMsat === "string" ? c : undefined;
+}
+
 export interface ConnectionEvents {
   onMessage(msg: KioskServerMessage): void;
   onOpen(): void;
@@ -169,6 +278,7 @@ export interface ConnectionOptions {
  */
 export class MachineConnection {
   private ws: WebSocket | undefined;
+  private early: EarlyStart | undefined;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private ping: ReturnType<typeof setInterval> | undefined;
   private delayMs: number;
@@ -187,8 +297,10 @@ export class MachineConnection {
     return this.ws?.readyState === WebSocket.OPEN;
   }
 
-  start(): void {
+  /** Opens the connection; `early` is a socket index.html opened already, with what it received so far. */
+  start(early?: EarlyStart): void {
     this.stopped = false;
+    this.early = early;
     this.connect();
   }
 
@@ -206,15 +318,22 @@ export class MachineConnection {
 
   private connect(): void {
     if (this.stopped) return;
+    const early = this.early;
+    this.early = undefined;
     let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.url);
-    } catch {
-      this.scheduleReconnect();
-      return;
+    if (early?.ws && !early.closed && early.ws.readyState <= WebSocket.OPEN) {
+      ws = early.ws;
+    } else {
+      early?.ws?.close();
+      try {
+        ws = new WebSocket(this.url);
+      } catch {
+        this.scheduleReconnect();
+        return;
+      }
     }
     this.ws = ws;
-    ws.onopen = () => {
+    const opened = () => {
       this.delayMs = this.opts.minDelayMs ?? 500;
       this.lastSeen = Date.now();
       const pingMs = this.opts.pingMs ?? 10_000;
@@ -225,17 +344,19 @@ export class MachineConnection {
       }, pingMs);
       this.events.onOpen();
     };
-    ws.onmessage = (ev: MessageEvent) => {
+    ws.onopen = opened;
+    const receive = (raw: unknown) => {
       this.lastSeen = Date.now();
-      if (typeof ev.data !== "string") return;
+      if (typeof raw !== "string") return;
       let data: unknown;
       try {
-        data = JSON.parse(ev.data);
+        data = JSON.parse(raw);
       } catch {
         return;
       }
       if (isServerMessage(data)) this.events.onMessage(data);
     };
+    ws.onmessage = (ev: MessageEvent) => receive(ev.data);
     ws.onclose = () => {
       if (this.ws !== ws) return;
       clearInterval(this.ping);
@@ -243,6 +364,11 @@ export class MachineConnection {
       this.events.onClose();
       this.scheduleReconnect();
     };
+    if (early && ws === early.ws && ws.readyState === WebSocket.OPEN) {
+      // Opened before this code ran: replay its open and the messages that came meanwhile, in order.
+      opened();
+      for (const raw of early.msgs) receive(raw);
+    }
   }
 
   private scheduleReconnect(): void {

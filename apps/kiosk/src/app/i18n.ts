@@ -10,6 +10,23 @@ export const LOCALE: Record<Lang, string> = { en: "en-US", fr: "fr-FR", ja: "ja-
 export const LANG_NAME: Record<Lang, string> = { en: "English", fr: "Français", ja: "日本語", zh: "中文" };
 
 const en = {
+  creditBanner: "Credit of {amount}: pick another product",
+  creditApplied: "Credit applied: {amount}",
+  pickAnother: "Pick another product",
+  done: "Done",
+  errCreditGone: "This credit was already used or is unknown ({code}). Nothing was charged.",
+  errCreditInUse: "This credit is reserved by an order still waiting for its payment. It can be used again once that order ends (a few minutes at most). Nothing was charged.",
+  errCreditUnsupported: "This machine cannot spend credits yet: your credit is recorded for the operator. Nothing was charged.",
+  doorClosed: "Open the machine's door first: the service menu works only with the door open.",
+  openDoorDemo: "Open the door (demo)",
+  closeDoorDemo: "Close the door (demo)",
+  doorClosedSession: "The door was closed: the service session ended.",
+  modeNormal: "in service",
+  modeMaintenance: "out of service (maintenance)",
+  modeService: "service (door open)",
+  setInService: "Put in service",
+  setOutOfService: "Take out of service",
+  modeSaved: "Mode saved: {mode}",
   connecting: "Connecting to the machine…",
   reconnecting: "Connection lost. Reconnecting…",
   choose: "Choose a product",
@@ -33,6 +50,8 @@ const en = {
   thanks: "Thank you!",
   refundedTitle: "Sorry, the product did not come out",
   refundedBody: "Your payment was refunded automatically. Nothing was charged.",
+  underpaidTitle: "The payment was less than the price",
+  underpaidBody: "Your payment was refunded automatically. Nothing was charged: please pay the full amount shown.",
   creditedTitle: "Sorry, the product did not come out",
   creditedBody: "You have a credit of {amount}: pick another product.",
   expiredTitle: "Invoice expired",
@@ -91,6 +110,23 @@ export type MessageKey = keyof typeof en;
 type Messages = Record<MessageKey, string>;
 
 const fr: Messages = {
+  creditBanner: "Crédit de {amount} : choisissez un autre produit",
+  creditApplied: "Crédit appliqué : {amount}",
+  pickAnother: "Choisir un autre produit",
+  done: "Terminé",
+  errCreditGone: "Ce crédit a déjà été utilisé ou est inconnu ({code}). Rien n’a été débité.",
+  errCreditInUse: "Ce crédit est réservé par une commande qui attend encore son paiement. Il sera de nouveau utilisable à la fin de cette commande (quelques minutes au plus). Rien n’a été débité.",
+  errCreditUnsupported: "Ce distributeur ne sait pas encore utiliser les crédits : le vôtre est enregistré pour l’exploitant. Rien n’a été débité.",
+  doorClosed: "Ouvrez d’abord la porte du distributeur : le menu de maintenance ne fonctionne que porte ouverte.",
+  openDoorDemo: "Ouvrir la porte (démo)",
+  closeDoorDemo: "Fermer la porte (démo)",
+  doorClosedSession: "La porte a été fermée : la session de maintenance est terminée.",
+  modeNormal: "en service",
+  modeMaintenance: "hors service (maintenance)",
+  modeService: "maintenance (porte ouverte)",
+  setInService: "Mettre en service",
+  setOutOfService: "Mettre hors service",
+  modeSaved: "Mode enregistré : {mode}",
   connecting: "Connexion au distributeur…",
   reconnecting: "Connexion perdue. Reconnexion…",
   choose: "Choisissez un produit",
@@ -114,6 +150,8 @@ const fr: Messages = {
   thanks: "Merci !",
   refundedTitle: "Désolé, le produit n’est pas sorti",
   refundedBody: "Votre paiement a été remboursé automatiquement. Rien n’a été débité.",
+  underpaidTitle: "Le paiement était inférieur au prix",
+  underpaidBody: "Votre paiement a été remboursé automatiquement. Rien n’a été débité : veuillez payer le montant exact affiché.",
   creditedTitle: "Désolé, le produit n’est pas sorti",
   creditedBody: "Vous avez un crédit de {amount} : choisissez un autre produit.",
   expiredTitle: "Facture expirée",
@@ -170,6 +208,23 @@ const fr: Messages = {
 };
 
 const ja: Messages = {
+  creditBanner: "{amount} のクレジット：別の商品をお選びください",
+  creditApplied: "クレジット適用：{amount}",
+  pickAnother: "別の商品を選ぶ",
+  done: "終了",
+  errCreditGone: "このクレジットは使用済みか不明です（{code}）。請求はありません。",
+  errCreditInUse: "このクレジットは支払い待ちの注文に予約されています。その注文が終わると再び使えます（長くても数分）。請求はありません。",
+  errCreditUnsupported: "この自販機はまだクレジットを使えません。クレジットは運営者に記録されています。請求はありません。",
+  doorClosed: "先に扉を開けてください。保守メニューは扉が開いているときだけ使えます。",
+  openDoorDemo: "扉を開ける（デモ）",
+  closeDoorDemo: "扉を閉める（デモ）",
+  doorClosedSession: "扉が閉じられたため、保守セッションは終了しました。",
+  modeNormal: "販売中",
+  modeMaintenance: "販売停止（メンテナンス）",
+  modeService: "保守（扉が開いています）",
+  setInService: "販売を再開",
+  setOutOfService: "販売を停止",
+  modeSaved: "モードを保存しました：{mode}",
   connecting: "自販機に接続中…",
   reconnecting: "接続が切れました。再接続中…",
   choose: "商品を選んでください",
@@ -193,6 +248,8 @@ const ja: Messages = {
   thanks: "ありがとうございました！",
   refundedTitle: "申し訳ありません。商品が出ませんでした",
   refundedBody: "お支払いは自動的に返金されました。請求はありません。",
+  underpaidTitle: "お支払い額が価格に足りませんでした",
+  underpaidBody: "お支払いは自動的に返金されました。請求はありません。表示された金額を全額お支払いください。",
   creditedTitle: "申し訳ありません。商品が出ませんでした",
   creditedBody: "{amount} のクレジットがあります。別の商品をお選びください。",
   expiredTitle: "請求書の期限が切れました",
@@ -249,6 +306,23 @@ const ja: Messages = {
 };
 
 const zh: Messages = {
+  creditBanner: "余额 {amount}：请选择其他商品",
+  creditApplied: "已使用余额：{amount}",
+  pickAnother: "选择其他商品",
+  done: "完成",
+  errCreditGone: "此余额已使用或不存在（{code}），未扣任何费用。",
+  errCreditInUse: "此余额已被一个仍在等待付款的订单预留，该订单结束后即可再次使用（最多几分钟）。未扣任何费用。",
+  errCreditUnsupported: "此售货机暂不支持使用余额：您的余额已为运营方记录，未扣任何费用。",
+  doorClosed: "请先打开机门：维护菜单仅在机门打开时可用。",
+  openDoorDemo: "打开机门（演示）",
+  closeDoorDemo: "关闭机门（演示）",
+  doorClosedSession: "机门已关闭：维护会话已结束。",
+  modeNormal: "正常服务",
+  modeMaintenance: "暂停服务（维护）",
+  modeService: "维护（机门打开）",
+  setInService: "恢复服务",
+  setOutOfService: "暂停服务",
+  modeSaved: "模式已保存：{mode}",
   connecting: "正在连接售货机…",
   reconnecting: "连接已断开，正在重新连接…",
   choose: "请选择商品",
@@ -272,6 +346,8 @@ const zh: Messages = {
   thanks: "谢谢！",
   refundedTitle: "抱歉，商品未能出货",
   refundedBody: "您的付款已自动退回，未扣任何费用。",
+  underpaidTitle: "付款金额低于价格",
+  underpaidBody: "您的付款已自动退回，未扣任何费用。请按显示的全额付款。",
   creditedTitle: "抱歉，商品未能出货",
   creditedBody: "您有 {amount} 的余额：请选择其他商品。",
   expiredTitle: "账单已过期",
@@ -341,6 +417,41 @@ export function t(lang: Lang, key: MessageKey, vars?: Record<string, string | nu
 
 const MSAT_PER_SAT = 1000n;
 
+/**
+ * Intl formatters, made once per language and options: building a currency formatter loads ICU data and costs
+ * tens of ms on a Pi, and every render of the catalog formats every price.
+ */
+const formatters = new Map<string, Intl.NumberFormat>();
+
+/*
+ * English, the kiosk's first language, is formatted without Intl: the first Intl.NumberFormat of a page
+ * initialises ICU, ~90 ms of a Pi-class CPU (Chromium throttled 4x) on the way to the catalog's first paint. The
+ * strings are the same as Intl's en-US ones (i18n.test.ts compares them); currencies not listed here, and every
+ * other language, go through Intl, which `warmFormats()` prepares after the first paint.
+ */
+const EN_SYMBOL: Record<string, string> = { EUR: "€", USD: "$", GBP: "£" };
+
+/** "1234567" -> "1,234,567" (en-US grouping of a non-negative integer's digits). */
+function groupEn(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** Builds the formatters of a language ahead of use (after the first paint: ICU's start-up is then off its path). */
+export function warmFormats(lang: Lang, currency?: string): void {
+  try {
+    numberFormat(lang).format(1);
+    if (currency) numberFormat(lang, { style: "currency", currency }).format(1);
+  } catch {
+    // An unknown currency code: formatFiat reports it when used.
+  }
+}
+function numberFormat(lang: Lang, opts?: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = `${lang} ${opts ? JSON.stringify(opts) : ""}`;
+  let nf = formatters.get(key);
+  if (!nf) formatters.set(key, (nf = new Intl.NumberFormat(LOCALE[lang], opts)));
+  return nf;
+}
+
 /** Whole sats of an msat amount (rounded up: the kiosk never shows less than the invoice asks). */
 export function satsOf(amountMsat: string): bigint {
   const msat = BigInt(amountMsat);
@@ -349,12 +460,18 @@ export function satsOf(amountMsat: string): bigint {
 
 /** "1,234 sats" / "1 234 sats" / "1,234 sats" in the language's grouping. */
 export function formatSats(lang: Lang, amountMsat: string): string {
-  return `${new Intl.NumberFormat(LOCALE[lang]).format(satsOf(amountMsat))} sats`;
+  const sats = satsOf(amountMsat);
+  return `${lang === "en" && sats >= 0n ? groupEn(sats.toString()) : numberFormat(lang).format(sats)} sats`;
 }
 
 /** A fiat amount in minor units as the language writes it: "€2.50", "2,50 €", "€2.50" (ja), "€2.50" (zh). */
 export function formatFiat(lang: Lang, currency: string, amountMinor: number): string {
-  const nf = new Intl.NumberFormat(LOCALE[lang], { style: "currency", currency });
+  const symbol = EN_SYMBOL[currency];
+  if (lang === "en" && symbol && Number.isSafeInteger(amountMinor) && amountMinor >= 0) {
+    const major = Math.floor(amountMinor / 100);
+    return `${symbol}${groupEn(String(major))}.${String(amountMinor % 100).padStart(2, "0")}`;
+  }
+  const nf = numberFormat(lang, { style: "currency", currency });
   const digits = nf.resolvedOptions().maximumFractionDigits ?? 2;
   return nf.format(amountMinor / 10 ** digits);
 }
@@ -369,5 +486,6 @@ export function formatCountdown(ms: number): string {
 export function formatAge(lang: Lang, ms: number): string {
   const min = Math.max(0, Math.round(ms / 60_000));
   const [value, unit] = min < 60 ? [min, "minute"] : [Math.round(min / 60), "hour"];
-  return new Intl.NumberFormat(LOCALE[lang], { style: "unit", unit, unitDisplay: "short" }).format(value);
+  if (lang === "en") return `${groupEn(String(value))} ${unit === "minute" ? "min" : "hr"}`;
+  return numberFormat(lang, { style: "unit", unit, unitDisplay: "short" }).format(value);
 }

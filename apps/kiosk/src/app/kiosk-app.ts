@@ -1,23 +1,71 @@
 import { LitElement, css, html, nothing, svg, type TemplateResult } from "lit";
 import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, OrderState, VendProgress } from "@zapvend/protocol";
-import { KioskApiError, MachineClient, MachineConnection, isOrderLike } from "./api.js";
-import { LANGS, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, type Lang, type MessageKey } from "./i18n.js";
-import { paymentUri, qrPath, walletLink } from "./qr.js";
+import { KioskApiError, MachineClient, MachineConnection, bootOf, creditOf, isOrderLike, takeEarlyStart, type EarlyStart } from "./api.js";
+import { LANGS, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
+import { paymentUri, walletLink } from "./qr.js";
+import type * as QrCodeModule from "./qr-code.js";
 import { baseStyles } from "./styles.js";
-import "./service-menu.js";
+
+type QrCode = typeof QrCodeModule;
+/** The QR encoder and the service menu are loaded apart (code splitting): the first paint does not wait for them. */
+let qrCode: QrCode | undefined;
+let qrLoading: Promise<QrCode> | undefined;
+function loadQrCode(): Promise<QrCode> {
+  qrLoading ??= import("./qr-code.js").then((m) => (qrCode = m));
+  return qrLoading;
+}
 
 /** The order as the kiosk follows it: the create answer first, then `GET /api/orders/:id` and WebSocket pushes. */
 interface OrderView {
   orderId: string;
   slot: string;
-  bolt11: string;
+  /** Null when a credit paid the whole price: nothing to scan. */
+  bolt11: string | null;
   amountMsat: string;
   expiresAt: number;
   state: OrderState;
   productName: string;
   fiat: { currency: string; amountMinor: number } | null;
   credit: { amountMsat: string } | null;
+  /** The credit this order spends, if any, and how much of it the machine applied. */
+  usedCreditId: string | null;
+  creditAppliedMsat: string | null;
+  /** The machine's code of why the order failed (`underpaid`, a vend fault), else null. */
+  failureCode: string | null;
 }
+
+function failureCodeOf(o: Order): string | null {
+  const code = (o.failure as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" ? code : null;
+}
+
+interface Credit {
+  creditId: string;
+  amountMsat: string;
+}
+
+/** The view of an order the kiosk did not create (a reload mid-vend, an invoice paid after a reload). */
+function viewOf(o: Order): OrderView {
+  return {
+    orderId: o.orderId,
+    slot: o.slot,
+    bolt11: typeof o.bolt11 === "string" ? o.bolt11 : null,
+    amountMsat: o.amountMsat,
+    expiresAt: o.expiresAt,
+    state: o.state,
+    productName: o.productName,
+    fiat: o.fiat ?? null,
+    credit: o.credit ?? null,
+    usedCreditId: null,
+    creditAppliedMsat: null,
+    failureCode: failureCodeOf(o),
+  };
+}
+
+/** States in which money is held or the vend is under way: the buyer must see the vend, whatever else is on screen. */
+const VENDING_STATES: readonly OrderState[] = ["held", "dispensing"];
+/** States of an order worth showing after a reload of the page (never `pending`: no stale QR; never `expired`). */
+const SHOWN_AFTER_RELOAD: readonly OrderState[] = ["held", "dispensing", "completed", "refunded", "credited"];
 
 type FailureKind = "refunded" | "credited" | "expired" | "cancelled" | "withdrawn";
 
@@ -30,10 +78,17 @@ type Screen =
   | { name: "failed"; kind: FailureKind; order?: OrderView }
   | { name: "service" };
 
+/**
+ * How long the daemon's snapshot in the page (status, catalog, current order as of the page's request) stands in for
+ * the WebSocket, ms: a socket that neither opens nor fails by then brings the "connecting" screen back.
+ */
+const BOOT_TRUST_MS = 5_000;
 /** How long the "take your product" screen stays before the catalog comes back, ms. */
 const DONE_SCREEN_MS = 8_000;
 /** How long a failure screen stays unless the buyer taps OK, ms. */
 const FAILED_SCREEN_MS = 20_000;
+/** A credit the buyer leaves untouched this long is forgotten by the screen (the machine keeps its record), ms. */
+export const CREDIT_IDLE_MS = 120_000;
 
 /**
  * `<zapvend-kiosk>`: every screen of the machine's touch display. The order's truth is the machine's: the kiosk
@@ -234,10 +289,28 @@ export class ZapvendKiosk extends LitElement {
         font-size: 72px;
         line-height: 1;
       }
+      .credit {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+        margin: 8px 16px 0;
+        padding: 4px 4px 4px 14px;
+        border-radius: 10px;
+        background: #dcefe1;
+        color: var(--ok);
+        font-weight: 700;
+      }
+      .credit span {
+        flex: 1;
+      }
+      .credit button {
+        min-height: 48px;
+      }
     `,
   ];
 
-  private client = new MachineClient(location.origin);
+  private readonly early: EarlyStart | undefined = takeEarlyStart();
+  private client = new MachineClient(location.origin, this.early);
   private conn: MachineConnection | undefined;
   private uiLang: Lang = "en";
   private screen: Screen = { name: "catalog" };
@@ -246,6 +319,26 @@ export class ZapvendKiosk extends LitElement {
   private catalog: Catalog | undefined;
   private status: MachineStatusView | undefined;
   private health: HealthResponse | undefined;
+  /** A credit from a failed vend that the next product tap spends; forgotten after CREDIT_IDLE_MS idle or "done". */
+  private credit: Credit | undefined;
+  private creditTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Orders this screen already followed: a reconnect never shows one of them again. */
+  private readonly known = new Set<string>();
+  /**
+   * Whether the machine was asked which order it is vending (`GET /api/orders/current`): until then the first
+   * screen is not the catalog, so a reload mid-vend never shows a tappable catalog while the product comes out.
+   */
+  private currentChecked = false;
+  private firstCheck: Promise<void> | undefined;
+  /**
+   * The screens run on the daemon's snapshot in the page until the WebSocket opens (then its greeting and pushes
+   * are the truth) or fails, or BOOT_TRUST_MS passed; a first open then asks for the current order again (an order
+   * paid between the page's request and the socket's subscription reaches the screen that way).
+   */
+  private fromBoot = false;
+  private bootRecheck = false;
+  private bootTimer: ReturnType<typeof setTimeout> | undefined;
+  private marked = false;
   private boot: number | undefined;
   private now = Date.now();
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -279,7 +372,9 @@ export class ZapvendKiosk extends LitElement {
             this.catalog = m.catalog;
             break;
           case "order":
-            this.onOrder(m.order);
+            if (this.follow?.orderId === m.order.orderId) this.onOrder(m.order);
+            // Someone paid an invoice this screen showed before a reload: show that vend.
+            else if (VENDING_STATES.includes(m.order.state)) this.adopt(m.order);
             break;
           case "progress":
             if (this.screen.name === "vending" && this.screen.order.orderId === m.orderId) this.screen = { ...this.screen, progress: m.progress };
@@ -290,7 +385,32 @@ export class ZapvendKiosk extends LitElement {
         this.requestUpdate();
       },
     });
-    this.conn.start();
+    // Asked at once, beside the WebSocket's handshake, so the first screen is not held up by it.
+    this.conn.start(this.early);
+    const boot = bootOf(this.early);
+    if (boot) {
+      // The page came with the daemon's snapshot: the first render can be the catalog (or the vend under way).
+      this.fromBoot = this.bootRecheck = true;
+      this.bootTimer = setTimeout(() => {
+        this.fromBoot = false;
+        this.requestUpdate();
+      }, BOOT_TRUST_MS);
+      this.catalog = boot.catalog;
+      this.status = boot.status;
+      this.currentIs(boot.order);
+    } else {
+      // index.html asked already: when its answer is here, the first screen is decided before the first render.
+      let arrived: Order | null | undefined;
+      try {
+        arrived = this.client.currentOrderIfArrived()?.order;
+      } catch (err) {
+        this.currentFailed(err);
+      }
+      if (arrived !== undefined) this.currentIs(arrived);
+      else if (!this.currentChecked) this.firstCheck = this.checkCurrent();
+    }
+    this.addEventListener("pointerdown", this.onActivity);
+    this.addEventListener("keydown", this.onActivity);
     // A clock for the countdown and the rate's age; the screens read `this.now`, never Date.now() in render.
     this.ticker = setInterval(() => this.tick(), 1000);
   }
@@ -300,6 +420,59 @@ export class ZapvendKiosk extends LitElement {
     this.conn?.stop();
     clearInterval(this.ticker);
     clearTimeout(this.leaveTimer);
+    clearTimeout(this.creditTimer);
+    clearTimeout(this.bootTimer);
+    this.removeEventListener("pointerdown", this.onActivity);
+    this.removeEventListener("keydown", this.onActivity);
+  }
+
+  /** Any touch keeps a credit alive. */
+  private readonly onActivity = (): void => {
+    if (this.credit) this.keepCredit(this.credit);
+  };
+
+  private keepCredit(credit: Credit): void {
+    this.credit = credit;
+    clearTimeout(this.creditTimer);
+    this.creditTimer = setTimeout(() => this.forgetCredit(), CREDIT_IDLE_MS);
+    this.requestUpdate();
+  }
+
+  private forgetCredit(): void {
+    this.credit = undefined;
+    clearTimeout(this.creditTimer);
+    this.requestUpdate();
+  }
+
+  /** Asks the machine for the order it is vending; shows it instead of the catalog (a reload mid-vend). */
+  private async checkCurrent(): Promise<void> {
+    try {
+      this.currentIs((await this.client.currentOrder()).order);
+    } catch (err) {
+      this.currentFailed(err);
+    }
+  }
+
+  private currentIs(order: Order | null): void {
+    this.currentChecked = true;
+    if (isOrderLike(order) && SHOWN_AFTER_RELOAD.includes(order.state)) this.adopt(order);
+    this.requestUpdate();
+  }
+
+  private currentFailed(err: unknown): void {
+    // 404: a daemon without the route: the catalog as before. Unreachable: asked again when the WebSocket opens.
+    if (err instanceof KioskApiError && err.status !== 0) this.currentChecked = true;
+    this.requestUpdate();
+  }
+
+  /** Follows an order this screen did not create, when nothing else is going on (never a pending one: no QR). */
+  private adopt(o: Order): void {
+    const s = this.screen.name;
+    if (this.known.has(o.orderId) || (s !== "catalog" && s !== "done" && s !== "failed")) return;
+    this.known.add(o.orderId);
+    this.follow = viewOf(o);
+    this.conn?.send({ type: "watch", orderId: o.orderId });
+    this.onOrder(o);
   }
 
   private setLang(lang: Lang): void {
@@ -318,23 +491,36 @@ export class ZapvendKiosk extends LitElement {
   }
 
   private async onOpen(): Promise<void> {
+    const reconnect = this.everConnected;
     this.connected = true;
     this.everConnected = true;
+    this.fromBoot = false;
+    clearTimeout(this.bootTimer);
+    const recheck = this.bootRecheck;
+    this.bootRecheck = false;
     this.requestUpdate();
-    try {
-      const [health, catalog] = await Promise.all([this.client.health(), this.client.catalog()]);
-      this.health = health;
-      this.catalog = catalog;
-      this.onStatus(health);
-    } catch {
-      // The WebSocket greeting carries status and catalog too; a failed fetch here is not fatal.
-    }
-    await this.refreshOrder();
+    // The order being vended: asked again on every reconnect and after the page's snapshot; at load only when the
+    // first ask got no answer.
+    const first = this.firstCheck;
+    this.firstCheck = undefined;
+    const check = reconnect || recheck ? this.checkCurrent() : (first ?? Promise.resolve()).then(() => (this.currentChecked ? undefined : this.checkCurrent()));
+    // The WebSocket greeting carries the status and the catalog; health adds what the demo offers (demoWallet, demoBoard).
+    const health = this.client.health().then(
+      (h) => {
+        this.health = h;
+        this.onStatus(h);
+      },
+      () => undefined,
+    );
+    await Promise.all([check, health, this.refreshOrder()]);
+    // With the WebSocket up, the catalog is not held back any longer, answer or not.
+    this.currentChecked = true;
     this.requestUpdate();
   }
 
   private onClose(): void {
     this.connected = false;
+    this.fromBoot = false;
     this.orderConfirmed = false;
     this.requestUpdate();
   }
@@ -373,9 +559,13 @@ export class ZapvendKiosk extends LitElement {
   private onOrder(o: Order): void {
     const f = this.follow;
     if (!isOrderLike(o) || !f || f.orderId !== o.orderId) return;
-    const view: OrderView = { ...f, state: o.state, expiresAt: o.expiresAt, credit: o.credit ?? null };
+    const view: OrderView = { ...f, state: o.state, expiresAt: o.expiresAt, credit: o.credit ?? null, failureCode: failureCodeOf(o) };
     this.follow = view;
     if (this.connected) this.orderConfirmed = true;
+    // A credit is spent once the order it paid is paid for and vending (an unpaid rest expiring leaves it usable).
+    if (view.usedCreditId && this.credit?.creditId === view.usedCreditId && o.state !== "pending" && o.state !== "expired") this.forgetCredit();
+    const credit = o.state === "credited" ? creditOf(o) : undefined;
+    if (credit) this.keepCredit(credit);
     const s = this.screen;
     if (s.name === "service") return;
     switch (o.state) {
@@ -412,11 +602,24 @@ export class ZapvendKiosk extends LitElement {
     this.requestUpdate();
   }
 
+  /** Opens the service menu once its code is loaded (a custom element upgraded later would lose its properties). */
+  private async openService(): Promise<void> {
+    try {
+      await import("./service-menu.js");
+    } catch {
+      this.show({ name: "catalog", error: "errGeneric", errorCode: "load_failed" });
+      return;
+    }
+    this.show({ name: "service" });
+  }
+
   private async buy(entry: CatalogEntry): Promise<void> {
     if (this.screen.name !== "catalog") return;
     this.show({ name: "creating", slot: entry.slot });
+    const credit = this.credit;
     try {
-      const r = await this.client.createOrder(entry.slot);
+      const r = await this.client.createOrder(entry.slot, credit?.creditId);
+      this.known.add(r.orderId);
       if ((this.screen as Screen).name !== "creating") return;
       const order: OrderView = {
         orderId: r.orderId,
@@ -428,16 +631,36 @@ export class ZapvendKiosk extends LitElement {
         productName: entry.name,
         fiat: entry.fiat,
         credit: null,
+        usedCreditId: credit?.creditId ?? null,
+        creditAppliedMsat: r.creditAppliedMsat ?? null,
+        failureCode: null,
       };
       this.follow = order;
       this.orderConfirmed = true;
       this.conn?.send({ type: "watch", orderId: r.orderId });
+      if (order.bolt11 === null) {
+        // The credit paid the whole price: no invoice, straight to the vend.
+        if (credit) this.forgetCredit();
+        this.show({ name: "vending", order });
+        await this.refreshOrder();
+        return;
+      }
       this.show({ name: "payment", order });
       // The order may already have moved on (a fast payment) before we followed it.
       if (r.state !== "pending") await this.refreshOrder();
     } catch (err) {
       const e = err instanceof KioskApiError ? err : new KioskApiError(0, "internal", String(err));
-      const key: MessageKey = e.status === 409 ? "errSoldOut" : e.status === 503 ? "errUnavailable" : "errGeneric";
+      let key: MessageKey = e.status === 409 ? "errSoldOut" : e.status === 503 ? "errUnavailable" : "errGeneric";
+      if (credit && e.code === "credit_in_use") {
+        // Another open order (a rest invoice still shown or not yet expired) reserves it: the credit is not gone,
+        // so the screen keeps offering it for when that order ends.
+        key = "errCreditInUse";
+      } else if (credit && e.code.startsWith("credit_")) {
+        // credit_not_found / credit_spent / credit_not_supported: this screen stops offering it; the machine's
+        // record stays for the operator.
+        this.forgetCredit();
+        key = e.code === "credit_not_supported" ? "errCreditUnsupported" : "errCreditGone";
+      }
       this.show({ name: "catalog", error: key, errorCode: e.code });
     }
   }
@@ -470,10 +693,22 @@ export class ZapvendKiosk extends LitElement {
 
   override render(): TemplateResult {
     if (this.screen.name === "service") {
-      return html`<zapvend-service-menu .client=${this.client} .language=${this.uiLang} @exit=${() => this.show({ name: "catalog" })}></zapvend-service-menu>`;
+      return html`<zapvend-service-menu
+        .client=${this.client}
+        .language=${this.uiLang}
+        .demoBoard=${this.health?.demoBoard === true}
+        .door=${this.status?.door}
+        .operatingMode=${this.status?.operatingMode}
+        @exit=${() => this.show({ name: "catalog" })}
+      ></zapvend-service-menu>`;
     }
-    if (!this.connected && (!this.everConnected || this.screen.name !== "vending")) {
-      // Without the machine nothing on screen can be trusted: no QR, no catalog to tap.
+    if (
+      (!this.connected && !this.fromBoot && (!this.everConnected || this.screen.name !== "vending")) ||
+      ((!this.currentChecked || !this.catalog) && this.screen.name === "catalog")
+    ) {
+      // Without the machine nothing on screen can be trusted: no QR, no catalog to tap. Until the WebSocket's
+      // greeting brought the catalog, the cheap "connecting" screen too: an empty catalog screen would cost a
+      // render and a layout (its header's CJK language names, the footer) on the way to the first products.
       return html`<div class="screen" data-screen="connecting">
         <div class="center" role="status">
           <div class="spinner" aria-hidden="true"></div>
@@ -517,6 +752,24 @@ export class ZapvendKiosk extends LitElement {
     </header>`;
   }
 
+  override updated(): void {
+    // User Timing for bench/kiosk-first-paint.bench.mjs: the first product cards are in the DOM now, and painted once
+    // the frame after this one begins (a task queued from requestAnimationFrame runs after that frame's paint).
+    if (this.marked || !this.renderRoot.querySelector("button[data-slot]")) return;
+    this.marked = true;
+    performance.mark("zapvend:products-rendered");
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        performance.mark("zapvend:products-painted");
+        // Ready before a product is tapped.
+        void loadQrCode();
+        // ICU's start-up (the first Intl.NumberFormat, whatever the locale) now, after the first paint, not at the
+        // first language switch or currency without a fast path.
+        setTimeout(() => warmFormats(this.uiLang, this.catalog?.products.find((p) => p.fiat)?.fiat?.currency), 0);
+      }, 0),
+    );
+  }
+
   private renderFooter(): TemplateResult {
     const rate = this.catalog?.rate;
     return html`<footer>
@@ -524,7 +777,7 @@ export class ZapvendKiosk extends LitElement {
         >${rate ? this.m("rateAge", { source: rate.source, age: formatAge(this.uiLang, this.now - rate.fetchedAt) }) : nothing}</span
       >
       <span>${this.catalog?.machineId ?? ""}</span>
-      <button aria-label=${this.m("service")} @click=${() => this.show({ name: "service" })}>⚙ ${this.m("service")}</button>
+      <button aria-label=${this.m("service")} @click=${() => this.openService()}>⚙ ${this.m("service")}</button>
     </footer>`;
   }
 
@@ -533,6 +786,12 @@ export class ZapvendKiosk extends LitElement {
     return html`<div class="screen" data-screen="catalog">
       ${this.renderHeader(this.m("choose"))}
       ${error ? html`<p class="banner" role="alert">${this.m(error, { code: code ?? "" })}</p>` : nothing}
+      ${this.credit
+        ? html`<div class="credit" role="status" data-credit>
+            <span>${this.m("creditBanner", { amount: formatSats(this.uiLang, this.credit.amountMsat) })}</span>
+            <button data-credit-done @click=${() => this.forgetCredit()}>${this.m("done")}</button>
+          </div>`
+        : nothing}
       <div class="grid">${products.map((p) => this.renderProduct(p))}</div>
       ${this.renderFooter()}
     </div>`;
@@ -567,15 +826,16 @@ export class ZapvendKiosk extends LitElement {
 
   private renderOutOfService(): TemplateResult {
     const st = this.status;
+    // The door first: an open door also puts the machine in `service` mode, and "the door is open" says more.
     const reason: MessageKey =
-      st?.mode === "service" || st?.mode === "maintenance"
-        ? "reasonService"
-        : st?.door === "open"
-          ? "reasonDoor"
+      st?.door === "open"
+        ? "reasonDoor"
+        : st?.mode === "service" || st?.mode === "maintenance"
+          ? "reasonService"
           : st?.payments === "down"
             ? "reasonPayments"
-            : st?.hardware === "down"
-              ? "reasonHardware"
+            : st && st.hardware !== "up"
+              ? "reasonHardware" // down, or a fault that stops every slot (a stuck drop beam): both stop the sale
               : "reasonUnknown";
     return html`<div class="screen oos" data-screen="out-of-service">
       ${this.renderHeader(this.m("outOfService"))}
@@ -590,9 +850,10 @@ export class ZapvendKiosk extends LitElement {
 
   private renderPayment(order: OrderView, paying: boolean): TemplateResult {
     const left = order.expiresAt - this.now;
-    const live = left > 0 && order.state === "pending" && this.orderConfirmed;
-    const uri = paymentUri(order.bolt11);
-    const qr = live ? qrPath(uri) : undefined;
+    const live = left > 0 && order.state === "pending" && this.orderConfirmed && order.bolt11 !== null;
+    const uri = paymentUri(order.bolt11 ?? "");
+    if (live && !qrCode) void loadQrCode().then(() => this.requestUpdate());
+    const qr = live && qrCode ? qrCode.qrPath(uri) : undefined;
     return html`<div class="screen" data-screen="payment">
       <div class="pay">
         <div class="qrcol">
@@ -611,13 +872,16 @@ export class ZapvendKiosk extends LitElement {
           <h2>${order.productName}</h2>
           <p class="amount" data-amount>${formatSats(this.uiLang, order.amountMsat)}</p>
           ${order.fiat ? html`<p class="fiatbig" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
+          ${order.creditAppliedMsat
+            ? html`<p data-credit-applied>${this.m("creditApplied", { amount: formatSats(this.uiLang, order.creditAppliedMsat) })}</p>`
+            : nothing}
           ${live ? html`<p class="countdown" data-countdown role="timer">${this.m("expiresIn", { time: formatCountdown(left) })}</p>` : nothing}
           ${live && this.health?.demoWallet
             ? html`<button class="primary" data-demo-pay ?disabled=${paying} @click=${() => this.demoPay(order)}>
                 ${this.m(paying ? "demoPaying" : "demoPay")}
               </button>`
             : nothing}
-          ${live ? html`<a class="button" href=${walletLink(order.bolt11)}>${this.m("openWallet")}</a>` : nothing}
+          ${live ? html`<a class="button" href=${walletLink(order.bolt11 ?? "")}>${this.m("openWallet")}</a>` : nothing}
           <button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>
         </div>
       </div>
@@ -639,7 +903,7 @@ export class ZapvendKiosk extends LitElement {
         <div class="spinner" aria-hidden="true"></div>
         <p class="big" data-progress>${text}</p>
         ${bar}
-        ${this.connected ? nothing : html`<p class="muted">${this.m("reconnecting")}</p>`}
+        ${this.connected || this.fromBoot ? nothing : html`<p class="muted">${this.m("reconnecting")}</p>`}
       </div>
     </div>`;
   }
@@ -652,14 +916,26 @@ export class ZapvendKiosk extends LitElement {
       cancelled: ["cancelledTitle", "cancelledBody"],
       withdrawn: ["withdrawnTitle", "withdrawnBody"],
     };
-    const [title, body] = titles[kind];
+    // An underpayment (the wallet sent less than asked) was refunded at once: nothing went wrong with the product.
+    const [title, body]: [MessageKey, MessageKey] =
+      kind === "refunded" && order?.failureCode === "underpaid" ? ["underpaidTitle", "underpaidBody"] : titles[kind];
     const credit = order?.credit ? formatSats(this.uiLang, order.credit.amountMsat) : order ? formatSats(this.uiLang, order.amountMsat) : "";
     return html`<div class="screen" data-screen="failed" data-kind=${kind}>
       <div class="center" role="alert">
         <div class="mark" aria-hidden="true">${kind === "refunded" || kind === "credited" ? "↩" : "ⓘ"}</div>
         <p class="big">${this.m(title)}</p>
         <p>${this.m(body, { amount: credit })}</p>
-        <button class="primary" @click=${() => this.show({ name: "catalog" })}>${this.m("ok")}</button>
+        ${kind === "credited" && this.credit
+          ? html`<div class="row">
+              <button class="primary" data-pick-another @click=${() => this.show({ name: "catalog" })}>${this.m("pickAnother")}</button>
+              <button data-credit-done
+                @click=${() => {
+                  this.forgetCredit();
+                  this.show({ name: "catalog" });
+                }}
+              >${this.m("done")}</button>
+            </div>`
+          : html`<button class="primary" @click=${() => this.show({ name: "catalog" })}>${this.m("ok")}</button>`}
       </div>
     </div>`;
   }

@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type TemplateResult } from "lit";
 import type { HarnessReport, ServiceSlot, ServiceStatusResponse, TestVendResponse } from "@zapvend/protocol";
-import { KioskApiError, type MachineClient } from "./api.js";
+import { KioskApiError, type MachineClient, type ServiceMode } from "./api.js";
 import { t, type Lang, type MessageKey } from "./i18n.js";
 import { baseStyles } from "./styles.js";
 
@@ -11,7 +11,9 @@ const MAX_PIN_DIGITS = 12;
 
 /**
  * `<zapvend-service-menu>`: the technician's menu behind the PIN. Talks to `/api/service/*` with the bearer token
- * of a login; any `401` (token expired, machine restarted) brings the PIN pad back. Fires `exit` when closed.
+ * of a login; any `401` (token expired, machine restarted, door closed) brings the PIN pad back. The machine opens
+ * the menu only with its door open (`403 door_closed`); on the sim board (`demoBoard`) the menu offers to open and
+ * close the simulated door. Fires `exit` when closed.
  */
 export class ZapvendServiceMenu extends LitElement {
   static override styles = [
@@ -82,6 +84,25 @@ export class ZapvendServiceMenu extends LitElement {
         margin: 8px 0;
         font-weight: 700;
       }
+      .moderow {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: 6px 14px;
+      }
+      .moderow button {
+        min-height: 48px;
+        padding: 4px 14px;
+      }
+      .moderow button[aria-pressed="true"] {
+        background: var(--ink);
+        color: var(--card);
+      }
+      .row {
+        display: flex;
+        gap: 10px;
+        flex-wrap: wrap;
+      }
       .stockval {
         display: inline-block;
         min-width: 3ch;
@@ -103,7 +124,48 @@ export class ZapvendServiceMenu extends LitElement {
     this.requestUpdate();
   }
 
+  /** Set by the kiosk: the board is the sim board, so `POST /api/demo/sim` can open and close its door. */
+  demoBoard = false;
+  private doorState: "open" | "closed" | undefined;
+  /** Set by the kiosk from the machine's status pushes. Closing the door ends the session (the machine revokes it). */
+  get door(): "open" | "closed" | undefined {
+    return this.doorState;
+  }
+  set door(v: "open" | "closed" | undefined) {
+    const closed = this.doorState === "open" && v === "closed";
+    this.doorState = v;
+    if (closed && this.signedIn) {
+      this.client.serviceToken = undefined;
+      this.signedIn = false;
+      this.error = this.m("doorClosedSession");
+    }
+    this.requestUpdate();
+  }
+
+  /**
+   * Set by the kiosk from the machine's status pushes: the stored mode (`normal` / `maintenance`, also while the door
+   * is open), e.g. after the fleet changed it while the menu is open. Undefined from a daemon that does not send it.
+   */
+  get operatingMode(): ServiceMode | undefined {
+    return this.pushedMode;
+  }
+  set operatingMode(v: ServiceMode | undefined) {
+    this.pushedMode = v;
+    if (v && this.status && this.status.operatingMode !== v) {
+      this.status = { ...this.status, operatingMode: v };
+      this.requestUpdate();
+    }
+  }
+  private pushedMode: ServiceMode | undefined;
+
   private pin = "";
+  /** The login was refused because the door is closed: the pad says so (and offers the demo door). */
+  private doorClosed = false;
+  /**
+   * The mode set in this session. While the door is open the machine reports `service` whatever the mode is, so
+   * the buttons show the mode the technician chose, which the machine applies once the door closes.
+   */
+  private modeSet: ServiceMode | undefined;
   private signedIn = false;
   private busy = false;
   private error: string | undefined;
@@ -131,15 +193,52 @@ export class ZapvendServiceMenu extends LitElement {
     this.dispatchEvent(new CustomEvent("exit", { bubbles: true, composed: true }));
   }
 
+  /** Leaves the menu; in the demo, closes the simulated door first (the machine then sells again). */
+  private async exitClosingDoor(): Promise<void> {
+    try {
+      await this.client.serviceLogout();
+    } catch {
+      // The door closing revokes the token anyway.
+    }
+    try {
+      await this.client.demoSim({ door: "closed" });
+    } catch (err) {
+      this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      return;
+    }
+    this.dispatchEvent(new CustomEvent("exit", { bubbles: true, composed: true }));
+  }
+
+  /** Demo: opens the simulated door, then signs in with the PIN already typed. */
+  private async openDemoDoor(): Promise<void> {
+    this.set({ busy: true, error: undefined });
+    try {
+      await this.client.demoSim({ door: "open" });
+      this.doorState = "open";
+      this.set({ doorClosed: false });
+    } catch (err) {
+      this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      return;
+    } finally {
+      this.set({ busy: false });
+    }
+    await this.login();
+  }
+
   private async login(): Promise<void> {
     if (this.pin.length < 4 || this.busy) return;
     this.set({ busy: true, error: undefined });
     try {
       await this.client.serviceLogin(this.pin);
-      this.set({ signedIn: true, pin: "" });
+      this.set({ signedIn: true, pin: "", doorClosed: false });
       await this.loadStatus();
     } catch (err) {
       const code = err instanceof KioskApiError ? err.code : "network";
+      if (code === "door_closed") {
+        // Checked before the PIN: keep what was typed, it is used once the door is open.
+        this.set({ error: this.m("doorClosed"), doorClosed: true });
+        return;
+      }
       const key: MessageKey = code === "wrong_pin" ? "wrongPin" : code === "locked" ? "locked" : code === "no_pin_configured" ? "noPin" : "errGeneric";
       this.set({ error: this.m(key, { code }), pin: "" });
     } finally {
@@ -173,6 +272,11 @@ export class ZapvendServiceMenu extends LitElement {
     }
   }
 
+  private async setMode(mode: ServiceMode): Promise<void> {
+    const st = await this.call(() => this.client.setMode(mode));
+    if (st) this.set({ status: st, modeSet: mode, note: this.m("modeSaved", { mode: this.m(mode === "normal" ? "modeNormal" : "modeMaintenance") }) });
+  }
+
   private async restock(slot: ServiceSlot): Promise<void> {
     const stock = this.edits.get(slot.slot) ?? slot.stock;
     const r = await this.call(() => this.client.restock(slot.slot, stock));
@@ -204,13 +308,21 @@ export class ZapvendServiceMenu extends LitElement {
         <h1>${this.m("enterPin")}</h1>
         <p class="dots" aria-label=${this.m("enterPin")} data-dots>${"●".repeat(this.pin.length)}</p>
         ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+        ${this.doorClosed && this.demoBoard
+          ? html`<button class="primary" data-open-door ?disabled=${this.busy} @click=${() => this.openDemoDoor()}>${this.m("openDoorDemo")}</button>`
+          : nothing}
         <div class="pad">
           ${["1", "2", "3", "4", "5", "6", "7", "8", "9"].map(digit)}
           <button @click=${() => this.set({ pin: "" })}>${this.m("clear")}</button>
           ${digit("0")}
           <button class="primary" ?disabled=${this.pin.length < 4 || this.busy} @click=${() => this.login()}>${this.m("signIn")}</button>
         </div>
-        <button @click=${() => this.exit()}>${this.m("exit")}</button>
+        <div class="row">
+          <button @click=${() => this.exit()}>${this.m("exit")}</button>
+          ${this.demoBoard && this.door === "open"
+            ? html`<button data-close-door @click=${() => this.exitClosingDoor()}>${this.m("closeDoorDemo")}</button>`
+            : nothing}
+        </div>
       </div>
     </div>`;
   }
@@ -231,6 +343,9 @@ export class ZapvendServiceMenu extends LitElement {
           )}
         </div>
         <button @click=${() => this.exit()}>${this.m("exit")}</button>
+        ${this.demoBoard && this.door === "open"
+          ? html`<button data-close-door @click=${() => this.exitClosingDoor()}>${this.m("closeDoorDemo")}</button>`
+          : nothing}
       </header>
       <main role="tabpanel">
         ${this.error ? html`<p class="note error" role="alert">${this.error}</p>` : nothing}
@@ -244,8 +359,26 @@ export class ZapvendServiceMenu extends LitElement {
     const st = this.status;
     if (!st) return html`<div class="spinner"></div>`;
     const health = (v: string) => html`<span class=${v === "up" ? "pass" : "fail"}>${v}</span>`;
+    const modeKey: MessageKey = st.mode === "normal" ? "modeNormal" : st.mode === "maintenance" ? "modeMaintenance" : "modeService";
+    // The stored mode when the machine says it (also while the door is open); an older daemon reports only `service`
+    // with the door open, and then the mode set in this session is shown.
+    const stored = st.operatingMode ?? (st.mode === "service" ? this.modeSet : st.mode);
+    const modeButton = (mode: ServiceMode, key: MessageKey) =>
+      html`<button data-set-mode=${mode} aria-pressed=${stored === mode ? "true" : "false"} ?disabled=${this.busy} @click=${() => this.setMode(mode)}>
+        ${this.m(key)}
+      </button>`;
     return html`<table data-status>
-      <tr><th>${this.m("mode")}</th><td>${st.mode}</td></tr>
+      <tr>
+        <th>${this.m("mode")}</th>
+        <td>
+          <div class="moderow">
+            <span data-mode=${st.mode}>${this.m(modeKey)}</span>
+            <span class="row" role="group" aria-label=${this.m("mode")}>
+              ${modeButton("normal", "setInService")} ${modeButton("maintenance", "setOutOfService")}
+            </span>
+          </div>
+        </td>
+      </tr>
       <tr><th>${this.m("selling")}</th><td>${st.selling ? this.m("yes") : this.m("no")}</td></tr>
       <tr><th>${this.m("payments")}</th><td>${health(st.payments)}</td></tr>
       <tr><th>${this.m("hardware")}</th><td>${health(st.hardware)}</td></tr>
