@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Alert } from "@zapvend/protocol";
 import { birth, event, sale, status, telemetry } from "./__fixtures__/messages.js";
-import { RecordingLink, testSigner } from "./__fixtures__/recording-link.js";
+import { RecordingLink } from "./__fixtures__/recording-link.js";
 import { engines } from "./__fixtures__/stores.js";
 import { conditionsFor, DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { Clock } from "./clock.js";
@@ -24,7 +24,6 @@ describe("alerts", () => {
     cleanup = opened.cleanup;
     service = new FleetService({
       store: opened.store,
-      signer: testSigner().signer,
       link: new RecordingLink(),
       clock,
       liveIntervalMs: 1_000,

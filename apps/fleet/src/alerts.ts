@@ -2,7 +2,8 @@
 // a condition that holds raises one open alert per (machine, kind, subject); a condition that stops holding
 // clears it. Time-based ones (offline for N minutes, no sale for N hours) are re-evaluated on a timer.
 import { randomUUID } from "node:crypto";
-import type { Alert, AlertKind, FleetConfig } from "@zapvend/protocol";
+import type { Alert, AlertKind, FleetConfig, OpeningHours } from "@zapvend/protocol";
+import { openMsBetween } from "./opening-hours.js";
 import type { FleetStore, MachineHealth, NewAlert } from "./store/fleet-store.js";
 
 export type AlertSettings = FleetConfig["alerts"];
@@ -20,6 +21,17 @@ function minutes(ms: number): string {
   return m >= 120 ? `${Math.round(m / 60)} h` : `${m} min`;
 }
 
+/** The opening hours that apply to a machine (its own, else the fleet's), or null when every hour counts. */
+export function openingHoursFor(s: AlertSettings, machineId: string): OpeningHours | null {
+  const own = s.machineOpeningHours?.[machineId];
+  if (own === "always") return null;
+  return own ?? s.openingHours ?? null;
+}
+
+function lastSaleText(at: number | null): string {
+  return at === null ? "none since the machine first reported" : `${new Date(at).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
 /** The alerts that should be open for this machine now. Pure: the whole policy is here. */
 export function conditionsFor(h: MachineHealth, s: AlertSettings, nowMs: number): NewAlert[] {
   const out: NewAlert[] = [];
@@ -34,7 +46,14 @@ export function conditionsFor(h: MachineHealth, s: AlertSettings, nowMs: number)
   }
   const selling = h.status === "online" && h.mode !== "maintenance" && h.mode !== "service";
   const lastSale = h.lastSaleAt ?? h.firstSeen;
-  if (selling && nowMs - lastSale >= s.noSalesAfterMs) add("no-sales", "info", `no sale on ${h.id} for ${minutes(nowMs - lastSale)}`);
+  if (selling && nowMs - lastSale >= s.noSalesAfterMs) {
+    // Only time inside the machine's opening hours counts: a night or a closed Sunday is not a quiet machine.
+    const hours = openingHoursFor(s, h.id);
+    if (hours === null) add("no-sales", "info", `no sale on ${h.id} for ${minutes(nowMs - lastSale)}`);
+    else if (openMsBetween(hours, lastSale, nowMs, s.noSalesAfterMs) >= s.noSalesAfterMs) {
+      add("no-sales", "info", `no sale on ${h.id} for ${minutes(s.noSalesAfterMs)} of opening hours (last ${lastSaleText(h.lastSaleAt)})`);
+    }
+  }
   for (const slot of h.slots) {
     if (slot.enabled && slot.stock < s.lowStockBelow) add("low-stock", "warning", `${slot.slot} (${slot.name}) has ${slot.stock} left`, slot.slot);
   }

@@ -9,17 +9,16 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../console-build.mjs";
 import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
-import { RecordingLink, testSigner } from "./__fixtures__/recording-link.js";
+import { RecordingLink } from "./__fixtures__/recording-link.js";
+import { missingService } from "./__fixtures__/services.js";
 import { engines } from "./__fixtures__/stores.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-const SKIP = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-if (!hasChromium) console.warn(`[fleet console] skipped: ${SKIP}`);
+const SKIP = missingService("fleet console", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
-describe.skipIf(!hasChromium)(`fleet console in Chromium${hasChromium ? "" : ` (${SKIP})`}`, () => {
+describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
   let browser: Browser;
   let consoleDir: string;
   let service: FleetService;
@@ -45,7 +44,7 @@ describe.skipIf(!hasChromium)(`fleet console in Chromium${hasChromium ? "" : ` (
     const opened = await engines[0]!.open();
     cleanup = opened.cleanup;
     link = new RecordingLink();
-    service = new FleetService({ store: opened.store, signer: testSigner().signer, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
+    service = new FleetService({ store: opened.store, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
     await service.start();
     http = new FleetHttpServer({ service, port: 0, consoleDir });
     await http.start();

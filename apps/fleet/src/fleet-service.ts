@@ -5,9 +5,8 @@ import { EventEmitter } from "node:events";
 import {
   CommandArgs,
   CommandName,
-  PAYLOAD_VERSION,
   parseValue,
-  topics,
+  type CommandArgsOf,
   type Alert,
   type CommandAccepted,
   type CommandRecord,
@@ -18,14 +17,12 @@ import {
   type MqttMessage,
   type Sale,
   type TelemetrySample,
-  type UnsignedCommand,
 } from "@zapvend/protocol";
 import { AlertEngine, DEFAULT_ALERT_SETTINGS, type AlertSettings } from "./alerts.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "./clock.js";
 import { FleetError, FleetErrorCode } from "./errors.js";
 import type { FleetLink } from "./link.js";
-import type { OperatorSigner } from "./signer.js";
-import type { ApplyOutcome, FleetStore } from "./store/fleet-store.js";
+import type { ApplyOutcome, EventRun, FleetStore } from "./store/fleet-store.js";
 
 export interface FleetServiceEvents {
   machine: [machine: MachineSummary];
@@ -40,8 +37,7 @@ export interface FleetServiceEvents {
 
 export interface FleetServiceOptions {
   store: FleetStore;
-  signer: OperatorSigner;
-  /** Absent: commands and desired state answer `link_down`. */
+  /** Publishes and signs (the bridge's `FleetLink`). Absent: commands and desired state answer `link_down`. */
   link?: FleetLink;
   clock?: Clock;
   log?: Logger;
@@ -54,6 +50,39 @@ export interface FleetServiceOptions {
   maxBatch?: number;
   /** How long a signed command stays valid when the request does not say, in ms. Default 30 000. */
   defaultCommandTtlMs?: number;
+  /** Telemetry retention (chart samples; sales and events are never pruned). Defaults: 7 days, every hour, 2 000 rows a batch. */
+  retention?: Partial<RetentionSettings>;
+  /**
+   * End-to-end event acknowledgements (when the link announces them): at most one `event-ack` per machine per this
+   * many ms, sent right after the commit that stored its events when the last one is older. Default 250.
+   */
+  eventAckIntervalMs?: number;
+}
+
+export interface EventAckStats {
+  /** `event-ack` messages handed to the link. */
+  published: number;
+  /** ... of which the broker refused or the connection lost (the machine resends, the fleet acks again). */
+  failed: number;
+}
+
+export interface RetentionSettings {
+  /** Chart samples older than this are deleted, in ms. Default 7 days. */
+  telemetryMs: number;
+  /** How often the pruning runs, in ms. Default 1 h (and once right after start). */
+  pruneIntervalMs: number;
+  /** Rows per delete transaction, so ingest runs between the batches. Default 2 000. */
+  batchSize: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = { telemetryMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000, batchSize: 2_000 };
+
+export interface RetentionStats {
+  runs: number;
+  deleted: number;
+  lastRunAt: number | null;
+  lastDeleted: number;
+  lastError: string | null;
 }
 
 export interface IngestStats {
@@ -67,7 +96,6 @@ export interface IngestStats {
 
 export class FleetService extends EventEmitter<FleetServiceEvents> {
   readonly store: FleetStore;
-  private readonly signer: OperatorSigner;
   private link: FleetLink | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -79,24 +107,42 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
   private liveTimer: unknown;
   private alertTimer: unknown;
   private ticking: Promise<void> | null = null;
+  private pruneTimer: unknown;
+  private pruning: Promise<number> | null = null;
+  private pruneAbort: AbortController | undefined;
+  readonly retention: RetentionSettings;
+  readonly retentionStats: RetentionStats = { runs: 0, deleted: 0, lastRunAt: null, lastDeleted: 0, lastError: null };
   private fleetBoot = 0;
   readonly stats: IngestStats = { received: 0, applied: 0, duplicates: 0, ignored: 0, failed: 0, batches: 0 };
+  readonly ackStats: EventAckStats = { published: 0, failed: 0 };
+  private readonly eventAckIntervalMs: number;
+  /**
+   * Per machine, the seqs committed since its last ack, by the installation id the events carried (0: none). An ack
+   * counts the seqs of one installation, the machine's current one: another's seqs are another sequence.
+   */
+  private readonly ackDue = new Map<string, Map<number, Set<number>>>();
+  private readonly lastAckAt = new Map<string, number>();
+  private ackTimer: unknown;
+  private acking: Promise<void> | null = null;
+  private ackAgain = false;
+  private stopped = false;
 
   /** No I/O: `start()` migrates the store and starts the timers. */
   constructor(options: FleetServiceOptions) {
     super();
     this.store = options.store;
-    this.signer = options.signer;
     this.link = options.link;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger;
     this.alerts = new AlertEngine(this.store, { ...DEFAULT_ALERT_SETTINGS, ...options.alerts });
+    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.opts = {
       liveIntervalMs: options.liveIntervalMs ?? 250,
       alertIntervalMs: options.alertIntervalMs ?? 10_000,
       maxBatch: options.maxBatch ?? 1_000,
       defaultCommandTtlMs: options.defaultCommandTtlMs ?? 30_000,
     };
+    this.eventAckIntervalMs = options.eventAckIntervalMs ?? 250;
   }
 
   get boot(): number {
@@ -104,10 +150,46 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     await this.store.start(this.clock.now());
     this.fleetBoot = await this.store.nextCounter("fleet-boot");
     this.liveTimer = this.clock.setInterval(() => void this.tick(false), this.opts.liveIntervalMs);
     this.alertTimer = this.clock.setInterval(() => void this.tick(true), this.opts.alertIntervalMs);
+    this.pruneAbort = new AbortController();
+    this.pruneTimer = this.clock.setInterval(() => void this.prune(), this.retention.pruneIntervalMs);
+    // Once at start too: a server restarted every night would otherwise never prune.
+    void this.prune();
+  }
+
+  /** Resolves when no pruning runs (the one begun by `start()` or the timer has finished). */
+  async pruned(): Promise<void> {
+    while (this.pruning) await this.pruning;
+  }
+
+  /**
+   * Deletes telemetry older than the retention, in batches that let ingest in between (see
+   * `FleetStore.pruneTelemetry`). One run at a time: a call while one runs joins it. Never throws: a failed run is
+   * logged and retried at the next interval.
+   */
+  prune(): Promise<number> {
+    if (this.pruning) return this.pruning;
+    const startedAt = this.clock.now();
+    const cutoff = startedAt - this.retention.telemetryMs;
+    this.pruning = (async () => {
+      try {
+        const n = await this.store.pruneTelemetry(cutoff, { batchSize: this.retention.batchSize, ...(this.pruneAbort ? { signal: this.pruneAbort.signal } : {}) });
+        Object.assign(this.retentionStats, { runs: this.retentionStats.runs + 1, deleted: this.retentionStats.deleted + n, lastRunAt: startedAt, lastDeleted: n, lastError: null });
+        if (n > 0) this.log("fleet:retention", `deleted ${n} telemetry sample(s) older than ${new Date(cutoff).toISOString()}`, { deleted: n, cutoff });
+        return n;
+      } catch (err) {
+        this.retentionStats.lastError = (err as Error).message;
+        this.log("fleet:retention", `pruning failed: ${(err as Error).message}`, { code: FleetErrorCode.STORE_FAILED });
+        return 0;
+      } finally {
+        this.pruning = null;
+      }
+    })();
+    return this.pruning;
   }
 
   /** Sets the transport once it exists (the link needs the service's `ingest` as its message handler). */
@@ -118,8 +200,15 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
   async stop(): Promise<void> {
     this.clock.clearInterval(this.liveTimer);
     this.clock.clearInterval(this.alertTimer);
+    this.clock.clearInterval(this.pruneTimer);
+    // A pruning stops between two batches; the rest is deleted at the next start.
+    this.pruneAbort?.abort();
+    await this.pruning;
     await this.drained();
     await this.ticking;
+    this.stopped = true;
+    this.clearAckTimer();
+    await this.acking;
   }
 
   // ---------------------------------------------------------------- ingest
@@ -181,7 +270,29 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
       }
     }
     this.stats.batches++;
+    const acks = this.link?.eventAcks === true;
     for (const o of outcomes) {
+      if (acks && o.eventSeq !== undefined && o.machineId) {
+        // Committed (new or a redelivery of a stored one): acknowledged to the machine, which then deletes it.
+        let byInstall = this.ackDue.get(o.machineId);
+        if (!byInstall) this.ackDue.set(o.machineId, (byInstall = new Map()));
+        const install = o.eventInstall ?? 0;
+        let due = byInstall.get(install);
+        if (!due) byInstall.set(install, (due = new Set()));
+        due.add(o.eventSeq);
+      }
+      if (o.reinstalled && o.machineId) {
+        // Its database was replaced: boot and seqs restart at 1 under the new installation id (the store switched).
+        // No previous id: a new machine, or one whose software sent none before (its boots were compared as before).
+        const what = o.reinstalled.previous === null ? "machine installation id recorded" : "machine reinstalled";
+        this.log("fleet:ingest", `${what}: ${o.machineId}`, {
+          level: "info",
+          machineId: o.machineId,
+          install: o.reinstalled.install,
+          previousInstall: o.reinstalled.previous,
+          boot: o.reinstalled.boot,
+        });
+      }
       if (o.duplicate) this.stats.duplicates++;
       else if (!o.changed) this.stats.ignored++;
       else this.stats.applied++;
@@ -191,7 +302,99 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
       if (o.desired && o.machineId) this.safeEmit("desired", o.machineId, o.desired);
       if (o.sample && o.machineId) this.safeEmit("telemetry", o.machineId, o.sample);
     }
+    if (this.ackDue.size > 0) this.sendAcks();
     return outcomes;
+  }
+
+  // ---------------------------------------------------------------- event acknowledgements
+
+  /**
+   * Sends the event acks that are due: to every machine with committed events whose last ack is at least
+   * `eventAckIntervalMs` old (`all`: to every machine with committed events), and arms a timer for the others. One
+   * run at a time; a call during a run makes it go round again. Never throws.
+   */
+  sendAcks(all = false): Promise<void> {
+    if (this.acking) {
+      this.ackAgain = true;
+      return this.acking;
+    }
+    this.acking = (async () => {
+      try {
+        do {
+          this.ackAgain = false;
+          await this.sendAcksOnce(all);
+        } while (this.ackAgain && !this.stopped);
+      } finally {
+        this.acking = null;
+      }
+    })();
+    return this.acking;
+  }
+
+  private async sendAcksOnce(all: boolean): Promise<void> {
+    const link = this.link;
+    if (!link?.eventAcks || this.ackDue.size === 0) return;
+    const now = this.clock.now();
+    const interval = this.eventAckIntervalMs;
+    const ready: string[] = [];
+    let nextAt = Infinity;
+    for (const id of this.ackDue.keys()) {
+      const at = (this.lastAckAt.get(id) ?? -Infinity) + interval;
+      if (all || at <= now) ready.push(id);
+      else nextAt = Math.min(nextAt, at);
+    }
+    if (ready.length > 0 && !link.connected) {
+      // Nothing can be sent now; the link's reconnection (`onConnect`) or the timer tries again.
+      nextAt = Math.min(nextAt, now + interval);
+    } else if (ready.length > 0) {
+      let runs: Map<string, EventRun>;
+      try {
+        runs = await this.store.contiguousEvents(ready);
+      } catch (err) {
+        this.log("fleet:ack", `event acks not computed: ${(err as Error).message}`, { code: FleetErrorCode.STORE_FAILED });
+        this.armAckTimer(now + interval);
+        return;
+      }
+      for (const id of ready) {
+        const run = runs.get(id);
+        // Only the current installation's events are acknowledged, in an ack that names it. Events of another (the
+        // machine's previous database, or a new one whose birth has not arrived yet) are stored but not acknowledged:
+        // an ack of their seqs could reach a machine whose events reuse them. A machine still waiting for one resends
+        // it, and the redelivery is acknowledged once its installation is the current one.
+        const due = run ? this.ackDue.get(id)?.get(run.install ?? 0) : undefined;
+        this.ackDue.delete(id);
+        this.lastAckAt.set(id, now);
+        if (!run || !due) continue;
+        // The contiguous run covers most; what was stored beyond a gap is listed (bounded: the rest is acknowledged
+        // again when the machine resends it).
+        const beyond = [...due].filter((seq) => seq < run.from || seq > run.upTo).sort((a, b) => a - b).slice(0, 1_000);
+        if (run.from > run.upTo && beyond.length === 0) continue;
+        this.ackStats.published++;
+        const install = run.install !== undefined ? { install: run.install } : {};
+        link.publishEventAck(id, { from: run.from, upTo: run.upTo, seqs: beyond, ...install }).catch((err: unknown) => {
+          this.ackStats.failed++;
+          this.log("fleet:ack", `event ack to ${id} not delivered: ${(err as Error).message}`, { machineId: id, upTo: run.upTo });
+        });
+      }
+    }
+    if (nextAt !== Infinity) this.armAckTimer(nextAt);
+  }
+
+  private armAckTimer(at: number): void {
+    if (this.ackTimer !== undefined || this.stopped) return;
+    const delay = Math.max(0, at - this.clock.now());
+    const fire = () => {
+      this.ackTimer = undefined;
+      void this.sendAcks();
+    };
+    this.ackTimer = this.clock.setTimeout ? this.clock.setTimeout(fire, delay) : setTimeout(fire, delay);
+  }
+
+  private clearAckTimer(): void {
+    if (this.ackTimer === undefined) return;
+    if (this.clock.clearTimeout) this.clock.clearTimeout(this.ackTimer);
+    else clearTimeout(this.ackTimer as ReturnType<typeof setTimeout>);
+    this.ackTimer = undefined;
   }
 
   /**
@@ -259,24 +462,12 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
     const now = this.clock.now();
     const ctr = await this.store.nextCounter("command-ctr");
     const rid = randomUUID();
-    const unsigned: UnsignedCommand = {
-      v: PAYLOAD_VERSION,
-      id: randomUUID(),
-      ts: now,
-      boot: this.fleetBoot,
-      seq: ctr,
-      name: command,
-      rid,
-      aud: machineId,
-      exp: now + (req.ttlMs ?? this.opts.defaultCommandTtlMs),
-      ctr,
-      keyId: this.signer.keyId,
-      args: args.value as Record<string, unknown>,
-    };
-    const record: CommandRecord = { rid, machineId, name: command, args: unsigned.args, sentAt: now, expiresAt: unsigned.exp, status: "sent", data: null, error: null, completedAt: null };
+    const expiresAt = now + (req.ttlMs ?? this.opts.defaultCommandTtlMs);
+    const record: CommandRecord = { rid, machineId, name: command, args: args.value as Record<string, unknown>, sentAt: now, expiresAt, status: "sent", data: null, error: null, completedAt: null };
     await this.store.insertCommand(record, ctr);
     try {
-      await link.publish(topics.command(machineId, command), this.signer.sign(unsigned), { qos: 1, retain: false });
+      // The link signs it (Ed25519 over audience, expiry, counter and args) with the operator key.
+      await link.sendCommand(machineId, command, args.value as CommandArgsOf<typeof command>, { ctr, rid, expiresAt });
     } catch (err) {
       await this.store.deleteCommand(rid);
       throw new FleetError(FleetErrorCode.PUBLISH_FAILED, `the command could not be published: ${(err as Error).message}`, 503);
@@ -319,19 +510,9 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
   }
 
   private async publishDesired(link: FleetLink, machineId: string, d: DesiredView): Promise<void> {
-    const payload = {
-      v: PAYLOAD_VERSION,
-      id: randomUUID(),
-      ts: this.clock.now(),
-      boot: this.fleetBoot,
-      seq: d.version,
-      version: d.version,
-      slots: d.slots,
-      ...(d.mode ? { mode: d.mode } : {}),
-      keyId: this.signer.keyId,
-    };
     try {
-      await link.publish(topics.desired(machineId), this.signer.sign(payload), { qos: 1, retain: true });
+      // Retained and signed by the link; a machine that connects later still gets it.
+      await link.publishDesired(machineId, { version: d.version, slots: d.slots, ...(d.mode ? { mode: d.mode } : {}) });
     } catch (err) {
       throw new FleetError(FleetErrorCode.PUBLISH_FAILED, `desired state v${d.version} is saved but could not be published: ${(err as Error).message}`, 503);
     }

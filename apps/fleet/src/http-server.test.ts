@@ -23,10 +23,10 @@ describe("fleet HTTP API and WebSocket", () => {
   beforeEach(async () => {
     const opened = await engines[0]!.open();
     cleanup = opened.cleanup;
-    link = new RecordingLink();
     const keys = testSigner();
+    link = new RecordingLink(keys.signer);
     publicKeyPem = keys.publicKeyPem;
-    service = new FleetService({ store: opened.store, signer: keys.signer, link, liveIntervalMs: 20, alertIntervalMs: 60_000 });
+    service = new FleetService({ store: opened.store, link, liveIntervalMs: 20, alertIntervalMs: 60_000 });
     await service.start();
     http = new FleetHttpServer({ service, port: 0 });
     await http.start();

@@ -186,7 +186,7 @@ export class FleetHttpServer {
     const svc = this.options.service;
     const store = svc.store;
 
-    this.route("GET", "/api/health", async () => ({ status: 200, body: { ok: true, boot: svc.boot, ingest: svc.stats } }));
+    this.route("GET", "/api/health", async () => ({ status: 200, body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats } }));
     this.route("GET", "/api/machines", async () => ({ status: 200, body: await store.listMachines() }));
     this.route("GET", "/api/machines/:id", async (_req, _url, [id]) => {
       const machine = await store.getMachine(machineIdOf(id));

@@ -3,15 +3,23 @@
  * `src/console/`, the operator's console. `zapvend-fleet --config <file>` runs it (see README.md).
  */
 export { FleetServer, openDatabase, type FleetServerOptions } from "./server.js";
-export { FleetService, type FleetServiceEvents, type FleetServiceOptions, type IngestStats } from "./fleet-service.js";
+export {
+  DEFAULT_RETENTION,
+  FleetService,
+  type FleetServiceEvents,
+  type FleetServiceOptions,
+  type IngestStats,
+  type RetentionSettings,
+  type RetentionStats,
+} from "./fleet-service.js";
+export { instantOf, isOpenAt, openMsBetween } from "./opening-hours.js";
 export { FleetHttpServer, type FleetHttpOptions } from "./http-server.js";
 export { FleetStore, type ApplyOutcome, type SalesFilter } from "./store/fleet-store.js";
 export { SqliteDb, PostgresDb, type SqlDb } from "./store/db.js";
 export { migrate, LATEST_SCHEMA_VERSION } from "./store/migrations.js";
-export { MqttFleetLink, type MqttFleetLinkOptions } from "./mqtt-link.js";
 export type { FleetLink } from "./link.js";
 export { OperatorSigner } from "./signer.js";
-export { AlertEngine, conditionsFor, DEFAULT_ALERT_SETTINGS, type AlertSettings } from "./alerts.js";
+export { AlertEngine, conditionsFor, DEFAULT_ALERT_SETTINGS, openingHoursFor, type AlertSettings } from "./alerts.js";
 export { dexReport, salesCsv, reconciliationCsv, crc16, msatToSats } from "./reports.js";
 export { FleetError, FleetErrorCode } from "./errors.js";
 export { systemClock, type Clock, type Logger } from "./clock.js";

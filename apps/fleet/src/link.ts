@@ -1,14 +1,9 @@
-import type { MqttMessage } from "@zapvend/protocol";
+import type { FleetLink as BridgeFleetLink } from "@zapvend/mqtt-bridge";
 
 /**
  * What the fleet needs from its MQTT transport: messages in (already validated with protocol's
- * `parseMqttMessage`), publications out. The production implementation is in `mqtt-link.ts`; the ingest, store and
- * HTTP layers never see MQTT.
+ * `parseMqttMessage`), signed commands and desired states out, and plain publications. The one implementation is
+ * the bridge's `FleetLink` (`@zapvend/mqtt-bridge`), which also does the signing; the ingest, store and HTTP layers
+ * never see MQTT. Tests substitute a subclass that records instead of publishing.
  */
-export interface FleetLink {
-  /** Connects; `onConnect` runs on every (re)connection (the fleet republishes what may not have reached the broker). */
-  start(onMessage: (msg: MqttMessage) => void, onConnect?: () => void): Promise<void>;
-  publish(topic: string, payload: object, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
-  readonly connected: boolean;
-  stop(): Promise<void>;
-}
+export type FleetLink = Pick<BridgeFleetLink, "start" | "stop" | "publish" | "sendCommand" | "publishDesired" | "publishEventAck" | "eventAcks" | "connected">;

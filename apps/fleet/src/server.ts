@@ -5,12 +5,12 @@ import { mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { FleetLink, type Clock as BridgeClock, type FleetLinkOptions, type Logger as BridgeLogger } from "@zapvend/mqtt-bridge";
 import type { FleetConfig } from "@zapvend/protocol";
 import { stderrLogger, systemClock, type Clock, type Logger } from "./clock.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
-import type { FleetLink } from "./link.js";
-import { MqttFleetLink, type MqttFleetLinkOptions } from "./mqtt-link.js";
+import type { FleetLink as FleetTransport } from "./link.js";
 import { OperatorSigner } from "./signer.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
@@ -24,9 +24,25 @@ export interface FleetServerOptions {
   /** Folder of the built console. Default: `console/` beside this module (dist/console). */
   consoleDir?: string;
   /** Replaces the MQTT link (tests). */
-  link?: FleetLink;
-  /** Overrides of the MQTT link's options (client id, clean session). */
-  linkOptions?: Pick<MqttFleetLinkOptions, "clientId" | "clean">;
+  link?: FleetTransport;
+  /** Overrides of the MQTT link's options (client id, clean session, reconnect backoff, end-to-end event acks). */
+  linkOptions?: Pick<FleetLinkOptions, "clientId" | "clean" | "reconnect" | "eventAcks">;
+}
+
+/** The bridge's clock and logger shapes over the fleet's. */
+function bridgeClock(clock: Clock): BridgeClock {
+  return {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => (clock.setTimeout ? clock.setTimeout(fn, ms) : setTimeout(fn, ms)),
+    clearTimeout: (h) => (clock.clearTimeout ? clock.clearTimeout(h) : clearTimeout(h as ReturnType<typeof setTimeout>)),
+  };
+}
+function bridgeLogger(log: Logger): BridgeLogger {
+  return {
+    info: (msg, fields) => log("fleet:mqtt", msg, fields),
+    warn: (msg, fields) => log("fleet:mqtt", msg, { level: "warn", ...fields }),
+    error: (msg, fields) => log("fleet:mqtt", msg, { level: "error", ...fields }),
+  };
 }
 
 export function openDatabase(database: string): SqlDb {
@@ -43,7 +59,7 @@ export function openDatabase(database: string): SqlDb {
 export class FleetServer {
   readonly service: FleetService;
   readonly http: FleetHttpServer;
-  readonly link: FleetLink;
+  readonly link: FleetTransport;
   private readonly log: Logger;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
@@ -55,21 +71,20 @@ export class FleetServer {
     const store = new FleetStore(openDatabase(options.databaseUrl ?? config.database));
     this.link =
       options.link ??
-      new MqttFleetLink({
-        url: config.mqtt.url,
-        ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
-        ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
-        ...(config.mqtt.caPath !== undefined ? { caPath: config.mqtt.caPath } : {}),
-        ...(config.sharedSubscriptionGroup !== undefined ? { sharedGroup: config.sharedSubscriptionGroup } : {}),
+      new FleetLink({
+        mqtt: config.mqtt,
+        ...(config.sharedSubscriptionGroup !== undefined ? { sharedSubscriptionGroup: config.sharedSubscriptionGroup } : {}),
         // Stable for one installation (host + database), so the broker keeps its session across restarts, and
         // distinct for two fleet servers on one host.
         clientId: `zapvend-fleet-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 24)}-${createHash("sha256").update(options.databaseUrl ?? config.database).digest("hex").slice(0, 8)}`,
+        reconnect: { minDelayMs: 500, maxDelayMs: 15_000 },
         ...options.linkOptions,
         boot: () => this.service.boot,
-        clock,
-        log: this.log,
+        operatorKey: signer.operatorKey(),
+        clock: bridgeClock(clock),
+        logger: bridgeLogger(this.log),
       });
-    this.service = new FleetService({ store, signer, link: this.link, clock, log: this.log, alerts: config.alerts });
+    this.service = new FleetService({ store, link: this.link, clock, log: this.log, alerts: config.alerts, retention: config.retention });
     this.http = new FleetHttpServer({
       service: this.service,
       host: config.http.host,
@@ -90,11 +105,18 @@ export class FleetServer {
     // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
     await this.link.start(
       (msg) => this.service.push(msg),
-      () => void this.service.republishPending(),
+      () => {
+        void this.service.republishPending();
+        // Acks computed while the broker was away go out now.
+        void this.service.sendAcks();
+      },
     );
   }
 
   async stop(): Promise<void> {
+    // What was committed is acknowledged before the link goes (anything missed is resent by the machines).
+    await this.service.drained();
+    await this.service.sendAcks(true);
     await this.link.stop();
     await this.http.stop();
     await this.service.stop();

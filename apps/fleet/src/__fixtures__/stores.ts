@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { PostgresDb, SqliteDb } from "../store/db.js";
+import { missingService } from "./services.js";
 import { FleetStore, type FleetStoreOptions } from "../store/fleet-store.js";
 
 export const pgUrl = process.env.TEST_PG_URL ?? process.env.DATABASE_URL;
@@ -37,7 +38,7 @@ export const engines: Engine[] = [
   },
   {
     name: "postgres",
-    skip: pgUrl ? null : PG_SKIP_REASON,
+    skip: missingService("fleet store on postgres", pgUrl !== undefined, PG_SKIP_REASON),
     async open(options) {
       const schema = `zapvend_test_${process.pid}_${Date.now().toString(36)}_${++counter}`;
       const store = new FleetStore(new PostgresDb(pgUrl!, schema), options);

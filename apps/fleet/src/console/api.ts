@@ -1,18 +1,7 @@
-// The console's side of the fleet API: every answer is validated with protocol's schemas before it is shown,
+// The console's side of the fleet API: every answer is checked (./check.ts, protocol's shapes) before it is shown,
 // and the live WebSocket keeps a small in-browser picture of the fleet up to date.
-import { z } from "zod";
-import {
-  Alert,
-  CommandAccepted,
-  DesiredView,
-  MachineDetail,
-  MachineSummary,
-  Sale,
-  SalesReportRow,
-  parseFleetWsMessage,
-  type DesiredStateEdit,
-  type FleetWsMessage,
-} from "@zapvend/protocol";
+import type { Alert, CommandAccepted, DesiredStateEdit, DesiredView, FleetWsMessage, MachineDetail, MachineSummary, Sale, SalesReportRow } from "@zapvend/protocol";
+import { alert, arr, commandAccepted, desiredView, machineDetail, machineSummary, parseWsFrame, sale, salesReportRow, type Check } from "./check.js";
 
 export class ApiCallError extends Error {
   constructor(
@@ -24,7 +13,7 @@ export class ApiCallError extends Error {
   }
 }
 
-async function call<S extends z.ZodType>(schema: S, path: string, init?: RequestInit): Promise<z.output<S>> {
+async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, init);
@@ -36,31 +25,33 @@ async function call<S extends z.ZodType>(schema: S, path: string, init?: Request
     const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiCallError(err?.code ?? `http_${res.status}`, err?.message ?? `HTTP ${res.status}`);
   }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiCallError("bad_answer", `unexpected answer from ${path}`);
-  return parsed.data;
+  try {
+    return check(body, "");
+  } catch (err) {
+    throw new ApiCallError("bad_answer", `unexpected answer from ${path}: ${(err as Error).message}`);
+  }
 }
 
 const json = (method: string, body: unknown): RequestInit => ({ method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 export const api = {
-  machines: () => call(z.array(MachineSummary), "/api/machines"),
-  machine: (id: string) => call(MachineDetail, `/api/machines/${encodeURIComponent(id)}`),
+  machines: () => call<MachineSummary[]>(arr(machineSummary), "/api/machines"),
+  machine: (id: string) => call<MachineDetail>(machineDetail, `/api/machines/${encodeURIComponent(id)}`),
   sales: (q: { machine?: string; from?: number; to?: number; limit?: number } = {}) => {
     const p = new URLSearchParams();
     if (q.machine) p.set("machine", q.machine);
     if (q.from !== undefined) p.set("from", String(q.from));
     if (q.to !== undefined) p.set("to", String(q.to));
     if (q.limit !== undefined) p.set("limit", String(q.limit));
-    return call(z.array(Sale), `/api/sales?${p}`);
+    return call<Sale[]>(arr(sale), `/api/sales?${p}`);
   },
   salesReport: (group: "machine" | "slot" | "day", from?: number) =>
-    call(z.array(SalesReportRow), `/api/reports/sales?group=${group}${from !== undefined ? `&from=${from}` : ""}`),
-  alerts: (all: boolean) => call(z.array(Alert), `/api/alerts${all ? "?all=1" : ""}`),
-  acknowledge: (id: string) => call(Alert, `/api/alerts/${encodeURIComponent(id)}/acknowledge`, { method: "POST" }),
+    call<SalesReportRow[]>(arr(salesReportRow), `/api/reports/sales?group=${group}${from !== undefined ? `&from=${from}` : ""}`),
+  alerts: (all: boolean) => call<Alert[]>(arr(alert), `/api/alerts${all ? "?all=1" : ""}`),
+  acknowledge: (id: string) => call<Alert>(alert, `/api/alerts/${encodeURIComponent(id)}/acknowledge`, { method: "POST" }),
   command: (machineId: string, name: string, args: Record<string, unknown>) =>
-    call(CommandAccepted, `/api/machines/${encodeURIComponent(machineId)}/commands/${encodeURIComponent(name)}`, json("POST", { args })),
-  editDesired: (machineId: string, edit: DesiredStateEdit) => call(DesiredView, `/api/machines/${encodeURIComponent(machineId)}/desired`, json("PUT", edit)),
+    call<CommandAccepted>(commandAccepted, `/api/machines/${encodeURIComponent(machineId)}/commands/${encodeURIComponent(name)}`, json("POST", { args })),
+  editDesired: (machineId: string, edit: DesiredStateEdit) => call<DesiredView>(desiredView, `/api/machines/${encodeURIComponent(machineId)}/desired`, json("PUT", edit)),
 };
 
 /**
@@ -90,8 +81,8 @@ export class LiveFeed {
       this.onState(true);
     };
     ws.onmessage = (ev) => {
-      const r = parseFleetWsMessage(typeof ev.data === "string" ? ev.data : "");
-      if (r.ok) this.onMessage(r.value);
+      const msg = parseWsFrame(ev.data);
+      if (msg) this.onMessage(msg);
     };
     ws.onclose = () => {
       this.connected = false;

@@ -5,6 +5,7 @@ import { birth, commandResult, event, reported, sale, status, telemetry, uid } f
 import { engines } from "../__fixtures__/stores.js";
 import { num } from "./db.js";
 import type { FleetStore } from "./fleet-store.js";
+import { LATEST_SCHEMA_VERSION } from "./migrations.js";
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 if (engines.some((e) => e.skip)) console.warn(`[fleet store] ${engines.filter((e) => e.skip).map((e) => e.skip).join("; ")}`);
@@ -26,7 +27,7 @@ for (const engine of engines) {
     it("migrates once: a second start applies nothing and keeps the data", async () => {
       await apply([birth("m-1")]);
       await store.start(T0);
-      expect(await count("SELECT COUNT(*) AS n FROM schema_migrations")).toBe(1);
+      expect(await count("SELECT COUNT(*) AS n FROM schema_migrations")).toBe(LATEST_SCHEMA_VERSION);
       expect(await count("SELECT COUNT(*) AS n FROM machines")).toBe(1);
     });
 
@@ -62,6 +63,107 @@ for (const engine of engines) {
       await apply([late3, event("m-1", "door", { seq: 4, body: { open: false } }), late3]);
       expect((await store.getMachine("m-1"))!.missingEvents).toBe(2);
       expect(await store.gaps("m-1")).toEqual([{ fromSeq: 7, toSeq: 8 }]);
+    });
+
+    it("reports the contiguous run of committed event seqs per machine (what the fleet acknowledges), across gaps and late events", async () => {
+      const door = (m: string, seq: number, id?: string) => event(m, "door", { seq, body: { open: false }, ...(id ? { id } : {}) });
+      // Nothing stored yet: no run, so no ack.
+      expect((await store.contiguousEvents(["m-1"])).size).toBe(0);
+      const out = await apply([2, 3, 5, 6].map((seq) => door("m-1", seq)).concat([door("m-2", 1), door("m-2", 2)]));
+      expect(out.map((o) => o.eventSeq)).toEqual([2, 3, 5, 6, 1, 2]);
+      let runs = await store.contiguousEvents(["m-1", "m-2", "m-unknown"]);
+      // The run starts at the lowest seq stored (seq 1 of m-1 is not there: an ack never covers it).
+      expect(runs.get("m-1")).toEqual({ from: 2, upTo: 3 });
+      expect(runs.get("m-2")).toEqual({ from: 1, upTo: 2 });
+      expect(runs.has("m-unknown")).toBe(false);
+      // A redelivery is acknowledged again (its seq comes back with the outcome) and changes no run.
+      const again = await apply([door("m-2", 2, (await store.recentEvents("m-2", 10)).find((e) => e.seq === 2)!.eventId)]);
+      expect(again[0]).toMatchObject({ duplicate: true, eventSeq: 2 });
+      // The missing 4 arrives: the run reaches 6; then the missing 1: it starts at 1.
+      await apply([door("m-1", 4)]);
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 2, upTo: 6 });
+      await apply([door("m-1", 1), door("m-1", 8)]);
+      runs = await store.contiguousEvents(["m-1"]);
+      expect(runs.get("m-1")).toEqual({ from: 1, upTo: 6 });
+      // The same seq under two ids (a machine whose database was replaced) is not a gap.
+      await apply([door("m-1", 6, uid("replaced")), door("m-1", 7)]);
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 8 });
+    });
+
+    it("a reinstalled machine (new installation id, boot 1 after boot 57): birth and status taken, the old will ignored, its events counted and acknowledged apart", async () => {
+      // What parseMqttMessage gives for the same payload with `install` (the fixtures build payloads without it).
+      const inst = <M extends MqttMessage>(msg: M, install: number): M => ({ ...msg, payload: { ...msg.payload, install } });
+      const OLD = 2 ** 40 + 7;
+      const NEW = 123_456_789;
+      const door = (seq: number, install: number) => inst(event("m-1", "door", { seq, body: { open: false } }), install);
+      const slotsOld = [{ slot: "A1", stock: 2 }];
+      await apply([inst(status("m-1", "online", { boot: 57, seq: 3 }), OLD), inst(birth("m-1", { boot: 57, slots: slotsOld }), OLD)], T0);
+      await apply([1, 2, 3, 4, 5].map((seq) => door(seq, OLD)), T0 + 10);
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 5, install: OLD });
+      await apply([inst(status("m-1", "offline", { boot: 57, seq: 4 }), OLD)], T0 + 20);
+
+      // The SD card is replaced: boot 1 of a new installation. Under the old rule both were "older than boot 57".
+      const [b] = await apply([inst(birth("m-1", { boot: 1, slots: [{ slot: "A1", stock: 9 }, { slot: "B1", stock: 4 }] }), NEW)], T0 + 1000);
+      expect(b).toMatchObject({ changed: true, reinstalled: { previous: OLD, install: NEW, boot: 1 } });
+      expect(b!.ignored).toBeUndefined();
+      const [st] = await apply([inst(status("m-1", "online", { boot: 1, seq: 0 }), NEW)], T0 + 1001);
+      expect(st).toMatchObject({ changed: true });
+      let m = (await store.getMachine("m-1"))!;
+      expect(m).toMatchObject({ status: "online", boot: 1 });
+      expect(m.stock.map((x) => [x.slot, x.stock])).toEqual([
+        ["A1", 9],
+        ["B1", 4],
+      ]);
+      // The old installation's will, delivered late (boot 57 > 1 under the old rule): ignored.
+      const [lost] = await apply([inst(status("m-1", "lost", { boot: 57, seq: 0 }), OLD)], T0 + 1002);
+      expect(lost).toMatchObject({ changed: false, ignored: expect.stringMatching(/installation/) });
+      expect((await store.getMachine("m-1"))!.status).toBe("online");
+      // Within the new installation the boot order holds again.
+      const [stale] = await apply([inst(birth("m-1", { boot: 0 }), NEW)], T0 + 1003);
+      expect(stale!.ignored).toMatch(/older than boot 1/);
+
+      // New events restart at seq 1: stored (deduped by id only), counted apart from the old 1..5.
+      const out = await apply([door(1, NEW), door(2, NEW), door(4, NEW)], T0 + 1100);
+      expect(out.map((o) => [o.changed, o.eventSeq, o.eventInstall])).toEqual([
+        [true, 1, NEW],
+        [true, 2, NEW],
+        [true, 4, NEW],
+      ]);
+      expect(await count("SELECT COUNT(*) AS n FROM events WHERE machine_id = ?", ["m-1"])).toBe(8);
+      // The ack for the new installation covers 1..2 only: seq 3 of it is missing (the old 3 is another event).
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 2, install: NEW });
+      m = (await store.getMachine("m-1"))!;
+      expect(m.missingEvents).toBe(1);
+      expect(await store.gaps("m-1")).toEqual([{ fromSeq: 3, toSeq: 3 }]);
+      // A late event of the old installation (a sale is never dropped) changes nothing of the new one's run.
+      const late = await apply([inst(sale("m-1", { seq: 6, settledAt: T0 }), OLD)], T0 + 1200);
+      expect(late[0]).toMatchObject({ changed: true, eventSeq: 6, eventInstall: OLD });
+      expect(await count("SELECT COUNT(*) AS n FROM ledger WHERE machine_id = ?", ["m-1"])).toBe(1);
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 2, install: NEW });
+      await apply([door(3, NEW)], T0 + 1300);
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 4, install: NEW });
+      expect((await store.getMachine("m-1"))!.missingEvents).toBe(0);
+      // The current installation's will is taken.
+      await apply([inst(status("m-1", "lost", { boot: 1, seq: 0 }), NEW)], T0 + 1400);
+      expect((await store.getMachine("m-1"))!.status).toBe("lost");
+    });
+
+    it("an installation id seen for the first time (a machine known without one) is switched to; messages without one behave as before", async () => {
+      const inst = <M extends MqttMessage>(msg: M, install: number): M => ({ ...msg, payload: { ...msg.payload, install } });
+      await apply([status("m-1", "online", { boot: 57, seq: 1 }), birth("m-1", { boot: 57 })], T0);
+      await apply([1, 2, 3].map((seq) => event("m-1", "door", { seq, body: { open: false } })), T0);
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 3 });
+      // Reflashed with software that sends installation ids: boot 1 is taken.
+      const [b] = await apply([inst(birth("m-1", { boot: 1, slots: [{ slot: "C1", stock: 1 }] }), 42)], T0 + 1);
+      expect(b).toMatchObject({ changed: true, reinstalled: { previous: null, install: 42, boot: 1 } });
+      expect((await store.getMachine("m-1"))!.stock.map((x) => x.slot)).toEqual(["C1"]);
+      // No event of installation 42 yet: an empty run that names it (nothing of the old 1..3 is acknowledged to it).
+      expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 0, install: 42 });
+      // A status of the same installation switches nothing; one without the field is ordered by boot, as before.
+      const [same] = await apply([inst(status("m-1", "online", { boot: 1, seq: 1 }), 42)], T0 + 2);
+      expect(same!.reinstalled).toBeUndefined();
+      const [old] = await apply([status("m-1", "offline", { boot: 0, seq: 9 })], T0 + 3);
+      expect(old!.ignored).toMatch(/older/);
     });
 
     it("ignores a lost whose boot is older than the current birth; takes one of the current boot", async () => {

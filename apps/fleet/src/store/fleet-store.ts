@@ -1,7 +1,9 @@
 // The fleet's repository: every read and write of the fleet's data, written once over `SqlDb` so SQLite and
 // PostgreSQL behave the same (one contract suite runs over both). Ingest is idempotent by construction: an event
 // is keyed by (machine, event id) and every derived row (ledger, counters, stock) is written only when that key
-// was new; status, birth and reported state are ordered by the machine's (boot, seq), not by arrival.
+// was new; status, birth and reported state are ordered by the machine's (boot, seq), not by arrival, within one
+// installation of the machine's database (protocol's `install`): a new installation id on a birth or status is a
+// reinstalled machine, whose boots and seqs restart at 1.
 import type {
   Alert,
   AlertKind,
@@ -40,6 +42,12 @@ export interface ApplyOutcome {
   changed: boolean;
   /** Set for a redelivered event (same machine and id as one already stored). */
   duplicate?: boolean;
+  /** The seq of an event that is now stored (new or a redelivery): what the fleet acknowledges to the machine. */
+  eventSeq?: number;
+  /** With `eventSeq`: the installation id the event carried (null: none). An ack counts one installation's seqs. */
+  eventInstall?: number | null;
+  /** Set when a birth or status carried a new installation id: the machine's database was replaced. */
+  reinstalled?: { previous: number | null; install: number; boot: number };
   /** Why a message was ignored (stale `lost`, older boot, ...). */
   ignored?: string;
   sale?: Sale;
@@ -87,6 +95,16 @@ export interface MachineHealth {
   slots: Array<{ slot: string; name: string; stock: number; enabled: boolean }>;
 }
 
+/**
+ * The contiguous run of committed event seqs of a machine's current installation (`from > upTo`: none stored yet),
+ * and that installation's id when the machine sends one.
+ */
+export interface EventRun {
+  from: number;
+  upTo: number;
+  install?: number;
+}
+
 export interface DexSlotCounter {
   slot: string;
   name: string;
@@ -114,6 +132,11 @@ export class FleetStore {
    */
   private readonly known = new Set<string>();
   private createdInBatch = new Set<string>();
+  /**
+   * The last contiguous run of event seqs computed per machine (`contiguousEvents`), where its next walk starts; only
+   * valid for the same installation (another fleet server sharing the database may switch it).
+   */
+  private readonly contiguous = new Map<string, { from: number; upTo: number; install: number | null }>();
   /** Last chart sample per machine (loaded from the table on first use). */
   private readonly lastSample = new Map<string, number>();
 
@@ -166,6 +189,7 @@ export class FleetStore {
       case "fleet-state":
       case "desired":
       case "command":
+      case "event-ack":
         // The fleet's own publications, echoed by the broker because the fleet subscribes to the whole tree.
         return { machineId: "machineId" in msg.topic ? msg.topic.machineId : null, changed: false, ignored: "fleet's own message" };
       case "status":
@@ -208,9 +232,22 @@ export class FleetStore {
     } else {
       await this.touch(tx, machineId, receivedAt);
     }
-    const row = (await tx.all("SELECT status, status_boot, status_seq, birth_boot FROM machines WHERE id = ?", [machineId]))[0]!;
-    const curBoot = numOrNull(row.status_boot);
-    const birthBoot = numOrNull(row.birth_boot);
+    const row = (await tx.all("SELECT status, status_boot, status_seq, birth_boot, install FROM machines WHERE id = ?", [machineId]))[0]!;
+    let curBoot = numOrNull(row.status_boot);
+    let birthBoot = numOrNull(row.birth_boot);
+    let reinstalled: ApplyOutcome["reinstalled"];
+    const curInstall = numOrNull(row.install);
+    if (p.install !== undefined && p.install !== curInstall) {
+      if (p.state === "lost") {
+        // The will of the machine's previous installation, delivered after the new one took over: it says nothing
+        // about the machine as it is now. (With no installation known yet it is taken by boot, as before.)
+        if (curInstall !== null) return { machineId, changed: false, ignored: `lost of installation ${p.install}, not of the current installation ${curInstall}` };
+      } else {
+        reinstalled = await this.switchInstallation(tx, machineId, curInstall, p.install, p.boot);
+        curBoot = null;
+        birthBoot = null;
+      }
+    }
     const newestBoot = Math.max(curBoot ?? -1, birthBoot ?? -1);
     if (p.state === "lost") {
       // DESIGN.md: a "lost" whose boot is older than the current birth is ignored — the will of a previous run
@@ -220,20 +257,43 @@ export class FleetStore {
     } else if (curBoot !== null && (p.boot < curBoot || (p.boot === curBoot && p.seq < num(row.status_seq ?? 0)))) {
       return { machineId, changed: false, ignored: `status (boot ${p.boot}, seq ${p.seq}) is older than the current one` };
     }
-    const changedState = str(row.status) !== p.state || curBoot !== p.boot;
+    const changedState = str(row.status) !== p.state || curBoot !== p.boot || reinstalled !== undefined;
     // Within one boot the highest seq is kept, so a late will (older seq) never lets an older status back in.
     const statusSeq = curBoot === p.boot ? Math.max(num(row.status_seq ?? 0), p.seq) : p.seq;
     await tx.run(
       "UPDATE machines SET status = ?, status_boot = ?, status_seq = ?, status_changed_at = CASE WHEN ? = 1 THEN ? ELSE status_changed_at END WHERE id = ?",
       [p.state, p.boot, statusSeq, changedState ? 1 : 0, receivedAt, machineId],
     );
-    return { machineId, changed: changedState };
+    return { machineId, changed: changedState, ...(reinstalled ? { reinstalled } : {}) };
+  }
+
+  /**
+   * The machine's database was replaced (a birth or status with another installation id): its boots and seqs restart
+   * at 1. Switches to the new installation and forgets the old one's ordering baseline (status and birth boots,
+   * reported version) and event gap counters, which are recomputed over the events of the new installation already
+   * stored (one may have arrived before its birth). The old installation's events and sales stay.
+   */
+  private async switchInstallation(tx: SqlExecutor, machineId: string, previous: number | null, install: number, boot: number): Promise<NonNullable<ApplyOutcome["reinstalled"]>> {
+    const r = (await tx.all("SELECT MIN(seq) AS lo, MAX(seq) AS hi, COUNT(*) AS n FROM events WHERE machine_id = ? AND install = ?", [machineId, install]))[0]!;
+    await tx.run(
+      `UPDATE machines SET install = ?, status_boot = NULL, status_seq = NULL, birth_boot = NULL, reported_version = NULL,
+         event_min_seq = ?, event_max_seq = ?, event_count = ? WHERE id = ?`,
+      [install, numOrNull(r.lo), numOrNull(r.hi), num(r.n), machineId],
+    );
+    this.contiguous.delete(machineId);
+    return { previous, install, boot };
   }
 
   private async applyBirth(tx: SqlExecutor, machineId: string, p: BirthPayload, receivedAt: number): Promise<ApplyOutcome> {
     await this.touch(tx, machineId, receivedAt);
-    const row = (await tx.all("SELECT birth_boot FROM machines WHERE id = ?", [machineId]))[0]!;
-    const birthBoot = numOrNull(row.birth_boot);
+    const row = (await tx.all("SELECT birth_boot, install FROM machines WHERE id = ?", [machineId]))[0]!;
+    let birthBoot = numOrNull(row.birth_boot);
+    let reinstalled: ApplyOutcome["reinstalled"];
+    const curInstall = numOrNull(row.install);
+    if (p.install !== undefined && p.install !== curInstall) {
+      reinstalled = await this.switchInstallation(tx, machineId, curInstall, p.install, p.boot);
+      birthBoot = null;
+    }
     if (birthBoot !== null && p.boot < birthBoot) return { machineId, changed: false, ignored: `birth of boot ${p.boot} is older than boot ${birthBoot}` };
     await tx.run("UPDATE machines SET birth_boot = ?, model = ?, software_version = ?, capabilities = ? WHERE id = ?", [
       p.boot,
@@ -255,7 +315,7 @@ export class FleetStore {
         s.enabled ? 1 : 0,
       ]);
     }
-    return { machineId, changed: true };
+    return { machineId, changed: true, ...(reinstalled ? { reinstalled } : {}) };
   }
 
   private async applyTelemetry(tx: SqlExecutor, machineId: string, p: TelemetryPayload, receivedAt: number): Promise<ApplyOutcome> {
@@ -297,29 +357,34 @@ export class FleetStore {
 
   private async applyEvent(tx: SqlExecutor, machineId: string, p: EventPayload, receivedAt: number): Promise<ApplyOutcome> {
     if (!this.isKnown(machineId)) await this.touch(tx, machineId, receivedAt);
-    const { v: _v, id, ts, boot, seq, ...body } = p;
+    const { v: _v, id, ts, boot, seq, install: _install, ...body } = p;
+    const install = p.install ?? null;
+    // Always stored (deduped by id only): a sale of any installation is a sale.
     const ins = await tx.run(
-      "INSERT INTO events (machine_id, event_id, seq, boot, type, ts, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING",
-      [machineId, id, seq, boot, p.type, ts, receivedAt, JSON.stringify(body)],
+      "INSERT INTO events (machine_id, event_id, seq, boot, type, ts, received_at, body, install) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, event_id) DO NOTHING",
+      [machineId, id, seq, boot, p.type, ts, receivedAt, JSON.stringify(body), install],
     );
-    if (ins.changes === 0) return { machineId, changed: false, duplicate: true };
+    if (ins.changes === 0) return { machineId, changed: false, duplicate: true, eventSeq: seq, eventInstall: install };
     // Gap detection: with the lowest and highest seq seen and how many arrived, the missing count is exact
-    // without reading the events back; the ranges themselves are computed on demand (`gaps()`). One UPDATE also
-    // carries `last_seen` and what the event type changes on the machine.
+    // without reading the events back; the ranges themselves are computed on demand (`gaps()`). Only events of the
+    // machine's current installation count (another installation's seqs are another sequence; 0 stands for none).
+    // One UPDATE also carries `last_seen` and what the event type changes on the machine.
     const extra =
       p.type === "sale"
         ? `, vend_failures_in_a_row = 0, last_sale_at = ${this.greatest}(COALESCE(last_sale_at, 0), ?)`
         : p.type === "vend-failed"
           ? ", vend_failures_in_a_row = vend_failures_in_a_row + 1"
           : "";
+    const inst = install ?? 0;
     await tx.run(
-      `UPDATE machines SET event_count = event_count + 1, last_seen = ${this.greatest}(last_seen, ?),
-        event_min_seq = CASE WHEN event_min_seq IS NULL OR ? < event_min_seq THEN ? ELSE event_min_seq END,
-        event_max_seq = CASE WHEN event_max_seq IS NULL OR ? > event_max_seq THEN ? ELSE event_max_seq END${extra}
+      `UPDATE machines SET last_seen = ${this.greatest}(last_seen, ?),
+        event_count = CASE WHEN COALESCE(install, 0) = ? THEN event_count + 1 ELSE event_count END,
+        event_min_seq = CASE WHEN COALESCE(install, 0) <> ? THEN event_min_seq WHEN event_min_seq IS NULL OR ? < event_min_seq THEN ? ELSE event_min_seq END,
+        event_max_seq = CASE WHEN COALESCE(install, 0) <> ? THEN event_max_seq WHEN event_max_seq IS NULL OR ? > event_max_seq THEN ? ELSE event_max_seq END${extra}
        WHERE id = ?`,
-      p.type === "sale" ? [receivedAt, seq, seq, seq, seq, p.settledAt, machineId] : [receivedAt, seq, seq, seq, seq, machineId],
+      p.type === "sale" ? [receivedAt, inst, inst, seq, seq, inst, seq, seq, p.settledAt, machineId] : [receivedAt, inst, inst, seq, seq, inst, seq, seq, machineId],
     );
-    const out: ApplyOutcome = { machineId, changed: true };
+    const out: ApplyOutcome = { machineId, changed: true, eventSeq: seq, eventInstall: install };
     switch (p.type) {
       case "sale": {
         await tx.run(
@@ -515,9 +580,31 @@ export class FleetStore {
     }));
   }
 
-  /** Drops chart samples older than `beforeMs`. */
-  async pruneTelemetry(beforeMs: number): Promise<number> {
-    return (await this.db.transaction((tx) => tx.run("DELETE FROM telemetry WHERE ts < ?", [beforeMs]))).changes;
+  /**
+   * Deletes chart samples older than `beforeMs` in batches of `batchSize` rows, one short transaction each, and
+   * yields to the event loop between them: the writer lock is FIFO, so an ingest batch that arrives meanwhile waits
+   * for one delete batch at most, never for the whole pruning. Sales, events and everything else stay.
+   * Returns how many rows were deleted (so far, when `signal` aborts it between two batches).
+   */
+  async pruneTelemetry(beforeMs: number, options: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number> {
+    const batchSize = options.batchSize ?? 2_000;
+    // A row id both engines have: SQLite's rowid, PostgreSQL's ctid (stable within the statement that reads it).
+    const rowId = this.db.dialect === "postgres" ? "ctid" : "rowid";
+    const sql = `DELETE FROM telemetry WHERE ${rowId} IN (SELECT ${rowId} FROM telemetry WHERE ts < ? LIMIT ?)`;
+    let total = 0;
+    for (;;) {
+      if (options.signal?.aborted) return total;
+      const { changes } = await this.db.transaction((tx) => tx.run(sql, [beforeMs, batchSize]));
+      total += changes;
+      if (changes < batchSize) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** How many chart samples are stored, and the oldest one's time (null when there are none). */
+  async telemetryStats(): Promise<{ rows: number; oldestMs: number | null }> {
+    const r = (await this.db.all("SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM telemetry"))[0]!;
+    return { rows: num(r.n), oldestMs: numOrNull(r.oldest) };
   }
 
   async recentEvents(machineId: string, limit = 50): Promise<StoredEvent[]> {
@@ -533,13 +620,63 @@ export class FleetStore {
     }));
   }
 
-  /** The sequence numbers between the lowest and the highest received that never arrived. */
+  /**
+   * Per machine, the contiguous run of committed event seqs of its current installation that starts at the lowest
+   * one stored: `{from, upTo, install?}`, what the fleet acknowledges to the machine (`install`: the installation the
+   * run counts, absent for a machine that sends none). A machine with an installation id but no event of it stored
+   * yet gets an empty run (`from > upTo`); one with neither, no entry. Cheap when nothing is missing (the machine
+   * row's min, max and count say so); otherwise walks the events above the last known end of the run (cached) up to
+   * the first gap.
+   */
+  async contiguousEvents(machineIds: readonly string[]): Promise<Map<string, EventRun>> {
+    const out = new Map<string, EventRun>();
+    const installs = new Map<string, number | null>();
+    for (let i = 0; i < machineIds.length; i += 500) {
+      const list = machineIds.slice(i, i + 500);
+      const rows = await this.db.all(`SELECT id, event_min_seq, event_max_seq, event_count, install FROM machines WHERE id IN (${list.map(() => "?").join(", ")})`, list);
+      for (const r of rows) {
+        const id = str(r.id);
+        const install = numOrNull(r.install);
+        const tag = install === null ? {} : { install };
+        installs.set(id, install);
+        if (r.event_min_seq === null || r.event_max_seq === null) {
+          if (install !== null) out.set(id, { from: 1, upTo: 0, install });
+          continue;
+        }
+        const min = num(r.event_min_seq);
+        const max = num(r.event_max_seq);
+        if (max - min + 1 === num(r.event_count)) {
+          out.set(id, { from: min, upTo: max, ...tag });
+          continue;
+        }
+        const cached = this.contiguous.get(id);
+        let upTo = cached && cached.from === min && cached.install === install ? cached.upTo : min;
+        for (;;) {
+          const next = await this.db.all("SELECT seq FROM events WHERE machine_id = ? AND seq > ? AND COALESCE(install, 0) = ? ORDER BY seq LIMIT 1000", [
+            id,
+            upTo,
+            install ?? 0,
+          ]);
+          let i2 = 0;
+          // `<=`: a seq stored twice (two ids, e.g. a machine whose database was replaced) is not a gap.
+          while (i2 < next.length && num(next[i2]!.seq) <= upTo + 1) upTo = Math.max(upTo, num(next[i2++]!.seq));
+          if (i2 < next.length || next.length < 1000) break;
+        }
+        out.set(id, { from: min, upTo, ...tag });
+      }
+    }
+    for (const [id, run] of out) if (run.from <= run.upTo) this.contiguous.set(id, { from: run.from, upTo: run.upTo, install: installs.get(id) ?? null });
+    return out;
+  }
+
+  /** The sequence numbers between the lowest and the highest received that never arrived (current installation). */
   async gaps(machineId: string, limit = 100): Promise<SeqGap[]> {
     const rows = await this.db.all(
       `SELECT prev_seq + 1 AS from_seq, seq - 1 AS to_seq FROM
-         (SELECT seq, LAG(seq) OVER (ORDER BY seq) AS prev_seq FROM events WHERE machine_id = ?) t
+         (SELECT seq, LAG(seq) OVER (ORDER BY seq) AS prev_seq FROM events WHERE machine_id = ?
+            AND COALESCE(install, 0) = (SELECT COALESCE(install, 0) FROM machines WHERE id = ?)) t
        WHERE prev_seq IS NOT NULL AND seq - prev_seq > 1 ORDER BY seq LIMIT ?`,
-      [machineId, limit],
+      [machineId, machineId, limit],
     );
     return rows.map((r) => ({ fromSeq: num(r.from_seq), toSeq: num(r.to_seq) }));
   }

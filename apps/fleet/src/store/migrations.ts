@@ -65,6 +65,20 @@ CREATE TABLE commands (
 CREATE INDEX commands_machine ON commands (machine_id, sent_at);
 `,
   },
+  {
+    version: 2,
+    name: "telemetry retention",
+    // The pruning deletes by age across every machine: without an index of its own each batch would scan the table.
+    sql: `CREATE INDEX telemetry_ts ON telemetry (ts);`,
+  },
+  {
+    version: 3,
+    name: "installation ids",
+    // A machine's boot counter and event seqs restart at 1 when its database is replaced (a new SD card, a reflashed
+    // Pi); its installation id (protocol's `install`) says which database they count in. `machines.install` is the
+    // current one (NULL: the machine never sent one), `events.install` the one each event carried (NULL: none).
+    sql: `ALTER TABLE machines ADD COLUMN install {BIG}; ALTER TABLE events ADD COLUMN install {BIG};`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -3,39 +3,17 @@
 // keeps its retained online/offline state.
 import { generateKeyPairSync, verify } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, parseFleetConfig, topics, type MqttMessage } from "@zapvend/protocol";
 import { birth, commandResult, sale, status, telemetry } from "./__fixtures__/messages.js";
+import { brokerUrl, missingService, reachable, until } from "./__fixtures__/services.js";
 import { silentLogger } from "./clock.js";
 import { FleetServer } from "./server.js";
 
-const brokerUrl = process.env.TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
-
-async function reachable(url: string): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const s = net.connect({ host: u.hostname, port: Number(u.port || 1883) });
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-  });
-}
-const brokerUp = await reachable(brokerUrl);
-const SKIP = `no MQTT broker at ${brokerUrl} (start mosquitto or set TEST_MQTT_URL)`;
-if (!brokerUp) console.warn(`[fleet mqtt] skipped: ${SKIP}`);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const SKIP = missingService("fleet mqtt", await reachable(brokerUrl), `no MQTT broker at ${brokerUrl} (start mosquitto or set TEST_MQTT_URL)`);
 
 function wire(msg: MqttMessage): [string, string] {
   const t = msg.topic;
@@ -50,7 +28,7 @@ function wire(msg: MqttMessage): [string, string] {
   return [topic, JSON.stringify(msg.payload)];
 }
 
-describe.skipIf(!brokerUp)(`fleet over a real MQTT broker${brokerUp ? "" : ` (${SKIP})`}`, () => {
+describe.skipIf(SKIP !== null)(`fleet over a real MQTT broker${SKIP ? ` (${SKIP})` : ""}`, () => {
   const id = `it-${process.pid}-${Date.now().toString(36)}`;
   let dir: string;
   let server: FleetServer;
@@ -75,14 +53,18 @@ describe.skipIf(!brokerUp)(`fleet over a real MQTT broker${brokerUp ? "" : ` (${
       operatorKey: { keyId: "it-operator", privateKeyPath: path.join(dir, "key.pem") },
     });
     if (!cfg.ok) throw new Error(cfg.error.message);
-    server = new FleetServer({ config: cfg.value, log: silentLogger, linkOptions: { clientId: `${id}-fleet`, clean: true } });
-    await server.start();
+    // The machine subscribes before the fleet starts, so it sees this fleet's online announcement as it is
+    // published: the retained fleet/state is shared by every fleet on the broker, and another suite's fleet that
+    // stops in between would leave "offline" there for a late subscriber.
     machine = mqtt.connect(brokerUrl, { protocolVersion: 4, clientId: `${id}-machine` });
     await new Promise<void>((r) => machine.once("connect", () => r()));
-    await new Promise<void>((r) => machine.subscribe([`zapvend/v1/m/${id}/cmd/+`, topics.fleetState()], { qos: 1 }, () => r()));
     machine.on("message", (topic, payload) => {
       if (payload.length) received.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown> });
     });
+    await new Promise<void>((r) => machine.subscribe([`zapvend/v1/m/${id}/cmd/+`, topics.fleetState()], { qos: 1 }, () => r()));
+    received.length = 0; // whatever was retained before this fleet started
+    server = new FleetServer({ config: cfg.value, log: silentLogger, linkOptions: { clientId: `${id}-fleet`, clean: true } });
+    await server.start();
     await until("fleet connected", async () => server.link.connected);
   });
 
