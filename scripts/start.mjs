@@ -144,7 +144,9 @@ async function main() {
   ].map(([id, port]) => {
     const file = path.join(demoDir, `${id}.json`);
     writeFileSync(file, JSON.stringify(machineConfig(id, port, brokerUrl, simUrl, key), null, 2));
-    return startPart(id, [bins.machine, "--config", file], `kiosk ${id}`);
+    // The node flags and malloc setting of the Pi's systemd unit (hardware/pi-setup/zapvend-machine.service): a small
+    // young generation, GC on the main thread only, two malloc arenas keep the daemon's memory where it is in the field.
+    return startPart(id, ["--max-semi-space-size=1", "--single-threaded-gc", bins.machine, "--config", file], `kiosk ${id}`, { MALLOC_ARENA_MAX: "2" });
   });
   await Promise.all([fleet, ...machines]);
   log("all parts are up. Ctrl-C stops everything.");
