@@ -80,7 +80,7 @@ describe("npm start", () => {
     expect(paid.status).toBe(200);
     // The wallet learns of the settlement a moment before the machine has journaled `completed`.
     await expect
-      .poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order.orderId}`)).json()) as { state: string }).state, { timeout: 5_000 })
+      .poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order.orderId}`)).json()) as { state: string }).state, { timeout: 15_000 })
       .toBe("completed");
     const fleet = urls.get("fleet")!;
     await expect

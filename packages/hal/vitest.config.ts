@@ -7,5 +7,8 @@ export default defineConfig({
     // process, open a browser or a database wait for CPU there. A hang still fails, just not at vitest's 5 s default.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // expect.poll waits for something another process or the browser does: on the loaded CI machine that can take
+    // longer than vitest's 1 s default (a kiosk test failed CI so). A poll that never succeeds still fails.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -78,13 +78,13 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     expect(await page.locator('[data-test="online-count"]').textContent()).toBe("2 / 2");
 
     service.push(sale("snacks-01", { seq: 2, slot: "A1", settledAt: Date.now(), ts: Date.now() }));
-    await row.locator('[data-slot="A1"][data-stock="4"]').waitFor({ timeout: 5_000 });
+    await row.locator('[data-slot="A1"][data-stock="4"]').waitFor({ timeout: 15_000 });
     service.push(status("snacks-01", "lost", { boot: 1, seq: 0 }));
-    await row.locator('[data-status]:text-is("lost")').waitFor({ timeout: 5_000 });
+    await row.locator('[data-status]:text-is("lost")').waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-test="online-count"]').textContent()).toBe("1 / 2");
     // A gap in the event sequence is shown on the machine's row.
     service.push(sale("snacks-01", { seq: 5, slot: "A1", settledAt: Date.now(), ts: Date.now() }));
-    expect(await row.locator("[data-missing]").textContent({ timeout: 5_000 })).toBe("2 missing");
+    expect(await row.locator("[data-missing]").textContent({ timeout: 15_000 })).toBe("2 missing");
   });
 
   it("lists alerts and acknowledges one; the acknowledgement is stored", async () => {
@@ -118,8 +118,8 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
         slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "2000000" } } },
       }),
     ]);
-    await page.locator('[data-desired="applied"]').waitFor({ timeout: 5_000 });
-    await page.locator('tr[data-slot-row="A1"] [data-price]:text-is("1,800 sat")').waitFor({ timeout: 5_000 });
+    await page.locator('[data-desired="applied"]').waitFor({ timeout: 15_000 });
+    await page.locator('tr[data-slot-row="A1"] [data-price]:text-is("1,800 sat")').waitFor({ timeout: 15_000 });
     expect(await page.getByLabel("enable A2").isChecked()).toBe(false);
   });
 
@@ -139,7 +139,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     const pub = link.published.find((p) => p.topic === "zapvend/v1/m/snacks-01/cmd/test-vend")!;
     expect(pub.payload.args).toEqual({ slot: "A1" });
     await service.ingest([commandResult("snacks-01", "test-vend", String(pub.payload.rid), { data: { dropSeen: true } })]);
-    await cmdRow.locator('[data-command-status]:text-is("ok")').waitFor({ timeout: 5_000 });
+    await cmdRow.locator('[data-command-status]:text-is("ok")').waitFor({ timeout: 15_000 });
     expect(await cmdRow.textContent()).toContain('{"dropSeen":true}');
   });
 

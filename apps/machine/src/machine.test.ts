@@ -205,7 +205,7 @@ describe("zapvend-machine on the sim node and sim board", () => {
         body: { door: "open", faults: ["spiral-jam", "pump-dry"] },
       });
       expect(await post(`${url}/api/demo/sim`, { faults: [] })).toEqual({ status: 200, body: { door: "open", faults: [] } });
-      await expect.poll(async () => (await getJson(`${url}/api/health`)).body.door, { timeout: 5_000 }).toBe("open");
+      await expect.poll(async () => (await getJson(`${url}/api/health`)).body.door, { timeout: 15_000 }).toBe("open");
 
       expect(await post(`${url}/api/service/login`, { pin: "0000" })).toMatchObject({ status: 401, body: { error: { code: "wrong_pin" } } });
       const login = await post(`${url}/api/service/login`, { pin: "4321" });
@@ -220,27 +220,27 @@ describe("zapvend-machine on the sim node and sim board", () => {
 
       // Closing the door ends the session; the machine stays out of service.
       await post(`${url}/api/demo/sim`, { door: "closed" });
-      await expect.poll(async () => (await getJson(`${url}/api/service/status`, token)).status, { timeout: 5_000 }).toBe(401);
+      await expect.poll(async () => (await getJson(`${url}/api/service/status`, token)).status, { timeout: 15_000 }).toBe(401);
       expect((await getJson(`${url}/api/health`)).body).toMatchObject({ mode: "maintenance", operatingMode: "maintenance", selling: false, door: "closed" });
       expect(await post(`${url}/api/orders`, { slot: "A2" })).toMatchObject({ status: 503, body: { error: { code: "out_of_service" } } });
-      await expect.poll(() => statuses.at(-1), { timeout: 5_000 }).toBe("service");
+      await expect.poll(() => statuses.at(-1), { timeout: 15_000 }).toBe("service");
 
       // The mode survives a restart.
       await machine.stop();
       machine = new Machine(cfg);
       url = await machine.start();
-      await expect.poll(async () => (await getJson(`${url}/api/health`)).body.door, { timeout: 5_000 }).toBe("closed");
+      await expect.poll(async () => (await getJson(`${url}/api/health`)).body.door, { timeout: 15_000 }).toBe("closed");
       expect((await getJson(`${url}/api/health`)).body).toMatchObject({ mode: "maintenance", selling: false });
 
       // Back in service: open the door, log in, set normal, close the door.
       await post(`${url}/api/demo/sim`, { door: "open" });
-      await expect.poll(async () => (await post(`${url}/api/service/login`, { pin: "4321" })).status, { timeout: 5_000 }).toBe(200);
+      await expect.poll(async () => (await post(`${url}/api/service/login`, { pin: "4321" })).status, { timeout: 15_000 }).toBe(200);
       const token2 = ((await post(`${url}/api/service/login`, { pin: "4321" })).body.token as string);
       expect((await getJson(`${url}/api/service/status`, token2)).body).toMatchObject({ mode: "service", operatingMode: "maintenance" });
       expect(await post(`${url}/api/service/mode`, { mode: "normal" }, token2)).toMatchObject({ status: 200, body: { mode: "service", operatingMode: "normal" } });
       await post(`${url}/api/demo/sim`, { door: "closed" });
       await expect.poll(async () => (await getJson(`${url}/api/health`)).body.selling, { timeout: 10_000 }).toBe(true);
-      await expect.poll(() => statuses.at(-1), { timeout: 5_000 }).toBe("online");
+      await expect.poll(() => statuses.at(-1), { timeout: 15_000 }).toBe("online");
       expect(await getJson(`${url}/api/orders/current`)).toEqual({ status: 200, body: { order: null } });
     } finally {
       await machine.stop();
