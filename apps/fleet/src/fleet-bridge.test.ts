@@ -11,11 +11,12 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MachineBridge, type AppliedState, type DesiredOutcome, type MachineBridgeOptions } from "@zapvend/mqtt-bridge";
 import { parseFleetConfig, topics, type CommandRecord, type FleetConfig, type DesiredStatePayload, type DesiredView, type MachineDetail, type MachineSummary } from "@zapvend/protocol";
-import { brokerUrl, missingService, reachable, until } from "./__fixtures__/services.js";
+import { fileBroker, missingService, reachable, until } from "./__fixtures__/services.js";
 import { silentLogger } from "./clock.js";
 import { FleetServer } from "./server.js";
 import { OperatorSigner } from "./signer.js";
 
+const brokerUrl = await fileBroker();
 const SKIP = missingService("fleet + bridge", await reachable(brokerUrl), `no MQTT broker at ${brokerUrl} (start mosquitto or set TEST_MQTT_URL)`);
 
 describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SKIP})` : ""}`, () => {

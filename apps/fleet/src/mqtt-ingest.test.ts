@@ -9,10 +9,11 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, parseFleetConfig, topics, type MqttMessage } from "@zapvend/protocol";
 import { birth, commandResult, sale, status, telemetry } from "./__fixtures__/messages.js";
-import { brokerUrl, missingService, reachable, until } from "./__fixtures__/services.js";
+import { fileBroker, missingService, reachable, until } from "./__fixtures__/services.js";
 import { silentLogger } from "./clock.js";
 import { FleetServer } from "./server.js";
 
+const brokerUrl = await fileBroker();
 const SKIP = missingService("fleet mqtt", await reachable(brokerUrl), `no MQTT broker at ${brokerUrl} (start mosquitto or set TEST_MQTT_URL)`);
 
 function wire(msg: MqttMessage): [string, string] {

@@ -1,6 +1,6 @@
 // The daemon end to end with the real parts: the sim Lightning node through the production LND adapter, the sim
-// board with its physics, the controller's journal on disk, the bridge on a real MQTT broker (Mosquitto on
-// 127.0.0.1:1883, started by .ci/run), the HTTP API and the WebSocket.
+// board with its physics, the controller's journal on disk, the bridge on a real MQTT broker (a private
+// Mosquitto for this file, or ZAPVEND_TEST_MQTT_URL), the HTTP API and the WebSocket.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -15,15 +15,16 @@ import Database from "better-sqlite3";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { Journal } from "@zapvend/controller";
+import { testFileBroker } from "@zapvend/mqtt-bridge/testing";
 import { Machine } from "./machine.js";
 import { hashPin } from "./service-auth.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const brokerUrl = process.env.ZAPVEND_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
+const brokerUrl = await testFileBroker(process.env.ZAPVEND_TEST_MQTT_URL, afterAll);
 
 /**
  * Records an event once per id. MQTT delivers at least once, and a bridge waiting for a fleet's acknowledgement
- * (any fleet on the shared test broker may announce acks) resends what nobody acknowledged; a genuine second event
+ * (where a fleet on a shared broker announced acks) resends what nobody acknowledged; a genuine second event
  * has a new id and still counts.
  */
 function addEvent(list: Array<Record<string, unknown>>, payload: Buffer): void {

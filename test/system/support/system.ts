@@ -1,20 +1,23 @@
 // One vending machine under test, built from the real parts as they run in the field: the daemon (`Machine` from
 // apps/machine dist) with its HTTP API, the sim board's physics on a real pin map, the sim Lightning node through
-// the production LND adapter, the controller's journal in SQLite on disk, and the bridge on a real MQTT broker
-// (Mosquitto, `ZAPVEND_TEST_MQTT_URL` overrides). Each system has its own sim node, so node faults and the buyer's
-// wallet balance of one test never leak into another, and tests may run side by side.
+// the production LND adapter, the controller's journal in SQLite on disk, and the bridge on a real MQTT broker (a
+// private Mosquitto per test file, `ZAPVEND_TEST_MQTT_URL` overrides). Each system has its own sim node, so node
+// faults and the buyer's wallet balance of one test never leak into another, and tests may run side by side.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import mqtt, { type MqttClient } from "mqtt";
+import { afterAll } from "vitest";
 import { createLogger, Machine } from "@zapvend/machine";
+import { testFileBroker } from "@zapvend/mqtt-bridge/testing";
 import { startSimNode, type SimInvoice, type SimNodeServer } from "@zapvend/payments/sim";
 import { parseMachineConfig, topics, type CatalogEntry, type Order, type OrderState } from "@zapvend/protocol";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-export const brokerUrl = process.env.ZAPVEND_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
+/** This test file's broker: each file has its own, so suites side by side never see each other's machines. */
+export const brokerUrl = await testFileBroker(process.env.ZAPVEND_TEST_MQTT_URL, afterAll);
 const runId = `${Date.now().toString(36).slice(-4)}${Math.random().toString(36).slice(2, 6)}`;
 let seq = 0;
 

@@ -2,8 +2,17 @@
 // is missing: on a developer's machine it is skipped with the reason printed; where `.ci/run` installed and started
 // them (ZAPVEND_REQUIRE_SERVICES=1) a missing one fails the suite instead of letting it pass as skipped.
 import net from "node:net";
+import { testFileBroker } from "@zapvend/mqtt-bridge/testing";
+import { afterAll } from "vitest";
 
-export const brokerUrl = process.env.TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
+/**
+ * The MQTT broker of the calling test file: TEST_MQTT_URL when set, else a private Mosquitto stopped after the file
+ * (suites running side by side on one broker saw each other's retained fleet state and machines), else the shared
+ * one at 127.0.0.1:1883.
+ */
+export function fileBroker(): Promise<string> {
+  return testFileBroker(process.env.TEST_MQTT_URL, afterAll);
+}
 
 /** Whether something accepts TCP connections at the URL's host and port. */
 export async function reachable(url: string): Promise<boolean> {

@@ -1,5 +1,7 @@
-// Test-only: a real Mosquitto process per test file, on a free loopback port with its own config, so a test can
-// restart it (persistent sessions survive through its on-disk database) and load the production ACL.
+// `@zapvend/mqtt-bridge/testing`, for tests only (no production code imports it): a real Mosquitto process on a free
+// loopback port with its own config, so a test can restart it (persistent sessions survive through its on-disk
+// database) and load the production ACL; and `testFileBroker`, one private broker per test file, so suites that run
+// side by side never see each other's retained fleet state, machines or acks.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
@@ -125,4 +127,22 @@ export class Mosquitto {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Mosquitto installed here (the candidates of `mosquittoBinary`)? */
+export function mosquittoInstalled(): boolean {
+  return CANDIDATES.some((p) => !!p && existsSync(p));
+}
+
+/**
+ * The MQTT broker for one test file: `override` when set (a URL from the environment); else a private Mosquitto,
+ * stopped by the `afterAll` given (vitest's, so this module does not depend on a test runner); else, where Mosquitto
+ * is not installed, the shared broker at 127.0.0.1:1883 (which the suite checks it can reach, as before).
+ */
+export async function testFileBroker(override: string | undefined, afterAll: (fn: () => Promise<void>) => void): Promise<string> {
+  if (override) return override;
+  if (!mosquittoInstalled()) return "mqtt://127.0.0.1:1883";
+  const broker = await new Mosquitto({ persistence: false }).start();
+  afterAll(() => broker.dispose());
+  return broker.url;
 }
