@@ -143,6 +143,8 @@ for (const engine of engines) {
       await apply([door(3, NEW)], T0 + 1300);
       expect((await store.contiguousEvents(["m-1"])).get("m-1")).toEqual({ from: 1, upTo: 4, install: NEW });
       expect((await store.getMachine("m-1"))!.missingEvents).toBe(0);
+      // The console's recent events: the new installation's first, then the old one's, each newest first.
+      expect((await store.recentEvents("m-1")).map((e) => e.seq)).toEqual([4, 3, 2, 1, 6, 5, 4, 3, 2, 1]);
       // The current installation's will is taken.
       await apply([inst(status("m-1", "lost", { boot: 1, seq: 0 }), NEW)], T0 + 1400);
       expect((await store.getMachine("m-1"))!.status).toBe("lost");

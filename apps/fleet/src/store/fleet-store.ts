@@ -607,8 +607,16 @@ export class FleetStore {
     return { rows: num(r.n), oldestMs: numOrNull(r.oldest) };
   }
 
+  /**
+   * The machine's latest events, newest first by seq: those of its current installation before those of earlier
+   * ones (a reinstalled machine counts its seqs from 1 again, so seq alone would mix the two).
+   */
   async recentEvents(machineId: string, limit = 50): Promise<StoredEvent[]> {
-    const rows = await this.db.all("SELECT * FROM events WHERE machine_id = ? ORDER BY seq DESC LIMIT ?", [machineId, limit]);
+    const rows = await this.db.all(
+      `SELECT e.* FROM events e LEFT JOIN machines m ON m.id = e.machine_id WHERE e.machine_id = ?
+       ORDER BY CASE WHEN e.install = m.install OR (e.install IS NULL AND m.install IS NULL) THEN 0 ELSE 1 END, e.seq DESC LIMIT ?`,
+      [machineId, limit],
+    );
     return rows.map((r) => ({
       machineId: str(r.machine_id),
       eventId: str(r.event_id),
