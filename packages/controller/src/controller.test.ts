@@ -524,6 +524,29 @@ describe("faults that survive a restart", () => {
     expect(sink.types()).toEqual(["vend-failed", "fault", "refund"]);
   });
 
+  it("tells the fleet a fault the hardware raised during a vend that the vend did not report (the board gone), once the vend is over", async () => {
+    const { ctl, ln, hw, sink } = setup({ catalog: snacks });
+    await ctl.start();
+    let release!: () => void;
+    hw.gate = new Promise<void>((r) => (release = r));
+    const gone = { code: "BOARD_DISCONNECTED", message: "the board went away" };
+    hw.nextFailure = gone;
+    const order = await ctl.createOrder("A1");
+    await ln.pay(order.paymentHash);
+    await flush();
+    hw.faults = [gone];
+    ctl.hardwareFault(gone, true); // the hal, mid-vend
+    expect(sink.events.filter((e) => e.type === "fault")).toHaveLength(0);
+    release();
+    await flush();
+    expect(sink.types()).toEqual(["vend-failed", "refund", "fault"]);
+    expect(sink.events.at(-1)).toMatchObject({ type: "fault", fault: { code: "BOARD_DISCONNECTED" }, active: true });
+    // The board comes back: its end is told too.
+    hw.faults = [];
+    ctl.hardwareFault(gone, false);
+    expect(sink.events.at(-1)).toMatchObject({ type: "fault", fault: { code: "BOARD_DISCONNECTED" }, active: false });
+  });
+
   it("drops a latched fault that no longer applies: its slot left the catalog", async () => {
     const { dbPath, first } = await firstRun();
     await failOnce(first, "A2", "SPIRAL_JAM");

@@ -156,6 +156,8 @@ export class VendController extends EventEmitter<ControllerEvents> {
   private vendChain: Promise<void> = Promise.resolve();
   /** Vends and test vends queued or running. */
   private vendsQueued = 0;
+  /** Hardware faults raised while a vend ran (keyed as `hardwareAnnounced`), told once the vend queue is empty. */
+  private readonly hardwareDeferred = new Map<string, { code: string; message: string; slot?: string }>();
   private vendAbort = new AbortController();
   private removeUpdateListener: (() => void) | undefined;
   private removeRejectedListener: (() => void) | undefined;
@@ -238,13 +240,19 @@ export class VendController extends EventEmitter<ControllerEvents> {
    * A fault the hardware raised (`active`) or ended on its own (the machine daemon forwards the hal's `fault` and
    * `fault-cleared`). One raised while nothing vends (the drop beam broken while idle, the board gone) is told to the
    * fleet as a `fault` event, and its end as well; one a vend runs into is told with the failed vend instead, so it
-   * is not told twice. Selling is gated by the hardware's status either way (`sellBlocker`).
+   * is not told twice, and one the failed vend does not report as a fault (the board gone mid-vend) once the vend
+   * queue is empty. Selling is gated by the hardware's status either way (`sellBlocker`).
    */
   hardwareFault(fault: { code: string; message: string; slot?: string }, active: boolean): void {
     if (!this.journalRef) return;
     const key = `${fault.code}:${fault.slot ?? ""}`;
     if (active) {
-      if (this.vendsQueued > 0 || this.hardwareAnnounced.has(key)) return;
+      if (this.hardwareAnnounced.has(key)) return;
+      if (this.vendsQueued > 0) {
+        // Raised while a vend runs: the vend may fail on it and tell it itself; told once the queue is empty if not.
+        this.hardwareDeferred.set(key, fault);
+        return;
+      }
       const f: CodedError = { code: fault.code, message: fault.message };
       this.hardwareAnnounced.set(key, f);
       this.opts.db.transaction(() => {
@@ -253,8 +261,18 @@ export class VendController extends EventEmitter<ControllerEvents> {
       })();
       this.log.warn("hardware fault while idle", { code: fault.code, slot: fault.slot, message: fault.message });
     } else {
+      this.hardwareDeferred.delete(key);
       this.endHardwareFault(key);
     }
+  }
+
+  /** A vend (or test vend) left the queue: once it is empty, tells the hardware faults raised meanwhile. */
+  private vendLeftQueue(): void {
+    this.vendsQueued--;
+    if (this.vendsQueued > 0 || this.hardwareDeferred.size === 0 || !this.started || this.stopping) return;
+    const deferred = [...this.hardwareDeferred.values()];
+    this.hardwareDeferred.clear();
+    for (const f of deferred) this.hardwareFault(f, true);
   }
 
   private endHardwareFault(key: string): void {
@@ -599,7 +617,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
       }
     };
     this.vendsQueued++;
-    const result = this.vendChain.then(run).finally(() => this.vendsQueued--);
+    const result = this.vendChain.then(run).finally(() => this.vendLeftQueue());
     this.vendChain = result.then(() => undefined);
     return result;
   }
@@ -769,7 +787,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
     const guarded = () =>
       run()
         .catch((err: unknown) => this.log.error("vend crashed", { orderId, err: String(err) }))
-        .finally(() => this.vendsQueued--);
+        .finally(() => this.vendLeftQueue());
     this.vendChain = now ? Promise.all([this.vendChain, guarded()]).then(() => undefined) : this.vendChain.then(guarded);
   }
 
@@ -922,6 +940,8 @@ export class VendController extends EventEmitter<ControllerEvents> {
       if (stopsMachine) this.journal.latchFault("machine", failure.code, failure, order.updatedAt);
       if (stopsSlot) this.journal.latchFault("slot", order.slot, failure, order.updatedAt);
     })();
+    // Told with the vend: the hardware's own report of it during the vend is not told again.
+    if (stopsSlot || stopsMachine) for (const [k, f] of this.hardwareDeferred) if (f.code === failure.code) this.hardwareDeferred.delete(k);
     if (stopsMachine) {
       // A part every slot needs: no other slot can vend either, so nothing is sold until a technician clears it.
       this.log.error("shared part failed: the machine stops selling", { orderId: order.orderId, slot: order.slot, code: failure.code });
