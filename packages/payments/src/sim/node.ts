@@ -191,15 +191,25 @@ export class SimLightningNode {
     if (this.stopped) throw new Error("SimLightningNode: stopped; make a new node (with the same state file) instead");
     this.started = true;
     if (!this.store) return;
-    const loaded = this.store.read();
+    this.store.lock();
+    try {
+      this.load(this.store);
+    } catch (err) {
+      this.store.close();
+      throw err;
+    }
+  }
+
+  private load(store: SimStateFile): void {
+    const loaded = store.read();
     if (loaded) {
       const { header, state, records, tornLine } = loaded;
       if (header.pubkey !== this.pubkey || header.network !== this.network) {
         throw new SimStateFileError(
-          `${this.store.file} is the state of node ${header.pubkey} on ${header.network}, not of this node ${this.pubkey} on ${this.network} (a different --node-key-file?)`,
+          `${store.file} is the state of node ${header.pubkey} on ${header.network}, not of this node ${this.pubkey} on ${this.network} (a different --node-key-file?)`,
         );
       }
-      if (tornLine) this.log.warn("state file: a torn last record was skipped (the node was killed while writing it)", { file: this.store.file });
+      if (tornLine) this.log.warn("state file: a torn last record was skipped (the node was killed while writing it)", { file: store.file });
       for (const inv of state.invoices) {
         this.invoices.set(inv.paymentHash, inv);
         this.addIndex = Math.max(this.addIndex, inv.addIndex);
@@ -209,7 +219,7 @@ export class SimLightningNode {
       const count = state.payments.size === 0 ? 0 : Math.max(...state.payments.keys()) + 1;
       for (let i = 0; i < count; i++) {
         const p = state.payments.get(i);
-        if (!p) throw new SimStateFileError(`${this.store.file}: wallet payment ${i} is missing`);
+        if (!p) throw new SimStateFileError(`${store.file}: wallet payment ${i} is missing`);
         // A payment in flight whose HTLC the node no longer holds ended while the node was down (or never arrived).
         const inv = this.invoices.get(p.paymentHash);
         if (p.status === "in_flight" && inv?.state !== "ACCEPTED") {
@@ -229,9 +239,9 @@ export class SimLightningNode {
         }
       }
       const held = [...this.invoices.values()].filter((i) => i.state === "ACCEPTED").length;
-      this.log.info("state loaded", { file: this.store.file, records, invoices: this.invoices.size, held, balanceMsat: this.balanceMsat.toString() });
+      this.log.info("state loaded", { file: store.file, records, invoices: this.invoices.size, held, balanceMsat: this.balanceMsat.toString() });
     }
-    this.store.rewrite(
+    store.rewrite(
       { pubkey: this.pubkey, network: this.network },
       { invoices: [...this.invoices.values()], payments: this.payments, balanceMsat: this.balanceMsat, blockHeight: this.blockHeight },
       this.clock.now(),

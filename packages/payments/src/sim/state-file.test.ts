@@ -1,8 +1,9 @@
 // The sim node with a state file: stopped and made again from the file, it has every invoice in the state it was
 // in, a held payment can still be settled or canceled (and still times out when it would have), the wallet has the
-// same balance, and a record torn by a crash is skipped.
+// same balance, and a record torn by a crash is skipped. One node per file (a lock beside it).
 import { createHash, randomBytes } from "node:crypto";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -191,12 +192,33 @@ describe("sim node state file", () => {
     expect(() => started(damaged, clock)).toThrow(SimStateFileError);
 
     const theirs = stateFile();
-    started(theirs, clock).createInvoice({ amountMsat: 1_000n });
+    const owner = started(theirs, clock);
+    owner.createInvoice({ amountMsat: 1_000n });
+    owner.stop();
     expect(() => started(theirs, clock, { nodeKeyHex: "33".repeat(32) })).toThrow(/not of this node/);
+    // The refused node let go of the file: its owner starts on it again.
+    expect(started(theirs, clock).listInvoices()).toHaveLength(1);
 
     const lazy = new SimLightningNode({ nodeKeyHex: KEY, clock, stateFile: stateFile() });
     nodes.push(lazy);
     expect(() => lazy.createInvoice({ amountMsat: 1_000n })).toThrow(/start\(\) first/);
+  });
+
+  it("one node per file: a second one is refused while the first runs; a lock left by a killed process is taken over", () => {
+    const clock = new ManualClock();
+    const file = stateFile();
+    const first = started(file, clock);
+    expect(readFileSync(`${file}.lock`, "utf8")).toBe(`${process.pid}\n`);
+    expect(() => started(file, clock)).toThrow(new RegExp(`in use by the sim node of process ${process.pid}`));
+    first.stop();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+
+    // A SIGKILLed node leaves its lock behind; its process id is no longer alive.
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    writeFileSync(`${file}.lock`, `${dead.stdout}\n`);
+    const again = started(file, clock);
+    expect(readFileSync(`${file}.lock`, "utf8")).toBe(`${process.pid}\n`);
+    again.stop();
   });
 
   it("without a state file keeps everything in memory, as before", () => {

@@ -8,7 +8,10 @@
 // block height when they changed. Loading replays the lines in order (last write wins); a torn last line (a SIGKILL
 // in the middle of a write, whose request was therefore never answered) is skipped. At every start the file is
 // compacted: header + one line with everything, written to a temp file, fsynced and renamed over the old one.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+//
+// One node per file: `lock()` creates `<file>.lock` holding the process id (exclusive create), and refuses while a
+// live process holds it; a lock left by a killed node (its process gone) is taken over. `close()` removes it.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { SimInvoice, SimWalletPayment } from "./node.js";
@@ -132,8 +135,47 @@ export class SimStateFileError extends Error {
 
 export class SimStateFile {
   private fd: number | undefined;
+  private locked = false;
 
   constructor(readonly file: string) {}
+
+  get lockFile(): string {
+    return `${this.file}.lock`;
+  }
+
+  /**
+   * Takes the file for this process: two nodes appending to one file would each compact away the other's changes.
+   * Throws a `SimStateFileError` naming the process that holds it; a lock whose process is gone (a SIGKILLed node)
+   * is taken over.
+   */
+  lock(): void {
+    if (this.locked) return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        writeFileSync(this.lockFile, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+        this.locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
+      }
+      let pid = Number.NaN;
+      try {
+        pid = Number.parseInt(readFileSync(this.lockFile, "utf8"), 10);
+      } catch {
+        // Removed in between by the node that held it: try again.
+      }
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+        throw new SimStateFileError(
+          `${this.file} is in use by the sim node of process ${pid} (one node per state file; if that process is not a sim node, remove ${this.lockFile})`,
+        );
+      }
+      try {
+        unlinkSync(this.lockFile);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
 
   /**
    * Reads the file: `undefined` when there is none (or it is empty), else its header and the state its lines add up
@@ -193,7 +235,8 @@ export class SimStateFile {
    * folder: a crash leaves the old file or the new one, never a mix), then opens it to append changes.
    */
   rewrite(header: SimStateHeader, state: { invoices: SimInvoice[]; payments: SimWalletPayment[]; balanceMsat: bigint; blockHeight: number }, nowMs: number): void {
-    this.close();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
     const tmp = `${this.file}.tmp`;
     const lines = [
       JSON.stringify({ kind: SIM_STATE_KIND, version: SIM_STATE_VERSION, pubkey: header.pubkey, network: header.network }),
@@ -235,10 +278,28 @@ export class SimStateFile {
     return this.fd !== undefined;
   }
 
+  /** Closes the file and gives up the lock. */
   close(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    if (this.locked) {
+      this.locked = false;
+      try {
+        unlinkSync(this.lockFile);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+/** Whether a process with this id exists (EPERM: it does, owned by another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
