@@ -524,13 +524,30 @@ describe("faults that survive a restart", () => {
     expect(sink.types()).toEqual(["vend-failed", "fault", "refund"]);
   });
 
+  it("a vend failure that stops nothing (no cup) is told as the failed vend only, though the hal reported it as a fault too", async () => {
+    const { ctl, ln, hw, sink } = setup({ catalog: snacks });
+    await ctl.start();
+    let release!: () => void;
+    hw.gate = new Promise<void>((r) => (release = r));
+    const noCup = { code: "CUP_MISSING", message: "no cup under the spout" };
+    hw.nextFailure = noCup;
+    const order = await ctl.createOrder("A1");
+    await ln.pay(order.paymentHash);
+    await flush();
+    ctl.hardwareFault(noCup, true); // the hal raises the vend's own failure before the vend rejects
+    release();
+    await flush();
+    expect(sink.types()).toEqual(["vend-failed", "refund"]);
+  });
+
   it("tells the fleet a fault the hardware raised during a vend that the vend did not report (the board gone), once the vend is over", async () => {
     const { ctl, ln, hw, sink } = setup({ catalog: snacks });
     await ctl.start();
     let release!: () => void;
     hw.gate = new Promise<void>((r) => (release = r));
     const gone = { code: "BOARD_DISCONNECTED", message: "the board went away" };
-    hw.nextFailure = gone;
+    // As the hal does: the board's loss aborts the running actuation, so the vend fails with another code.
+    hw.nextFailure = { code: "ABORTED", message: "the vend was aborted" };
     const order = await ctl.createOrder("A1");
     await ln.pay(order.paymentHash);
     await flush();

@@ -240,7 +240,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
    * A fault the hardware raised (`active`) or ended on its own (the machine daemon forwards the hal's `fault` and
    * `fault-cleared`). One raised while nothing vends (the drop beam broken while idle, the board gone) is told to the
    * fleet as a `fault` event, and its end as well; one a vend runs into is told with the failed vend instead, so it
-   * is not told twice, and one the failed vend does not report as a fault (the board gone mid-vend) once the vend
+   * is not told twice, and another one raised during a vend (the board gone, which aborts the vend) once the vend
    * queue is empty. Selling is gated by the hardware's status either way (`sellBlocker`).
    */
   hardwareFault(fault: { code: string; message: string; slot?: string }, active: boolean): void {
@@ -940,8 +940,9 @@ export class VendController extends EventEmitter<ControllerEvents> {
       if (stopsMachine) this.journal.latchFault("machine", failure.code, failure, order.updatedAt);
       if (stopsSlot) this.journal.latchFault("slot", order.slot, failure, order.updatedAt);
     })();
-    // Told with the vend: the hardware's own report of it during the vend is not told again.
-    if (stopsSlot || stopsMachine) for (const [k, f] of this.hardwareDeferred) if (f.code === failure.code) this.hardwareDeferred.delete(k);
+    // The hal reports a vend's own failure as a fault too (before the vend rejects): that one is told with the vend
+    // (vend-failed, and a fault event when it stops a slot or the machine), not again once the queue is empty.
+    for (const [k, f] of this.hardwareDeferred) if (f.code === failure.code) this.hardwareDeferred.delete(k);
     if (stopsMachine) {
       // A part every slot needs: no other slot can vend either, so nothing is sold until a technician clears it.
       this.log.error("shared part failed: the machine stops selling", { orderId: order.orderId, slot: order.slot, code: failure.code });

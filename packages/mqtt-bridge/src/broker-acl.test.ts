@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topics } from "@zapvend/protocol";
-import { Mosquitto, mosquittoBinary } from "./testing.js";
+import { Mosquitto, mosquittoBinary } from "./__fixtures__/mosquitto.js";
 import { Recorder } from "./__fixtures__/subscriber.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { topics, type MqttMessage } from "@zapvend/protocol";
 import { FleetLink } from "./fleet-link.js";
 import { MachineBridge } from "./machine-bridge.js";
-import { Mosquitto } from "./testing.js";
+import { Mosquitto } from "./__fixtures__/mosquitto.js";
 import { Recorder, until } from "./__fixtures__/subscriber.js";
 import { bridgeOptions, memoryDb, operatorKey, saleBody } from "./__fixtures__/machine.js";
 

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseMqttMessage, topics } from "@zapvend/protocol";
 import { MachineBridge } from "./machine-bridge.js";
-import { Mosquitto } from "./testing.js";
+import { Mosquitto } from "./__fixtures__/mosquitto.js";
 import { Recorder, until } from "./__fixtures__/subscriber.js";
 import { bridgeOptions, memoryDb, operatorKey, saleBody, signedCommand, signedDesired, type OperatorKeyPair } from "./__fixtures__/machine.js";
 

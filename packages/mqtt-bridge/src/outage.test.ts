@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { topics } from "@zapvend/protocol";
 import type { Clock } from "./clock.js";
 import { MachineBridge } from "./machine-bridge.js";
-import { Mosquitto } from "./testing.js";
+import { Mosquitto } from "./__fixtures__/mosquitto.js";
 import { Recorder, until } from "./__fixtures__/subscriber.js";
 import { bridgeOptions, memoryDb, operatorKey, saleBody } from "./__fixtures__/machine.js";
 
