@@ -184,20 +184,23 @@ export class SimLightningNode {
    * Loads the state file (without one there is nothing to do, and calling this is optional), compacts it and opens
    * it for the changes to come; re-arms the timers of what it holds: an open invoice still expires at its expiry, a
    * held payment still times out `htlcTimeoutMs` after it arrived. Throws a `SimStateFileError` for a file that is
-   * not this node's or is damaged before its last line.
+   * not this node's, is damaged before its last line, or is held by another running node (then the node is not
+   * started and `start()` may be called again).
    */
   start(): void {
     if (this.started) return;
     if (this.stopped) throw new Error("SimLightningNode: stopped; make a new node (with the same state file) instead");
-    this.started = true;
-    if (!this.store) return;
-    this.store.lock();
-    try {
-      this.load(this.store);
-    } catch (err) {
-      this.store.close();
-      throw err;
+    if (this.store) {
+      this.store.lock();
+      try {
+        this.load(this.store);
+      } catch (err) {
+        // Refused (another node holds the file, or it is not this node's): nothing taken, the file let go of.
+        this.store.close();
+        throw err;
+      }
     }
+    this.started = true;
   }
 
   private load(store: SimStateFile): void {

@@ -209,9 +209,16 @@ describe("sim node state file", () => {
     const file = stateFile();
     const first = started(file, clock);
     expect(readFileSync(`${file}.lock`, "utf8")).toBe(`${process.pid}\n`);
-    expect(() => started(file, clock)).toThrow(new RegExp(`in use by the sim node of process ${process.pid}`));
+    first.createInvoice({ amountMsat: 1_000n });
+    const second = new SimLightningNode({ nodeKeyHex: KEY, clock, stateFile: file });
+    nodes.push(second);
+    expect(() => second.start()).toThrow(new RegExp(`in use by the sim node of process ${process.pid}`));
     first.stop();
     expect(existsSync(`${file}.lock`)).toBe(false);
+    // Refused, it was not started: once the file is free it starts on it, with what the first node wrote.
+    second.start();
+    expect(second.listInvoices()).toHaveLength(1);
+    second.stop();
 
     // A SIGKILLed node leaves its lock behind; its process id is no longer alive.
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
