@@ -1,0 +1,35 @@
+/** Stable codes of the MDB device's errors: they reach the harness report, the logs and (through h16a) the kiosk. */
+export const MdbErrorCode = {
+  /** `serialport` (an optional dependency of hal) is not installed. */
+  SERIALPORT_MISSING: "MDB_SERIALPORT_MISSING",
+  /** The port could not be opened or is closed. */
+  PORT_CLOSED: "MDB_PORT_CLOSED",
+  /** The interface did not answer a command in time (wrong port, HAT without power, wrong baud rate). */
+  NO_ANSWER: "MDB_NO_ANSWER",
+  /** The interface refused a command (`c,ERR,...`) or a configuration parameter. */
+  REFUSED: "MDB_REFUSED",
+  /** Settings out of range (scale factor, decimal places, currency). */
+  BAD_SETTINGS: "MDB_BAD_SETTINGS",
+  /** An amount that cannot be expressed in VMC units (negative, fractional, too large). */
+  BAD_AMOUNT: "MDB_BAD_AMOUNT",
+  /** approve/deny without an open vend request (the VMC gave up, or none came). */
+  NO_VEND_PENDING: "MDB_NO_VEND_PENDING",
+  /** An approval of a different amount than the VMC asked for. */
+  AMOUNT_MISMATCH: "MDB_AMOUNT_MISMATCH",
+  /** The open vend was already approved or denied. */
+  ALREADY_ANSWERED: "MDB_ALREADY_ANSWERED",
+  /** `open()` was aborted by its signal. */
+  ABORTED: "MDB_ABORTED",
+} as const;
+export type MdbErrorCode = (typeof MdbErrorCode)[keyof typeof MdbErrorCode];
+
+export class MdbError extends Error {
+  constructor(
+    readonly code: MdbErrorCode,
+    message: string,
+    readonly context?: Record<string, unknown>,
+  ) {
+    super(`${message} (${code})`);
+    this.name = "MdbError";
+  }
+}
