@@ -63,7 +63,7 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
   #queue: Promise<unknown> = Promise.resolve();
   #closing = false;
   #version: string | undefined;
-  #stats: MdbStats = { linesRead: 0, badLines: 0 };
+  #stats: MdbStats = { linesRead: 0, acks: 0, badLines: 0 };
   readonly #splitter = new LineSplitter();
 
   constructor(opts: OpenMdbDeviceOptions) {
@@ -224,7 +224,8 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     const parsed = parseHatLine(raw);
     if (!parsed.ok) return this.#bad(raw, parsed.reason);
     const line = parsed.line;
-    if (line.kind !== "ack") this.emit("line", { line: raw, atMs });
+    if (line.kind === "ack") this.#stats.acks++;
+    else this.emit("line", { line: raw, atMs });
     for (const w of [...this.#waiters]) {
       const r = w.expect(line);
       if (r === "done") w.resolve();

@@ -90,7 +90,10 @@ export interface MdbDeviceEvents extends Record<string, unknown[]> {
 }
 
 export interface MdbStats {
+  /** Every line read, bad ones and `r,ACK` included. */
   linesRead: number;
+  /** `r,ACK` lines: the VMC polling the reader through the interface. */
+  acks: number;
   badLines: number;
   lastLineAtMs?: number;
 }
