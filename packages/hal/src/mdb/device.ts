@@ -224,8 +224,10 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     const parsed = parseHatLine(raw);
     if (!parsed.ok) return this.#bad(raw, parsed.reason);
     const line = parsed.line;
-    if (line.kind === "ack") this.#stats.acks++;
-    else this.emit("line", { line: raw, atMs });
+    if (line.kind === "ack") {
+      this.#stats.acks++;
+      this.emit("vmc-poll");
+    } else this.emit("line", { line: raw, atMs });
     for (const w of [...this.#waiters]) {
       const r = w.expect(line);
       if (r === "done") w.resolve();

@@ -18,8 +18,20 @@ export const MdbErrorCode = {
   AMOUNT_MISMATCH: "MDB_AMOUNT_MISMATCH",
   /** The open vend was already approved or denied. */
   ALREADY_ANSWERED: "MDB_ALREADY_ANSWERED",
-  /** `open()` was aborted by its signal. */
+  /** `open()` or a check was aborted by its signal. */
   ABORTED: "MDB_ABORTED",
+  /** Checks: the VMC never polled the reader (no r,ACK, no status) after C,1. */
+  VMC_SILENT: "MDB_VMC_SILENT",
+  /** Checks: the VMC set the reader up but keeps it disabled (out of order, service mode, cashless off in its menu). */
+  READER_DISABLED: "MDB_READER_DISABLED",
+  /** Checks: no vend request came (nobody pressed the selection on the keypad in time). */
+  NO_VEND_REQUEST: "MDB_NO_VEND_REQUEST",
+  /** The VMC reported VEND FAILURE (`c,ERR,VEND 3`). */
+  VEND_FAILED: "MDB_VEND_FAILED",
+  /** The vend ended without a result: cancelled on the keypad, the VMC's timeout, reset or disable. */
+  VEND_CANCELLED: "MDB_VEND_CANCELLED",
+  /** Checks: an approved vend got no result line in time. */
+  NO_RESULT: "MDB_NO_RESULT",
 } as const;
 export type MdbErrorCode = (typeof MdbErrorCode)[keyof typeof MdbErrorCode];
 

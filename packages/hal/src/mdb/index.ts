@@ -18,3 +18,4 @@ export {
 export { MdbError, MdbErrorCode } from "./errors.js";
 export { unitsToMinor, minorToUnits, parseAmountText, formatAmountText, resolveMdbSettings, MAX_PRICE_UNITS } from "./amount.js";
 export { parseHatLine, parseHostCommand, setconfCommands, LineSplitter, type HatLine, type HostCommand, type ParseResult } from "./protocol.js";
+export { runMdbChecks, MDB_CHECK_NAMES, type MdbCheckContext } from "./checks.js";

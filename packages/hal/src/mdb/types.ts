@@ -85,6 +85,8 @@ export interface MdbDeviceEvents extends Record<string, unknown[]> {
   closed: [Error | undefined];
   /** A line that is not valid protocol: logged and counted, never acted upon. */
   "bad-line": [{ line: string; reason: string }];
+  /** An `r,ACK`: the VMC addressed the reader through the interface (it polls continuously while the slave is on). */
+  "vmc-poll": [];
   /** Every valid line read (after parsing), for the technician's log. `r,ACK` is not included. */
   line: [{ line: string; atMs: number }];
 }
