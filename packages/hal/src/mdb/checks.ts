@@ -72,7 +72,7 @@ export async function runMdbChecks(ctx: MdbCheckContext, onResult?: (r: HarnessC
     await waitUntil(dev, clock, ctx.signal, enableTimeoutMs, () => dev.stats().acks > 0 || dev.state !== MdbState.INACTIVE, () =>
       new MdbError(MdbErrorCode.VMC_SILENT, `no poll from the VMC within ${enableTimeoutMs / 1000} s: check the MDB cable, that the machine is on, and that its cashless reader setting is on`),
     );
-    done(pass(c2, `the VMC polls the reader (${dev.stats().acks} polls seen)`, { firstPollMs: clock.now() - t0 }));
+    done(pass(c2, `the VMC talks to the reader (${dev.stats().acks} r,ACK polls so far, state ${dev.state})`, { firstPollMs: clock.now() - t0, acks: dev.stats().acks }));
   } catch (err) {
     done(failFrom(c2, err));
     return skipRest(2, "the VMC does not poll the reader");
