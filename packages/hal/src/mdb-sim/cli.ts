@@ -2,13 +2,13 @@
 // The sim VMC on its own: `node packages/hal/dist/mdb-sim-cli.js [--dir <dir>] [--selections 10=150,11=200]
 // [--approval-timeout-s 30] [--vend-ms 1500]`. Prints `port: <tty>` (give it to the machine's `board.port` or to
 // `zapvend-harness --board mdb --port`), then takes keypad and fault commands on stdin, one per line:
-//   select <n> | cancel | fail | reset | out | in | garbage | unplug | status | lines | quit
+//   select <n> | cancel | fail | reset | out | in | off | on | garbage | unplug | status | lines | quit
 // Lines exchanged with the host are printed on stderr as they pass.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { startSimVmc } from "./vmc.js";
 
-const HELP = "commands: select <n> | cancel | fail | reset | out | in | garbage | unplug | status | lines | quit";
+const HELP = "commands: select <n> | cancel | fail | reset | out | in | off | on | garbage | unplug | status | lines | quit";
 
 function selectionsOf(text: string): Array<{ selection: number; priceUnits: number }> {
   return text.split(",").map((pair) => {
@@ -80,6 +80,12 @@ rl.on("line", (raw) => {
         break;
       case "in":
         vmc.setInService(true);
+        break;
+      case "off":
+        vmc.setPowered(false);
+        break;
+      case "on":
+        vmc.setPowered(true);
         break;
       case "garbage":
         vmc.sendGarbage();

@@ -51,6 +51,8 @@ export type SimVmcPhase = "inactive" | "disabled" | "enabled" | "idle" | "vend" 
 export interface SimVmcStatus {
   /** The HAT's pty is there (false after unplug()). */
   plugged: boolean;
+  /** The interface has power (false after setPowered(false): silent). */
+  powered: boolean;
   /** The host switched the cashless slave on (C,1). */
   readerOn: boolean;
   /** The VMC sells through the reader (false: out of order / service mode). */
@@ -118,6 +120,7 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
   #pending: SimVmcStatus["pending"];
   #failNext = false;
   #plugged = true;
+  #powered = true;
   #timers = new Set<unknown>();
   #vendTimer: unknown;
   #ackTimer: unknown;
@@ -167,6 +170,7 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
   status(): SimVmcStatus {
     return {
       plugged: this.#plugged,
+      powered: this.#powered,
       readerOn: this.#readerOn,
       inService: this.#inService,
       phase: this.#phase,
@@ -272,6 +276,24 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     }
   }
 
+  /**
+   * The interface loses power (or its firmware hangs) while its UART stays connected: it neither answers nor reports
+   * anything, and the VMC sees the reader gone. Back on: it boots with the slave off, as after a power cycle.
+   */
+  setPowered(powered: boolean): void {
+    this.#assertPlugged();
+    if (powered === this.#powered) return;
+    this.#powered = powered;
+    if (!powered) {
+      const p = this.#pending;
+      this.#clearVend();
+      if (p) this.emit("outcome", { selection: p.selection, outcome: "reset" });
+      this.#readerOn = false;
+      this.#stopAcks();
+      this.#phase = "inactive";
+    }
+  }
+
   /** The HAT is unplugged: the pty pair goes away and the device's port closes. */
   async unplug(): Promise<void> {
     if (!this.#plugged) return;
@@ -280,6 +302,11 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     this.#clearVend();
     this.#stopAcks();
     this.#phase = "inactive";
+    // Our own end first: a tty whose far end is gone reads as endless EOF, which serialport would spin on.
+    const port = this.#port;
+    this.#port = undefined;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    port?.removeAllListeners();
     await this.#pty.close();
     this.emit("unplugged");
   }
@@ -300,6 +327,7 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
 
   #onHostLine(line: string, atPerfMs: number): void {
     this.#record("from-host", line);
+    if (!this.#powered) return;
     const cmd = parseHostCommand(line);
     if (!cmd) {
       this.#send(`c,UNKNOWN,${line.replace(/[^\x20-\x7e]/g, "?").slice(0, 40)}`);
@@ -478,11 +506,13 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
   }
 
   #sendAck(): void {
+    if (!this.#powered) return;
     this.#counts.acks++;
     this.#port?.write("r,ACK\r\n");
   }
 
   #send(line: string): void {
+    if (!this.#powered) return;
     this.#record("to-host", line);
     // The interface ends its lines with CRLF.
     this.#port?.write(`${line}\r\n`);

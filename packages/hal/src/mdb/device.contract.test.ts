@@ -92,6 +92,20 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     expect(fromHost(r)).toContain("C,VEND,1.50");
   });
 
+  it("authorization first: C,START,0 opens a session (IDLE), the vend request comes in it, and is approved", async () => {
+    const r = await enabledRig();
+    await r.dev.startSession();
+    expect(r.dev.state).toBe("idle");
+    expect(fromHost(r)).toContain("C,START,0.00");
+    r.vmc.select(11);
+    await expect.poll(() => r.dev.state).toBe("vend");
+    await r.dev.approveVend(200);
+    await expect.poll(() => named(r, "vend-success")).toEqual([{ selection: 11, priceUnits: 200 }]);
+    r.vmc.setInService(false);
+    await expect.poll(() => r.dev.state).toBe("disabled");
+    await expect(r.dev.startSession()).rejects.toMatchObject({ code: MdbErrorCode.REFUSED });
+  });
+
   it("deny: C,VEND,-1, the VMC ends the session, nothing is vended and no cancel is raised", async () => {
     const r = await enabledRig();
     r.vmc.select(10);
@@ -159,16 +173,40 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     await expect.poll(() => r.dev.state).toBe("enabled");
   });
 
-  it("the HAT unplugged mid-vend: the port closes with MDB_PORT_CLOSED and the device is INACTIVE", async () => {
-    const r = await enabledRig();
+  it("the HAT unplugged mid-vend: the device finds the line dead, closes, and is INACTIVE with nothing to approve", async () => {
+    // A pty whose far end is gone (like a HAT pulled off the UART) closes nothing: it goes silent. The liveness
+    // probe finds it (the probe's write fails on the hung-up tty, or its answer never comes).
+    const r = await rig();
+    r.dev = openMdbDevice({ path: r.vmc.devicePath, settings: { currencyCode: 978 }, livenessMs: 300, replyTimeoutMs: 500 });
+    r.dev.on("closed", (e) => r.events.push(["closed", e]));
+    await r.dev.open();
+    await r.dev.enable();
+    await expect.poll(() => r.dev.state).toBe("enabled");
     r.vmc.select(11);
     await expect.poll(() => r.dev.state).toBe("vend");
     await r.vmc.unplug();
     await expect.poll(() => named(r, "closed")).toHaveLength(1);
-    expect(named(r, "closed")[0]).toMatchObject({ code: MdbErrorCode.PORT_CLOSED });
+    expect([MdbErrorCode.PORT_CLOSED, MdbErrorCode.INTERFACE_LOST]).toContain((named(r, "closed")[0] as { code: string }).code);
     expect(r.dev.state).toBe("inactive");
     expect(r.dev.pendingVend).toBeUndefined();
     await expect(r.dev.approveVend(200)).rejects.toMatchObject({ code: MdbErrorCode.NO_VEND_PENDING });
+  });
+
+  it("the interface loses power mid-vend (the UART stays): silence, the probe goes unanswered, MDB_INTERFACE_LOST", async () => {
+    const r = await rig();
+    r.dev = openMdbDevice({ path: r.vmc.devicePath, settings: { currencyCode: 978 }, livenessMs: 300, replyTimeoutMs: 300 });
+    r.dev.on("closed", (e) => r.events.push(["closed", e]));
+    await r.dev.open();
+    await r.dev.enable();
+    await expect.poll(() => r.dev.state).toBe("enabled");
+    r.vmc.select(10);
+    await expect.poll(() => r.dev.state).toBe("vend");
+    r.vmc.setPowered(false);
+    await expect.poll(() => named(r, "closed")).toHaveLength(1);
+    expect(named(r, "closed")[0]).toMatchObject({ code: MdbErrorCode.INTERFACE_LOST });
+    expect(r.dev.state).toBe("inactive");
+    expect(r.vmc.lines().filter((l) => l.dir === "from-host").at(-1)?.line).toBe("V"); // the probe
+    await expect(r.dev.approveVend(150)).rejects.toMatchObject({ code: MdbErrorCode.NO_VEND_PENDING });
   });
 
   it("garbage on the line is counted and reported, never a crash, never a request or an approval", async () => {

@@ -54,6 +54,9 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #replyTimeoutMs: number;
+  readonly #livenessMs: number;
+  #livenessTimer: unknown;
+  #lostError: MdbError | undefined;
   #port: PortLike | undefined;
   #state: MdbState = MdbState.INACTIVE;
   /** The VMC has set the reader up since the last reset (so a later INACTIVE is a reset, not the start). */
@@ -74,6 +77,7 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     this.#clock = opts.clock ?? systemClock;
     this.#log = logger;
     this.#replyTimeoutMs = opts.replyTimeoutMs ?? 2000;
+    this.#livenessMs = opts.livenessMs ?? 5000;
   }
 
   get state(): MdbState {
@@ -112,6 +116,8 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     );
     this.#port = port;
     this.#closing = false;
+    this.#lostError = undefined;
+    this.#stats.lastLineAtMs = this.#clock.now();
     port.on("data", (chunk) => this.#splitter.push(chunk, (line) => this.#onLine(line)));
     port.on("error", (err) => this.#log.warn("serial port error", { path: this.#opts.path, error: err.message }));
     port.on("close", (err) => this.#onClosed(err ?? undefined));
@@ -126,6 +132,7 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
         await this.#command(cmd, (l) => (l.kind === "set-ok" ? "done" : l.kind === "error" || l.kind === "unknown-command" ? new MdbError(MdbErrorCode.REFUSED, `the interface refused ${cmd}: ${JSON.stringify(l)}`) : undefined), cmd);
       }
       if (signal?.aborted) throw new MdbError(MdbErrorCode.ABORTED, "opening the MDB device was aborted");
+      this.#armLiveness();
       this.#log.info("mdb interface ready", { path: this.#opts.path, version: this.#version, settings: this.settings });
     } catch (err) {
       await this.close();
@@ -175,10 +182,45 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     this.#log.info("vend denied", { selection: p.request.selection });
   }
 
+  async startSession(fundsUnits = 0): Promise<void> {
+    const funds = formatAmountText(fundsUnits, this.settings);
+    await this.#command(`C,START,${funds}`, (l) =>
+      l.kind === "status-idle" ? "done" : l.kind === "error" && /START/.test(l.text) ? new MdbError(MdbErrorCode.REFUSED, `the interface refused C,START (${l.text}): the VMC has not enabled the reader`) : undefined,
+      "start session",
+    );
+  }
+
   async endSession(): Promise<void> {
     if (this.#pending?.approved) throw new MdbError(MdbErrorCode.ALREADY_ANSWERED, "an approved vend is waiting for the VMC's result");
     this.#pending = undefined;
     await this.#write("C,STOP");
+  }
+
+  // ---- liveness ----
+
+  #armLiveness(): void {
+    if (this.#livenessMs <= 0) return;
+    this.#clock.clearTimeout(this.#livenessTimer);
+    const since = this.#clock.now() - (this.#stats.lastLineAtMs ?? 0);
+    this.#livenessTimer = this.#clock.setTimeout(() => void this.#checkLiveness(), Math.max(10, this.#livenessMs - since));
+  }
+
+  async #checkLiveness(): Promise<void> {
+    if (!this.#port) return;
+    if (this.#clock.now() - (this.#stats.lastLineAtMs ?? 0) >= this.#livenessMs) {
+      try {
+        await this.#command("V", (l) => (l.kind === "version" ? "done" : undefined), "the liveness probe");
+      } catch (err) {
+        if (!this.#port) return;
+        this.#lostError = new MdbError(MdbErrorCode.INTERFACE_LOST, `the MDB interface on ${this.#opts.path} went silent and does not answer: unplugged, without power, or crashed (${err instanceof Error ? err.message : String(err)})`);
+        this.#log.error("MDB interface lost", { path: this.#opts.path });
+        const port = this.#port;
+        if (port.isOpen) port.close(() => this.#onClosed(undefined));
+        else this.#onClosed(undefined);
+        return;
+      }
+    }
+    if (this.#port) this.#armLiveness();
   }
 
   // ---- wire ----
@@ -355,8 +397,9 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     if (!port) return;
     this.#port = undefined;
     port.removeAllListeners();
+    this.#clock.clearTimeout(this.#livenessTimer);
     const requested = this.#closing;
-    const error = requested ? undefined : new MdbError(MdbErrorCode.PORT_CLOSED, `the MDB port ${this.#opts.path} closed${err ? `: ${err.message}` : ""}`);
+    const error = requested ? undefined : (this.#lostError ?? new MdbError(MdbErrorCode.PORT_CLOSED, `the MDB port ${this.#opts.path} closed${err ? `: ${err.message}` : ""}`));
     for (const w of this.#waiters) w.reject(error ?? new MdbError(MdbErrorCode.PORT_CLOSED, "the MDB device was closed"));
     this.#pending = undefined;
     this.#setUp = false;

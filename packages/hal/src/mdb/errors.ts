@@ -4,6 +4,8 @@ export const MdbErrorCode = {
   SERIALPORT_MISSING: "MDB_SERIALPORT_MISSING",
   /** The port could not be opened or is closed. */
   PORT_CLOSED: "MDB_PORT_CLOSED",
+  /** The interface went silent and did not answer the liveness probe: unplugged, powered off, or crashed. */
+  INTERFACE_LOST: "MDB_INTERFACE_LOST",
   /** The interface did not answer a command in time (wrong port, HAT without power, wrong baud rate). */
   NO_ANSWER: "MDB_NO_ANSWER",
   /** The interface refused a command (`c,ERR,...`) or a configuration parameter. */

@@ -122,6 +122,13 @@ export interface MdbCashlessDevice {
   approveVend(amountUnits: number): Promise<void>;
   /** Denies the open vend request (`C,VEND,-1`). */
   denyVend(): Promise<void>;
+  /**
+   * `C,START,<funds>`: opens a session from the reader's side (authorization first), for VMCs that do not take
+   * vend requests in always-idle mode: call it when the state becomes `enabled`. Resolves on `c,STATUS,IDLE`;
+   * `MDB_REFUSED` when the VMC has not enabled the reader (`c,ERR,"START -3"`). Default funds 0 units (a real VMC
+   * was seen to send its VEND REQUEST after a zero-funds session: ln-vending's logs.txt).
+   */
+  startSession(fundsUnits?: number): Promise<void>;
   /** Ends the session (`C,STOP`). */
   endSession(): Promise<void>;
   stats(): MdbStats;
@@ -137,6 +144,13 @@ export interface OpenMdbDeviceOptions {
   binding?: unknown;
   /** How long to wait for the interface's answer to a command. Default 2000 ms. */
   replyTimeoutMs?: number;
+  /**
+   * After this long without a line from the interface the device sends `V`; no answer within `replyTimeoutMs` and
+   * it is lost: the port is closed and `closed` raised with `MDB_INTERFACE_LOST`. A HAT pulled off the Pi's UART (or a
+   * pty whose other end went away) closes nothing: it only goes silent, so silence is what is watched. A polling VMC
+   * keeps the line busy with `r,ACK`, so on a live machine the probe rarely runs. Default 5000 ms; 0 disables.
+   */
+  livenessMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
