@@ -1,4 +1,7 @@
 // The harness's MDB checks over the sim VMC through a real pty: the same checks a technician runs at the machine.
+// Against a real interface and VMC (serialport's TEST_PORT pattern), with someone at the keypad:
+//   TEST_MDB_PORT=/dev/serial0 TEST_MDB_SELECTION=12 npx vitest run src/mdb/checks.contract.test.ts
+// (TEST_MDB_VEND=1 also runs the free test vend: press the selection when the prompt appears on stderr.)
 import { afterEach, describe, expect, it } from "vitest";
 import { HarnessCheck } from "@zapvend/protocol";
 import { startSimVmc, type SimVmc, type SimVmcOptions } from "../mdb-sim/index.js";
@@ -72,5 +75,23 @@ describe("MDB harness checks on the sim VMC", () => {
       ["fail", "MDB_READER_DISABLED"],
       ["skip", undefined],
     ]);
+  });
+});
+
+describe.runIf(process.env.TEST_MDB_PORT)("MDB harness checks on a real interface", () => {
+  it("every check passes", { timeout: 300_000 }, async () => {
+    const dev = openMdbDevice({ path: process.env.TEST_MDB_PORT!, settings: { currencyCode: Number(process.env.TEST_MDB_CURRENCY ?? 978) } });
+    try {
+      const results = await runMdbChecks({
+        device: dev,
+        allowVend: process.env.TEST_MDB_VEND === "1",
+        ...(process.env.TEST_MDB_SELECTION ? { testSelection: Number(process.env.TEST_MDB_SELECTION) } : {}),
+        onPrompt: (t) => process.stderr.write(`>>> ${t}\n`),
+      });
+      expect(results.filter((r) => r.status === "fail")).toEqual([]);
+    } finally {
+      await dev.disable().catch(() => undefined);
+      await dev.close();
+    }
   });
 });
