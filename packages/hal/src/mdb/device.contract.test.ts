@@ -113,6 +113,9 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     await r.dev.denyVend();
     await expect.poll(() => r.vmc.status().counts.denied).toBe(1);
     await expect.poll(() => r.dev.state).toBe("enabled");
+    await r.dev.disable();
+    expect(r.dev.state).toBe("inactive");
+    expect(r.vmc.status().readerOn).toBe(false);
     expect(fromHost(r)).toContain("C,VEND,-1");
     expect(r.vmc.status().counts.approved).toBe(0);
     expect(named(r, "session-cancel")).toEqual([]);

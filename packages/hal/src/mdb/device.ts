@@ -157,7 +157,10 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
 
   async disable(): Promise<void> {
     await this.#command("C,0", (l) => (l.kind === "slave-on" && !l.on ? "done" : l.kind === "error" && /is off/i.test(l.text) ? "done" : undefined), "disable");
-    this.#dropPending();
+    // The reader is off the bus: the HAT reports no state of its own any more, and the VMC will set it up afresh.
+    this.#pending = undefined;
+    this.#setUp = false;
+    this.#setState(MdbState.INACTIVE);
   }
 
   async approveVend(amountUnits: number): Promise<void> {
@@ -374,10 +377,6 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
       this.#log.warn("approved vend ended without a result", { selection: p.request.selection, reason });
     }
     this.emit("session-cancel", { selection: p.request.selection, reason });
-  }
-
-  #dropPending(): void {
-    this.#pending = undefined;
   }
 
   #setState(state: MdbState): void {
