@@ -294,6 +294,13 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     }
   }
 
+  /** Writes one line as the interface would (CRLF added): for scripted faults such as a result nobody asked for. */
+  sendLine(line: string): void {
+    this.#assertPlugged();
+    this.#record("to-host", line);
+    this.#port?.write(`${line}\r\n`);
+  }
+
   /** The HAT is unplugged: the pty pair goes away and the device's port closes. */
   async unplug(): Promise<void> {
     if (!this.#plugged) return;

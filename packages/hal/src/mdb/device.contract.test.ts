@@ -226,6 +226,27 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     expect(fromHost(r).filter((l) => l.startsWith("C,VEND"))).toEqual(["C,VEND,1.50"]);
   });
 
+  it("a result nobody asked for, or a request while disabled, is a bad line: no vend-success, no request", async () => {
+    const r = await enabledRig();
+    r.vmc.sendLine("c,VEND,SUCCESS"); // no vend was approved
+    await expect.poll(() => r.dev.stats().badLines).toBe(1);
+    r.vmc.select(10);
+    await expect.poll(() => r.dev.state).toBe("vend");
+    r.vmc.sendLine("c,VEND,SUCCESS"); // requested but not approved
+    await expect.poll(() => r.dev.stats().badLines).toBe(2);
+    expect(named(r, "vend-success")).toEqual([]);
+    r.vmc.setInService(false);
+    await expect.poll(() => r.dev.state).toBe("disabled");
+    r.vmc.sendLine("c,STATUS,VEND,1.50,10");
+    await expect.poll(() => r.dev.stats().badLines).toBe(3);
+    expect(named(r, "vend-request")).toHaveLength(1);
+    expect(named(r, "bad-line").map((b) => (b as { reason: string }).reason)).toEqual([
+      "VEND SUCCESS without a vend this device approved",
+      "VEND SUCCESS without a vend this device approved",
+      "vend request while the reader is disabled",
+    ]);
+  });
+
   it("an interface that does not answer fails open() with MDB_NO_ANSWER; a missing port with MDB_PORT_CLOSED", async () => {
     const pty = await openPtyPair(); // a tty with nobody at the other end: a HAT without power, or the wrong port
     try {
