@@ -513,13 +513,13 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
   }
 
   #sendAck(): void {
-    if (!this.#powered) return;
+    if (!this.#powered || !this.#plugged) return;
     this.#counts.acks++;
     this.#port?.write("r,ACK\r\n");
   }
 
   #send(line: string): void {
-    if (!this.#powered) return;
+    if (!this.#powered || !this.#plugged) return;
     this.#record("to-host", line);
     // The interface ends its lines with CRLF.
     this.#port?.write(`${line}\r\n`);
