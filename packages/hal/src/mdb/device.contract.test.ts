@@ -216,6 +216,9 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     const r = await enabledRig();
     r.vmc.sendGarbage();
     await expect.poll(() => r.dev.stats().badLines).toBe(7);
+    // The sim's log stays printable for people: the binary noise is shown escaped.
+    expect(r.vmc.lines().map((l) => l.line)).toContain("\\x00\\xff\\x13\\x80\\x7f");
+    expect(r.vmc.lines().every((l) => /^[\x20-\x7e]{0,200}$/.test(l.line))).toBe(true);
     expect(named(r, "vend-request")).toEqual([]);
     expect(r.dev.state).toBe("enabled");
     // The device still works afterwards.
