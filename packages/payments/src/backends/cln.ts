@@ -5,8 +5,18 @@
 //
 // Credentials: give the device a rune restricted to exactly the methods below, e.g.
 //   lightning-cli createrune restrictions='[["method=getinfo","method=invoice","method=listinvoices","method=wait",
-//     "method=holdinvoice","method=holdinvoicesettle","method=holdinvoicecancel","method=holdinvoicelookup"]]'
-// (alternatives inside one array are OR-ed). It cannot pay, open channels or withdraw.
+//     "method=holdinvoice","method=holdinvoicesettle","method=holdinvoicecancel","method=holdinvoicelookup",
+//     "method=listconfigs"],["method/listconfigs","pnameconfig=holdinvoice-cancel-before-invoice-expiry"]]'
+// (alternatives inside one array are OR-ed, arrays AND-ed: the second one lets listconfigs read only the plugin's
+// expiry option). It cannot pay, open channels or withdraw. `listconfigs` is optional (see "Hold invoice expiry").
+//
+// Hold invoice expiry: the plugin refuses an `expiry` not above its `holdinvoice-cancel-before-invoice-expiry`
+// (default 1800 s), and once `expires_at - that option` has passed it stops holding: an OPEN hold is canceled and an
+// ACCEPTED one is SETTLED by the plugin itself (upstream/cln-contract.ts HOLDINVOICE). So the invoice is made to live
+// for the order's own window + `holdSettleWindowSec` + the floor: the plugin holds for the order's window and a vend
+// after it, and never settles before the machine has decided. The order's own deadline stays the machine's: the
+// controller expires the order and cancels the hold at the order's expiry, whatever the BOLT 11 says. The floor is
+// read from the node (`listconfigs`) when the rune allows it, else taken from the plugin's refusal, else 1800.
 //
 // Why the preimage goes to the node here: the plugin builds the hold invoice with CLN's own `invoice` command, which
 // needs the preimage; the plugin then holds the HTLCs until `holdinvoicesettle`, so the node still only takes the
@@ -31,26 +41,43 @@ import {
   ClnErrorCode,
   ClnGetinfo,
   ClnInvoiceCreated,
+  ClnListConfigsInt,
   ClnListInvoices,
   ClnRpcError,
   ClnWaitInvoices,
+  HOLD_EXPIRY_FLOOR_RE,
   HOLD_NOT_FOUND_RE,
   HoldLookup,
   HoldStateResult,
   isRpcErrorResult,
+  WRAPPED_RPC_ERROR_RE,
   WRONG_STATE_RE,
   type ClnListedInvoice,
+  type ClnWaitInvoiceChange,
   type HoldState,
 } from "./cln-wire.js";
 import { bolt11Fields, checkHash, checkInvoiceRequest, HASH_RE, parseWire, sha256Hex, toSafeNumber } from "./common.js";
+
+/** The holdinvoice plugin's option that sets its expiry floor, and its default (upstream/cln-contract.ts HOLDINVOICE). */
+const HOLD_FLOOR_OPTION = "holdinvoice-cancel-before-invoice-expiry";
+const DEFAULT_HOLD_FLOOR_SEC = 1_800;
+const DEFAULT_HOLD_SETTLE_WINDOW_SEC = 600;
 
 export interface ClnBackendOptions {
   /** clnrest endpoint, e.g. `https://node:3010`. */
   url: string;
   /** The rune, sent as the `Rune` header. See the file comment for its restrictions. */
   rune: string;
-  /** clnrest's certificate (PEM), pinned like LND's. */
+  /**
+   * clnrest's certificates to trust (PEM): its `ca.pem` (the server's certificate must chain to it and name the host
+   * or `tlsServerName`), or its `server.pem` (pinned exactly, whatever it names), or both in one file.
+   */
   tlsCertPem?: string;
+  /**
+   * With `ca.pem` pinned: the name the server's certificate must carry when it does not name the URL's host.
+   * Default "cln rest server", the name clnrest gives the server certificate it generates (and not its client one).
+   */
+  tlsServerName?: string;
   /**
    * Whether the node has the holdinvoice plugin. "auto" (default) asks the node at `start()`: a
    * `holdinvoicelookup` of an unknown hash answers "not found" with the plugin and 404 without it.
@@ -58,6 +85,16 @@ export interface ClnBackendOptions {
   holdInvoices?: boolean | "auto";
   /** min_final_cltv_expiry of hold invoices in blocks when the request gives none (the plugin requires one). Default 80. */
   defaultCltvExpiry?: number;
+  /**
+   * The plugin's `holdinvoice-cancel-before-invoice-expiry` in seconds, when known. Default: read from the node at
+   * `start()` (listconfigs), else learnt from the plugin's refusal, else the plugin's default 1800.
+   */
+  holdExpiryFloorSec?: number;
+  /**
+   * Seconds after the order's own expiry during which a held payment is still the machine's to settle or cancel
+   * (a payment accepted in the last second, then the vend). Added to a hold invoice's expiry. Default 600.
+   */
+  holdSettleWindowSec?: number;
   /** Per-request timeout in ms. Default 10 000. */
   requestTimeoutMs?: number;
   /** How long one `wait` long-poll may stay open, in seconds. Default 60. */
@@ -94,6 +131,8 @@ export class ClnBackend implements LightningBackend {
   private stopped = false;
   private pollAbort: AbortController | undefined;
   private pollTimer: TimerHandle | undefined;
+  /** The plugin's expiry floor in seconds: configured, read from the node, or learnt from a refusal. */
+  private holdFloorSec: number | undefined;
 
   constructor(opts: ClnBackendOptions) {
     this.opts = opts;
@@ -101,12 +140,14 @@ export class ClnBackend implements LightningBackend {
     this.log = opts.logger ?? silentLogger;
     this.random = opts.random ?? Math.random;
     this.holdSetting = opts.holdInvoices ?? "auto";
+    this.holdFloorSec = opts.holdExpiryFloorSec;
     // Until start() has asked the node, only an explicit `true` promises hold invoices.
     this.capabilities = { holdInvoices: this.holdSetting === true, push: true };
     if (!opts.rune || /[\r\n]/.test(opts.rune)) throw new PaymentError(PaymentErrorCode.BAD_REQUEST, "a CLN rune is required (one line)");
     this.http = new HttpTransport({
       baseUrl: opts.url,
       tlsCertPem: opts.tlsCertPem,
+      tlsServerName: opts.tlsServerName ?? "cln rest server",
       headers: { Rune: opts.rune },
       timeoutMs: opts.requestTimeoutMs ?? 10_000,
       clock: this.clock,
@@ -117,7 +158,14 @@ export class ClnBackend implements LightningBackend {
     if (this.stopped) throw new PaymentError(PaymentErrorCode.STOPPED, "this backend was stopped; make a new one");
     const info = await this.nodeInfo(signal);
     if (this.holdSetting === "auto") this.capabilities.holdInvoices = await this.probeHoldPlugin(signal);
-    this.log.info("connected", { origin: this.http.origin, pubkey: info.pubkey, network: info.network, holdInvoices: this.capabilities.holdInvoices });
+    if (this.capabilities.holdInvoices && this.opts.holdExpiryFloorSec === undefined) this.holdFloorSec = await this.readHoldFloor(signal);
+    this.log.info("connected", {
+      origin: this.http.origin,
+      pubkey: info.pubkey,
+      network: info.network,
+      holdInvoices: this.capabilities.holdInvoices,
+      ...(this.capabilities.holdInvoices ? { holdExpiryFloorSec: this.holdFloorSec ?? DEFAULT_HOLD_FLOOR_SEC } : {}),
+    });
     this.started = true;
     this.startWaitLoop();
   }
@@ -153,19 +201,25 @@ export class ClnBackend implements LightningBackend {
         paymentHash: req.paymentHash,
       });
     }
-    const res = await this.call(
-      "holdinvoice",
-      {
-        amount_msat: toSafeNumber(req.amountMsat, "amountMsat"),
-        label: `${this.opts.labelPrefix ?? "zapvend"}-${req.paymentHash}`,
-        description: req.description,
-        expiry: req.expirySec,
-        preimage: req.preimage,
-        cltv: req.cltvExpiry ?? this.opts.defaultCltvExpiry ?? 80,
-      },
-      signal,
-      req.paymentHash,
-    );
+    const params = (floorSec: number) => ({
+      amount_msat: toSafeNumber(req.amountMsat, "amountMsat"),
+      label: `${this.opts.labelPrefix ?? "zapvend"}-${req.paymentHash}`,
+      description: req.description,
+      expiry: this.holdExpirySec(req.expirySec, floorSec),
+      preimage: req.preimage,
+      cltv: req.cltvExpiry ?? this.opts.defaultCltvExpiry ?? 80,
+    });
+    let res: unknown;
+    try {
+      res = await this.call("holdinvoice", params(this.holdFloorSec ?? DEFAULT_HOLD_FLOOR_SEC), signal, req.paymentHash);
+    } catch (err) {
+      // The node's floor is higher than assumed: its refusal says by how much. Learn it and ask once more.
+      const floor = err instanceof PaymentError ? err.context?.["holdExpiryFloorSec"] : undefined;
+      if (typeof floor !== "number" || floor === this.holdFloorSec) throw err;
+      this.log.warn("the holdinvoice plugin's expiry floor is higher than assumed; using the node's", { holdExpiryFloorSec: floor, paymentHash: req.paymentHash });
+      this.holdFloorSec = floor;
+      res = await this.call("holdinvoice", params(floor), signal, req.paymentHash);
+    }
     const out = parseWire(ClnInvoiceCreated, res, "holdinvoice", "Core Lightning");
     if (out.payment_hash !== req.paymentHash) {
       throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, "holdinvoice returned an invoice for another payment hash", { paymentHash: req.paymentHash });
@@ -273,10 +327,61 @@ export class ClnBackend implements LightningBackend {
   }
 
   /**
-   * Long-polls `wait invoices updated` and turns every change into a hint. Every invoice change (created, paid,
-   * expired) moves the index; a held HTLC does not (the plugin holds it outside the invoice record), which is why
-   * ACCEPTED is only ever seen by the monitor's poll. After the loop recovers from a failure it emits `reconnected`
-   * so the monitor sweeps: a payment made while the loop was down would otherwise be noticed only by the slow poll.
+   * The hold invoice's expiry: the order's window, then the settle window, then the plugin's floor (during which the
+   * plugin no longer holds). Strictly above the floor, as the plugin requires.
+   */
+  private holdExpirySec(orderExpirySec: number, floorSec: number): number {
+    return orderExpirySec + (this.opts.holdSettleWindowSec ?? DEFAULT_HOLD_SETTLE_WINDOW_SEC) + floorSec;
+  }
+
+  /**
+   * The payment hash of the invoice a `wait` answer names. A status change carries only the label (and a creation
+   * the BOLT 11): a hold invoice's label holds its hash; a plain invoice's is looked up (`listinvoices {label}`).
+   * Undefined for an invoice that is not this machine's or no longer exists.
+   */
+  private async hashOfChange(change: ClnWaitInvoiceChange, signal: AbortSignal): Promise<string | undefined> {
+    const prefix = this.opts.labelPrefix ?? "zapvend";
+    if (change.label !== undefined) {
+      const hash = hashOfHoldLabel(change.label, prefix);
+      if (hash) return hash;
+      if (!change.label.startsWith(`${prefix}-`)) return undefined;
+      const list = parseWire(ClnListInvoices, await this.call("listinvoices", { label: change.label }, signal), "listinvoices", "Core Lightning");
+      return list.invoices.find((i) => i.label === change.label)?.payment_hash;
+    }
+    if (change.bolt11) {
+      try {
+        return bolt11Fields(change.bolt11).paymentHash;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** The plugin's expiry floor from `listconfigs`, or undefined when the rune or the node does not tell it. */
+  private async readHoldFloor(signal?: AbortSignal): Promise<number | undefined> {
+    try {
+      const res = await this.call("listconfigs", { config: HOLD_FLOOR_OPTION }, signal);
+      return parseWire(ClnListConfigsInt(HOLD_FLOOR_OPTION), res, "listconfigs", "Core Lightning").configs[HOLD_FLOOR_OPTION]?.value_int;
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      // A rune without listconfigs, or an older node: the first refusal will tell the floor.
+      this.log.info("could not read the holdinvoice plugin's expiry floor; assuming the default until the node says otherwise", {
+        reason: String((err as Error).message ?? err),
+        assumedSec: DEFAULT_HOLD_FLOOR_SEC,
+      });
+      return undefined;
+    }
+  }
+
+  /**
+   * Long-polls `wait invoices updated` and turns every change into a hint. A status change (paid, expired) moves the
+   * index and names the invoice by its label, under `invoices` (v25.05+) or `details` (before v26.06). A held HTLC does
+   * not (the plugin holds it outside the invoice record), which is why ACCEPTED is only ever seen by the monitor's
+   * poll. An answer that names no invoice (the index had moved on before the call) makes the monitor sweep. After
+   * the loop recovers from a failure it emits `reconnected` so the monitor sweeps: a payment made while the loop was
+   * down would otherwise be noticed only by the slow poll. An answer it cannot read is a failure (health degraded,
+   * retried), never silence: a push path that delivers nothing must not look healthy.
    */
   private startWaitLoop(): void {
     let nextValue: number | undefined;
@@ -304,9 +409,18 @@ export class ClnBackend implements LightningBackend {
           }
           if (res !== undefined) {
             const w = parseWire(ClnWaitInvoices, res, "wait", "Core Lightning");
-            nextValue = Math.max(nextValue, (w.updated ?? nextValue) + 1);
-            const hash = hashOfWaitDetails(w.details, this.opts.labelPrefix ?? "zapvend");
-            if (hash) this.emit({ type: "invoice", paymentHash: hash, ...(w.details?.status === "paid" ? { state: InvoiceState.SETTLED } : {}) });
+            if (w.updated === undefined) {
+              throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, "wait: the answer carries no `updated` index", { nextValue });
+            }
+            nextValue = Math.max(nextValue, w.updated + 1);
+            const change = w.invoices ?? w.details;
+            if (!change) {
+              // Nothing says which invoice changed (possibly several did): look at all of them.
+              this.emit({ type: "reconnected" });
+            } else {
+              const hash = await this.hashOfChange(change, ac.signal);
+              if (hash) this.emit({ type: "invoice", paymentHash: hash, ...(change.status === "paid" ? { state: InvoiceState.SETTLED } : {}) });
+            }
           }
         }
         if (failing) {
@@ -351,18 +465,9 @@ export class ClnBackend implements LightningBackend {
   }
 }
 
-function hashOfWaitDetails(details: { label?: string; bolt11?: string } | undefined, prefix: string): string | undefined {
-  if (!details) return undefined;
-  const m = details.label ? new RegExp(`^${prefix.replace(/[^a-zA-Z0-9_-]/g, "")}-([0-9a-f]{64})$`).exec(details.label) : null;
-  if (m?.[1]) return m[1];
-  if (details.bolt11) {
-    try {
-      return bolt11Fields(details.bolt11).paymentHash;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+/** The payment hash in a label this adapter gave a hold invoice (`<prefix>-<hash>`), if it is one. */
+function hashOfHoldLabel(label: string, prefix: string): string | undefined {
+  return new RegExp(`^${prefix.replace(/[^a-zA-Z0-9_-]/g, "")}-([0-9a-f]{64})$`).exec(label)?.[1];
 }
 
 function toStatus(paymentHash: string, inv: ClnListedInvoice, hold: { state: HoldState; htlc_expiry?: number } | undefined): InvoiceStatus {
@@ -419,7 +524,18 @@ function toNetwork(n: string): Network {
 export function clnError(status: number, err: ClnRpcError, method: string, paymentHash?: string): PaymentError {
   const message = err.message;
   const wrongState = WRONG_STATE_RE.exec(message)?.[1];
-  const ctx: Record<string, unknown> = { status, rpcCode: err.code, message, ...(paymentHash ? { paymentHash } : {}), ...(wrongState ? { holdState: wrongState } : {}) };
+  const floor = HOLD_EXPIRY_FLOOR_RE.exec(message)?.[1];
+  // CLN's own error passed through a Rust plugin keeps its code only in the text.
+  const inner = WRAPPED_RPC_ERROR_RE.exec(message)?.[1];
+  const rpcCode = inner !== undefined ? Number(inner) : err.code;
+  const ctx: Record<string, unknown> = {
+    status,
+    rpcCode,
+    message,
+    ...(paymentHash ? { paymentHash } : {}),
+    ...(wrongState ? { holdState: wrongState } : {}),
+    ...(floor ? { holdExpiryFloorSec: Number(floor) } : {}),
+  };
   let code: PaymentErrorCode;
   if (status === 403 || (status === 401 && (err.code === ClnErrorCode.RUNE_NOT_AUTHORIZED || /not valid|Not authorized/i.test(message)))) {
     code = PaymentErrorCode.UNAUTHORIZED;
@@ -429,7 +545,7 @@ export function clnError(status: number, err: ClnRpcError, method: string, payme
     code = method.startsWith("holdinvoice") ? PaymentErrorCode.HOLD_UNSUPPORTED : PaymentErrorCode.BACKEND_ERROR;
   } else if (HOLD_NOT_FOUND_RE.test(message)) {
     code = PaymentErrorCode.INVOICE_NOT_FOUND;
-  } else if (err.code === ClnErrorCode.INVOICE_LABEL_ALREADY_EXISTS || err.code === ClnErrorCode.INVOICE_PREIMAGE_ALREADY_EXISTS) {
+  } else if (rpcCode === ClnErrorCode.INVOICE_LABEL_ALREADY_EXISTS || rpcCode === ClnErrorCode.INVOICE_PREIMAGE_ALREADY_EXISTS) {
     code = PaymentErrorCode.DUPLICATE_PAYMENT_HASH;
   } else if (wrongState === "OPEN" && method === "holdinvoicesettle") {
     code = PaymentErrorCode.NOT_HELD;
