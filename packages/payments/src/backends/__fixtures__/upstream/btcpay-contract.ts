@@ -1,6 +1,6 @@
 // BTCPay Server's Greenfield contract as the adapter and the fake rely on it, for 1.x and 2.x where they differ,
 // written down as facts with where upstream states them. Our own words and values, not upstream text.
-// btcpay-contract.test.ts checks the fake (fake-btcpay.ts) against these.
+// upstream-contract.test.ts checks the fake (fake-btcpay.ts) against these.
 //
 // Sources read (`fetch github:btcpayserver/btcpayserver`):
 //   1.x = tag v1.13.7 (83c948d12f2820be0e01d318b389955e61425043)

@@ -1,6 +1,6 @@
 // Core Lightning's contract as the adapter and the fake rely on it, written down as facts, each with where upstream
 // states it. Our own words and values, not upstream text. The fake (fake-cln.ts) is built from these, and
-// cln-contract.test.ts checks that the fake keeps to them, so a fake that drifts from upstream fails a test.
+// upstream-contract.test.ts checks that the fake keeps to them, so a fake that drifts from upstream fails a test.
 //
 // Sources read (the search tools, `fetch github:...`):
 //   CLN  = github.com/ElementsProject/lightning, tag v26.06 (55617a524e234b4c1651fa1e93d81a848e2d597f),
