@@ -82,6 +82,13 @@ export const CLNREST_TLS = {
  */
 export const CLNREST_HTTP = { successStatus: 201, missingRuneStatus: 403, runeRefusedStatus: 401, rpcErrorStatus: 500 } as const;
 
+/**
+ * Rune restrictions (CLN doc/schemas/createrune.json): each inner array is OR-ed, the arrays AND-ed; `=` equals, `/`
+ * not equals; `pnameX` is the named parameter X (underscores kept since v24.05). So `["method/listconfigs",
+ * "pnameconfig=<name>"]` lets listconfigs read one option only and leaves every other method alone.
+ */
+export const CLN_RUNE = { notEquals: "/", equals: "=", namedParam: "pname" } as const;
+
 /** The holdinvoice plugin (HOLD src/main.rs, src/util.rs build_invoice_request, src/errors.rs, src/model.rs, src/hooks.rs). */
 export const HOLDINVOICE = {
   methods: ["holdinvoice", "holdinvoicesettle", "holdinvoicecancel", "holdinvoicelookup"],
