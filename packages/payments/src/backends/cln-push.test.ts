@@ -35,7 +35,7 @@ async function setup(release: FakeClnRelease) {
   // The loop first reads the current index, then long-polls for the next one.
   await vi.waitFor(async () => {
     await clock.advance(0);
-    expect(node.calls("wait").length).toBeGreaterThanOrEqual(2);
+    expect(node.waiting).toBe(1);
   });
   /** Resolves once a long-poll newer than the last answer is waiting at the node (so the next change is pushed, not swept). */
   const pollPending = () =>
@@ -121,5 +121,47 @@ describe("CLN push: answers that name no invoice, answers it cannot read, outage
       expect(hints).toContainEqual({ type: "reconnected" });
     });
     await until({ type: "health", health: "up" });
+  });
+});
+
+describe("CLN push of a held payment (ACCEPTED) through the htlcs index", () => {
+  it.each(["v26.06", "v25.05"] as const)("%s: an incoming HTLC for a watched hold invoice is hinted once the plugin shows it held", async (release) => {
+    const { node, backend, hints, clock } = await setup(release);
+    const pair = preimagePair();
+    await backend.createHoldInvoice({ ...pair, amountMsat: 5_000n, description: "x", expirySec: 180 });
+    backend.subscribe(pair.paymentHash); // the monitor does this for every tracked invoice
+    const unwatched = preimagePair();
+    await backend.createHoldInvoice({ ...unwatched, amountMsat: 5_000n, description: "y", expirySec: 180 });
+    await vi.waitFor(async () => {
+      await clock.advance(0);
+      expect(node.waitingHtlcs).toBe(1);
+    });
+    // Someone else's payment through this node: no lookups, no hint.
+    node.pay(unwatched.paymentHash);
+    await vi.waitFor(async () => {
+      await clock.advance(0);
+      expect(node.waitingHtlcs).toBe(1);
+    });
+    expect(node.calls("holdinvoicelookup").filter((c) => (c as { payment_hash: string }).payment_hash === unwatched.paymentHash)).toHaveLength(0);
+
+    // The plugin shows ACCEPTED only on the third look, a moment after the HTLC index moved.
+    node.acceptAfterLookups = 2;
+    node.pay(pair.paymentHash);
+    await vi.waitFor(async () => {
+      await clock.advance(250);
+      expect(hints).toContainEqual({ type: "invoice", paymentHash: pair.paymentHash });
+    });
+    const looks = node.calls("holdinvoicelookup").filter((c) => (c as { payment_hash: string }).payment_hash === pair.paymentHash);
+    expect(looks).toHaveLength(3);
+    expect(await backend.lookupInvoice(pair.paymentHash)).toMatchObject({ state: "accepted" });
+    expect(hints.filter((h) => h.type === "invoice")).toHaveLength(1);
+  });
+
+  it("v24.11 has no htlcs index: that loop stops after one refused call, quietly (the poll finds ACCEPTED)", async () => {
+    const { node, hints, clock } = await setup("v24.11");
+    await clock.advance(60_000);
+    await clock.advance(60_000);
+    expect(node.calls("wait").filter((c) => (c as { subsystem: string }).subsystem === "htlcs")).toHaveLength(1);
+    expect(hints.filter((h) => h.type === "health")).toEqual([]);
   });
 });

@@ -84,6 +84,26 @@ export const ClnWaitInvoices = z.looseObject({
   details: ClnWaitInvoiceChange.optional(),
 });
 
+/** Any `wait` answer: the subsystem and the index asked for. */
+export const ClnWaitIndex = z.looseObject({ subsystem: z.string(), updated: z.int().min(0).optional() });
+
+/**
+ * `wait {subsystem: "htlcs", indexname: "updated", nextvalue}` (CLN >= v25.05; doc/schemas/wait.json, "added":
+ * "v25.05"; lightningd/peer_htlcs.c htlcs_index_inc): every state change of an HTLC, with its direction and payment
+ * hash. Older releases refuse the subsystem (-32602).
+ */
+export const ClnWaitHtlcs = z.looseObject({
+  subsystem: z.literal("htlcs"),
+  updated: z.int().min(0).optional(),
+  htlcs: z
+    .looseObject({
+      state: z.string().optional(),
+      direction: z.enum(["in", "out"]).optional(),
+      payment_hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    })
+    .optional(),
+});
+
 /** `listconfigs {config}` (CLN >= 23.08): `configs.<name>.value_int` for an integer option, plugin options included. */
 export const ClnListConfigsInt = (name: string) =>
   z.looseObject({ configs: z.looseObject({ [name]: z.looseObject({ value_int: z.int().min(0) }) }) });

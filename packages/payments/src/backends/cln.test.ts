@@ -130,7 +130,8 @@ describe("ClnBackend against a clnrest fake", () => {
     await clock.advance(0);
     await vi.waitFor(() => expect(limited.capabilities.push).toBe(false));
     await clock.advance(60_000);
-    expect(node.calls("wait")).toHaveLength(1);
+    // One refused try per long-poll loop (invoices, htlcs), then no more.
+    expect(node.calls("wait")).toMatchObject([{ subsystem: "invoices" }, { subsystem: "htlcs" }]);
     await limited.stop();
   });
 

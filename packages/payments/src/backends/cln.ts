@@ -1,7 +1,9 @@
 // The Core Lightning adapter, over clnrest (`POST /v1/<method>`, `Rune` header). Hold invoices come from the
 // holdinvoice plugin (github.com/daywalker90/holdinvoice: `holdinvoice`, `holdinvoicesettle`, `holdinvoicecancel`,
 // `holdinvoicelookup`) when the node has it; without it the machine gets plain invoices (`invoice`,
-// `listinvoices`). Push hints come from CLN's `wait` on the invoices index, long-polled.
+// `listinvoices`). Push hints come from CLN's `wait`, long-polled: on the invoices index (paid, expired) and, on CLN
+// >= v25.05, on the htlcs index (a buyer's HTLC for a held invoice, confirmed with the plugin before hinting).
+// Facts relied on, with upstream sources: backends/__fixtures__/upstream/cln-contract.ts.
 //
 // Credentials: give the device a rune restricted to exactly the methods below, e.g.
 //   lightning-cli createrune restrictions='[["method=getinfo","method=invoice","method=listinvoices","method=wait",
@@ -44,6 +46,8 @@ import {
   ClnListConfigsInt,
   ClnListInvoices,
   ClnRpcError,
+  ClnWaitHtlcs,
+  ClnWaitIndex,
   ClnWaitInvoices,
   HOLD_EXPIRY_FLOOR_RE,
   HOLD_NOT_FOUND_RE,
@@ -62,6 +66,9 @@ import { bolt11Fields, checkHash, checkInvoiceRequest, HASH_RE, parseWire, sha25
 const HOLD_FLOOR_OPTION = "holdinvoice-cancel-before-invoice-expiry";
 const DEFAULT_HOLD_FLOOR_SEC = 1_800;
 const DEFAULT_HOLD_SETTLE_WINDOW_SEC = 600;
+/** After an incoming HTLC for a watched hold invoice: ask the plugin this often, this many times (5 s in all). */
+const HELD_CHECK_INTERVAL_MS = 250;
+const HELD_CHECK_TRIES = 20;
 
 export interface ClnBackendOptions {
   /** clnrest endpoint, e.g. `https://node:3010`. */
@@ -129,8 +136,13 @@ export class ClnBackend implements LightningBackend {
   private readonly opts: ClnBackendOptions;
   private started = false;
   private stopped = false;
-  private pollAbort: AbortController | undefined;
-  private pollTimer: TimerHandle | undefined;
+  /** The long-poll loops (invoices, htlcs): their pending timer and request. */
+  private readonly loops: Array<{ timer?: TimerHandle; abort?: AbortController }> = [];
+  /** Timers of the held-state checks after an incoming HTLC. */
+  private readonly timers = new Set<TimerHandle>();
+  /** Payment hashes the monitor watches (`subscribe`), and those whose held state is being checked. */
+  private readonly watched = new Set<string>();
+  private readonly confirming = new Set<string>();
   /** The plugin's expiry floor in seconds: configured, read from the node, or learnt from a refusal. */
   private holdFloorSec: number | undefined;
 
@@ -168,14 +180,19 @@ export class ClnBackend implements LightningBackend {
     });
     this.started = true;
     this.startWaitLoop();
+    if (this.capabilities.holdInvoices) this.startHtlcLoop();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.started = false;
-    this.pollAbort?.abort();
-    if (this.pollTimer !== undefined) this.clock.clearTimeout(this.pollTimer);
+    for (const loop of this.loops) {
+      loop.abort?.abort();
+      if (loop.timer !== undefined) this.clock.clearTimeout(loop.timer);
+    }
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
     this.listeners.clear();
     this.http.close();
   }
@@ -292,12 +309,18 @@ export class ClnBackend implements LightningBackend {
     return () => this.listeners.delete(listener);
   }
 
-  /** CLN's `wait` covers every invoice; nothing to subscribe per invoice. */
+  /**
+   * CLN's `wait` covers every invoice; the watched hashes only tell the `htlcs` loop which incoming HTLCs are worth
+   * a look at the plugin's state.
+   */
   subscribe(paymentHash: string): void {
     checkHash(paymentHash);
+    this.watched.add(paymentHash);
   }
 
-  unsubscribe(): void {}
+  unsubscribe(paymentHash: string): void {
+    this.watched.delete(paymentHash);
+  }
 
   // --- internals ---------------------------------------------------------------------------------------------------
 
@@ -376,80 +399,144 @@ export class ClnBackend implements LightningBackend {
 
   /**
    * Long-polls `wait invoices updated` and turns every change into a hint. A status change (paid, expired) moves the
-   * index and names the invoice by its label, under `invoices` (v25.05+) or `details` (before v26.06). A held HTLC does
-   * not (the plugin holds it outside the invoice record), which is why ACCEPTED is only ever seen by the monitor's
-   * poll. An answer that names no invoice (the index had moved on before the call) makes the monitor sweep. After
-   * the loop recovers from a failure it emits `reconnected` so the monitor sweeps: a payment made while the loop was
-   * down would otherwise be noticed only by the slow poll. An answer it cannot read is a failure (health degraded,
-   * retried), never silence: a push path that delivers nothing must not look healthy.
+   * index and names the invoice by its label, under `invoices` (v25.05+) or `details` (before v26.06). An answer that
+   * names no invoice (the index had moved on before the call) makes the monitor sweep. After the loop recovers from
+   * a failure it emits `reconnected` so the monitor sweeps: a payment made while the loop was down would otherwise be
+   * noticed only by the slow poll. An answer it cannot read is a failure (health degraded, retried), never silence: a
+   * push path that delivers nothing must not look healthy.
    */
   private startWaitLoop(): void {
+    this.runWaitLoop("invoices", true, async (res, signal) => {
+      const w = parseWire(ClnWaitInvoices, res, "wait", "Core Lightning");
+      const change = w.invoices ?? w.details;
+      if (!change) {
+        // Nothing says which invoice changed (possibly several did): look at all of them.
+        this.emit({ type: "reconnected" });
+        return w.updated;
+      }
+      const hash = await this.hashOfChange(change, signal);
+      if (hash) this.emit({ type: "invoice", paymentHash: hash, ...(change.status === "paid" ? { state: InvoiceState.SETTLED } : {}) });
+      return w.updated;
+    });
+  }
+
+  /**
+   * A held HTLC moves no invoice index (the plugin holds it outside the invoice record), so ACCEPTED would only be seen
+   * by the monitor's poll. CLN >= v25.05 has an `htlcs` index whose changes carry the payment hash: an incoming HTLC
+   * for a watched hold invoice starts a short check of the plugin's state, and the hint goes out once the plugin has
+   * marked it ACCEPTED (it does so right after CLN hands it the HTLC). An older CLN has no such index: the loop stops
+   * and the poll alone finds ACCEPTED. This loop only speeds things up, so its failures are logged, not health.
+   */
+  private startHtlcLoop(): void {
+    this.runWaitLoop("htlcs", false, async (res) => {
+      const w = parseWire(ClnWaitHtlcs, res, "wait htlcs", "Core Lightning");
+      const h = w.htlcs;
+      if (h?.direction === "in" && h.payment_hash !== undefined && this.watched.has(h.payment_hash)) this.confirmHeld(h.payment_hash);
+      return w.updated;
+    });
+  }
+
+  /** Asks the plugin for a watched invoice's state a few times after its HTLC arrived; hints once it is not OPEN. */
+  private confirmHeld(paymentHash: string): void {
+    if (this.confirming.has(paymentHash) || this.stopped) return;
+    this.confirming.add(paymentHash);
+    let tries = 0;
+    const check = async (): Promise<void> => {
+      if (this.stopped) return;
+      let state: HoldState | undefined;
+      try {
+        state = parseWire(HoldLookup, await this.call("holdinvoicelookup", { payment_hash: paymentHash }, undefined, paymentHash), "holdinvoicelookup", "holdinvoice").state;
+      } catch (err) {
+        this.log.warn("holdinvoicelookup after an incoming HTLC failed", { paymentHash, reason: String((err as Error).message ?? err) });
+      }
+      if (state !== undefined && state !== "OPEN") {
+        this.confirming.delete(paymentHash);
+        this.emit({ type: "invoice", paymentHash });
+        return;
+      }
+      if (++tries >= HELD_CHECK_TRIES || this.stopped) {
+        // Not (yet) enough to fill the invoice: more HTLCs will move the index again; the poll covers the rest.
+        this.confirming.delete(paymentHash);
+        return;
+      }
+      const t = this.clock.setTimeout(() => {
+        this.timers.delete(t);
+        void check();
+      }, HELD_CHECK_INTERVAL_MS);
+      this.timers.add(t);
+    };
+    void check();
+  }
+
+  /**
+   * One long-poll loop on `wait <subsystem> updated`: reads the current index (nextvalue 0 answers at once), then
+   * waits for the next one, again and again; `handle` turns an answer into hints and returns its index. Failures back
+   * off with jitter; `ownsHealth` loops report them (and the recovery) as health.
+   */
+  private runWaitLoop(subsystem: "invoices" | "htlcs", ownsHealth: boolean, handle: (res: unknown, signal: AbortSignal) => Promise<number | undefined>): void {
     let nextValue: number | undefined;
     let attempt = 0;
     let failing = false;
+    const loop: { timer?: TimerHandle; abort?: AbortController } = {};
+    this.loops.push(loop);
     const step = async (): Promise<void> => {
-      this.pollTimer = undefined;
+      loop.timer = undefined;
       if (this.stopped) return;
       const ac = new AbortController();
-      this.pollAbort = ac;
+      loop.abort = ac;
       try {
         if (nextValue === undefined) {
-          // nextvalue 0 returns the current index at once (CLN's documented way to read it).
-          const cur = parseWire(ClnWaitInvoices, await this.call("wait", { subsystem: "invoices", indexname: "updated", nextvalue: 0 }, ac.signal), "wait", "Core Lightning");
+          const cur = parseWire(ClnWaitIndex, await this.call("wait", { subsystem, indexname: "updated", nextvalue: 0 }, ac.signal), "wait", "Core Lightning");
           nextValue = (cur.updated ?? 0) + 1;
         } else {
           const waitSec = this.opts.waitTimeoutSec ?? 60;
           let res: unknown;
           try {
             // `wait` has no timeout of its own: the request timeout bounds the long-poll.
-            res = await this.call("wait", { subsystem: "invoices", indexname: "updated", nextvalue: nextValue }, ac.signal, undefined, waitSec * 1000);
+            res = await this.call("wait", { subsystem, indexname: "updated", nextvalue: nextValue }, ac.signal, undefined, waitSec * 1000);
           } catch (err) {
             if (err instanceof PaymentError && err.code === PaymentErrorCode.BACKEND_TIMEOUT) res = undefined;
             else throw err;
           }
           if (res !== undefined) {
-            const w = parseWire(ClnWaitInvoices, res, "wait", "Core Lightning");
-            if (w.updated === undefined) {
-              throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, "wait: the answer carries no `updated` index", { nextValue });
+            const updated = await handle(res, ac.signal);
+            if (updated === undefined) {
+              throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, `wait ${subsystem}: the answer carries no \`updated\` index`, { nextValue });
             }
-            nextValue = Math.max(nextValue, w.updated + 1);
-            const change = w.invoices ?? w.details;
-            if (!change) {
-              // Nothing says which invoice changed (possibly several did): look at all of them.
-              this.emit({ type: "reconnected" });
-            } else {
-              const hash = await this.hashOfChange(change, ac.signal);
-              if (hash) this.emit({ type: "invoice", paymentHash: hash, ...(change.status === "paid" ? { state: InvoiceState.SETTLED } : {}) });
-            }
+            nextValue = Math.max(nextValue, updated + 1);
           }
         }
         if (failing) {
           failing = false;
-          this.log.info("invoice wait loop recovered", {});
-          this.emit({ type: "health", health: "up" });
+          this.log.info(`${subsystem} wait loop recovered`, {});
+          if (ownsHealth) this.emit({ type: "health", health: "up" });
           this.emit({ type: "reconnected" });
         }
         attempt = 0;
-        if (!this.stopped) this.pollTimer = this.clock.setTimeout(() => void step(), 0);
+        if (!this.stopped) loop.timer = this.clock.setTimeout(() => void step(), 0);
       } catch (err) {
         if (this.stopped) return;
         if (err instanceof PaymentError && err.code === PaymentErrorCode.PERMISSION_DENIED) {
           // A rune without `wait`: polling alone still finds every payment, only later.
-          this.log.warn("the rune does not permit wait: no push, polling only", {});
-          this.capabilities.push = false;
+          this.log.warn("the rune does not permit wait: no push, polling only", { subsystem });
+          if (ownsHealth) this.capabilities.push = false;
+          return;
+        }
+        if (!ownsHealth && nextValue === undefined && err instanceof PaymentError && err.context?.["rpcCode"] === ClnErrorCode.INVALID_PARAMS) {
+          this.log.info(`this Core Lightning has no ${subsystem} index (before v25.05): held payments are found by the poll`, {});
           return;
         }
         if (!failing) {
           failing = true;
-          this.emit({ type: "health", health: isTransient(err) ? "degraded" : "down", reason: String((err as Error).message ?? err) });
+          if (ownsHealth) this.emit({ type: "health", health: isTransient(err) ? "degraded" : "down", reason: String((err as Error).message ?? err) });
         }
         const capped = Math.min(this.opts.reconnectMaxDelayMs ?? 30_000, (this.opts.reconnectMinDelayMs ?? 500) * 2 ** Math.min(attempt++, 30));
         const delayMs = Math.round(capped * (0.5 + this.random() * 0.5));
-        this.log.warn("invoice wait loop failed; retrying", { delayMs, reason: String((err as Error).message ?? err) });
-        this.pollTimer = this.clock.setTimeout(() => void step(), delayMs);
+        this.log.warn(`${subsystem} wait loop failed; retrying`, { delayMs, reason: String((err as Error).message ?? err) });
+        loop.timer = this.clock.setTimeout(() => void step(), delayMs);
       }
     };
-    this.pollTimer = this.clock.setTimeout(() => void step(), 0);
+    loop.timer = this.clock.setTimeout(() => void step(), 0);
   }
 
   /** One clnrest call; any refusal (HTTP or in-band) becomes a coded `PaymentError`. */

@@ -50,8 +50,16 @@ export class FakeCln {
   holdPlugin = true;
   release: FakeClnRelease;
   holdExpiryFloorSec: number;
-  private updated = 0;
-  private waiters: Array<{ next: number; resolve: (r: FakeReply) => void }> = [];
+  /**
+   * How many `holdinvoicelookup` calls still answer OPEN after a hold invoice's HTLC arrived, before the plugin's
+   * ACCEPTED shows (the plugin marks it from CLN's htlc_accepted hook, a moment after the HTLC index moved). Default 0.
+   */
+  acceptAfterLookups = 0;
+  private readonly pendingAccept = new Map<string, number>();
+  /** The `updated` index of each subsystem the fake models. */
+  private readonly index = { invoices: 0, htlcs: 0 };
+  private waiters: Array<{ subsystem: "invoices" | "htlcs"; next: number; resolve: (r: FakeReply) => void }> = [];
+  private htlcId = 0;
 
   constructor(opts: FakeClnOptions = {}) {
     this.release = opts.release ?? "v26.06";
@@ -72,9 +80,14 @@ export class FakeCln {
     return this.http.close();
   }
 
-  /** Long-polls (`wait`) waiting for the next change right now. */
+  /** Long-polls (`wait`) on the invoices index waiting for the next change right now. */
   get waiting(): number {
-    return this.waiters.length;
+    return this.waiters.filter((w) => w.subsystem === "invoices").length;
+  }
+
+  /** Long-polls on the htlcs index (CLN >= v25.05) waiting right now. */
+  get waitingHtlcs(): number {
+    return this.waiters.filter((w) => w.subsystem === "htlcs").length;
   }
 
   /** Calls the fake received for `method`, in order. */
@@ -89,7 +102,22 @@ export class FakeCln {
   pay(paymentHash: string, amountMsat?: bigint): void {
     const inv = this.must(paymentHash);
     if (inv.hold) {
-      if (inv.hold === "OPEN") inv.hold = "ACCEPTED";
+      // The HTLC is committed: the htlcs index moves (v25.05+), then the plugin marks the hold ACCEPTED.
+      if (this.release !== "v24.11") {
+        this.bumpIndex("htlcs", {
+          state: "RCVD_ADD_ACK_REVOCATION",
+          short_channel_id: "103x1x0",
+          direction: "in",
+          htlc_id: ++this.htlcId,
+          cltv_expiry: 290,
+          payment_hash: inv.paymentHash,
+          amount_msat: Number(amountMsat ?? inv.amountMsat),
+        });
+      }
+      if (inv.hold === "OPEN") {
+        if (this.acceptAfterLookups > 0) this.pendingAccept.set(paymentHash, this.acceptAfterLookups);
+        else inv.hold = "ACCEPTED";
+      }
       return;
     }
     inv.status = "paid";
@@ -113,14 +141,20 @@ export class FakeCln {
 
   /** A status change moves the `updated` index; waiters get `status` and `label` only (CLN_WAIT.updatedCarries). */
   private bump(inv: FakeClnInvoice): void {
-    inv.updatedIndex = ++this.updated;
-    const change = { status: inv.status, label: inv.label };
-    const body: Record<string, unknown> = { subsystem: "invoices", updated: this.updated };
-    if (this.release !== "v26.06") body["details"] = change;
-    if (this.release !== "v24.11") body["invoices"] = change;
-    const due = this.waiters.filter((w) => w.next <= this.updated);
-    this.waiters = this.waiters.filter((w) => w.next > this.updated);
+    inv.updatedIndex = this.bumpIndex("invoices", { status: inv.status, label: inv.label });
+  }
+
+  /** Moves a subsystem's `updated` index and answers the long-polls waiting for it, shaped per release. */
+  private bumpIndex(subsystem: "invoices" | "htlcs", change: Record<string, unknown>): number {
+    const value = ++this.index[subsystem];
+    const body: Record<string, unknown> = { subsystem, updated: value };
+    // `details` never existed for htlcs (added after it was deprecated: lightningd/wait.c).
+    if (subsystem === "invoices" && this.release !== "v26.06") body["details"] = change;
+    if (this.release !== "v24.11") body[subsystem] = change;
+    const due = this.waiters.filter((w) => w.subsystem === subsystem && w.next <= value);
+    this.waiters = this.waiters.filter((w) => !due.includes(w));
     for (const w of due) w.resolve({ status: 201, body });
+    return value;
   }
 
   private handle(req: FakeRequest): Handled {
@@ -214,6 +248,14 @@ export class FakeCln {
         const hash = String(p["payment_hash"]);
         const inv = this.invoices.get(hash);
         if (!inv?.hold) return inBand(HOLDINVOICE.notFound(hash));
+        const pending = this.pendingAccept.get(hash);
+        if (pending !== undefined) {
+          if (pending <= 1) {
+            this.pendingAccept.delete(hash);
+            if (inv.hold === "OPEN") inv.hold = "ACCEPTED";
+          } else this.pendingAccept.set(hash, pending - 1);
+          if (method === "holdinvoicelookup") return ok({ state: "OPEN" });
+        }
         if (method === "holdinvoicelookup") return ok({ state: inv.hold, ...(inv.hold === "ACCEPTED" ? { htlc_expiry: 290 } : {}) });
         const to = method === "holdinvoicesettle" ? "SETTLED" : "CANCELED";
         if (!(HOLDINVOICE.validTransitions[inv.hold] as readonly string[]).includes(to)) return inBand(HOLDINVOICE.wrongState(inv.hold));
@@ -230,11 +272,15 @@ export class FakeCln {
       }
       case "wait": {
         const next = Number(p["nextvalue"]);
-        if (p["subsystem"] !== "invoices") return rpcErr(-32602, "subsystem: should be one of invoices, forwards, sendpays");
+        const subsystem = p["subsystem"];
+        // v24.11 knows invoices, forwards and sendpays; htlcs came in v25.05.
+        if (subsystem !== "invoices" && (subsystem !== "htlcs" || this.release === "v24.11")) {
+          return rpcErr(-32602, "subsystem: should be one of invoices, forwards, sendpays");
+        }
         if (p["indexname"] !== "updated") return rpcErr(-32602, "the fake models the updated index only");
         // Already there: the index alone, nothing about what changed (CLN_WAIT.immediateAnswerFields).
-        if (next <= this.updated) return ok({ subsystem: "invoices", updated: this.updated });
-        return new Promise<FakeReply>((resolve) => this.waiters.push({ next, resolve }));
+        if (next <= this.index[subsystem]) return ok({ subsystem, updated: this.index[subsystem] });
+        return new Promise<FakeReply>((resolve) => this.waiters.push({ subsystem, next, resolve }));
       }
     }
     return { status: 404, body: { code: -32601, message: `Unknown command '${method}'` } };

@@ -34,6 +34,13 @@ export const CLN_WAIT = {
   updatedCarries: ["status", "label"],
   createdCarries: ["status", "label", "bolt11"],
   invoiceStatuses: ["unpaid", "paid", "expired"],
+  /**
+   * The `htlcs` subsystem ("added": "v25.05"; lightningd/peer_htlcs.c htlcs_index_inc): every HTLC state change moves
+   * its `updated` index, and the change (under `htlcs`; never `details`) carries these fields. Before v25.05 `wait`
+   * refuses the subsystem (-32602).
+   */
+  htlcsAddedIn: "v25.05",
+  htlcChangeFields: ["state", "short_channel_id", "direction", "htlc_id", "cltv_expiry", "payment_hash", "amount_msat"],
 } as const;
 
 /** `invoice` (CLN doc/schemas/invoice.json). */
