@@ -23,7 +23,6 @@
 // Why the preimage goes to the node here: the plugin builds the hold invoice with CLN's own `invoice` command, which
 // needs the preimage; the plugin then holds the HTLCs until `holdinvoicesettle`, so the node still only takes the
 // money when the machine says so. The machine keeps its copy and settles by payment hash.
-import type { Network } from "@zapvend/protocol";
 import { randomBytes } from "node:crypto";
 import type {
   BackendCapabilities,
@@ -47,19 +46,15 @@ import {
   ClnListInvoices,
   ClnRpcError,
   ClnWaitHtlcs,
-  ClnWaitIndex,
   ClnWaitInvoices,
-  HOLD_EXPIRY_FLOOR_RE,
-  HOLD_NOT_FOUND_RE,
   HoldLookup,
   HoldStateResult,
   isRpcErrorResult,
-  WRAPPED_RPC_ERROR_RE,
-  WRONG_STATE_RE,
-  type ClnListedInvoice,
   type ClnWaitInvoiceChange,
   type HoldState,
 } from "./cln-wire.js";
+import { clnError, toNetwork, toStatus } from "./cln-map.js";
+import { ClnWaitLoop, type WaitSubsystem } from "./cln-wait.js";
 import { bolt11Fields, checkHash, checkInvoiceRequest, HASH_RE, parseWire, sha256Hex, toSafeNumber } from "./common.js";
 
 /** The holdinvoice plugin's option that sets its expiry floor, and its default (upstream/cln-contract.ts HOLDINVOICE). */
@@ -136,8 +131,8 @@ export class ClnBackend implements LightningBackend {
   private readonly opts: ClnBackendOptions;
   private started = false;
   private stopped = false;
-  /** The long-poll loops (invoices, htlcs): their pending timer and request. */
-  private readonly loops: Array<{ timer?: TimerHandle; abort?: AbortController }> = [];
+  /** The long-poll loops (invoices, htlcs). */
+  private readonly loops: ClnWaitLoop[] = [];
   /** Timers of the held-state checks after an incoming HTLC. */
   private readonly timers = new Set<TimerHandle>();
   /** Payment hashes the monitor watches (`subscribe`), and those whose held state is being checked. */
@@ -187,10 +182,7 @@ export class ClnBackend implements LightningBackend {
     if (this.stopped) return;
     this.stopped = true;
     this.started = false;
-    for (const loop of this.loops) {
-      loop.abort?.abort();
-      if (loop.timer !== undefined) this.clock.clearTimeout(loop.timer);
-    }
+    for (const loop of this.loops) loop.stop();
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     this.listeners.clear();
@@ -468,75 +460,25 @@ export class ClnBackend implements LightningBackend {
     void check();
   }
 
-  /**
-   * One long-poll loop on `wait <subsystem> updated`: reads the current index (nextvalue 0 answers at once), then
-   * waits for the next one, again and again; `handle` turns an answer into hints and returns its index. Failures back
-   * off with jitter; `ownsHealth` loops report them (and the recovery) as health.
-   */
-  private runWaitLoop(subsystem: "invoices" | "htlcs", ownsHealth: boolean, handle: (res: unknown, signal: AbortSignal) => Promise<number | undefined>): void {
-    let nextValue: number | undefined;
-    let attempt = 0;
-    let failing = false;
-    const loop: { timer?: TimerHandle; abort?: AbortController } = {};
+  private runWaitLoop(subsystem: WaitSubsystem, ownsHealth: boolean, handle: (res: unknown, signal: AbortSignal) => Promise<number | undefined>): void {
+    const loop = new ClnWaitLoop({
+      subsystem,
+      ownsHealth,
+      handle,
+      wait: (params, signal, timeoutMs) => this.call("wait", params, signal, undefined, timeoutMs),
+      emit: (hint) => this.emit(hint),
+      onNoPermission: () => {
+        if (ownsHealth) this.capabilities.push = false;
+      },
+      clock: this.clock,
+      random: this.random,
+      logger: this.log,
+      waitTimeoutSec: this.opts.waitTimeoutSec ?? 60,
+      reconnectMinDelayMs: this.opts.reconnectMinDelayMs ?? 500,
+      reconnectMaxDelayMs: this.opts.reconnectMaxDelayMs ?? 30_000,
+    });
     this.loops.push(loop);
-    const step = async (): Promise<void> => {
-      loop.timer = undefined;
-      if (this.stopped) return;
-      const ac = new AbortController();
-      loop.abort = ac;
-      try {
-        if (nextValue === undefined) {
-          const cur = parseWire(ClnWaitIndex, await this.call("wait", { subsystem, indexname: "updated", nextvalue: 0 }, ac.signal), "wait", "Core Lightning");
-          nextValue = (cur.updated ?? 0) + 1;
-        } else {
-          const waitSec = this.opts.waitTimeoutSec ?? 60;
-          let res: unknown;
-          try {
-            // `wait` has no timeout of its own: the request timeout bounds the long-poll.
-            res = await this.call("wait", { subsystem, indexname: "updated", nextvalue: nextValue }, ac.signal, undefined, waitSec * 1000);
-          } catch (err) {
-            if (err instanceof PaymentError && err.code === PaymentErrorCode.BACKEND_TIMEOUT) res = undefined;
-            else throw err;
-          }
-          if (res !== undefined) {
-            const updated = await handle(res, ac.signal);
-            if (updated === undefined) {
-              throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, `wait ${subsystem}: the answer carries no \`updated\` index`, { nextValue });
-            }
-            nextValue = Math.max(nextValue, updated + 1);
-          }
-        }
-        if (failing) {
-          failing = false;
-          this.log.info(`${subsystem} wait loop recovered`, {});
-          if (ownsHealth) this.emit({ type: "health", health: "up" });
-          this.emit({ type: "reconnected" });
-        }
-        attempt = 0;
-        if (!this.stopped) loop.timer = this.clock.setTimeout(() => void step(), 0);
-      } catch (err) {
-        if (this.stopped) return;
-        if (err instanceof PaymentError && err.code === PaymentErrorCode.PERMISSION_DENIED) {
-          // A rune without `wait`: polling alone still finds every payment, only later.
-          this.log.warn("the rune does not permit wait: no push, polling only", { subsystem });
-          if (ownsHealth) this.capabilities.push = false;
-          return;
-        }
-        if (!ownsHealth && nextValue === undefined && err instanceof PaymentError && err.context?.["rpcCode"] === ClnErrorCode.INVALID_PARAMS) {
-          this.log.info(`this Core Lightning has no ${subsystem} index (before v25.05): held payments are found by the poll`, {});
-          return;
-        }
-        if (!failing) {
-          failing = true;
-          if (ownsHealth) this.emit({ type: "health", health: isTransient(err) ? "degraded" : "down", reason: String((err as Error).message ?? err) });
-        }
-        const capped = Math.min(this.opts.reconnectMaxDelayMs ?? 30_000, (this.opts.reconnectMinDelayMs ?? 500) * 2 ** Math.min(attempt++, 30));
-        const delayMs = Math.round(capped * (0.5 + this.random() * 0.5));
-        this.log.warn(`${subsystem} wait loop failed; retrying`, { delayMs, reason: String((err as Error).message ?? err) });
-        loop.timer = this.clock.setTimeout(() => void step(), delayMs);
-      }
-    };
-    loop.timer = this.clock.setTimeout(() => void step(), 0);
+    loop.start();
   }
 
   /** One clnrest call; any refusal (HTTP or in-band) becomes a coded `PaymentError`. */
@@ -555,95 +497,4 @@ export class ClnBackend implements LightningBackend {
 /** The payment hash in a label this adapter gave a hold invoice (`<prefix>-<hash>`), if it is one. */
 function hashOfHoldLabel(label: string, prefix: string): string | undefined {
   return new RegExp(`^${prefix.replace(/[^a-zA-Z0-9_-]/g, "")}-([0-9a-f]{64})$`).exec(label)?.[1];
-}
-
-function toStatus(paymentHash: string, inv: ClnListedInvoice, hold: { state: HoldState; htlc_expiry?: number } | undefined): InvoiceStatus {
-  const amountMsat = inv.amount_msat ?? 0n;
-  if (inv.status === "paid") {
-    return {
-      paymentHash,
-      state: InvoiceState.SETTLED,
-      amountMsat,
-      amountPaidMsat: inv.amount_received_msat ?? 0n,
-      ...(inv.payment_preimage && sha256Hex(inv.payment_preimage) === paymentHash ? { preimage: inv.payment_preimage } : {}),
-      ...(inv.paid_at ? { settledAt: inv.paid_at * 1000 } : {}),
-    };
-  }
-  if (hold) {
-    switch (hold.state) {
-      case "ACCEPTED":
-        // The plugin enters ACCEPTED only once the held HTLCs add up to the invoice amount; it does not report the
-        // sum itself, so the amount asked is what is held.
-        return {
-          paymentHash,
-          state: InvoiceState.ACCEPTED,
-          amountMsat,
-          amountPaidMsat: amountMsat,
-          ...(hold.htlc_expiry !== undefined ? { htlcExpiryHeight: hold.htlc_expiry } : {}),
-        };
-      case "CANCELED":
-        return { paymentHash, state: InvoiceState.CANCELED, amountMsat, amountPaidMsat: 0n };
-      case "SETTLED":
-        // Settled by the plugin but not yet paid in CLN's books: the HTLCs are being resolved; report it held.
-        return { paymentHash, state: InvoiceState.ACCEPTED, amountMsat, amountPaidMsat: amountMsat };
-      case "OPEN":
-        break;
-    }
-  }
-  return { paymentHash, state: inv.status === "expired" ? InvoiceState.CANCELED : InvoiceState.OPEN, amountMsat, amountPaidMsat: 0n };
-}
-
-function toNetwork(n: string): Network {
-  switch (n) {
-    case "bitcoin":
-    case "testnet":
-    case "signet":
-    case "regtest":
-      return n;
-    case "testnet4":
-      return "testnet";
-    default:
-      throw new PaymentError(PaymentErrorCode.BAD_RESPONSE, `getinfo reports an unknown network ${JSON.stringify(n.slice(0, 20))}`);
-  }
-}
-
-/** A clnrest refusal as a coded error. */
-export function clnError(status: number, err: ClnRpcError, method: string, paymentHash?: string): PaymentError {
-  const message = err.message;
-  const wrongState = WRONG_STATE_RE.exec(message)?.[1];
-  const floor = HOLD_EXPIRY_FLOOR_RE.exec(message)?.[1];
-  // CLN's own error passed through a Rust plugin keeps its code only in the text.
-  const inner = WRAPPED_RPC_ERROR_RE.exec(message)?.[1];
-  const rpcCode = inner !== undefined ? Number(inner) : err.code;
-  const ctx: Record<string, unknown> = {
-    status,
-    rpcCode,
-    message,
-    ...(paymentHash ? { paymentHash } : {}),
-    ...(wrongState ? { holdState: wrongState } : {}),
-    ...(floor ? { holdExpiryFloorSec: Number(floor) } : {}),
-  };
-  let code: PaymentErrorCode;
-  if (status === 403 || (status === 401 && (err.code === ClnErrorCode.RUNE_NOT_AUTHORIZED || /not valid|Not authorized/i.test(message)))) {
-    code = PaymentErrorCode.UNAUTHORIZED;
-  } else if (status === 401) {
-    code = PaymentErrorCode.PERMISSION_DENIED;
-  } else if (err.code === ClnErrorCode.METHOD_NOT_FOUND || status === 404) {
-    code = method.startsWith("holdinvoice") ? PaymentErrorCode.HOLD_UNSUPPORTED : PaymentErrorCode.BACKEND_ERROR;
-  } else if (HOLD_NOT_FOUND_RE.test(message)) {
-    code = PaymentErrorCode.INVOICE_NOT_FOUND;
-  } else if (rpcCode === ClnErrorCode.INVOICE_LABEL_ALREADY_EXISTS || rpcCode === ClnErrorCode.INVOICE_PREIMAGE_ALREADY_EXISTS) {
-    code = PaymentErrorCode.DUPLICATE_PAYMENT_HASH;
-  } else if (wrongState === "OPEN" && method === "holdinvoicesettle") {
-    code = PaymentErrorCode.NOT_HELD;
-  } else if (wrongState === "CANCELED") {
-    code = PaymentErrorCode.ALREADY_CANCELED;
-  } else if (wrongState === "SETTLED") {
-    code = PaymentErrorCode.ALREADY_SETTLED;
-  } else if (status === 502 || status === 503 || status === 504) {
-    code = PaymentErrorCode.BACKEND_UNREACHABLE;
-  } else {
-    code = PaymentErrorCode.BACKEND_ERROR;
-  }
-  return new PaymentError(code, `${method}: ${message || `HTTP ${status}`}`, ctx);
 }
