@@ -85,6 +85,8 @@ export class HttpTransport {
               // self-signed (clnrest's server.pem, signed by its ca.pem) anchor the chain by itself; without it
               // OpenSSL looks for the leaf's issuer and refuses. Node calls checkServerIdentity only after the chain
               // check passed, so by then the certificate is either a pinned one or signed by a pinned CA.
+              // (`allowPartialTrustChain`: Node >= 20.18 / 22.9; older Node ignores it, and a pinned leaf that is not
+              // self-signed then fails as tls_pin_mismatch, while a pinned CA or a self-signed leaf still works.)
               ca: pin.pems,
               allowPartialTrustChain: true,
               checkServerIdentity: (host: string, cert: PeerCertificate) => checkPinnedIdentity(pin, host, cert, serverName),
