@@ -219,12 +219,13 @@ export class ClnBackend implements LightningBackend {
       cltv: req.cltvExpiry ?? this.opts.defaultCltvExpiry ?? 80,
     });
     let res: unknown;
+    const assumed = this.holdFloorSec ?? DEFAULT_HOLD_FLOOR_SEC;
     try {
-      res = await this.call("holdinvoice", params(this.holdFloorSec ?? DEFAULT_HOLD_FLOOR_SEC), signal, req.paymentHash);
+      res = await this.call("holdinvoice", params(assumed), signal, req.paymentHash);
     } catch (err) {
       // The node's floor is higher than assumed: its refusal says by how much. Learn it and ask once more.
       const floor = err instanceof PaymentError ? err.context?.["holdExpiryFloorSec"] : undefined;
-      if (typeof floor !== "number" || floor === this.holdFloorSec) throw err;
+      if (typeof floor !== "number" || floor === assumed) throw err;
       this.log.warn("the holdinvoice plugin's expiry floor is higher than assumed; using the node's", { holdExpiryFloorSec: floor, paymentHash: req.paymentHash });
       this.holdFloorSec = floor;
       res = await this.call("holdinvoice", params(floor), signal, req.paymentHash);
