@@ -1140,6 +1140,15 @@ export class VendController extends EventEmitter<ControllerEvents> {
    * proven. Nothing resumes an actuation.
    */
   private async recover(): Promise<void> {
+    // Before any lookup: the backend may need each invoice's BOLT 11 to find it again (BTCPay cannot search by hash).
+    for (const order of [...this.journal.cancelPendingOrders(), ...this.journal.openOrders()]) {
+      if (!order.bolt11 || isCreditOnly(order)) continue;
+      try {
+        this.opts.payments.restoreInvoice?.(order.paymentHash, order.bolt11);
+      } catch (err) {
+        this.log.warn("the backend refused an invoice from the journal", { orderId: order.orderId, paymentHash: order.paymentHash, err: String(err) });
+      }
+    }
     for (const order of this.journal.cancelPendingOrders()) {
       await this.cancelFinalHold(order.orderId).catch((err: unknown) => this.log.error("cancel retry failed", { orderId: order.orderId, err: String(err) }));
     }

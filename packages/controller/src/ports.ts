@@ -64,6 +64,11 @@ export interface PaymentsPort {
   lookup(paymentHash: string): Promise<InvoiceLookup>;
   settle(preimage: string): Promise<void>;
   cancel(paymentHash: string): Promise<void>;
+  /**
+   * Hands the backend an invoice issued before a restart, from the journal (its payment hash and BOLT 11), before the
+   * first lookup: some backends cannot find an invoice by payment hash alone (BTCPay). Optional.
+   */
+  restoreInvoice?(paymentHash: string, bolt11: string): void;
   /** Starts watching an invoice; `onPaid` fires only after an authenticated lookup showed it accepted/settled with the full amount. */
   track(paymentHash: string, amountMsat: bigint): void;
   untrack(paymentHash: string): void;

@@ -40,6 +40,12 @@ export interface LightningBackend {
    * Returns a function that removes the listener.
    */
   watch(listener: (hint: BackendHint) => void): () => void;
+  /**
+   * Tells the backend an invoice it issued before a restart, from the machine's journal: its payment hash and its
+   * BOLT 11. Optional: only backends that cannot find an invoice by its payment hash alone need it (BTCPay, whose
+   * search does not index the hash but does index the BOLT 11). Called before the first lookup of that hash.
+   */
+  restoreInvoice?(paymentHash: string, bolt11: string): void;
   /** Ask the backend to subscribe to one invoice (LND's per-invoice stream); a no-op where the stream is global. */
   subscribe(paymentHash: string): void;
   unsubscribe(paymentHash: string): void;

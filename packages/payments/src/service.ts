@@ -169,6 +169,11 @@ export class PaymentService {
     return this.backend.cancelInvoice(paymentHash, signal);
   }
 
+  /** An invoice issued before a restart, from the journal: lets backends that cannot search by hash find it again. */
+  restoreInvoice(paymentHash: string, bolt11: string): void {
+    this.backend.restoreInvoice?.(paymentHash, bolt11);
+  }
+
   track(paymentHash: string, amountMsat: bigint): void {
     this.monitor.track(paymentHash, amountMsat);
   }

@@ -4,7 +4,7 @@
 import { X509Certificate } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
-import type { PeerCertificate } from "node:tls";
+import tls, { type PeerCertificate } from "node:tls";
 import { PaymentError, PaymentErrorCode } from "./errors.js";
 import { systemClock, type Clock } from "./runtime.js";
 
@@ -12,11 +12,21 @@ export interface TransportOptions {
   /** `http://127.0.0.1:8060` (sim node) or `https://node:8080` (LND REST). A path prefix is kept. */
   baseUrl: string;
   /**
-   * PEM of the server's own certificate to pin (LND's `tls.cert`). The connection succeeds only when the server
-   * presents exactly this certificate (compared by SHA-256 fingerprint), whatever its host names say. Without it an
-   * https URL is verified against the system CAs as usual.
+   * PEM of one or more certificates to pin. Each may be
+   * - the server's own certificate (LND's self-signed `tls.cert`, clnrest's `server.pem`): the connection succeeds
+   *   when the server presents exactly it (compared by SHA-256 fingerprint), whatever its host names say and
+   *   whoever signed it;
+   * - a CA certificate (clnrest's `ca.pem`): the connection succeeds when the server's certificate chains to it and
+   *   names the host (the URL's, or `tlsServerName`).
+   * Without it an https URL is verified against the system CAs as usual.
    */
   tlsCertPem?: string;
+  /**
+   * With a pinned CA: a name the server's certificate may carry instead of the URL's host (clnrest names its
+   * generated server certificate "cln rest server", not the address a machine reaches it by). Checked against the
+   * certificate's DNS subject alternative names, exactly.
+   */
+  tlsServerName?: string;
   /** Headers sent with every request (credentials). */
   headers?: Record<string, string>;
   /** Per-request timeout in ms (to the end of the body). Default 10 000. */
@@ -53,7 +63,8 @@ export class HttpTransport {
   private readonly agent: http.Agent;
   private readonly clock: Clock;
   private readonly timeoutMs: number;
-  private readonly pinnedFingerprint: string | undefined;
+  /** The pinned certificates (https with `tlsCertPem` only). */
+  private readonly pin: PinnedTrust | undefined;
 
   constructor(private readonly opts: TransportOptions) {
     this.base = new URL(opts.baseUrl);
@@ -63,29 +74,27 @@ export class HttpTransport {
     this.clock = opts.clock ?? systemClock;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     if (this.base.protocol === "https:") {
-      let pinned: string | undefined;
-      if (opts.tlsCertPem) {
-        try {
-          pinned = new X509Certificate(opts.tlsCertPem).fingerprint256;
-        } catch (err) {
-          throw new PaymentError(PaymentErrorCode.BAD_REQUEST, "the TLS certificate to pin is not a PEM certificate", undefined, { cause: err });
-        }
-      }
-      this.pinnedFingerprint = pinned;
+      this.pin = opts.tlsCertPem ? pinnedTrust(opts.tlsCertPem) : undefined;
+      const pin = this.pin;
+      const serverName = opts.tlsServerName;
       this.agent = new https.Agent({
         keepAlive: true,
-        ...(opts.tlsCertPem
+        ...(pin
           ? {
-              // The pinned certificate is the only trust anchor, so the chain check passes for it and nothing else;
-              // the host name is deliberately not checked (LND's cert names "localhost" and the node's own IPs).
-              ca: opts.tlsCertPem,
-              checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-                cert.fingerprint256 === pinned ? undefined : Object.assign(new Error("certificate does not match the pinned one"), { code: "ERR_ZAPVEND_PIN" }),
+              // Every pinned certificate is a trust anchor. `allowPartialTrustChain` lets a pinned leaf that is not
+              // self-signed (clnrest's server.pem, signed by its ca.pem) anchor the chain by itself; without it
+              // OpenSSL looks for the leaf's issuer and refuses. Node calls checkServerIdentity only after the chain
+              // check passed, so by then the certificate is either a pinned one or signed by a pinned CA.
+              // (`allowPartialTrustChain`: Node >= 20.18 / 22.9; older Node ignores it, and a pinned leaf that is not
+              // self-signed then fails as tls_pin_mismatch, while a pinned CA or a self-signed leaf still works.)
+              ca: pin.pems,
+              allowPartialTrustChain: true,
+              checkServerIdentity: (host: string, cert: PeerCertificate) => checkPinnedIdentity(pin, host, cert, serverName),
             }
           : {}),
       });
     } else {
-      this.pinnedFingerprint = undefined;
+      this.pin = undefined;
       this.agent = new http.Agent({ keepAlive: true });
     }
   }
@@ -239,14 +248,67 @@ export class HttpTransport {
     if (err instanceof PaymentError) return err;
     const code = (err as { code?: string }).code ?? "";
     const ctx = { origin: this.origin, cause: code || String(err) };
-    if (this.pinnedFingerprint !== undefined && isCertError(code)) {
-      return new PaymentError(PaymentErrorCode.TLS_PIN_MISMATCH, `${this.origin} presented a TLS certificate other than the pinned one`, ctx, { cause: err });
+    if (code === "ERR_ZAPVEND_TLS_NAME") {
+      return new PaymentError(PaymentErrorCode.TLS_PIN_MISMATCH, `${this.origin}: ${(err as Error).message}`, { ...ctx, reason: "name" }, { cause: err });
+    }
+    if (this.pin !== undefined && isCertError(code)) {
+      const what = this.pin.caFingerprints.length > 0 ? "neither a pinned certificate nor one signed by the pinned CA" : "other than the pinned one";
+      return new PaymentError(PaymentErrorCode.TLS_PIN_MISMATCH, `${this.origin} presented a TLS certificate ${what}`, { ...ctx, reason: "chain" }, { cause: err });
     }
     if (isCertError(code)) {
       return new PaymentError(PaymentErrorCode.TLS_PIN_MISMATCH, `${this.origin}: TLS certificate not trusted (${code}); give the node's tls.cert to pin it`, ctx, { cause: err });
     }
     return new PaymentError(PaymentErrorCode.BACKEND_UNREACHABLE, `${method} ${path} failed: ${(err as Error).message ?? code}`, ctx, { cause: err });
   }
+}
+
+/** The certificates a transport pins, told apart: CAs (chain to them) and leaves (must be presented exactly). */
+interface PinnedTrust {
+  pems: string[];
+  caFingerprints: string[];
+  leafFingerprints: string[];
+}
+
+function pinnedTrust(pem: string): PinnedTrust {
+  const pems = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const out: PinnedTrust = { pems: [], caFingerprints: [], leafFingerprints: [] };
+  for (const one of pems) {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(one);
+    } catch (err) {
+      throw new PaymentError(PaymentErrorCode.BAD_REQUEST, "the TLS certificate to pin is not a PEM certificate", undefined, { cause: err });
+    }
+    out.pems.push(one);
+    (cert.ca ? out.caFingerprints : out.leafFingerprints).push(cert.fingerprint256);
+  }
+  if (out.pems.length === 0) throw new PaymentError(PaymentErrorCode.BAD_REQUEST, "the TLS certificate to pin is not a PEM certificate");
+  return out;
+}
+
+/**
+ * Runs after the chain check passed against the pinned certificates. A certificate that is itself pinned (a leaf,
+ * or LND's self-signed one that is also a CA) is accepted whatever it names: it was pinned by its bytes. Anything
+ * else got here by being signed by a pinned CA, and such a CA may sign more than one certificate (clnrest's also
+ * signs a client certificate), so it must name the host: the URL's, or the configured server name.
+ */
+function checkPinnedIdentity(pin: PinnedTrust, host: string, cert: PeerCertificate, serverName: string | undefined): Error | undefined {
+  if (pin.leafFingerprints.includes(cert.fingerprint256) || pin.caFingerprints.includes(cert.fingerprint256)) return undefined;
+  if (pin.caFingerprints.length === 0) {
+    return Object.assign(new Error("certificate does not match the pinned one"), { code: "ERR_ZAPVEND_PIN" });
+  }
+  const dnsNames = (cert.subjectaltname ?? "")
+    .split(/,\s*/)
+    .filter((n) => n.startsWith("DNS:"))
+    .map((n) => n.slice(4));
+  if (serverName !== undefined && dnsNames.includes(serverName)) return undefined;
+  if (tls.checkServerIdentity(host, cert) === undefined) return undefined;
+  return Object.assign(
+    new Error(
+      `the certificate is signed by the pinned CA but names ${JSON.stringify(dnsNames.concat(cert.subject?.CN ? [`CN=${cert.subject.CN}`] : []))}, neither ${JSON.stringify(host)}${serverName !== undefined ? ` nor ${JSON.stringify(serverName)}` : ""}`,
+    ),
+    { code: "ERR_ZAPVEND_TLS_NAME" },
+  );
 }
 
 function isCertError(code: string): boolean {

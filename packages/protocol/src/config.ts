@@ -36,7 +36,15 @@ export const PaymentsBackendConfig = z.discriminatedUnion("kind", [
     macaroonHex: z.string().regex(/^[0-9a-f]+$/).max(8_192).optional(),
     tlsCertPath: FilePath.optional(),
   }),
-  z.strictObject({ kind: z.literal("cln"), url: Url, rune: z.string().min(1).max(1_024), tlsCertPath: FilePath.optional() }),
+  z.strictObject({
+    kind: z.literal("cln"),
+    url: Url,
+    rune: z.string().min(1).max(1_024),
+    /** clnrest's `ca.pem` (trust root) or `server.pem` (pinned exactly), or both in one file. */
+    tlsCertPath: FilePath.optional(),
+    /** With `ca.pem`: the name the server certificate carries instead of the URL's host. Default "cln rest server". */
+    tlsServerName: z.string().min(1).max(253).optional(),
+  }),
   z.strictObject({ kind: z.literal("lnbits"), url: Url, apiKey: z.string().min(1).max(256) }),
   z.strictObject({
     kind: z.literal("btcpay"),
@@ -44,6 +52,8 @@ export const PaymentsBackendConfig = z.discriminatedUnion("kind", [
     apiKey: z.string().min(1).max(256),
     storeId: z.string().min(1).max(128),
     webhookSecret: z.string().max(256).optional(),
+    /** Lightning payment method id. Default "BTC-LN" (2.x), falling back to 1.x's "BTC-LightningNetwork" when refused. */
+    paymentMethodId: z.string().regex(/^[A-Za-z0-9]{2,10}[-_][A-Za-z-]{2,32}$/).optional(),
   }),
   z.strictObject({ kind: z.literal("phoenixd"), url: Url, password: z.string().min(1).max(256) }),
 ]);

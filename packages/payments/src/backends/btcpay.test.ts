@@ -52,12 +52,76 @@ describe("BtcpayBackend against a Greenfield fake", () => {
     expect(await backend.lookupInvoice(created.paymentHash)).toMatchObject({ state: "settled", amountPaidMsat: 0n });
   });
 
-  it("after a restart it finds the invoice of a hash by search and proves it by the BOLT 11", async () => {
+  it("after a restart it finds an invoice by the BOLT 11 from the journal (prefix search) and proves it by its hash", async () => {
+    const other = await backend.createInvoice({ amountMsat: 8_000n, description: "y", expirySec: 60 });
+    const created = await backend.createInvoice({ amountMsat: 7_000n, description: "x", expirySec: 60 });
+    // BTCPay does not index the payment hash: searching for it finds nothing (the old adapter's way).
+    const byHash = await fetch(`${server.url}/api/v1/stores/${server.storeId}/invoices?textSearch=${created.paymentHash}`, { headers: { authorization: "token key-invoices" } });
+    expect(await byHash.json()).toEqual([]);
+
+    const seen = server.http.requests.length;
+    const searches = () => server.http.requests.slice(seen).filter((r) => r.query.has("textSearch")).map((r) => r.query.get("textSearch"));
+    const fresh = make();
+    fresh.restoreInvoice(created.paymentHash, created.bolt11);
+    fresh.restoreInvoice(other.paymentHash, `lightning:${other.bolt11}`);
+    expect(await fresh.lookupInvoice(created.paymentHash)).toMatchObject({ state: "open", amountMsat: 7_000n });
+    expect(await fresh.lookupInvoice(other.paymentHash)).toMatchObject({ state: "open", amountMsat: 8_000n });
+    expect(searches()).toEqual([created.bolt11.slice(0, 512), other.bolt11.slice(0, 512)]);
+    // Found once, known from then on: no second search.
+    await fresh.lookupInvoice(created.paymentHash);
+    expect(searches()).toHaveLength(2);
+    await fresh.stop();
+  });
+
+  it("after a restart, a hash whose BOLT 11 was not restored, or that BTCPay does not have, is invoice_not_found", async () => {
     const created = await backend.createInvoice({ amountMsat: 7_000n, description: "x", expirySec: 60 });
     const fresh = make();
-    expect((await fresh.lookupInvoice(created.paymentHash)).state).toBe("open");
+    await expect(fresh.lookupInvoice(created.paymentHash)).rejects.toMatchObject({ code: PaymentErrorCode.INVOICE_NOT_FOUND });
+    // A BOLT 11 that carries another hash than the one asked for is not taken for it.
+    fresh.restoreInvoice("ab".repeat(32), created.bolt11);
     await expect(fresh.lookupInvoice("ab".repeat(32))).rejects.toMatchObject({ code: PaymentErrorCode.INVOICE_NOT_FOUND });
     await fresh.stop();
+  });
+
+  it("a lazy payment method's BOLT 11 is searchable once activated", async () => {
+    server.lazyPaymentMethods = true;
+    const created = await backend.createInvoice({ amountMsat: 3_000n, description: "x", expirySec: 60 });
+    const fresh = make();
+    fresh.restoreInvoice(created.paymentHash, created.bolt11);
+    expect((await fresh.lookupInvoice(created.paymentHash)).state).toBe("open");
+    await fresh.stop();
+  });
+
+  describe("the Lightning payment method id on BTCPay 1.x and 2.x", () => {
+    const methodsAsked = () => server.http.requests.filter((r) => r.method === "POST" && r.path.endsWith("/invoices")).map((r) => (r.json as { checkout: { paymentMethods: string[] } }).checkout.paymentMethods[0]);
+
+    it("2.x: BTC-LN by default, one request", async () => {
+      await backend.createInvoice({ amountMsat: 2_000n, description: "x", expirySec: 60 });
+      expect(methodsAsked()).toEqual(["BTC-LN"]);
+    });
+
+    it("1.x refuses BTC-LN (422): the adapter switches to BTC-LightningNetwork once and keeps it", async () => {
+      server.version = 1;
+      const a = await backend.createInvoice({ amountMsat: 2_000n, description: "x", expirySec: 60 });
+      await backend.createInvoice({ amountMsat: 3_000n, description: "y", expirySec: 60 });
+      expect(methodsAsked()).toEqual(["BTC-LN", "BTC-LightningNetwork", "BTC-LightningNetwork"]);
+      expect((await backend.lookupInvoice(a.paymentHash)).state).toBe("open");
+    });
+
+    it("a configured id is used as is: BTC-LightningNetwork works on 2.x too; BTC-LN on 1.x is refused, not second-guessed", async () => {
+      const legacy = make({ paymentMethodId: "BTC-LightningNetwork" });
+      await legacy.createInvoice({ amountMsat: 2_000n, description: "x", expirySec: 60 });
+      expect(methodsAsked()).toEqual(["BTC-LightningNetwork"]);
+      await legacy.stop();
+      server.version = 1;
+      const pinned = make({ paymentMethodId: "BTC-LN" });
+      await expect(pinned.createInvoice({ amountMsat: 2_000n, description: "x", expirySec: 60 })).rejects.toMatchObject({
+        code: PaymentErrorCode.BAD_REQUEST,
+        message: expect.stringContaining("Invalid payment method"),
+      });
+      expect(methodsAsked()).toEqual(["BTC-LightningNetwork", "BTC-LN"]);
+      await pinned.stop();
+    });
   });
 
   it("activates lazy payment methods and speaks BTCPay 1.x method names", async () => {

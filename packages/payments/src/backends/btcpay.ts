@@ -1,10 +1,16 @@
 // The BTCPay Server adapter, over the Greenfield API (`Authorization: token <apiKey>`): an invoice restricted to the
-// Lightning payment method (`BTC-LN`, called `BTC-LightningNetwork` before BTCPay 2.0), its payment methods for the
-// BOLT 11 string and what was paid, and webhooks (`BTCPay-Sig: sha256=<hmac>`) as push hints.
+// Lightning payment method, its payment methods for the BOLT 11 string and what was paid, and webhooks
+// (`BTCPay-Sig: sha256=<hmac>`) as push hints. Facts relied on: backends/__fixtures__/upstream/btcpay-contract.ts.
+//
+// The Lightning payment method id: "BTC-LN" on 2.x; 1.x knows only "BTC-LightningNetwork" (and refuses "BTC-LN"
+// with 422), which 2.x still takes as a legacy alias. Unless `paymentMethodId` is configured, the adapter asks for
+// "BTC-LN" and, refused so, switches to "BTC-LightningNetwork" for good.
 //
 // BTCPay invoices are identified by BTCPay's own invoice id; the machine identifies payments by payment hash. The
-// adapter keeps the mapping for the invoices it created and, for a hash it does not know (after a restart), finds
-// the invoice with Greenfield's text search and proves the match by the payment hash inside its BOLT 11 string.
+// adapter keeps the mapping for the invoices it created. After a restart it finds an invoice again with Greenfield's
+// text search, which matches a *prefix* of indexed terms and does not index the payment hash but does index the
+// BOLT 11 string: the machine hands the BOLT 11 from its journal over (`restoreInvoice`), and the match is proven by
+// the payment hash inside the BOLT 11 of the invoice found.
 //
 // Credentials: an API key with `btcpay.store.cancreateinvoice` and `btcpay.store.canviewinvoices` on the one store,
 // nothing else. No hold invoices (BTCPay has none); no preimage in answers (Greenfield does not give it).
@@ -37,7 +43,10 @@ export interface BtcpayBackendOptions {
   /** The key of the Lightning node behind the store (BTCPay does not tell an invoice-only key). */
   nodePubkey?: string;
   network: Network;
-  /** Payment method id to ask for. Default "BTC-LN" (BTCPay >= 2.0); "BTC-LightningNetwork" for 1.x. */
+  /**
+   * Payment method id to ask for: "BTC-LN" (BTCPay 2.x) or "BTC-LightningNetwork" (1.x, also taken by 2.x). Default:
+   * "BTC-LN", switching to "BTC-LightningNetwork" when the server refuses it (1.x).
+   */
   paymentMethodId?: string;
   /** Per-request timeout in ms. Default 10 000. */
   requestTimeoutMs?: number;
@@ -45,7 +54,18 @@ export interface BtcpayBackendOptions {
   logger?: Logger;
 }
 
+/** 2.x's id, and 1.x's (which 2.x also takes). */
+const DEFAULT_METHOD_ID = "BTC-LN";
+const LEGACY_METHOD_ID = "BTC-LightningNetwork";
+/** How the payment-methods answer names Lightning: `paymentMethodId` "BTC-LN" (2.x), `paymentMethod` "BTC-LightningNetwork" (1.x). */
 const LN_METHOD_IDS = new Set(["BTC-LN", "BTC-LightningNetwork", "BTC_LightningLike"]);
+/** Greenfield truncates a search term to 512 characters (InvoiceRepository). */
+const SEARCH_MAX_CHARS = 512;
+
+/** The 422 of an invoice request whose checkout.paymentMethods the server does not know. */
+function isPaymentMethodRefusal(err: unknown): boolean {
+  return err instanceof PaymentError && err.code === PaymentErrorCode.BAD_REQUEST && /paymentmethods/i.test(String(err.context?.["message"] ?? ""));
+}
 
 const Invoice = z.looseObject({
   id: z.string().min(1),
@@ -96,6 +116,11 @@ export class BtcpayBackend implements LightningBackend {
   private readonly listeners = new Set<(hint: BackendHint) => void>();
   private readonly hashToInvoice = new Map<string, string>();
   private readonly invoiceToHash = new Map<string, string>();
+  /** BOLT 11 strings of invoices issued before a restart (from the journal), by payment hash, until found. */
+  private readonly restored = new Map<string, string>();
+  /** The payment method id asked for (see the file comment); changes once when 1.x refuses the default. */
+  private methodId: string;
+  private readonly methodFixed: boolean;
   private readonly storePath: string;
   private stopped = false;
 
@@ -105,6 +130,8 @@ export class BtcpayBackend implements LightningBackend {
     this.capabilities = { holdInvoices: false, push: Boolean(opts.webhookSecret) };
     this.log = opts.logger ?? silentLogger;
     this.storePath = `/api/v1/stores/${opts.storeId}`;
+    this.methodFixed = opts.paymentMethodId !== undefined;
+    this.methodId = opts.paymentMethodId ?? DEFAULT_METHOD_ID;
     this.http = new HttpTransport({
       baseUrl: opts.url,
       headers: { Authorization: `token ${opts.apiKey}` },
@@ -141,17 +168,27 @@ export class BtcpayBackend implements LightningBackend {
     checkInvoiceRequest(req);
     // BTCPay prices BTC to 8 decimals: a sub-sat amount cannot be asked for exactly, so it is refused.
     msatToWholeSat(req.amountMsat, "BTCPay");
-    const body = {
+    const body = (methodId: string) => ({
       amount: msatToBtcString(req.amountMsat),
       currency: "BTC",
       metadata: { itemDesc: req.description },
       checkout: {
-        paymentMethods: [this.opts.paymentMethodId ?? "BTC-LN"],
+        paymentMethods: [methodId],
         // Greenfield takes whole minutes; rounding up keeps the buyer's window at least as long as asked.
         expirationMinutes: Math.ceil(req.expirySec / 60),
       },
-    };
-    const inv = parseWire(Invoice, (await this.call("POST", `${this.storePath}/invoices`, body, signal)).json, "create invoice", "BTCPay");
+    });
+    let res: HttpResponse;
+    try {
+      res = await this.call("POST", `${this.storePath}/invoices`, body(this.methodId), signal);
+    } catch (err) {
+      if (this.methodFixed || this.methodId !== DEFAULT_METHOD_ID || !isPaymentMethodRefusal(err)) throw err;
+      // BTCPay 1.x: "BTC-LN" is no payment method id there. Its own name works on both major versions.
+      this.log.warn("BTCPay refused the payment method id BTC-LN (BTCPay 1.x); using BTC-LightningNetwork", { refused: DEFAULT_METHOD_ID });
+      this.methodId = LEGACY_METHOD_ID;
+      res = await this.call("POST", `${this.storePath}/invoices`, body(this.methodId), signal);
+    }
+    const inv = parseWire(Invoice, res.json, "create invoice", "BTCPay");
     let method = await this.lightningMethod(inv.id, signal);
     if (method.activated === false || !method.destination) {
       // Stores with "lazy payment methods" make the BOLT 11 only when asked.
@@ -215,10 +252,17 @@ export class BtcpayBackend implements LightningBackend {
 
   unsubscribe(): void {}
 
-  /** Records a payment hash <-> BTCPay invoice id pair known from elsewhere (e.g. the machine's journal). */
+  /** An invoice issued before a restart: its BOLT 11 (BTCPay indexes it for search; see the file comment). */
+  restoreInvoice(paymentHash: string, bolt11: string): void {
+    checkHash(paymentHash);
+    if (!this.hashToInvoice.has(paymentHash) && bolt11) this.restored.set(paymentHash, bolt11.replace(/^lightning:/i, ""));
+  }
+
+  /** Records a payment hash <-> BTCPay invoice id pair known from elsewhere. */
   remember(paymentHash: string, invoiceId: string): void {
     this.hashToInvoice.set(paymentHash, invoiceId);
     this.invoiceToHash.set(invoiceId, paymentHash);
+    this.restored.delete(paymentHash);
   }
 
   /**
@@ -281,9 +325,23 @@ export class BtcpayBackend implements LightningBackend {
     return ln;
   }
 
-  /** After a restart: find the invoice by text search and keep only one whose BOLT 11 carries this hash. */
+  /**
+   * After a restart: find the invoice by the BOLT 11 the machine restored, with Greenfield's text search (a prefix
+   * match of at most 512 characters against indexed terms, among them each payment method's destination), and keep
+   * only one whose own BOLT 11 carries this hash. The payment hash itself is never indexed, so without the BOLT 11
+   * there is nothing to search for.
+   */
   private async findInvoiceId(paymentHash: string, signal?: AbortSignal): Promise<string> {
-    const res = await this.call("GET", `${this.storePath}/invoices?textSearch=${paymentHash}&take=5`, undefined, signal, paymentHash);
+    const bolt11 = this.restored.get(paymentHash);
+    if (!bolt11) {
+      throw new PaymentError(
+        PaymentErrorCode.INVOICE_NOT_FOUND,
+        "BTCPay cannot be searched by payment hash and the machine did not restore this invoice's BOLT 11",
+        { paymentHash },
+      );
+    }
+    const term = encodeURIComponent(bolt11.slice(0, SEARCH_MAX_CHARS));
+    const res = await this.call("GET", `${this.storePath}/invoices?textSearch=${term}&take=5`, undefined, signal, paymentHash);
     for (const inv of parseWire(InvoiceList, res.json, "invoice search", "BTCPay")) {
       try {
         const m = await this.lightningMethod(inv.id, signal);
@@ -295,7 +353,7 @@ export class BtcpayBackend implements LightningBackend {
         // not this one
       }
     }
-    throw new PaymentError(PaymentErrorCode.INVOICE_NOT_FOUND, "BTCPay has no invoice with this payment hash", { paymentHash });
+    throw new PaymentError(PaymentErrorCode.INVOICE_NOT_FOUND, "BTCPay has no invoice with this BOLT 11", { paymentHash });
   }
 
   private async call(method: string, path: string, body: unknown, signal: AbortSignal | undefined, paymentHash?: string): Promise<HttpResponse> {

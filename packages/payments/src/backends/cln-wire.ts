@@ -60,14 +60,53 @@ export type HoldState = z.infer<typeof HoldState>;
 export const HoldLookup = z.looseObject({ state: HoldState, htlc_expiry: z.int().optional() });
 export const HoldStateResult = z.looseObject({ state: HoldState });
 
-/** `wait {subsystem: "invoices", indexname: "updated", nextvalue}` (CLN >= 23.08). */
+/**
+ * What changed, in a `wait` answer for the invoices subsystem: `status` and `label` for a status change, plus
+ * `bolt11` for a creation (CLN wallet/invoices.c invoice_index_inc; upstream/cln-contract.ts CLN_WAIT).
+ */
+export const ClnWaitInvoiceChange = z.looseObject({
+  status: z.enum(["unpaid", "paid", "expired"]).optional(),
+  label: z.string().optional(),
+  bolt11: z.string().optional(),
+});
+export type ClnWaitInvoiceChange = z.infer<typeof ClnWaitInvoiceChange>;
+
+/**
+ * `wait {subsystem: "invoices", indexname: "updated", nextvalue}` (CLN >= 23.08). The change is under `invoices`
+ * from v25.05 and under `details` before; v25.05 to v26.05 send both, v26.06 `invoices` only (doc/schemas/wait.json:
+ * details "deprecated": ["v25.05", "v26.06"]). An answer given at once, because the index was already there, has
+ * neither (lightningd/wait.c json_wait).
+ */
 export const ClnWaitInvoices = z.looseObject({
   subsystem: z.literal("invoices"),
   updated: z.int().min(0).optional(),
-  details: z
-    .looseObject({ status: z.string().optional(), label: z.string().optional(), bolt11: z.string().optional() })
+  invoices: ClnWaitInvoiceChange.optional(),
+  details: ClnWaitInvoiceChange.optional(),
+});
+
+/** Any `wait` answer: the subsystem and the index asked for. */
+export const ClnWaitIndex = z.looseObject({ subsystem: z.string(), updated: z.int().min(0).optional() });
+
+/**
+ * `wait {subsystem: "htlcs", indexname: "updated", nextvalue}` (CLN >= v25.05; doc/schemas/wait.json, "added":
+ * "v25.05"; lightningd/peer_htlcs.c htlcs_index_inc): every state change of an HTLC, with its direction and payment
+ * hash. Older releases refuse the subsystem (-32602).
+ */
+export const ClnWaitHtlcs = z.looseObject({
+  subsystem: z.literal("htlcs"),
+  updated: z.int().min(0).optional(),
+  htlcs: z
+    .looseObject({
+      state: z.string().optional(),
+      direction: z.enum(["in", "out"]).optional(),
+      payment_hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    })
     .optional(),
 });
+
+/** `listconfigs {config}` (CLN >= 23.08): `configs.<name>.value_int` for an integer option, plugin options included. */
+export const ClnListConfigsInt = (name: string) =>
+  z.looseObject({ configs: z.looseObject({ [name]: z.looseObject({ value_int: z.int().min(0) }) }) });
 
 /** CLN error codes the adapter tells apart (common/jsonrpc_errors.h, lightningd/invoice.h). */
 export const ClnErrorCode = {
@@ -81,6 +120,13 @@ export const ClnErrorCode = {
 
 /** The plugin's refusal for a transition its state machine does not allow. */
 export const WRONG_STATE_RE = /Holdinvoice is in wrong state: '([A-Z]+)'/;
+/** The plugin's refusal of an expiry not above its `holdinvoice-cancel-before-invoice-expiry` (src/util.rs). */
+export const HOLD_EXPIRY_FLOOR_RE = /^expiry: needs to be greater than '([0-9]+)'/;
+/**
+ * An error of CLN's `invoice` passed through the plugin: cln-plugin sends `{code: -32700, message: "Error code <n>:
+ * <message>"}` (CLN plugins/src/lib.rs parse_error, cln-rpc RpcError Display), so the inner code is in the text.
+ */
+export const WRAPPED_RPC_ERROR_RE = /^Error code (-?[0-9]+): /;
 /** The plugin's answer for a hash it does not hold. */
 export const HOLD_NOT_FOUND_RE = /payment_hash '[0-9a-f]*' not found/;
 

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../__fixtures__/manual-clock.js";
-import type { BackendHint } from "../backend.js";
 import { PaymentErrorCode } from "../errors.js";
 import { FAKE_NODE_PUBKEY } from "./__fixtures__/bolt11.js";
 import { FakeCln } from "./__fixtures__/fake-cln.js";
@@ -54,7 +53,8 @@ describe("ClnBackend against a clnrest fake", () => {
     const { paymentHash, preimage } = preimagePair();
     const created = await backend.createHoldInvoice({ paymentHash, preimage, amountMsat: 2_500_123n, description: "cola", expirySec: 180 });
     expect(created.paymentHash).toBe(paymentHash);
-    expect(node.calls("holdinvoice")[0]).toMatchObject({ amount_msat: 2_500_123, description: "cola", expiry: 180, cltv: 80, preimage });
+    // The order's 180 s + the 600 s settle window + the plugin's 1800 s floor (read from the node).
+    expect(node.calls("holdinvoice")[0]).toMatchObject({ amount_msat: 2_500_123, description: "cola", expiry: 2580, cltv: 80, preimage });
 
     expect(await backend.lookupInvoice(paymentHash)).toMatchObject({ state: "open", amountMsat: 2_500_123n, amountPaidMsat: 0n });
     await expect(backend.settleInvoice(preimage)).rejects.toMatchObject({ code: PaymentErrorCode.NOT_HELD });
@@ -89,7 +89,7 @@ describe("ClnBackend against a clnrest fake", () => {
     expect(node.calls("holdinvoice")).toHaveLength(0);
   });
 
-  it("a reused payment hash comes back as duplicate_payment_hash (CLN 901, in-band through the plugin)", async () => {
+  it("a reused payment hash comes back as duplicate_payment_hash (CLN's 900/901 wrapped by cln-plugin as -32700)", async () => {
     await backend.start();
     const pair = preimagePair();
     await backend.createHoldInvoice({ ...pair, amountMsat: 1000n, description: "x", expirySec: 60 });
@@ -130,7 +130,8 @@ describe("ClnBackend against a clnrest fake", () => {
     await clock.advance(0);
     await vi.waitFor(() => expect(limited.capabilities.push).toBe(false));
     await clock.advance(60_000);
-    expect(node.calls("wait")).toHaveLength(1);
+    // One refused try per long-poll loop (invoices, htlcs), then no more.
+    expect(node.calls("wait")).toMatchObject([{ subsystem: "invoices" }, { subsystem: "htlcs" }]);
     await limited.stop();
   });
 
@@ -152,33 +153,51 @@ describe("ClnBackend against a clnrest fake", () => {
     });
   });
 
-  it("push: a paid invoice produces a hint; after the long-poll fails and recovers it asks for a sweep", async () => {
-    const hints: BackendHint[] = [];
-    backend.watch((h) => hints.push(h));
-    await backend.start();
-    await clock.advance(0);
-    await vi.waitFor(() => expect(node.calls("wait").length).toBeGreaterThanOrEqual(2));
-    const created = await backend.createInvoice({ amountMsat: 3000n, description: "x", expirySec: 60 });
-    await vi.waitFor(async () => {
-      await clock.advance(0);
-      expect(hints).toContainEqual({ type: "invoice", paymentHash: created.paymentHash });
-    });
-    node.pay(created.paymentHash);
-    await vi.waitFor(async () => {
-      await clock.advance(0);
-      expect(hints).toContainEqual({ type: "invoice", paymentHash: created.paymentHash, state: "settled" });
+  describe("hold invoice expiry above the holdinvoice plugin's floor", () => {
+    const order = () => ({ ...preimagePair(), amountMsat: 1_000n, description: "x", expirySec: 180 });
+
+    it("reads the node's floor with listconfigs and asks for the order's window + settle window + floor", async () => {
+      node.holdExpiryFloorSec = 3600;
+      await backend.start();
+      expect(node.calls("listconfigs")).toEqual([{ config: "holdinvoice-cancel-before-invoice-expiry" }]);
+      await backend.createHoldInvoice(order());
+      expect(node.calls("holdinvoice")).toMatchObject([{ expiry: 180 + 600 + 3600 }]);
     });
 
-    // The node restarts: the open long-poll is cut, the next attempt too.
-    node.http.faults.push("drop");
-    node.http.dropAll();
-    await vi.waitFor(async () => {
-      await clock.advance(0);
-      expect(hints).toContainEqual(expect.objectContaining({ type: "health", health: "degraded" }));
+    it("with a rune that may not read configs, learns the floor from the plugin's refusal, once", async () => {
+      node.holdExpiryFloorSec = 7200;
+      node.runes.set("no-configs", new Set(["getinfo", "invoice", "listinvoices", "wait", "holdinvoice", "holdinvoicelookup", "holdinvoicesettle", "holdinvoicecancel"]));
+      const limited = new ClnBackend({ url: node.url, rune: "no-configs", clock, holdSettleWindowSec: 300 });
+      await limited.start();
+      await limited.createHoldInvoice(order());
+      // Refused at the default floor (1800), then accepted above the node's.
+      expect(node.calls("holdinvoice")).toMatchObject([{ expiry: 180 + 300 + 1800 }, { expiry: 180 + 300 + 7200 }]);
+      await limited.createHoldInvoice(order());
+      expect(node.calls("holdinvoice")).toHaveLength(3);
+      expect(node.calls("holdinvoice")[2]).toMatchObject({ expiry: 180 + 300 + 7200 });
+      await limited.stop();
     });
-    await vi.waitFor(async () => {
-      await clock.advance(30_000);
-      expect(hints).toContainEqual({ type: "reconnected" });
+
+    it("a configured floor is used as is; a refusal that is not about the floor is not retried", async () => {
+      const fixed = new ClnBackend({ url: node.url, rune: RUNE, clock, holdExpiryFloorSec: 1800, defaultCltvExpiry: 6 });
+      await fixed.start();
+      expect(node.calls("listconfigs")).toHaveLength(0);
+      // cltv 6 is not above the plugin's 6-block margin: refused, in-band.
+      await expect(fixed.createHoldInvoice(order())).rejects.toMatchObject({ code: PaymentErrorCode.BACKEND_ERROR, message: expect.stringContaining("cltv: needs to be greater than '6'") });
+      expect(node.calls("holdinvoice")).toHaveLength(1);
+      await fixed.stop();
+    });
+
+    it("the invoice outlives the order: the BOLT 11 carries the long expiry, the plugin keeps holding until then", async () => {
+      await backend.start();
+      const req = order();
+      const created = await backend.createHoldInvoice(req);
+      const inv = node.invoices.get(req.paymentHash);
+      expect(inv?.expiresAt).toBe(1_763_700_000 + 2580);
+      expect(created.bolt11).toBe(inv?.bolt11);
+      // After the order's 180 s the machine cancels (the controller's expiry does this); the plugin allows it.
+      await backend.cancelInvoice(req.paymentHash);
+      expect(inv?.hold).toBe("CANCELED");
     });
   });
 });

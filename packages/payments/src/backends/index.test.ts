@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PaymentsBackendConfig } from "@zapvend/protocol";
 import { PaymentErrorCode } from "../errors.js";
+import { FakeBtcpay } from "./__fixtures__/fake-btcpay.js";
 import { FakeLnbits } from "./__fixtures__/fake-lnbits.js";
 import { createBackend } from "./index.js";
 
@@ -44,5 +45,19 @@ describe("createBackend", () => {
     expect(await b.nodeInfo()).toEqual({ pubkey: key, network: "signet" });
     await b.stop();
     await server.close();
+  });
+
+  it("passes BTCPay's configured paymentMethodId (1.x's BTC-LightningNetwork) and refuses a malformed one in the config", async () => {
+    const server = await new FakeBtcpay().start();
+    server.version = 1;
+    const config = PaymentsBackendConfig.parse({ kind: "btcpay", url: server.url, apiKey: "key-invoices", storeId: server.storeId, paymentMethodId: "BTC-LightningNetwork" });
+    const b = await createBackend(config, { network: "regtest" });
+    await b.createInvoice({ amountMsat: 2_000n, description: "x", expirySec: 60 });
+    const posts = server.http.requests.filter((r) => r.method === "POST");
+    expect(posts.map((r) => (r.json as { checkout: { paymentMethods: string[] } }).checkout.paymentMethods)).toEqual([["BTC-LightningNetwork"]]);
+    await b.stop();
+    await server.close();
+    expect(PaymentsBackendConfig.safeParse({ kind: "btcpay", url: server.url, apiKey: "k", storeId: "S", paymentMethodId: "BTC LN; drop" }).success).toBe(false);
+    expect(PaymentsBackendConfig.safeParse({ kind: "cln", url: "https://node:3010", rune: "r", tlsCertPath: "/etc/zapvend/ca.pem", tlsServerName: "cln rest server" }).success).toBe(true);
   });
 });

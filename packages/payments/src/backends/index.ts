@@ -45,7 +45,14 @@ export async function createBackend(config: PaymentsBackendConfig, deps: Backend
     case "cln": {
       const { ClnBackend } = await import("./cln.js");
       const tlsCertPem = config.tlsCertPath ? (await secret(config.tlsCertPath, "TLS certificate")).toString("utf8") : undefined;
-      return new ClnBackend({ url: config.url, rune: config.rune, ...(tlsCertPem ? { tlsCertPem } : {}), ...common, ...(deps.random ? { random: deps.random } : {}) });
+      return new ClnBackend({
+        url: config.url,
+        rune: config.rune,
+        ...(tlsCertPem ? { tlsCertPem } : {}),
+        ...(config.tlsServerName ? { tlsServerName: config.tlsServerName } : {}),
+        ...common,
+        ...(deps.random ? { random: deps.random } : {}),
+      });
     }
     case "lnbits": {
       const { LnbitsBackend } = await import("./lnbits.js");
@@ -59,6 +66,7 @@ export async function createBackend(config: PaymentsBackendConfig, deps: Backend
         storeId: config.storeId,
         network: deps.network,
         ...(config.webhookSecret ? { webhookSecret: config.webhookSecret } : {}),
+        ...(config.paymentMethodId ? { paymentMethodId: config.paymentMethodId } : {}),
         ...(deps.payeeNodeKey ? { nodePubkey: deps.payeeNodeKey } : {}),
         ...common,
       });

@@ -2,8 +2,11 @@
 // phoenix.conf, form-encoded `POST /createinvoice` (amountSat, description, expirySeconds, externalId),
 // `GET /payments/incoming/{paymentHash}`, `GET /getinfo`.
 //
-// Credentials: give the device `http-password-limited-access` (read and invoice creation only), never
-// `http-password`, which can spend the node's balance.
+// Credentials: give the device `http-password-limited-access`, never `http-password`. In phoenixd 0.8.0
+// (github.com/ACINQ/phoenixd, src/commonMain/kotlin/fr/acinq/phoenixd/Api.kt, tag v0.8.0 de6f8ae8) the limited
+// password is refused only by the routes that move money out (payinvoice, payoffer, paylnaddress, lnurlpay,
+// lnurlauth, sendtoaddress, bumpfee, closechannel); it still reads balance and payment history. phoenixd >= 0.5
+// generates it into phoenix.conf on first start.
 //
 // No hold invoices (phoenixd has none). No push: phoenixd's `/websocket` would need a WebSocket client, which Node
 // 20 lacks without a dependency, and a push is only a hint; the monitor's poll finds every payment.

@@ -85,6 +85,51 @@ describe("adapters behind PaymentService", () => {
     await pollUntil(clock, updates, "settled");
   });
 
+  it("CLN: the held payment reaches the machine by push (htlcs index), well before the poll; the BOLT 11 outlives the order", async () => {
+    const node = await new FakeCln().start();
+    node.runes.set("r", undefined);
+    cleanups.push(() => node.close());
+    const clock = new ManualClock();
+    const backend = new ClnBackend({ url: node.url, rune: "r", clock, random: () => 0.5 });
+    const { svc, updates } = await service(backend, clock);
+    const preimage = randomBytes(32).toString("hex");
+    const paymentHash = createHash("sha256").update(Buffer.from(preimage, "hex")).digest("hex");
+    const inv = await svc.createHoldInvoice({ paymentHash, preimage, amountMsat: 33_000n, description: "cola", expirySec: 180 } as Parameters<typeof svc.createHoldInvoice>[0]);
+    // Verified by the machine although it lives 180 + 600 + 1800 s: the order's own 180 s is the controller's.
+    expect(inv.expiresAtMs).toBe((1_763_700_000 + 2_580) * 1000);
+    svc.track(inv.paymentHash, 33_000n);
+    await vi.waitFor(async () => {
+      await clock.advance(0);
+      expect(node.waitingHtlcs).toBe(1);
+    });
+    node.acceptAfterLookups = 1;
+    node.pay(paymentHash);
+    let advancedMs = 0;
+    await vi.waitFor(async () => {
+      await clock.advance(250);
+      advancedMs += 250;
+      expect(updates.map((u) => u.state)).toContain("accepted");
+    });
+    expect(advancedMs).toBeLessThan(5_000); // the monitor's poll interval here
+  });
+
+  it("BTCPay after a restart: the journal's BOLT 11 handed to PaymentService finds the invoice, paid while the machine was off", async () => {
+    const server = await new FakeBtcpay().start();
+    server.lightningDescriptionTemplate = "{ItemDescription}";
+    cleanups.push(() => server.close());
+    const clock = new ManualClock();
+    const make = () => new BtcpayBackend({ url: server.url, apiKey: "key-invoices", storeId: server.storeId, network: "regtest", nodePubkey: FAKE_NODE_PUBKEY, clock });
+    const before = await service(make(), clock);
+    const inv = await before.svc.createInvoice({ amountMsat: 12_000n, description: "gum", expirySec: 120 });
+    await before.svc.stop();
+    server.pay([...server.invoices.keys()][0] ?? "");
+    const after = await service(make(), clock);
+    after.svc.restoreInvoice(inv.paymentHash, inv.bolt11);
+    after.svc.track(inv.paymentHash, 12_000n);
+    await pollUntil(clock, after.updates, "settled");
+    expect(after.updates[0]).toMatchObject({ paymentHash: inv.paymentHash, amountPaidMsat: 12_000n });
+  });
+
   it("BTCPay: a forged or premature webhook dispenses nothing; the real payment is seen through the lookup", async () => {
     const server = await new FakeBtcpay().start();
     server.lightningDescriptionTemplate = "{ItemDescription}";

@@ -1,11 +1,15 @@
-// A fake BTCPay Server to the Greenfield contract: `Authorization: token <key>` (401 {code: "unauthenticated"},
-// 403 {code: "missing-permission"}), `POST /api/v1/stores/{storeId}/invoices` (200 with the invoice; 422 with
-// [{path, message}] for a bad amount), `GET .../invoices/{id}` (404 {code: "invoice-not-found"}),
-// `GET .../invoices/{id}/payment-methods` (BTC amounts as decimal strings, the BOLT 11 in `destination`),
-// lazy payment methods activated with `POST .../payment-methods/{id}/activate`, text search, and signed webhooks.
+// A fake BTCPay Server to the Greenfield contract, built from the facts in upstream/btcpay-contract.ts (each cites
+// the upstream file and tag): `Authorization: token <key>` (401 {code: "unauthenticated"}, 403 {code:
+// "missing-permission"}), `POST /api/v1/stores/{storeId}/invoices` (200 with the invoice; 422 with [{path, message}]
+// for a bad amount or a payment method id this version does not parse: 1.x refuses "BTC-LN"),
+// `GET .../invoices/{id}` (404 {code: "invoice-not-found"}), `GET .../invoices/{id}/payment-methods` (BTC amounts as
+// decimal strings, the BOLT 11 in `destination`, the id under `paymentMethodId` (2.x) or `paymentMethod` (1.x)),
+// lazy payment methods activated with `POST .../payment-methods/{id}/activate`, `textSearch` as BTCPay does it (a
+// prefix match against the indexed terms, which do not include the payment hash), and signed webhooks.
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { fakeBolt11 } from "./bolt11.js";
 import { HttpFake, type FakeRequest, type Handled } from "./http-fake.js";
+import { BTCPAY_BAD_METHOD_REFUSAL, BTCPAY_LN_METHOD, BTCPAY_TEXT_SEARCH } from "./upstream/btcpay-contract.js";
 
 export interface FakeBtcpayInvoice {
   id: string;
@@ -17,6 +21,8 @@ export interface FakeBtcpayInvoice {
   additionalStatus: string;
   paidMsat: bigint;
   activated: boolean;
+  orderId?: string;
+  createdTime: number;
 }
 
 export class FakeBtcpay {
@@ -28,7 +34,7 @@ export class FakeBtcpay {
   lazyPaymentMethods = false;
   /** The store's "Lightning description template" (BTCPay's default below); `{ItemDescription}` is metadata.itemDesc. */
   lightningDescriptionTemplate = "Paid to {StoreName} (Order ID: {OrderId})";
-  /** "BTC-LN" (2.x) or "BTC-LightningNetwork" (1.x, under `paymentMethod`). */
+  /** The major version: payment method ids it parses, and how its answers name them. */
   version: 1 | 2 = 2;
   private n = 0;
 
@@ -76,6 +82,15 @@ export class FakeBtcpay {
       if (!b.amount || !/^[0-9]+(\.[0-9]{1,8})?$/.test(b.amount) || b.currency !== "BTC") {
         return { status: 422, body: [{ path: "amount", message: "Amount should be a positive decimal with at most 8 decimals" }] };
       }
+      const known = (this.version === 1 ? BTCPAY_LN_METHOD.v1.accepted : BTCPAY_LN_METHOD.v2.accepted).map((m) => m.toLowerCase());
+      const badMethods = (b.checkout?.paymentMethods ?? [])
+        .map((m, i) => ({ m, i }))
+        .filter(({ m }) => !known.includes(m.toLowerCase()))
+        .map(({ i }) => ({
+          path: BTCPAY_BAD_METHOD_REFUSAL.path(i),
+          message: this.version === 1 ? BTCPAY_BAD_METHOD_REFUSAL.messageV1 : BTCPAY_BAD_METHOD_REFUSAL.messageV2,
+        }));
+      if (badMethods.length > 0) return { status: BTCPAY_BAD_METHOD_REFUSAL.status, body: badMethods };
       const [whole = "0", frac = ""] = b.amount.split(".");
       const amountMsat = (BigInt(whole) * 100_000_000n + BigInt(frac.padEnd(8, "0"))) * 1000n;
       const preimage = randomBytes(32);
@@ -99,6 +114,8 @@ export class FakeBtcpay {
         additionalStatus: "None",
         paidMsat: 0n,
         activated: !this.lazyPaymentMethods,
+        ...(b.metadata?.orderId ? { orderId: b.metadata.orderId } : {}),
+        createdTime: 1_763_700_000 + this.n,
       };
       this.invoices.set(id, inv);
       return { status: 200, body: this.invoiceBody(inv) };
@@ -106,8 +123,8 @@ export class FakeBtcpay {
     if (rest === "" && req.method === "GET") {
       const denied = need("btcpay.store.canviewinvoices");
       if (denied) return denied;
-      const q = req.query.get("textSearch");
-      const list = [...this.invoices.values()].filter((i) => !q || i.bolt11.includes(q) || i.paymentHash === q);
+      const q = req.query.get("textSearch")?.slice(0, BTCPAY_TEXT_SEARCH.maxChars);
+      const list = [...this.invoices.values()].filter((i) => !q || this.searchTerms(i).some((t) => t.startsWith(q)));
       return { status: 200, body: list.slice(0, Number(req.query.get("take") ?? 50)).map((i) => this.invoiceBody(i)) };
     }
     const m = /^\/([^/]+)(\/payment-methods(?:\/([^/]+)\/activate)?)?$/.exec(rest);
@@ -121,7 +138,7 @@ export class FakeBtcpay {
     if (denied) return denied;
     if (!m[2]) return { status: 200, body: this.invoiceBody(inv) };
     const paidBtc = (Number(inv.paidMsat / 1000n) / 1e8).toFixed(8);
-    const id = this.version === 2 ? { paymentMethodId: "BTC-LN" } : { paymentMethod: "BTC-LightningNetwork", cryptoCode: "BTC" };
+    const id = this.version === 2 ? { paymentMethodId: BTCPAY_LN_METHOD.v2.canonical, currency: "BTC" } : { paymentMethod: BTCPAY_LN_METHOD.v1.canonical, cryptoCode: "BTC" };
     return {
       status: 200,
       body: [
@@ -143,7 +160,19 @@ export class FakeBtcpay {
     };
   }
 
+  /** What BTCPay indexes for `textSearch` (BTCPAY_TEXT_SEARCH.indexed); never the payment hash. */
+  private searchTerms(inv: FakeBtcpayInvoice): string[] {
+    return [
+      ...(inv.activated ? [inv.bolt11, inv.amountBtc] : []),
+      inv.id,
+      String(inv.createdTime),
+      inv.amountBtc,
+      ...(inv.orderId ? [inv.orderId] : []),
+      this.storeId,
+    ];
+  }
+
   private invoiceBody(inv: FakeBtcpayInvoice) {
-    return { id: inv.id, storeId: this.storeId, amount: inv.amountBtc, currency: "BTC", type: "Standard", checkoutLink: `${this.url}/i/${inv.id}`, createdTime: 1_763_700_000, expirationTime: 1_763_700_180, monitoringExpiration: 1_763_700_180, status: inv.status, additionalStatus: inv.additionalStatus, archived: false, metadata: {} };
+    return { id: inv.id, storeId: this.storeId, amount: inv.amountBtc, currency: "BTC", type: "Standard", checkoutLink: `${this.url}/i/${inv.id}`, createdTime: inv.createdTime, expirationTime: 1_763_700_180, monitoringExpiration: 1_763_700_180, status: inv.status, additionalStatus: inv.additionalStatus, archived: false, metadata: {} };
   }
 }

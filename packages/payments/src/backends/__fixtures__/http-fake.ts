@@ -1,6 +1,7 @@
 // The plumbing the fake servers share: a real HTTP server on 127.0.0.1 port 0, a request log, and the transport
 // faults a real service shows (a request that never gets an answer, a connection cut before the answer).
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 
 export interface FakeRequest {
@@ -33,20 +34,25 @@ export class HttpFake {
   private readonly stalled = new Set<http.ServerResponse>();
   url = "";
 
-  constructor(private readonly handle: (req: FakeRequest) => Handled) {}
+  /** `tls`: serve https with this key and certificate chain (PEM, leaf first) instead of plain http. */
+  constructor(
+    private readonly handle: (req: FakeRequest) => Handled,
+    private readonly tls?: { keyPem: string; certPem: string },
+  ) {}
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => void this.serve(req, res, Buffer.concat(chunks)));
-    });
-    this.server.on("connection", (s) => {
+    };
+    this.server = this.tls ? https.createServer({ key: this.tls.keyPem, cert: this.tls.certPem }, onRequest) : http.createServer(onRequest);
+    this.server.on("connection", (s: Socket) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
     });
     await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${this.tls ? "https" : "http"}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
