@@ -38,6 +38,10 @@ export const BridgeErrorCode = {
   BROKER_TIMEOUT: "BROKER_TIMEOUT",
   /** A key file or key text that is not an Ed25519 key. */
   BAD_KEY: "BAD_KEY",
+  /** An ACL text the embedded broker cannot read. */
+  BAD_ACL: "BAD_ACL",
+  /** A broker users file that is missing, unreadable or not `{users: {name: password}}`. */
+  BAD_USERS: "BAD_USERS",
   /** The embedded broker could not listen. */
   LISTEN_FAILED: "LISTEN_FAILED",
 } as const;
