@@ -81,7 +81,7 @@ beforeAll(async () => {
   const missing = Object.entries(bins).filter(([, f]) => !existsSync(f));
   if (missing.length > 0) throw new Error(`not built: ${missing.map(([n]) => n).join(", ")} (npm run build)`);
   dir = mkdtempSync(path.join(tmpdir(), "zapvend-kiosk-real-"));
-  const brokerUrl = await start("broker", [bins.broker, "--port", "0"], "broker");
+  const brokerUrl = await start("broker", [bins.broker, "--port", "0", "--allow-anonymous"], "broker");
   const simUrl = await start("sim-lightning", [bins.sim, "--port", "0"], "sim-lightning");
   // The demo's snacks pin map; A2 turns slower so that a page reload fits well inside its vend.
   const pinmap = JSON.parse(readFileSync(path.join(root, "hardware/pinmaps/snacks.json"), "utf8")) as { spirals: Record<string, { revolutionMs: number }> };
