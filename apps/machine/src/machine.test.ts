@@ -336,7 +336,7 @@ describe("zapvend-machine on the sim node and sim board", () => {
       expect((await hook("x".repeat(70_000), sign("x".repeat(70_000)))).status).toBe(413);
 
       const plainUrl = await plain.start();
-      const none = await fetch(`${plainUrl}/api/webhooks/btcpay`, { method: "POST", headers: { "btcpay-sig": sign(body) }, body });
+      const none = await fetch(`${plainUrl}/api/webhooks/btcpay`, { method: "POST", headers: { "content-type": "application/json", "btcpay-sig": sign(body) }, body });
       expect(none.status).toBe(404);
     } finally {
       await machine.stop();
