@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { parseKioskServerMessage, type Catalog, type HealthResponse, type MachineStatusView, type Order } from "@zapvend/protocol";
-import { ApiFailure, KIOSK_BOOT_MARKER, KIOSK_SESSION_COOKIE, MachineServer, jsonForScript, type MachineApi, type MachineApiEvents } from "./http-server.js";
+import { ApiFailure, KIOSK_BOOT_MARKER, KIOSK_SESSION_COOKIE, MachineServer, jsonForScript, memoryOrderSessions, type MachineApi, type MachineApiEvents } from "./http-server.js";
 
 const status: MachineStatusView = { machineId: "snacks-01", mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
 const order: Order = {
@@ -291,6 +291,20 @@ describe("machine HTTP API on a shop's network", () => {
     api.move(((await first.json()) as Order).orderId, { state: "held" });
     expect((await post(url, "/api/orders", { slot: "A1" }, { cookie: a })).status).toBe(201);
     expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(429);
+  });
+
+  it("a restarted server still counts the invoices opened before it against the caps", async () => {
+    const api = new OrdersApi();
+    const orderSessions = memoryOrderSessions();
+    server = new MachineServer({ api, maxPendingOrders: 2, orderSessions });
+    let url = await server.start("127.0.0.1", 0);
+    for (let i = 0; i < 2; i++) expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(201);
+    await server.stop();
+    server = new MachineServer({ api, maxPendingOrders: 2, orderSessions });
+    url = await server.start("127.0.0.1", 0);
+    expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(429);
+    api.move([...api.orders.keys()][0]!, { state: "expired" });
+    expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(201);
   });
 
   it("a credit id reaches only the kiosk session that created the order: not other screens, not the API by order id", async () => {

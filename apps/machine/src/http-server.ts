@@ -72,17 +72,20 @@ export interface OrderSessionStore {
   /** The session that created the order; null: created without one (an API client); undefined: not known. */
   get(orderId: string): string | null | undefined;
   set(orderId: string, session: string | null): void;
+  /** Orders recorded since `sinceMs` (epoch ms), so a restarted daemon counts the invoices still open against its caps. */
+  recent?(sinceMs: number): Array<{ orderId: string; session: string | null }>;
 }
 
 /** In memory, the newest 10,000 orders (the default when the daemon gives no store). */
 export function memoryOrderSessions(max = 10_000): OrderSessionStore {
-  const m = new Map<string, string | null>();
+  const m = new Map<string, { session: string | null; at: number }>();
   return {
-    get: (id) => m.get(id),
-    set: (id, s) => {
-      m.set(id, s);
+    get: (id) => m.get(id)?.session,
+    set: (id, session) => {
+      m.set(id, { session, at: Date.now() });
       if (m.size > max) m.delete(m.keys().next().value!);
     },
+    recent: (sinceMs) => [...m].filter(([, v]) => v.at >= sinceMs).map(([orderId, v]) => ({ orderId, session: v.session })),
   };
 }
 
@@ -203,6 +206,10 @@ export class MachineServer {
     });
     const addr = server.address() as AddressInfo;
     const defaults = defaultOrigins(host, addr.port);
+    // Invoices opened before a restart and still unpaid count against the caps (an invoice lives at most an hour).
+    for (const { orderId, session } of this.sessions.recent?.(Date.now() - 3_600_000) ?? []) {
+      if (api.getOrder(orderId)?.state === "pending") this.open.set(orderId, session);
+    }
     this.origins = new Set(this.opts.allowedOrigins ?? defaults);
     this.hosts = new Set((this.opts.allowedHosts ?? (this.opts.allowedOrigins ?? defaults).map((o) => new URL(o).host)).map((h) => h.toLowerCase()));
     return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;

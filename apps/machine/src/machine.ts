@@ -84,7 +84,9 @@ function orderSessionTable(db: Database.Database): OrderSessionStore {
   const put = db.prepare("INSERT OR REPLACE INTO kiosk_order_sessions (order_id, session, created_at) VALUES (?, ?, ?)");
   // Kept a week: the credit of an older order is spent or forgotten by its screen.
   const prune = db.prepare("DELETE FROM kiosk_order_sessions WHERE created_at < ?");
+  const since = db.prepare<[number], { order_id: string; session: string | null }>("SELECT order_id, session FROM kiosk_order_sessions WHERE created_at >= ?");
   return {
+    recent: (sinceMs) => since.all(sinceMs).map((r) => ({ orderId: r.order_id, session: r.session })),
     get: (id) => {
       const row = get.get(id);
       return row ? row.session : undefined;
