@@ -225,9 +225,13 @@ export class MachineServer {
     return undefined;
   }
 
-  /** Every POST: an allowed Host and Origin, and a JSON body declared as such (no form or text/plain "simple" POST). */
-  private guardPost(req: http.IncomingMessage): void {
-    const refused = this.refusedOrigin(req);
+  /**
+   * Every POST: an allowed Host and Origin, and a JSON body declared as such (no form or text/plain "simple" POST).
+   * The BTCPay webhook is exempt from the Host and Origin checks: it comes from the BTCPay server, through whatever
+   * public name and proxy the operator set up, and is authenticated by its HMAC signature instead.
+   */
+  private guardPost(req: http.IncomingMessage, p: string): void {
+    const refused = p === "/api/webhooks/btcpay" ? undefined : this.refusedOrigin(req);
     if (refused) throw refused;
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "application/json") {
@@ -329,7 +333,7 @@ export class MachineServer {
     const session = sessionOf(req);
     try {
       if (p.startsWith("/api/")) {
-        if (method === "POST") this.guardPost(req);
+        if (method === "POST") this.guardPost(req, p);
         if (method === "GET" && p === "/api/health") return send(res, 200, api.health());
         if (method === "GET" && p === "/api/catalog") return send(res, 200, api.catalog());
         if (method === "POST" && p === "/api/orders") {
