@@ -6,7 +6,7 @@
 // subscribers in memory). Production uses Mosquitto or a clustered broker: see hardware/broker/.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
-import { BrokerAcl, ZAPVEND_ACL } from "./broker-acl.js";
+import { AclCache, BrokerAcl, ZAPVEND_ACL } from "./broker-acl.js";
 import { silentLogger, type Logger } from "./clock.js";
 import { BridgeError, BridgeErrorCode } from "./errors.js";
 
@@ -70,6 +70,8 @@ function authHooks(users: Readonly<Record<string, string>>, acl: BrokerAcl, logg
   // Compared as digests with timingSafeEqual: the time taken says nothing about the password.
   const secrets = new Map(Object.entries(users).map(([u, p]) => [u, digest(p)]));
   const userOf = new WeakMap<object, string>();
+  /** Each authenticated client's ACL answers (see AclCache); a client without one is denied everything. */
+  const aclOf = new WeakMap<object, AclCache>();
   const denied = new WeakMap<object, number>();
   return {
     authenticate(client: { id: string }, username: string | undefined, password: Buffer | undefined, done: (err: Error | null, ok?: boolean) => void) {
@@ -93,6 +95,7 @@ function authHooks(users: Readonly<Record<string, string>>, acl: BrokerAcl, logg
         return done(connackError(NOT_AUTHORIZED, "not authorized"), false);
       }
       userOf.set(client, username);
+      aclOf.set(client, new AclCache(acl, username, client.id));
       done(null, true);
     },
     // Publications (and a client's will, which aedes authorizes here before publishing it) by the ACL's write rules.
@@ -103,7 +106,7 @@ function authHooks(users: Readonly<Record<string, string>>, acl: BrokerAcl, logg
     authorizePublish(client: { id: string } | null, packet: { topic: string; retain?: boolean }, done: (err?: Error | null) => void) {
       if (!client) return done(null); // a will left by a client of an earlier broker run (none: no persistence)
       const user = userOf.get(client) ?? null;
-      if (acl.allows(user, client.id, "write", packet.topic)) return done(null);
+      if (aclOf.get(client)?.allows("write", packet.topic)) return done(null);
       const n = (denied.get(client) ?? 0) + 1;
       denied.set(client, n);
       // The first denial of a client and every 1,000th after: a looping client cannot flood the log.
@@ -115,8 +118,7 @@ function authHooks(users: Readonly<Record<string, string>>, acl: BrokerAcl, logg
     // Read rules are checked per message, as Mosquitto does: a subscription with wildcards is granted, and each
     // message (retained ones too) is delivered only where the subscriber may read its topic.
     authorizeForward(client: { id: string }, packet: { topic: string }) {
-      const user = userOf.get(client) ?? null;
-      return acl.allows(user, client.id, "read", packet.topic) ? packet : null;
+      return aclOf.get(client)?.allows("read", packet.topic) ? packet : null;
     },
   };
 }
