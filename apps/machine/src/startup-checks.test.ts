@@ -1,9 +1,12 @@
 // What the daemon checks and tightens at start on a Pi in a shop: its data directory and database are its user's
 // only, a config holding secrets that others can read is warned about, and the demo wallet (free vends) is refused
 // on a real board unless the config says so.
+import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseMachineConfig, type MachineConfig } from "@zapvend/protocol";
 import { configFileWarnings } from "./config-file.js";
@@ -103,4 +106,41 @@ describe("the demo wallet on a real board", () => {
     expect(() => statSync(dataDir)).toThrow(); // nothing written
     await machine.stop();
   });
+});
+
+describe("zapvend-machine --config", () => {
+  const cliTs = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
+  const tsx = createRequire(import.meta.url).resolve("tsx");
+  /** Runs the daemon until `until` matches its stderr (then SIGKILL) or it exits. */
+  function daemon(file: string, until: RegExp): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["--import", tsx, cliTs, "--config", file], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ZAPVEND_LOG: "warn" } });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (until.test(stderr)) child.kill("SIGKILL");
+      });
+      child.once("close", (code) => resolve({ code, stderr }));
+    });
+  }
+  function configFile(input: Record<string, unknown>, mode: number): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "zapvend-cli-"));
+    const file = path.join(dir, "machine.json");
+    writeFileSync(file, JSON.stringify({ ...input, dataDir: path.join(dir, "data") }));
+    chmodSync(file, mode);
+    return file;
+  }
+
+  it("logs config_readable at start for a world-readable config with secrets", async () => {
+    const file = configFile(configInput({ mqtt: { url: "mqtt://127.0.0.1:9", username: "snacks-01", password: "s3cret-s3cret" } }), 0o644);
+    const run = await daemon(file, /config_readable/);
+    expect(run.stderr).toMatch(/"code":"config_readable".*mqtt\.password/);
+  }, 30_000);
+
+  it("refuses the demo wallet on a real board with a coded config error, exit 2", async () => {
+    const file = configFile(configInput({ board: { kind: "raspi", pinmap: "/x.json" } }), 0o600);
+    const run = await daemon(file, /$^/);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: config: demo_wallet_refused: .*allowDemoWallet: true/m);
+  }, 30_000);
 });
