@@ -1,10 +1,11 @@
 // The broker ACL of a zapvend fleet, as the embedded broker enforces it: the very rules of hardware/broker/zapvend.acl
 // (the Mosquitto ACL file, whose format this reads), so `npm start` and a production Mosquitto refuse the same things.
-// Format, as Mosquitto 2.0 documents it for `acl_file` (mosquitto.conf(5), "acl_file"; lib source
-// src/security_default.c, mosquitto 2.0.x): `user <name>` starts a user's section; `topic [read|write|readwrite] <t>`
-// grants that user (lines before any `user` grant anonymous clients); `pattern [read|write|readwrite] <t>` grants
-// every user, with `%u` the username and `%c` the client id; `#` starts a comment. Anything not granted is denied.
-// A `%u`/`%c` holding `+`, `#` or `/` matches nothing (Mosquitto refuses such substitutions too).
+// Format as Mosquitto documents it (mosquitto.conf(5), `acl_file`, and the aclfile.example it ships, 2.0.x):
+// `user <name>` starts a user's section; `topic [read|write|readwrite] <t>` grants that user (lines before any `user`
+// grant anonymous clients); `pattern [read|write|readwrite] <t>` grants every user, with `%u` the username and `%c`
+// the client id; `#` starts a comment; the access defaults to readwrite. Anything not granted is denied. `deny`
+// lines are refused here (zapvend.acl has none). A `%u`/`%c` holding `+` or `#` gets no pattern access (Mosquitto
+// denies such clients since the CVE-2017-7650 fix); `/` is refused too, so a username cannot reach another level.
 import { BridgeError, BridgeErrorCode } from "./errors.js";
 
 export type AclAccess = "read" | "write";
