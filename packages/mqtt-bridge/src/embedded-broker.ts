@@ -4,6 +4,9 @@
 // `use_username_as_clientid`. Its limits: MQTT 3.1.1 only (no MQTT 5), no persistence across restarts (in-memory
 // sessions and retained messages), and memory that grows without a bound under overload (aedes queues for slow
 // subscribers in memory). Production uses Mosquitto or a clustered broker: see hardware/broker/.
+// The hooks follow aedes 1.2.0 (docs/Aedes.md "Handler: ..."; lib/handlers/connect.js sets `client.id` before
+// `authenticate`; lib/handlers/publish.js closes the connection on an `authorizePublish` error; lib/client.js runs
+// a will through `authorizePublish` and every delivery, retained ones included, through `authorizeForward`).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { AclCache, BrokerAcl, ZAPVEND_ACL } from "./broker-acl.js";
