@@ -85,7 +85,7 @@ export async function startMosquitto(dir) {
 export async function startBroker(dir) {
   const m = await startMosquitto(dir);
   if (m) return m;
-  const { proc, url } = await spawnPrinting("broker", [path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"), "--port", "0"], "broker");
+  const { proc, url } = await spawnPrinting("broker", [path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"), "--port", "0", "--allow-anonymous"], "broker");
   return { proc, url, kind: "aedes", stop: () => proc.kill("SIGTERM") };
 }
 

@@ -243,7 +243,7 @@ async function brokerRestarts() {
     const downMs = rnd.int(500, 3_000);
     say(`broker ${kill ? "SIGKILLed" : "stopped"} for ${downMs} ms`);
     await sleep(downMs);
-    broker = await procs.startRetrying("broker", [bins.broker, "--port", String(new URL(brokerUrl).port)], "broker");
+    broker = await procs.startRetrying("broker", [bins.broker, "--port", String(new URL(brokerUrl).port), "--allow-anonymous"], "broker");
     stats.brokerRestarts++;
   }
 }
@@ -330,7 +330,7 @@ async function main() {
   say(`seed ${SEED} (CHAOS_SEED=${SEED} replays the schedule), ${SECONDS} s, at most ${MAX_PURCHASES} purchases; state and logs in ${dir}`);
 
   const brokerPort = await freePort();
-  broker = await procs.startRetrying("broker", [bins.broker, "--port", String(brokerPort)], "broker");
+  broker = await procs.startRetrying("broker", [bins.broker, "--port", String(brokerPort), "--allow-anonymous"], "broker");
   brokerUrl = broker.url;
   simNode = await startSimNode(await freePort());
   simUrl = simNode.url;

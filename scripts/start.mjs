@@ -5,7 +5,7 @@
 // Ctrl-C (SIGINT) or SIGTERM stops everything cleanly, machines first.
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes, scryptSync } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -85,6 +85,25 @@ function demoKey() {
   return key;
 }
 
+/**
+ * MQTT credentials of the embedded broker: one user per machine (its machine id) and `zapvend-fleet`, random
+ * passwords kept in `.zapvend/demo/mqtt.json` (0600) across runs. The broker reads the file (`--users`), and each part
+ * gets its own username and password in its config; the broker enforces hardware/broker/zapvend.acl on them.
+ */
+function demoMqttUsers(machineIds) {
+  const file = path.join(demoDir, "mqtt.json");
+  const users = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")).users ?? {}) : {};
+  for (const u of ["zapvend-fleet", ...machineIds]) users[u] ??= randomBytes(18).toString("base64url");
+  writeSecret(file, { users });
+  return { file, users };
+}
+
+/** Writes a JSON file that holds secrets, readable by this user only (also when it existed with a looser mode). */
+function writeSecret(file, value) {
+  writeFileSync(file, JSON.stringify(value, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
 /** The demo's technician PIN (1234), hashed in the format of `zapvend-machine hash-pin`. Never use it in the field. */
 function demoPinHash() {
   const salt = randomBytes(16);
@@ -94,13 +113,13 @@ function demoPinHash() {
 
 const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 sat: an offline demo rate, shown as such
 
-function machineConfig(id, port, brokerUrl, simUrl, key) {
+function machineConfig(id, port, mqttConfig, simUrl, key) {
   const drinks = id.startsWith("drinks");
   return {
     machineId: id,
     model: drinks ? "zapvend demo drinks (pump + flow meter)" : "zapvend demo snacks (spirals + drop sensor)",
     http: { host: "127.0.0.1", port },
-    mqtt: { url: brokerUrl, telemetryIntervalMs: 10_000 },
+    mqtt: { ...mqttConfig, telemetryIntervalMs: 10_000 },
     board: { kind: "sim", pinmap: path.join(root, "hardware", "pinmaps", drinks ? "drinks.json" : "snacks.json") },
     payments: { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
     pricing: { currency: "EUR", rate: demoRate, maxRateAgeSec: 600 },
@@ -119,31 +138,38 @@ function machineConfig(id, port, brokerUrl, simUrl, key) {
 }
 
 async function main() {
-  mkdirSync(demoDir, { recursive: true });
+  // Keys, passwords and the machines' databases live here: this user only.
+  mkdirSync(demoDir, { recursive: true, mode: 0o700 });
+  chmodSync(demoDir, 0o700);
   const key = demoKey();
 
+  const machineIds = ["drinks-01", "snacks-01"];
   let brokerUrl = process.env.ZAPVEND_MQTT_URL;
+  /** Username and password per part on the embedded broker; none towards a broker given by ZAPVEND_MQTT_URL. */
+  let credentials = () => ({});
   if (brokerUrl) console.log(`broker: ${brokerUrl}`);
-  else brokerUrl = await startPart("broker", [bins.broker], "broker");
+  else {
+    const mqttUsers = demoMqttUsers(machineIds);
+    credentials = (user) => ({ username: user, password: mqttUsers.users[user] });
+    brokerUrl = await startPart("broker", [bins.broker, "--users", mqttUsers.file], "broker");
+  }
 
   const simUrl = await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim), "--node-key-file", path.join(demoDir, "sim-node.key")], "sim-lightning");
 
   const fleetConfig = {
     http: { host: "127.0.0.1", port: ports.fleet },
-    mqtt: { url: brokerUrl },
+    mqtt: { url: brokerUrl, ...credentials("zapvend-fleet") },
     database: path.join(demoDir, "fleet.db"),
     operatorKey: { keyId: key.keyId, privateKeyPath: path.join(demoDir, "operator-key.pem") },
   };
   const fleetFile = path.join(demoDir, "fleet.json");
-  writeFileSync(fleetFile, JSON.stringify(fleetConfig, null, 2));
+  writeSecret(fleetFile, fleetConfig);
   const fleet = startPart("fleet", [bins.fleet, "--config", fleetFile], "fleet");
 
-  const machines = [
-    ["drinks-01", ports.kiosks[0] ?? 8080],
-    ["snacks-01", ports.kiosks[1] ?? 8081],
-  ].map(([id, port]) => {
+  const machines = machineIds.map((id, i) => {
+    const port = ports.kiosks[i] ?? 8080 + i;
     const file = path.join(demoDir, `${id}.json`);
-    writeFileSync(file, JSON.stringify(machineConfig(id, port, brokerUrl, simUrl, key), null, 2));
+    writeSecret(file, machineConfig(id, port, { url: brokerUrl, ...credentials(id) }, simUrl, key));
     // The node flags and malloc setting of the Pi's systemd unit (hardware/pi-setup/zapvend-machine.service): a small
     // young generation, GC on the main thread only, two malloc arenas keep the daemon's memory where it is in the field.
     return startPart(id, ["--max-semi-space-size=1", "--single-threaded-gc", bins.machine, "--config", file], `kiosk ${id}`, { MALLOC_ARENA_MAX: "2" });

@@ -2,7 +2,7 @@
 // kiosk is paid from the sim wallet, the product comes out, and the sale reaches the fleet server over MQTT.
 // Ports are moved off the defaults so a demo already running on this machine does not collide with the test.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,13 +12,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let launcher: ChildProcess;
 const urls = new Map<string, string>();
 let output = "";
+const demoDir = mkdtempSync(path.join(tmpdir(), "zapvend-demo-"));
 
 beforeAll(async () => {
   launcher = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], {
     cwd: root,
     env: {
       ...process.env,
-      ZAPVEND_DEMO_DIR: mkdtempSync(path.join(tmpdir(), "zapvend-demo-")),
+      ZAPVEND_DEMO_DIR: demoDir,
       ZAPVEND_SIM_PORT: "18060",
       ZAPVEND_FLEET_PORT: "18090",
       ZAPVEND_KIOSK_PORTS: "18080,18081",
@@ -73,7 +74,7 @@ describe("npm start", () => {
       }, { timeout: 15_000, interval: 250 })
       .toBe(true);
     expect(health).toMatchObject({ demoWallet: true, payments: "up", door: "closed" });
-    const created = await fetch(`${kiosk}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A1" }) });
+    const created = await fetch(`${kiosk}/api/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slot: "A1" }) });
     expect(created.status).toBe(201);
     const order = (await created.json()) as { orderId: string; bolt11: string; paymentHash: string };
     const paid = await fetch(`${urls.get("sim-lightning")}/wallet/pay`, { method: "POST", body: JSON.stringify({ bolt11: order.bolt11 }) });
@@ -99,5 +100,28 @@ describe("npm start", () => {
     const res = await fetch(`${urls.get("kiosk drinks-01")}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
+  });
+
+  it("runs the embedded broker with a password per part: the demo's credentials file is private, anonymous clients are refused", async () => {
+    const file = path.join(demoDir, "mqtt.json");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(demoDir).mode & 0o777).toBe(0o700);
+    const { users } = JSON.parse(readFileSync(file, "utf8")) as { users: Record<string, string> };
+    expect(Object.keys(users).sort()).toEqual(["drinks-01", "snacks-01", "zapvend-fleet"]);
+    for (const part of ["fleet.json", "snacks-01.json"]) expect(statSync(path.join(demoDir, part)).mode & 0o777).toBe(0o600);
+    // The machines are online at the fleet (above) with their credentials; without any, the broker says no.
+    const { default: mqtt } = await import("mqtt");
+    const refused = await new Promise<string>((resolve) => {
+      const c = mqtt.connect(urls.get("broker")!, { protocolVersion: 4, reconnectPeriod: 0, clientId: "zapvend-snacks-01" });
+      c.once("connect", () => {
+        c.end(true);
+        resolve("connected");
+      });
+      c.once("error", (err) => {
+        c.end(true);
+        resolve(err.message);
+      });
+    });
+    expect(refused).toMatch(/not authori[sz]ed/i);
   });
 });

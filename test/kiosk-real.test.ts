@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, scryptSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -81,7 +83,7 @@ beforeAll(async () => {
   const missing = Object.entries(bins).filter(([, f]) => !existsSync(f));
   if (missing.length > 0) throw new Error(`not built: ${missing.map(([n]) => n).join(", ")} (npm run build)`);
   dir = mkdtempSync(path.join(tmpdir(), "zapvend-kiosk-real-"));
-  const brokerUrl = await start("broker", [bins.broker, "--port", "0"], "broker");
+  const brokerUrl = await start("broker", [bins.broker, "--port", "0", "--allow-anonymous"], "broker");
   const simUrl = await start("sim-lightning", [bins.sim, "--port", "0"], "sim-lightning");
   // The demo's snacks pin map; A2 turns slower so that a page reload fits well inside its vend.
   const pinmap = JSON.parse(readFileSync(path.join(root, "hardware/pinmaps/snacks.json"), "utf8")) as { spirals: Record<string, { revolutionMs: number }> };
@@ -193,5 +195,55 @@ describe("kiosk against the real daemon", () => {
     await page.getByRole("button", { name: "Close the door (demo)" }).click();
     await page.locator('button[data-slot="A1"]').waitFor({ timeout: 15_000 });
     expect(((await (await fetch(`${kioskUrl}/api/health`)).json()) as { selling: boolean }).selling).toBe(true);
+  });
+
+  it("the screen's session: an HttpOnly SameSite=Strict cookie, one open invoice per screen; a page of another origin changes nothing", async () => {
+    const cookie = (await context.cookies(kioskUrl)).find((c) => c.name === "zapvend_kiosk");
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
+    await expect.poll(async () => ((await (await fetch(`${kioskUrl}/api/health`)).json()) as { selling: boolean }).selling, { timeout: 15_000 }).toBe(true);
+    const stockA1 = async () => ((await (await fetch(`${kioskUrl}/api/catalog`)).json()) as { products: Array<{ slot: string; stock: number }> }).products.find((p) => p.slot === "A1")!.stock;
+    // The kiosk's own page, through its cookie: a second invoice while one is open is refused.
+    const [first, second] = await page.evaluate(async () => {
+      const post = (slot: string) => fetch("/api/orders", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slot }) });
+      const a = await post("A1");
+      const b = await post("A2");
+      return [{ status: a.status, body: (await a.json()) as { orderId: string } }, { status: b.status, body: (await b.json()) as { error: { code: string } } }] as const;
+    });
+    expect(first.status).toBe(201);
+    expect(second).toMatchObject({ status: 429, body: { error: { code: "session_order_open" } } });
+    const cancelled = await page.evaluate(async (id) => (await fetch(`/api/orders/${id}/cancel`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status, first.body.orderId);
+    expect(cancelled).toBe(200);
+    const before = await stockA1();
+
+    // A page of another origin in the same browser (the kiosk's cookie is there too).
+    const attacker = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><title>win a prize</title>");
+    });
+    await new Promise<void>((r) => attacker.listen(0, "127.0.0.1", () => r()));
+    const evil = await context.newPage();
+    try {
+      await evil.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      const outcome = await evil.evaluate(async (target) => {
+        // A "simple" request that needs no preflight: the browser sends it, the machine must refuse it.
+        await fetch(`${target}/api/orders`, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body: JSON.stringify({ slot: "A1" }) }).catch(() => undefined);
+        // JSON needs a preflight the machine never grants.
+        const json = await fetch(`${target}/api/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slot: "A1" }) }).then(
+          (r) => `answered ${r.status}`,
+          () => "blocked",
+        );
+        const ws = await new Promise<string>((resolve) => {
+          const sock = new WebSocket(`${target.replace("http", "ws")}/ws`);
+          sock.onopen = () => resolve("open");
+          sock.onerror = () => resolve("refused");
+        });
+        return { json, ws };
+      }, kioskUrl);
+      expect(outcome).toEqual({ json: "blocked", ws: "refused" });
+      expect(await stockA1()).toBe(before); // no order was created (an order reserves its stock)
+    } finally {
+      await evil.close();
+      await new Promise((r) => attacker.close(r));
+    }
   });
 });

@@ -46,7 +46,7 @@ function outboxSize(machineDb) {
 
 async function main() {
   const brokerPort = await freePort();
-  let broker = await procs.start("broker", [bins.broker, "--port", String(brokerPort)], "broker");
+  let broker = await procs.start("broker", [bins.broker, "--port", String(brokerPort), "--allow-anonymous"], "broker");
   const simUrl = (await procs.start("sim-node", [bins.sim, "--port", String(await freePort())], "sim-lightning")).url;
   const key = operatorKey(dir);
   const fleetDb = path.join(dir, "fleet.db");
@@ -71,7 +71,7 @@ async function main() {
   say("pausing the fleet (SIGSTOP), restarting the broker cleanly (SIGTERM) on the same port");
   fleet.child.kill("SIGSTOP");
   await procs.stop(broker.child, 5_000);
-  broker = await procs.start("broker", [bins.broker, "--port", String(brokerPort)], "broker");
+  broker = await procs.start("broker", [bins.broker, "--port", String(brokerPort), "--allow-anonymous"], "broker");
   const second = await buy(kiosk, simUrl);
   const flushed = await until(() => outboxSize(path.join(dataDir, "machine.db")) === 0, { timeoutMs: 20_000 });
   say(`sale ${second} completed; the machine's outbox is ${flushed ? "empty (the broker acknowledged the event)" : "still holding it"}`);

@@ -73,7 +73,7 @@ beforeAll(async () => {
   if (missing.length) throw new Error(`not built: ${missing.join(", ")} (run npx turbo run build)`);
   note(`dir ${dir}`);
   const brokerPort = await freePort();
-  const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(brokerPort)], "broker");
+  const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(brokerPort), "--allow-anonymous"], "broker");
   const sim = await procs.startRetrying("sim-node", [bins.sim, "--port", String(await freePort()), "--node-key-file", path.join(dir, "sim-node.key")], "sim-lightning");
   simUrl = sim.url;
   // A faster spiral (one turn in 800 ms instead of 3 s) so 40 vends and their crashes fit in the test's time. Not

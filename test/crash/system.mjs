@@ -217,6 +217,9 @@ export function machineConfig({ machineId, port, brokerUrl, simUrl, dataDir, pin
     catalog,
     dataDir,
     operatorKeys,
+    // A campaign opens invoices faster than a shop (and kills the daemon between them): the default cap of 3 unpaid
+    // invoices would refuse its orders while earlier ones wait for their expiry.
+    maxPendingOrders: 50,
     ...(servicePinHash ? { servicePinHash } : {}),
   };
 }

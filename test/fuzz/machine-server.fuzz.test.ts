@@ -63,8 +63,8 @@ beforeAll(async () => {
   node = await startSimNode({ port: 0 });
   [serviceBase, buyerBase] = await Promise.all([startMachine("service"), startMachine("buyer")]);
   // The service menu needs the door open and the PIN: a real token lets the fuzzer past the login into each route.
-  expect((await request({ method: "POST", path: "/api/demo/sim", body: Buffer.from('{"door":"open"}') })).status).toBe(200);
-  const login = await request({ method: "POST", path: "/api/service/login", body: Buffer.from(JSON.stringify({ pin: PIN })) });
+  expect((await request({ method: "POST", path: "/api/demo/sim", headers: JSON_TYPE, body: Buffer.from('{"door":"open"}') })).status).toBe(200);
+  const login = await request({ method: "POST", path: "/api/service/login", headers: JSON_TYPE, body: Buffer.from(JSON.stringify({ pin: PIN })) });
   token = (JSON.parse(login.text) as { token: string }).token;
   expect(token).toMatch(/^[A-Za-z0-9_-]{16,64}$/);
   // The buyer's machine sells once its payments are up.
@@ -81,6 +81,9 @@ afterAll(async () => {
   await broker?.close();
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** The machine takes a POST only as JSON (a fuzzed request without it gets its coded 415). */
+const JSON_TYPE = { "content-type": "application/json" };
 
 interface Req {
   method: string;
@@ -196,8 +199,8 @@ const requestArb: fc.Arbitrary<Req> = fc.integer({ min: 0, max: ROUTES.length - 
  */
 async function restoreService(res: { status: number; text: string }): Promise<void> {
   if (res.status !== 200 || !res.text.includes('"door":"closed"')) return;
-  await request({ method: "POST", path: "/api/demo/sim", body: Buffer.from('{"door":"open"}') });
-  const login = await request({ method: "POST", path: "/api/service/login", body: Buffer.from(JSON.stringify({ pin: PIN })) });
+  await request({ method: "POST", path: "/api/demo/sim", headers: JSON_TYPE, body: Buffer.from('{"door":"open"}') });
+  const login = await request({ method: "POST", path: "/api/service/login", headers: JSON_TYPE, body: Buffer.from(JSON.stringify({ pin: PIN })) });
   if (login.status === 200) token = (JSON.parse(login.text) as { token: string }).token;
 }
 

@@ -191,4 +191,36 @@ describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SK
     expect(desiredSeen.at(-1)).toBe(version);
     expect(applied.mode).toBe("maintenance");
   });
+
+  it("a reflashed machine refuses the desired state signed for its previous installation; the fleet signs it again for the new one", async () => {
+    const before = await get<DesiredView>(`/api/machines/${machineId}/desired`);
+    expect(before.pending).toBe(false);
+    const oldInstall = bridge.install;
+    await bridge.stop();
+    // The fleet is away while the machine comes back, so the retained copy is certainly what the machine sees first.
+    await server.stop();
+    // A new SD card: a new database, so a new installation id; the broker still holds the retained desired state.
+    const freshDb = new Database(":memory:");
+    const refusals: string[] = [];
+    const seenBefore = desiredSeen.length;
+    bridge = new MachineBridge({ ...bridgeOptions, db: freshDb });
+    bridge.on("desired-refused", (r) => refusals.push(r.code));
+    await bridge.start();
+    expect(bridge.install).not.toBe(oldInstall);
+    await until("the retained desired state refused", async () => (refusals.length > 0 ? true : undefined));
+    expect(refusals).toEqual(["WRONG_INSTALL"]);
+    expect(desiredSeen.length).toBe(seenBefore);
+    // The fleet returns, learns the new installation id from the retained status and birth, and signs the same
+    // desired state again for it. (Its reconnection republish may go out before it ingested the birth: signed for
+    // the old installation, that one is refused too.)
+    server = new FleetServer(serverOptions());
+    await server.start();
+    await until("applied for the new installation", async () => (desiredSeen.length > seenBefore ? true : undefined));
+    expect(new Set(refusals)).toEqual(new Set(["WRONG_INSTALL"]));
+    expect(desiredSeen.at(-1)).toBe(before.version);
+    expect(freshDb.prepare("SELECT value FROM bridge_meta WHERE key = 'desired_version'").get()).toEqual({ value: before.version });
+    await bridge.stop();
+    bridge = new MachineBridge(bridgeOptions);
+    await bridge.start();
+  });
 });

@@ -292,6 +292,9 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
           previousInstall: o.reinstalled.previous,
           boot: o.reinstalled.boot,
         });
+        // The desired state on the broker is signed for the installation the fleet knew before (or for none): the
+        // machine refuses it (WRONG_INSTALL / MISSING_INSTALL). Signed again for the installation it now has.
+        this.republishDesired(o.machineId);
       }
       if (o.duplicate) this.stats.duplicates++;
       else if (!o.changed) this.stats.ignored++;
@@ -509,10 +512,23 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
     return n;
   }
 
+  /** Signs and publishes the machine's desired state again (if it has one) for its current installation. */
+  private republishDesired(machineId: string): void {
+    const link = this.link;
+    if (!link?.connected) return; // republishPending() runs on the next connection
+    void (async () => {
+      const d = await this.store.getDesired(machineId);
+      if (d) await this.publishDesired(link, machineId, d);
+    })().catch((err: unknown) => this.log("fleet:desired", `republish to ${machineId} for its installation failed: ${(err as Error).message}`));
+  }
+
   private async publishDesired(link: FleetLink, machineId: string, d: DesiredView): Promise<void> {
+    // Signed for the machine (`aud`) and its installation as last seen: a reflashed machine refuses the state its
+    // previous installation was sent. None seen yet: sent without, and again once its birth or status names one.
+    const install = await this.store.installOf(machineId);
     try {
       // Retained and signed by the link; a machine that connects later still gets it.
-      await link.publishDesired(machineId, { version: d.version, slots: d.slots, ...(d.mode ? { mode: d.mode } : {}) });
+      await link.publishDesired(machineId, { version: d.version, slots: d.slots, ...(d.mode ? { mode: d.mode } : {}), ...(install !== null ? { install } : {}) });
     } catch (err) {
       throw new FleetError(FleetErrorCode.PUBLISH_FAILED, `desired state v${d.version} is saved but could not be published: ${(err as Error).message}`, 503);
     }

@@ -10,7 +10,7 @@
 // --single-threaded-gc (V8 collects on the main thread, no helper-thread buffers) and MALLOC_ARENA_MAX=2 (glibc's
 // per-thread malloc arenas) take ~4 MB more off the peak; the unit sets both too (figures in bench/README.md).
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config-file.js";
+import { ConfigError, configFileWarnings, loadConfig } from "./config-file.js";
 import { createLogger } from "./log.js";
 import { Machine } from "./machine.js";
 import { hashPin } from "./service-auth.js";
@@ -52,6 +52,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(`machine:${config.machineId}`);
+  for (const warning of configFileWarnings(values.config, config)) log.warn("config file readable by others", { code: "config_readable", message: warning });
+  // Everything the daemon writes (the journal, its WAL, logs it may rotate) is this user's only.
+  process.umask(0o077);
   const machine = new Machine(config, { logger: log });
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseMachineConfig, type MachineConfig } from "@zapvend/protocol";
 
@@ -28,3 +28,32 @@ export function loadConfig(file: string): MachineConfig {
   };
 }
 
+
+/** The secrets a machine config may hold, by where they are (none: the file may be world-readable). */
+export function secretsIn(config: MachineConfig): string[] {
+  const found: string[] = [];
+  if (config.mqtt.password) found.push("mqtt.password");
+  const b = config.payments.backend as Record<string, unknown>;
+  for (const k of ["macaroonHex", "rune", "apiKey", "webhookSecret", "password"]) if (typeof b[k] === "string" && b[k] !== "") found.push(`payments.backend.${k}`);
+  // A 4-6 digit PIN's hash is found by trying them all: the hash is a secret too.
+  if (config.servicePinHash) found.push("servicePinHash");
+  return found;
+}
+
+/**
+ * Warnings about the config file itself: one holding secrets that other users can read (group or world bits set).
+ * Returned, not printed, so the daemon logs them its way at start.
+ */
+export function configFileWarnings(file: string, config: MachineConfig): string[] {
+  const secrets = secretsIn(config);
+  if (secrets.length === 0) return [];
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return [];
+  }
+  if ((mode & 0o077) === 0) return [];
+  const who = mode & 0o007 ? "every user" : "its group";
+  return [`${file} holds secrets (${secrets.join(", ")}) and is readable by ${who} (mode ${mode.toString(8).padStart(3, "0")}): chmod 600 ${file}`];
+}

@@ -1,11 +1,12 @@
 import { EventEmitter } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { parseKioskServerMessage, type Catalog, type HealthResponse, type MachineStatusView, type Order } from "@zapvend/protocol";
-import { ApiFailure, KIOSK_BOOT_MARKER, MachineServer, jsonForScript, type MachineApi, type MachineApiEvents } from "./http-server.js";
+import { ApiFailure, KIOSK_BOOT_MARKER, KIOSK_SESSION_COOKIE, MachineServer, jsonForScript, memoryOrderSessions, type MachineApi, type MachineApiEvents } from "./http-server.js";
 
 const status: MachineStatusView = { machineId: "snacks-01", mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
 const order: Order = {
@@ -56,6 +57,8 @@ class TestApi extends EventEmitter<MachineApiEvents> implements MachineApi {
   }
 }
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 let server: MachineServer | undefined;
 afterEach(async () => {
   await server?.stop();
@@ -72,22 +75,22 @@ async function start(kioskDir?: string) {
 describe("machine HTTP API", () => {
   it("creates an order with 201 and answers errors with a coded body", async () => {
     const { api, url } = await start();
-    const ok = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A1" }) });
+    const ok = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify({ slot: "A1" }) });
     expect(ok.status).toBe(201);
     expect(await ok.json()).toMatchObject({ orderId: order.orderId, bolt11: order.bolt11, paymentHash: order.paymentHash, amountMsat: "1500000", state: "pending" });
-    const soldOut = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A9" }) });
+    const soldOut = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify({ slot: "A9" }) });
     expect(soldOut.status).toBe(409);
     expect(await soldOut.json()).toEqual({ error: { code: "sold_out", message: "slot A9 is sold out" } });
-    const bad = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: 1 }) });
+    const bad = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify({ slot: 1 }) });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: "invalid_type" } });
-    const notJson = await fetch(`${url}/api/orders`, { method: "POST", body: "{" });
+    const notJson = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: "{" });
     expect(notJson.status).toBe(400);
-    const huge = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "x".repeat(100_000) }) });
+    const huge = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify({ slot: "x".repeat(100_000) }) });
     expect(huge.status).toBe(413);
-    const polluted = await fetch(`${url}/api/orders`, { method: "POST", body: '{"slot":"A1","__proto__":{"x":1}}' });
+    const polluted = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: '{"slot":"A1","__proto__":{"x":1}}' });
     expect(await polluted.json()).toMatchObject({ error: { code: "forbidden_key" } });
-    const credit = await fetch(`${url}/api/orders`, { method: "POST", body: JSON.stringify({ slot: "A1", creditId: "cr_0123456789abcdef" }) });
+    const credit = await fetch(`${url}/api/orders`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify({ slot: "A1", creditId: "cr_0123456789abcdef" }) });
     expect(credit.status).toBe(201);
     expect(api.created).toEqual(["A1", "A1"]);
     expect(api.credits).toEqual(["cr_0123456789abcdef"]);
@@ -98,10 +101,10 @@ describe("machine HTTP API", () => {
     expect(await (await fetch(`${url}/api/orders/${order.orderId}`)).json()).toMatchObject({ state: "pending" });
     const missing = await fetch(`${url}/api/orders/ord_doesnotexist00`);
     expect(missing.status).toBe(404);
-    expect((await fetch(`${url}/api/orders/${order.orderId}/cancel`, { method: "POST" })).status).toBe(409);
+    expect((await fetch(`${url}/api/orders/${order.orderId}/cancel`, { method: "POST", headers: JSON_TYPE, body: "{}" })).status).toBe(409);
     expect((await fetch(`${url}/api/nope`)).status).toBe(404);
-    expect((await fetch(`${url}/api/demo/pay`, { method: "POST", body: "{}" })).status).toBe(404);
-    expect((await fetch(`${url}/api/demo/sim`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await fetch(`${url}/api/demo/pay`, { method: "POST", headers: JSON_TYPE, body: "{}" })).status).toBe(404);
+    expect((await fetch(`${url}/api/demo/sim`, { method: "POST", headers: JSON_TYPE, body: "{}" })).status).toBe(404);
   });
 
   it("answers GET /api/orders/current (not shadowed by /api/orders/:id)", async () => {
@@ -176,3 +179,188 @@ describe("machine HTTP API", () => {
     expect(await (await fetch(`${url}/`)).text()).toBe("<!doctype html><title>kiosk</title>");
   });
 });
+
+/** Orders with their own ids, whose state a test moves, as the controller would. */
+class OrdersApi extends TestApi {
+  readonly orders = new Map<string, Order>();
+  private n = 0;
+  override async createOrder(slot: string) {
+    const o: Order = { ...order, orderId: `ord_test${String(++this.n).padStart(12, "0")}`, slot };
+    this.orders.set(o.orderId, o);
+    return o;
+  }
+  override getOrder(id: string) {
+    return this.orders.get(id);
+  }
+  /** Moves an order on and tells the screens, as the daemon's `order` event does. */
+  move(id: string, change: Partial<Order>): Order {
+    const o = { ...this.orders.get(id)!, ...change };
+    this.orders.set(id, o);
+    this.emit("order", o);
+    return o;
+  }
+}
+
+describe("machine HTTP API on a shop's network", () => {
+  async function startWith(opts: { maxPendingOrders?: number; kioskDir?: string; allowedOrigins?: string[] } = {}) {
+    const api = new OrdersApi();
+    server = new MachineServer({ api, ...opts });
+    const url = await server.start("127.0.0.1", 0);
+    return { api, url, port: new URL(url).port };
+  }
+  /** A kiosk page load: the machine's session cookie, as the browser keeps it. */
+  async function kioskSession(url: string): Promise<string> {
+    const res = await fetch(`${url}/`);
+    await res.arrayBuffer();
+    const cookie = res.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(new RegExp(`^${KIOSK_SESSION_COOKIE}=[A-Za-z0-9_-]{22,}; Path=/; HttpOnly; SameSite=Strict$`));
+    return cookie.split(";")[0]!;
+  }
+  const post = (url: string, p: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}${p}`, { method: "POST", headers: { ...JSON_TYPE, ...headers }, body: JSON.stringify(body) });
+
+  it("refuses POSTs from another origin or host, and any POST body not declared as JSON, with coded errors", async () => {
+    const { api, url, port } = await startWith();
+    // What a web page elsewhere can send without a preflight: text/plain, a form, no content type.
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const r = await fetch(`${url}/api/orders`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ slot: "A1" }) });
+      expect(r.status).toBe(415);
+      expect(await r.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
+    }
+    const noType = await fetch(`${url}/api/orders/${order.orderId}/cancel`, { method: "POST" });
+    expect(noType.status).toBe(415);
+    const evil = await post(url, "/api/orders", { slot: "A1" }, { origin: "http://evil.example" });
+    expect(evil.status).toBe(403);
+    expect(await evil.json()).toMatchObject({ error: { code: "origin_not_allowed" } });
+    expect((await post(url, "/api/orders", { slot: "A1" }, { origin: "null" })).status).toBe(403);
+    // DNS rebinding: a name of the attacker's that resolves to 127.0.0.1 (node's fetch sends Host from the URL, so
+    // this request goes out with a raw socket).
+    const rebound = await rawPost(Number(port), "/api/orders", { host: `rebind.evil.example:${port}`, "content-type": "application/json" }, '{"slot":"A1"}');
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body)).toMatchObject({ error: { code: "host_not_allowed" } });
+    expect(api.orders.size).toBe(0);
+    // The kiosk's own origins, by every loopback name, and API clients that send no Origin, pass.
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      const r = await post(url, "/api/orders", { slot: "A1" }, { origin });
+      expect(r.status).toBe(201);
+      api.move(((await r.json()) as Order).orderId, { state: "expired" });
+    }
+    expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(201);
+    expect((await fetch(`${url.replace("127.0.0.1", "localhost")}/api/health`)).status).toBe(200);
+  });
+
+  it("a WebSocket from another origin is refused; the kiosk's own is served", async () => {
+    const { url, port } = await startWith();
+    const wsUrl = `${url.replace("http", "ws")}/ws`;
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(wsUrl, { origin: "http://evil.example" });
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => resolve(101));
+      ws.on("error", () => {});
+    });
+    expect(refused).toBe(403);
+    const ok = new WebSocket(wsUrl, { origin: `http://127.0.0.1:${port}` });
+    await new Promise<void>((resolve, reject) => {
+      ok.on("open", () => resolve());
+      ok.on("error", reject);
+    });
+    ok.close();
+  });
+
+  it("one unpaid invoice per kiosk session and at most maxPendingOrders machine-wide, 429 beyond; a paid or expired one frees its place", async () => {
+    const { api, url } = await startWith({ maxPendingOrders: 3, kioskDir: kioskDirWithPage() });
+    const a = await kioskSession(url);
+    const b = await kioskSession(url);
+    expect(a).not.toBe(b);
+    const first = await post(url, "/api/orders", { slot: "A1" }, { cookie: a });
+    expect(first.status).toBe(201);
+    const again = await post(url, "/api/orders", { slot: "A2" }, { cookie: a });
+    expect(again.status).toBe(429);
+    expect(await again.json()).toMatchObject({ error: { code: "session_order_open" } });
+    expect((await post(url, "/api/orders", { slot: "A2" }, { cookie: b })).status).toBe(201);
+    // A script without a session: bounded by the machine-wide cap only.
+    expect((await post(url, "/api/orders", { slot: "A3" })).status).toBe(201);
+    const full = await post(url, "/api/orders", { slot: "A3" });
+    expect(full.status).toBe(429);
+    expect(await full.json()).toMatchObject({ error: { code: "too_many_pending_orders" } });
+    // Ten at once, racing each other: still none beyond the cap.
+    const burst = await Promise.all(Array.from({ length: 10 }, () => post(url, "/api/orders", { slot: "A4" })));
+    expect(burst.map((r) => r.status).every((s) => s === 429)).toBe(true);
+    expect(api.orders.size).toBe(3);
+    // Session a's invoice is paid: a may open another, and the machine has room for one more.
+    api.move(((await first.json()) as Order).orderId, { state: "held" });
+    expect((await post(url, "/api/orders", { slot: "A1" }, { cookie: a })).status).toBe(201);
+    expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(429);
+  });
+
+  it("a restarted server still counts the invoices opened before it against the caps", async () => {
+    const api = new OrdersApi();
+    const orderSessions = memoryOrderSessions();
+    server = new MachineServer({ api, maxPendingOrders: 2, orderSessions });
+    let url = await server.start("127.0.0.1", 0);
+    for (let i = 0; i < 2; i++) expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(201);
+    await server.stop();
+    server = new MachineServer({ api, maxPendingOrders: 2, orderSessions });
+    url = await server.start("127.0.0.1", 0);
+    expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(429);
+    api.move([...api.orders.keys()][0]!, { state: "expired" });
+    expect((await post(url, "/api/orders", { slot: "A1" })).status).toBe(201);
+  });
+
+  it("a credit id reaches only the kiosk session that created the order: not other screens, not the API by order id", async () => {
+    const { api, url } = await startWith({ kioskDir: kioskDirWithPage() });
+    const mine = await kioskSession(url);
+    const theirs = await kioskSession(url);
+    const wsUrl = `${url.replace("http", "ws")}/ws`;
+    const listen = (cookie: string | undefined) => {
+      const got: Order[] = [];
+      const ws = new WebSocket(wsUrl, cookie ? { headers: { cookie } } : {});
+      ws.on("message", (data: Buffer) => {
+        const m = JSON.parse(data.toString()) as { type: string; order?: Order };
+        if (m.type === "order") got.push(m.order!);
+      });
+      return { ws, got, open: new Promise((r) => ws.on("open", r)) };
+    };
+    const screens = [listen(mine), listen(theirs), listen(undefined)];
+    await Promise.all(screens.map((s) => s.open));
+    const created = (await (await post(url, "/api/orders", { slot: "A1" }, { cookie: mine })).json()) as Order;
+    const credit = { creditId: "cr_secret0123456789", amountMsat: "1500000" };
+    api.move(created.orderId, { state: "credited", credit });
+    await expect.poll(() => screens.every((s) => s.got.some((o) => o.state === "credited"))).toBe(true);
+    const [own, other, anonymous] = screens.map((s) => s.got.find((o) => o.state === "credited")!);
+    expect(own!.credit).toEqual(credit);
+    expect(other!.credit).toBeNull();
+    expect(anonymous!.credit).toBeNull();
+    for (const s of screens) s.ws.close();
+    // Order ids go to every screen: asking for the order by id reveals no credit id to anyone else.
+    const byId = (cookie?: string) => fetch(`${url}/api/orders/${created.orderId}`, cookie ? { headers: { cookie } } : {}).then((r) => r.json() as Promise<Order>);
+    expect((await byId(mine)).credit).toEqual(credit);
+    expect((await byId(theirs)).credit).toBeNull();
+    expect((await byId()).credit).toBeNull();
+    api.current = api.getOrder(created.orderId)!;
+    const current = (cookie?: string) => fetch(`${url}/api/orders/current`, cookie ? { headers: { cookie } } : {}).then((r) => r.json() as Promise<{ order: Order }>);
+    expect((await current(mine)).order.credit).toEqual(credit);
+    expect((await current(theirs)).order.credit).toBeNull();
+    expect(JSON.stringify(await (await fetch(`${url}/`, { headers: { cookie: theirs } })).text())).not.toContain("cr_secret");
+    expect(await (await fetch(`${url}/`, { headers: { cookie: mine } })).text()).toContain("cr_secret0123456789");
+  });
+});
+
+function kioskDirWithPage(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "kiosk-"));
+  writeFileSync(path.join(dir, "index.html"), `<!doctype html><head>${KIOSK_BOOT_MARKER}</head><body>kiosk</body>`);
+  return dir;
+}
+
+/** A POST with exactly these headers (fetch sets Host itself). */
+function rawPost(port: number, p: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, method: "POST", headers: { ...headers, "content-length": Buffer.byteLength(body) }, setHost: false }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}

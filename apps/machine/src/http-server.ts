@@ -1,4 +1,5 @@
 // The machine's HTTP API and WebSocket (DESIGN.md "Machine HTTP API"), and the kiosk's static files.
+import { randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import http from "node:http";
@@ -6,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import {
+  ApiErrorCode,
   MAX_HTTP_BODY_BYTES,
   parseCreateOrderRequest,
   parseKioskClientMessage,
@@ -65,11 +67,67 @@ export interface MachineApi extends EventEmitter<MachineApiEvents> {
   serviceRoute?: (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => Promise<{ status: number; body: unknown } | undefined>;
 }
 
+/** Which kiosk session opened each order (kept across restarts by the daemon, so a reloaded kiosk keeps its credit). */
+export interface OrderSessionStore {
+  /** The session that created the order; null: created without one (an API client); undefined: not known. */
+  get(orderId: string): string | null | undefined;
+  set(orderId: string, session: string | null): void;
+  /** Orders recorded since `sinceMs` (epoch ms), so a restarted daemon counts the invoices still open against its caps. */
+  recent?(sinceMs: number): Array<{ orderId: string; session: string | null }>;
+}
+
+/** In memory, the newest 10,000 orders (the default when the daemon gives no store). */
+export function memoryOrderSessions(max = 10_000): OrderSessionStore {
+  const m = new Map<string, { session: string | null; at: number }>();
+  return {
+    get: (id) => m.get(id)?.session,
+    set: (id, session) => {
+      m.set(id, { session, at: Date.now() });
+      if (m.size > max) m.delete(m.keys().next().value!);
+    },
+    recent: (sinceMs) => [...m].filter(([, v]) => v.at >= sinceMs).map(([orderId, v]) => ({ orderId, session: v.session })),
+  };
+}
+
 export interface MachineServerOptions {
   api: MachineApi;
   /** Folder with the built kiosk; when absent or missing, `/` explains that the kiosk is not built. */
   kioskDir?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Origins whose pages may POST and open the WebSocket; a request without `Origin` (not from a browser) passes.
+   * Default: `http://127.0.0.1:<port>`, `http://localhost:<port>`, `http://[::1]:<port>` and `http://<host>:<port>`
+   * for a listen host that is not a wildcard.
+   */
+  allowedOrigins?: readonly string[];
+  /** `Host` headers accepted on POST and the WebSocket (DNS rebinding). Default: the hosts of the default origins. */
+  allowedHosts?: readonly string[];
+  /** Most unpaid orders (`pending`) open at once, machine-wide. Default 3. */
+  maxPendingOrders?: number;
+  /** Where the session of each order is kept. Default: memory. */
+  orderSessions?: OrderSessionStore;
+}
+
+/**
+ * The kiosk session: a random id in an HttpOnly, SameSite=Strict cookie that the machine sets when it serves the
+ * kiosk page. The kiosk's fetches and its WebSocket carry it (same origin), so nothing in the kiosk app handles it.
+ * It scopes the one open invoice a kiosk may have and who learns an order's credit id.
+ */
+export const KIOSK_SESSION_COOKIE = "zapvend_kiosk";
+const SESSION_RE = /^[A-Za-z0-9_-]{22,64}$/;
+
+/** The kiosk session a request carries (its cookie), or null. */
+export function sessionOf(req: http.IncomingMessage): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== KIOSK_SESSION_COOKIE) continue;
+    const v = part.slice(eq + 1).trim();
+    return SESSION_RE.test(v) ? v : null;
+  }
+  return null;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -86,10 +144,20 @@ const CONTENT_TYPES: Record<string, string> = {
 export class MachineServer {
   private server: http.Server | undefined;
   private wss: WebSocketServer | undefined;
-  private readonly clients = new Set<WebSocket>();
+  /** Each WebSocket with the kiosk session it was opened with (null: none). */
+  private readonly clients = new Map<WebSocket, string | null>();
   private readonly unsubscribe: Array<() => void> = [];
+  private origins = new Set<string>();
+  private hosts = new Set<string>();
+  private readonly sessions: OrderSessionStore;
+  /** Orders created here that may still be unpaid, with their session; pruned as they leave `pending`. */
+  private readonly open = new Map<string, string | null>();
+  /** Order creations under way (counted against the caps before the controller answers). */
+  private readonly creating: Array<string | null> = [];
 
-  constructor(private readonly opts: MachineServerOptions) {}
+  constructor(private readonly opts: MachineServerOptions) {
+    this.sessions = opts.orderSessions ?? memoryOrderSessions();
+  }
 
   /** Listens on host:port (port 0 picks a free one) and returns the base URL. */
   async start(host: string, port: number): Promise<string> {
@@ -109,7 +177,15 @@ export class MachineServer {
         socket.destroy();
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+      // A page of another origin (or a rebound name) gets no socket: it would see every order and status.
+      const refused = this.refusedOrigin(req);
+      if (refused) {
+        this.opts.log?.("ws: refused", { code: refused.code, origin: String(req.headers.origin ?? "").slice(0, 200), host: String(req.headers.host ?? "").slice(0, 200) });
+        socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: { code: refused.code, message: refused.message } })}`);
+        return;
+      }
+      const session = sessionOf(req);
+      wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, session));
     });
     this.server = server;
     this.wss = wss;
@@ -118,7 +194,9 @@ export class MachineServer {
       api.on(event, fn as never);
       this.unsubscribe.push(() => api.off(event, fn as never));
     };
-    on("order", (order) => this.broadcast({ type: "order", order }));
+    // An order goes to every screen (a second screen follows the vend), its credit id only to the session that
+    // created the order: the credit id is a bearer secret, whoever holds it spends the credit.
+    on("order", (order) => this.broadcastOrder(order));
     on("progress", (orderId, progress) => this.broadcast({ type: "progress", orderId, progress }));
     on("status", (status) => this.broadcast({ type: "status", status }));
     on("catalog", (catalog) => this.broadcast({ type: "catalog", catalog }));
@@ -127,12 +205,87 @@ export class MachineServer {
       server.listen(port, host, () => resolve());
     });
     const addr = server.address() as AddressInfo;
+    const defaults = defaultOrigins(host, addr.port);
+    // Invoices opened before a restart and still unpaid count against the caps (an invoice lives at most an hour).
+    for (const { orderId, session } of this.sessions.recent?.(Date.now() - 3_600_000) ?? []) {
+      if (api.getOrder(orderId)?.state === "pending") this.open.set(orderId, session);
+    }
+    this.origins = new Set(this.opts.allowedOrigins ?? defaults);
+    this.hosts = new Set((this.opts.allowedHosts ?? (this.opts.allowedOrigins ?? defaults).map((o) => new URL(o).host)).map((h) => h.toLowerCase()));
     return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  }
+
+  /** Why a request may not change anything here (its Origin or Host), or undefined when it may. */
+  private refusedOrigin(req: http.IncomingMessage): ApiFailure | undefined {
+    const host = (req.headers.host ?? "").toLowerCase();
+    if (!this.hosts.has(host)) return new ApiFailure(403, ApiErrorCode.HOST_NOT_ALLOWED, `Host "${host.slice(0, 100)}" is not one this machine answers to`);
+    const origin = req.headers.origin;
+    // No Origin: not a browser page (curl, a script, the BTCPay server), which no web site can make a browser send.
+    if (origin !== undefined && !this.origins.has(origin)) return new ApiFailure(403, ApiErrorCode.ORIGIN_NOT_ALLOWED, `pages of ${origin.slice(0, 100)} may not use this machine`);
+    return undefined;
+  }
+
+  /**
+   * Every POST: an allowed Host and Origin, and a JSON body declared as such (no form or text/plain "simple" POST).
+   * The BTCPay webhook is exempt from the Host and Origin checks: it comes from the BTCPay server, through whatever
+   * public name and proxy the operator set up, and is authenticated by its HMAC signature instead.
+   */
+  private guardPost(req: http.IncomingMessage, p: string): void {
+    const refused = p === "/api/webhooks/btcpay" ? undefined : this.refusedOrigin(req);
+    if (refused) throw refused;
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      throw new ApiFailure(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, `send the body as content-type: application/json${type ? `, not ${type.slice(0, 60)}` : ""}`);
+    }
+  }
+
+  /** The order as `session` may see it: without its credit id unless that session created the order. */
+  private orderFor(order: Order, session: string | null): Order {
+    if (!order.credit) return order;
+    const owner = this.sessions.get(order.orderId);
+    return owner !== undefined && owner === session ? order : { ...order, credit: null };
+  }
+
+  private broadcastOrder(order: Order): void {
+    if (order.state !== "pending") this.open.delete(order.orderId);
+    const full = JSON.stringify({ type: "order", order } satisfies KioskServerMessage);
+    const stripped = order.credit ? JSON.stringify({ type: "order", order: { ...order, credit: null } } satisfies KioskServerMessage) : full;
+    const owner = order.credit ? this.sessions.get(order.orderId) : undefined;
+    for (const [ws, session] of this.clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      ws.send(!order.credit || (owner !== undefined && owner === session) ? full : stripped);
+    }
+  }
+
+  /**
+   * The pending-order caps, checked and reserved before the controller creates an invoice: at most one unpaid order
+   * per kiosk session, at most `maxPendingOrders` machine-wide. A request without a session (an API client) meets
+   * only the machine-wide cap.
+   */
+  private async createOrderCapped(session: string | null, slot: string, creditId: string | undefined): Promise<Order> {
+    const api = this.opts.api;
+    for (const id of [...this.open.keys()]) if (api.getOrder(id)?.state !== "pending") this.open.delete(id);
+    const max = this.opts.maxPendingOrders ?? 3;
+    if (session !== null && ([...this.open.values()].includes(session) || this.creating.includes(session))) {
+      throw new ApiFailure(429, ApiErrorCode.SESSION_ORDER_OPEN, "this screen already shows an unpaid invoice: cancel it or let it expire first");
+    }
+    if (this.open.size + this.creating.length >= max) {
+      throw new ApiFailure(429, ApiErrorCode.TOO_MANY_PENDING_ORDERS, `the machine already has ${max} unpaid invoice${max === 1 ? "" : "s"} open; try again when one is paid or expired`);
+    }
+    this.creating.push(session);
+    try {
+      const order = await api.createOrder(slot, creditId);
+      this.sessions.set(order.orderId, session);
+      if (order.state === "pending") this.open.set(order.orderId, session);
+      return order;
+    } finally {
+      this.creating.splice(this.creating.indexOf(session), 1);
+    }
   }
 
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
-    for (const ws of this.clients) ws.terminate();
+    for (const ws of this.clients.keys()) ws.terminate();
     this.clients.clear();
     this.wss?.close();
     const server = this.server;
@@ -144,11 +297,11 @@ export class MachineServer {
 
   private broadcast(msg: KioskServerMessage): void {
     const data = JSON.stringify(msg);
-    for (const ws of this.clients) if (ws.readyState === ws.OPEN) ws.send(data);
+    for (const ws of this.clients.keys()) if (ws.readyState === ws.OPEN) ws.send(data);
   }
 
-  private onSocket(ws: WebSocket): void {
-    this.clients.add(ws);
+  private onSocket(ws: WebSocket, session: string | null): void {
+    this.clients.set(ws, session);
     const api = this.opts.api;
     const send1 = (m: KioskServerMessage) => ws.send(JSON.stringify(m));
     // A new screen (or one that reconnected after a restart) first learns the truth: who, status, catalog.
@@ -165,7 +318,7 @@ export class MachineServer {
       if (m.type === "ping") send1({ type: "pong", t: m.t });
       else if (m.type === "watch") {
         const order = api.getOrder(m.orderId);
-        if (order) send1({ type: "order", order });
+        if (order) send1({ type: "order", order: this.orderFor(order, session) });
       }
     });
     ws.on("close", () => this.clients.delete(ws));
@@ -177,24 +330,30 @@ export class MachineServer {
     const p = url.pathname;
     const method = req.method ?? "GET";
     const api = this.opts.api;
+    const session = sessionOf(req);
     try {
       if (p.startsWith("/api/")) {
+        if (method === "POST") this.guardPost(req, p);
         if (method === "GET" && p === "/api/health") return send(res, 200, api.health());
         if (method === "GET" && p === "/api/catalog") return send(res, 200, api.catalog());
         if (method === "POST" && p === "/api/orders") {
           const parsed = parseCreateOrderRequest(await readBody(req));
           if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, `${parsed.error.message} (at ${parsed.error.path})`);
-          const order = await api.createOrder(parsed.value.slot, parsed.value.creditId);
+          const order = await this.createOrderCapped(session, parsed.value.slot, parsed.value.creditId);
           return send(res, 201, order);
         }
         // Before the `:id` route: "current" is a valid order id pattern.
-        if (method === "GET" && p === "/api/orders/current") return send(res, 200, { order: api.currentOrder() });
+        if (method === "GET" && p === "/api/orders/current") {
+          const current = api.currentOrder();
+          return send(res, 200, { order: current && this.orderFor(current, session) });
+        }
         const m = /^\/api\/orders\/([A-Za-z0-9_-]{1,64})(\/cancel)?$/.exec(p);
         if (m) {
           if (method === "GET" && !m[2]) {
             const order = api.getOrder(m[1]!);
             if (!order) throw new ApiFailure(404, "not_found", `no order ${m[1]}`);
-            return send(res, 200, order);
+            // Order ids go to every screen: the id alone does not reveal the order's credit id.
+            return send(res, 200, this.orderFor(order, session));
           }
           if (method === "POST" && m[2]) return send(res, 200, await api.cancelOrder(m[1]!));
         }
@@ -228,7 +387,7 @@ export class MachineServer {
         }
         throw new ApiFailure(404, "not_found", `no route ${method} ${p}`);
       }
-      if (method === "GET" || method === "HEAD") return this.serveStatic(p, res);
+      if (method === "GET" || method === "HEAD") return this.serveStatic(p, res, session);
       throw new ApiFailure(405, "method_not_allowed", `${method} is not allowed here`);
     } catch (err) {
       if (err instanceof ApiFailure) return send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiError);
@@ -245,13 +404,14 @@ export class MachineServer {
    * request (never cached: the page is `no-store`): the screen can draw its first catalog without a round trip.
    * Undefined when the page has no marker (an older build): then served as it is.
    */
-  private kioskPage(file: string): Buffer | undefined {
+  private kioskPage(file: string, session: string | null): Buffer | undefined {
     const htmlText = readFileSync(file, "utf8");
     if (!htmlText.includes(KIOSK_BOOT_MARKER)) return undefined;
     const api = this.opts.api;
     let boot;
     try {
-      boot = { v: 1, status: api.status(), catalog: api.catalog(), order: api.currentOrder() };
+      const current = api.currentOrder();
+      boot = { v: 1, status: api.status(), catalog: api.catalog(), order: current && this.orderFor(current, session) };
     } catch (err) {
       // The page without it: the kiosk asks over the WebSocket and the API as before.
       this.opts.log?.("kiosk page: no snapshot", { error: String(err) });
@@ -261,7 +421,7 @@ export class MachineServer {
     return Buffer.from(htmlText.replace(KIOSK_BOOT_MARKER, () => block), "utf8");
   }
 
-  private serveStatic(p: string, res: http.ServerResponse): void {
+  private serveStatic(p: string, res: http.ServerResponse, session: string | null): void {
     const dir = this.opts.kioskDir;
     const rel = p === "/" ? "index.html" : decodeURIComponent(p).replace(/^\/+/, "");
     const file = dir ? path.resolve(dir, rel) : undefined;
@@ -283,7 +443,9 @@ export class MachineServer {
       return send(res, 404, { error: { code: "not_found", message: "not found" } });
     }
     if (rel === "index.html") {
-      const page = this.kioskPage(file);
+      // The kiosk page opens (or keeps) the screen's session; a reload keeps the cookie, and so its orders' credits.
+      if (session === null) res.setHeader("set-cookie", `${KIOSK_SESSION_COOKIE}=${randomBytes(18).toString("base64url")}; Path=/; HttpOnly; SameSite=Strict`);
+      const page = this.kioskPage(file, session);
       if (page) {
         res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": page.length, "cache-control": "no-store" });
         res.end(page);
@@ -298,6 +460,14 @@ export class MachineServer {
     });
     createReadStream(file).pipe(res);
   }
+}
+
+/** The kiosk's own origins on `port`: loopback by every name, and the listen host when it names one address. */
+export function defaultOrigins(host: string, port: number): string[] {
+  const hosts = ["127.0.0.1", "localhost", "[::1]"];
+  const h = host.includes(":") ? `[${host}]` : host;
+  if (!["0.0.0.0", "[::]", "::", ...hosts].includes(h) && !hosts.includes(h)) hosts.push(h);
+  return hosts.map((x) => `http://${x}:${port}`);
 }
 
 /** Where the kiosk's index.html takes the daemon's snapshot (an HTML comment: harmless when served without it). */

@@ -2,6 +2,7 @@
 // board with its physics, the controller's journal on disk, the bridge on a real MQTT broker (a private
 // Mosquitto for this file, or ZAPVEND_TEST_MQTT_URL), the HTTP API and the WebSocket.
 import { mkdtempSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -333,10 +334,14 @@ describe("zapvend-machine on the sim node and sim board", () => {
       expect((await hook(body)).status).toBe(401);
       const good = await hook(body, sign(body));
       expect(good.status).toBe(200);
+      // Through the operator's proxy under its public name: the signature is the check, not Host or Origin.
+      const proxied = await rawPost(Number(new URL(url).port), "/api/webhooks/btcpay", { host: "vend.example.com", origin: "https://btcpay.example.com", "content-type": "application/json", "btcpay-sig": sign(body) }, body);
+      expect(proxied.status).toBe(200);
+      expect((await rawPost(Number(new URL(url).port), "/api/webhooks/btcpay", { host: "vend.example.com", "content-type": "application/json" }, body)).status).toBe(401);
       expect((await hook("x".repeat(70_000), sign("x".repeat(70_000)))).status).toBe(413);
 
       const plainUrl = await plain.start();
-      const none = await fetch(`${plainUrl}/api/webhooks/btcpay`, { method: "POST", headers: { "btcpay-sig": sign(body) }, body });
+      const none = await fetch(`${plainUrl}/api/webhooks/btcpay`, { method: "POST", headers: { "content-type": "application/json", "btcpay-sig": sign(body) }, body });
       expect(none.status).toBe(404);
     } finally {
       await machine.stop();
@@ -344,3 +349,16 @@ describe("zapvend-machine on the sim node and sim board", () => {
     }
   }, 60_000);
 });
+
+/** A POST with exactly these headers (fetch sets Host itself). */
+function rawPost(port: number, p: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, method: "POST", headers: { ...headers, "content-length": Buffer.byteLength(body) }, setHost: false }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}

@@ -1,7 +1,7 @@
 // The machine daemon: wires hal + payments + controller + bridge from one config and serves the kiosk.
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
@@ -29,7 +29,7 @@ import {
   type Product,
   type Rate,
 } from "@zapvend/protocol";
-import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents } from "./http-server.js";
+import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents, type OrderSessionStore } from "./http-server.js";
 import { createLogger, type Logger } from "./log.js";
 import { ServiceAuth } from "./service-auth.js";
 import { resolvePourStations } from "./pour-stations.js";
@@ -50,6 +50,53 @@ function catalogDigest(catalog: readonly Product[]): string {
 /** The default kiosk folder: the kiosk app built beside this daemon in the repository (apps/kiosk/dist/kiosk). */
 function defaultKioskDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "kiosk", "dist", "kiosk");
+}
+
+/** A start refused before anything ran (a config the daemon will not run with). */
+export class MachineStartError extends Error {
+  constructor(
+    readonly code: "demo_wallet_refused",
+    message: string,
+  ) {
+    super(`${message} (${code})`);
+    this.name = "MachineStartError";
+  }
+}
+
+/**
+ * The data directory (0700) and its database file (0600): the journal, the outbox and the command counters are the
+ * machine's alone. SQLite gives its -wal and -shm files the mode of the database file. An existing directory or file
+ * with a looser mode is tightened.
+ */
+export function openPrivateDatabase(dataDir: string, name: string): Database.Database {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const file = path.join(dataDir, name);
+  closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
+  return new Database(file);
+}
+
+/** Which kiosk session created each order, beside the journal: a kiosk reloaded after a restart keeps its credit. */
+function orderSessionTable(db: Database.Database): OrderSessionStore {
+  db.exec("CREATE TABLE IF NOT EXISTS kiosk_order_sessions (order_id TEXT PRIMARY KEY, session TEXT, created_at INTEGER NOT NULL)");
+  const get = db.prepare<[string], { session: string | null }>("SELECT session FROM kiosk_order_sessions WHERE order_id = ?");
+  const put = db.prepare("INSERT OR REPLACE INTO kiosk_order_sessions (order_id, session, created_at) VALUES (?, ?, ?)");
+  // Kept a week: the credit of an older order is spent or forgotten by its screen.
+  const prune = db.prepare("DELETE FROM kiosk_order_sessions WHERE created_at < ?");
+  const since = db.prepare<[number], { order_id: string; session: string | null }>("SELECT order_id, session FROM kiosk_order_sessions WHERE created_at >= ?");
+  return {
+    recent: (sinceMs) => since.all(sinceMs).map((r) => ({ orderId: r.order_id, session: r.session })),
+    get: (id) => {
+      const row = get.get(id);
+      return row ? row.session : undefined;
+    },
+    set: (id, session) => {
+      const now = Date.now();
+      put.run(id, session, now);
+      prune.run(now - 7 * 86_400_000);
+    },
+  };
 }
 
 export class Machine extends EventEmitter<MachineApiEvents> implements MachineApi {
@@ -88,8 +135,14 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
   async start(): Promise<string> {
     const { config } = this;
-    mkdirSync(config.dataDir, { recursive: true });
-    this.db = new Database(path.join(config.dataDir, "machine.db"));
+    // The schema refuses it too; a config built in code must not get past it either.
+    if (config.board.kind !== "sim" && config.payments.backend.kind === "sim" && !config.allowDemoWallet) {
+      throw new MachineStartError(
+        "demo_wallet_refused",
+        `the sim payments backend (the demo wallet: free vends) on the real board "${config.board.kind}" is refused; set allowDemoWallet: true to run it anyway`,
+      );
+    }
+    this.db = openPrivateDatabase(config.dataDir, "machine.db");
     this.cleanups.push(() => {
       this.db?.close();
     });
@@ -184,6 +237,10 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       api: this,
       kioskDir: config.kioskDir ?? process.env.ZAPVEND_KIOSK_DIR ?? defaultKioskDir(),
       log: (msg, fields) => this.log.child("http").info(msg, fields),
+      maxPendingOrders: config.maxPendingOrders,
+      orderSessions: orderSessionTable(this.db),
+      ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),
+      ...(config.http.allowedHosts ? { allowedHosts: config.http.allowedHosts } : {}),
     });
     this.url = await this.server.start(config.http.host, this.opts.httpPort ?? config.http.port);
     this.cleanups.push(() => this.server?.stop());

@@ -6,11 +6,19 @@ export const BridgeErrorCode = {
   BAD_SIGNATURE: "BAD_SIGNATURE",
   /** Signed by a key this machine does not trust. */
   UNKNOWN_KEY: "UNKNOWN_KEY",
-  /** `exp` is in the past. */
+  /** `exp` is in the past (beyond the clock tolerance). */
   EXPIRED: "EXPIRED",
+  /** `ts` (when the command was signed) is further in the future than the clock tolerance allows. */
+  NOT_YET_VALID: "NOT_YET_VALID",
+  /** `exp - ts` is longer than the longest lifetime a command may have. */
+  LIFETIME_TOO_LONG: "LIFETIME_TOO_LONG",
+  /** A desired state signed for another installation of this machine (its previous database). */
+  WRONG_INSTALL: "WRONG_INSTALL",
+  /** A desired state without `install` (the fleet had not seen this installation yet): it is sent again with it. */
+  MISSING_INSTALL: "MISSING_INSTALL",
   /** `ctr` is not greater than the highest counter seen for its key. */
   REPLAYED: "REPLAYED",
-  /** Addressed (`aud` or topic) to another machine. */
+  /** Addressed (`aud` or topic) to another machine, or (a desired state) to none. */
   WRONG_AUDIENCE: "WRONG_AUDIENCE",
   /** The arguments do not match protocol's `CommandArgs`. */
   BAD_ARGS: "BAD_ARGS",
@@ -30,6 +38,10 @@ export const BridgeErrorCode = {
   BROKER_TIMEOUT: "BROKER_TIMEOUT",
   /** A key file or key text that is not an Ed25519 key. */
   BAD_KEY: "BAD_KEY",
+  /** An ACL text the embedded broker cannot read. */
+  BAD_ACL: "BAD_ACL",
+  /** A broker users file that is missing, unreadable or not `{users: {name: password}}`. */
+  BAD_USERS: "BAD_USERS",
   /** The embedded broker could not listen. */
   LISTEN_FAILED: "LISTEN_FAILED",
 } as const;

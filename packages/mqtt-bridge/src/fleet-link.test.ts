@@ -45,7 +45,10 @@ describe("FleetLink", () => {
     expect(res).toMatchObject({ rid: sent.rid, status: "ok" });
     expect(ran).toEqual(["A1"]);
 
-    await fleet.publishDesired("fleet-m1", { version: 2, slots: { A1: { enabled: false } } });
+    // Signed for this machine (aud) and its installation as its birth told the fleet.
+    const install = (got.find((m) => m.topic.kind === "birth")!.payload as { install?: number }).install;
+    expect(install).toBe(bridge.install);
+    await fleet.publishDesired("fleet-m1", { version: 2, slots: { A1: { enabled: false } }, install: install! });
     await until(() => got.some((m) => m.topic.kind === "reported"), 5_000, "reported at the fleet");
     expect(got.find((m) => m.topic.kind === "reported")!.payload).toMatchObject({ version: 2, status: "applied" });
 

@@ -172,10 +172,15 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
     );
   }
 
-  /** Signs and publishes (retained) a desired state. */
-  async publishDesired(machineId: string, desired: Pick<DesiredStatePayload, "version" | "slots" | "mode">): Promise<void> {
+  /**
+   * Signs and publishes (retained) a desired state for `machineId` (signed as `aud`). `install` is the machine's
+   * installation id as the fleet last saw it (birth or status); without it (none seen yet) a current machine refuses
+   * the state with MISSING_INSTALL, and the fleet publishes it again once it learns the id.
+   */
+  async publishDesired(machineId: string, desired: Pick<DesiredStatePayload, "version" | "slots" | "mode" | "install">): Promise<void> {
     const key = this.key();
-    const signed = signPayload({ ...this.envelope({}), ...desired, keyId: key.keyId }, key.privateKey);
+    const { install, ...body } = desired;
+    const signed = signPayload({ ...this.envelope({}), ...body, aud: machineId, ...(install !== undefined ? { install } : {}), keyId: key.keyId }, key.privateKey);
     await this.publish(topics.desired(machineId), signed, { qos: 1, retain: true });
   }
 

@@ -23,4 +23,5 @@ export {
 } from "./machine-bridge.js";
 export { privateKeyFrom, publicKeyFromHex, publicKeyHex, signPayload, trustedKeyMap, verifySignedPayload, type VerifyResult } from "./signing.js";
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from "./embedded-broker.js";
+export { AclCache, BrokerAcl, ZAPVEND_ACL, topicMatches, type AclAccess } from "./broker-acl.js";
 export { FleetLink, fleetSubscriptions, RETAINED_MACHINE_FILTERS, type FleetLinkEvents, type FleetLinkOptions } from "./fleet-link.js";

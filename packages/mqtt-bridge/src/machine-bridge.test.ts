@@ -119,7 +119,8 @@ describe("MachineBridge on Mosquitto", () => {
     const good = signedCommand(key, { aud: machineId, name: "test-vend", ctr: 5, args: { slot: "A1" }, rid: "rid-good-0001" });
     await send(signedCommand(mallory, { aud: machineId, name: "test-vend", ctr: 10, args: { slot: "A1" }, rid: "rid-forged-01" }));
     await send({ ...good, args: { slot: "B2" }, rid: "rid-tamper-01" }); // tampered after signing
-    await send(signedCommand(key, { aud: machineId, name: "test-vend", ctr: 2, args: { slot: "A1" }, exp: Date.now() - 1, rid: "rid-expired-1" }));
+    // Expired beyond the 30 s clock tolerance.
+    await send(signedCommand(key, { aud: machineId, name: "test-vend", ctr: 2, args: { slot: "A1" }, now: Date.now() - 90_000, exp: Date.now() - 31_000, rid: "rid-expired-1" }));
     await send(signedCommand(key, { aud: "someone-else", name: "test-vend", ctr: 3, args: { slot: "A1" }, rid: "rid-misaddr-1" }));
     await send(good);
     await send(good); // replay of the exact same message
@@ -144,6 +145,38 @@ describe("MachineBridge on Mosquitto", () => {
     expect(calls).toEqual([{ slot: "A1" }, { slot: "A1" }]);
     expect(bridge.counters.commandsRefused).toBe(7);
     expect(db.prepare("SELECT key_id, ctr FROM bridge_command_counters").all()).toEqual([{ key_id: "op-1", ctr: 7 }]);
+  });
+
+  it("takes commands within 30 s of clock skew; refuses one signed further in its future, expired beyond it, or valid for longer than 5 min", async () => {
+    const calls: string[] = [];
+    const { machineId, rec, key, bridge, db } = await setup({
+      commandHandlers: { "test-vend": (_args, ctx) => { calls.push(ctx.rid); return {}; } },
+    });
+    const send = (cmd: Record<string, unknown>) => rec.client.publishAsync(topics.command(machineId, "test-vend"), JSON.stringify(cmd), { qos: 1 });
+    const t = Date.now();
+    const cmd = (ctr: number, rid: string, now: number, exp: number) => signedCommand(key, { aud: machineId, name: "test-vend", ctr, args: { slot: "A1" }, now, exp, rid });
+    // The fleet's clock 20 s ahead: signed "in the future", within the tolerance.
+    await send(cmd(1, "rid-ahead-ok1", t + 20_000, t + 50_000));
+    // The fleet's clock 20 s behind: already "expired" by this clock, within the tolerance.
+    await send(cmd(2, "rid-behind-ok", t - 40_000, t - 10_000));
+    await send(cmd(3, "rid-future-01", t + 120_000, t + 150_000));
+    await send(cmd(4, "rid-expired-2", t - 120_000, t - 60_000));
+    await send(cmd(5, "rid-longlife1", t, t + 300_001));
+    await send(cmd(6, "rid-5min-ok01", t, t + 300_000));
+    const resTopic = topics.commandResult(machineId, "test-vend");
+    await rec.waitFor(() => rec.on(resTopic).length >= 6, 10_000, "6 results");
+    const results = Object.fromEntries(rec.json<{ rid: string; status: string; error?: { code: string } }>(resTopic).map((r) => [r.rid, r.error?.code ?? r.status]));
+    expect(results).toEqual({
+      "rid-ahead-ok1": "ok",
+      "rid-behind-ok": "ok",
+      "rid-future-01": "NOT_YET_VALID",
+      "rid-expired-2": "EXPIRED",
+      "rid-longlife1": "LIFETIME_TOO_LONG",
+      "rid-5min-ok01": "ok",
+    });
+    expect(calls).toEqual(["rid-ahead-ok1", "rid-behind-ok", "rid-5min-ok01"]);
+    expect(bridge.counters.commandsRefused).toBe(3);
+    expect(db.prepare("SELECT key_id, ctr FROM bridge_command_counters").all()).toEqual([{ key_id: "op-1", ctr: 6 }]);
   });
 
   it("remembers the highest counter across a restart: a replay after reboot is refused", async () => {
@@ -179,21 +212,55 @@ describe("MachineBridge on Mosquitto", () => {
 
   it("applies a signed desired state and reports it with the same version; refuses unsigned and invalid ones with the reason", async () => {
     const { machineId, rec, key, bridge, db } = await setup();
+    const to = { aud: machineId, install: bridge.install };
     const reported = () => rec.json<{ version: number; status: string; error: { code: string } | null; slots: Record<string, { enabled: boolean }>; mode: string }>(topics.reported(machineId));
-    await rec.client.publishAsync(topics.desired(machineId), JSON.stringify(signedDesired(key, 3, { slots: { A1: { enabled: false } }, mode: "maintenance" })), { qos: 1, retain: true });
+    await rec.client.publishAsync(topics.desired(machineId), JSON.stringify(signedDesired(key, 3, { slots: { A1: { enabled: false } }, mode: "maintenance" }, to)), { qos: 1, retain: true });
     await rec.waitFor(() => reported().length === 1, 5_000, "reported v3");
     expect(reported()[0]).toMatchObject({ version: 3, status: "applied", error: null, slots: { A1: { enabled: false } }, mode: "maintenance" });
 
-    const unsigned = signedDesired(key, 4, { slots: { A1: { enabled: true } } });
+    const unsigned = signedDesired(key, 4, { slots: { A1: { enabled: true } } }, to);
     delete unsigned.sig;
     await rec.client.publishAsync(topics.desired(machineId), JSON.stringify(unsigned), { qos: 1, retain: true });
     await rec.waitFor(() => reported().length === 2, 5_000, "refused unsigned");
     expect(reported()[1]).toMatchObject({ version: 3, status: "refused", error: { code: "BAD_SIGNATURE" }, slots: { A1: { enabled: false } } });
 
-    await rec.client.publishAsync(topics.desired(machineId), JSON.stringify(signedDesired(key, 5, { slots: { Z9: { enabled: true } } })), { qos: 1, retain: true });
+    await rec.client.publishAsync(topics.desired(machineId), JSON.stringify(signedDesired(key, 5, { slots: { Z9: { enabled: true } } }, to)), { qos: 1, retain: true });
     await rec.waitFor(() => reported().length === 3, 5_000, "refused by the machine");
     expect(reported()[2]).toMatchObject({ version: 3, status: "refused", error: { code: "UNKNOWN_SLOT" } });
     expect(bridge.counters).toMatchObject({ desiredApplied: 1, desiredRefused: 2 });
     expect(db.prepare("SELECT value FROM bridge_meta WHERE key = 'desired_version'").get()).toEqual({ value: 3 });
+  });
+
+  it("refuses a desired state signed for another machine, another installation, or none, and applies it once signed for this one", async () => {
+    const { machineId, rec, key, bridge, db } = await setup();
+    const reported = () => rec.json<{ version: number; status: string; error: { code: string; message: string } | null }>(topics.reported(machineId));
+    const refusals: Array<{ version: number | null; code: string }> = [];
+    bridge.on("desired-refused", (r) => refusals.push({ version: r.version, code: r.code }));
+    const publish = (d: Record<string, unknown>) => rec.client.publishAsync(topics.desired(machineId), JSON.stringify(d), { qos: 1, retain: true });
+    const body = { slots: { A1: { enabled: false } } };
+    // Another machine's desired state, validly signed, replayed onto this machine's topic.
+    await publish(signedDesired(key, 2, body, { aud: "other-machine", install: bridge.install }));
+    // This machine's previous installation (the retained state a reflashed SD card finds).
+    await publish(signedDesired(key, 3, body, { aud: machineId, install: bridge.install + 1 }));
+    // No audience at all (a fleet from before aud), and no installation (the fleet had not seen this birth yet).
+    await publish(signedDesired(key, 4, body));
+    await publish(signedDesired(key, 5, body, { aud: machineId }));
+    // Tampering with aud after signing breaks the signature.
+    await publish({ ...signedDesired(key, 6, body, { aud: "other-machine", install: bridge.install }), aud: machineId });
+    await rec.waitFor(() => reported().length >= 5, 10_000, "5 refusals");
+    expect(reported().map((r) => [r.status, r.error?.code])).toEqual([
+      ["refused", "WRONG_AUDIENCE"],
+      ["refused", "WRONG_INSTALL"],
+      ["refused", "WRONG_AUDIENCE"],
+      ["refused", "MISSING_INSTALL"],
+      ["refused", "BAD_SIGNATURE"],
+    ]);
+    expect(refusals.map((r) => r.code)).toEqual(["WRONG_AUDIENCE", "WRONG_INSTALL", "WRONG_AUDIENCE", "MISSING_INSTALL", "BAD_SIGNATURE"]);
+    expect(db.prepare("SELECT value FROM bridge_meta WHERE key = 'desired_version'").get()).toBeUndefined();
+    // The fleet learned the installation id and signs it again for this one: applied.
+    await publish(signedDesired(key, 5, body, { aud: machineId, install: bridge.install }));
+    await rec.waitFor(() => reported().length >= 6, 10_000, "applied");
+    expect(reported()[5]).toMatchObject({ version: 5, status: "applied", error: null });
+    expect(bridge.counters).toMatchObject({ desiredApplied: 1, desiredRefused: 5 });
   });
 });

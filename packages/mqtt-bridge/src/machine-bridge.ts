@@ -5,7 +5,9 @@ import { EventEmitter } from "node:events";
 import type Database from "better-sqlite3";
 import {
   BirthPayload,
+  COMMAND_CLOCK_SKEW_MS,
   CommandArgs,
+  MAX_COMMAND_LIFETIME_MS,
   PAYLOAD_VERSION,
   ReportedStatePayload,
   TelemetryPayload,
@@ -396,6 +398,15 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     if (topicMachine !== id) return refuse(BridgeErrorCode.WRONG_AUDIENCE, `desired state for ${topicMachine}, not ${id}`);
     const v = verifySignedPayload(JSON.parse(raw.toString("utf8")), this.trusted);
     if (!v.ok) return refuse(v.code, v.message);
+    // `aud` and `install` are inside the signature: a desired state signed for another machine, or for this machine's
+    // previous installation (the retained state a reflashed SD card finds on the broker), is not applied here.
+    if (desired.aud !== id) return refuse(BridgeErrorCode.WRONG_AUDIENCE, desired.aud === undefined ? "the desired state names no machine (aud)" : `desired state signed for ${desired.aud}, not ${id}`);
+    if (desired.install === undefined) {
+      return refuse(BridgeErrorCode.MISSING_INSTALL, `the desired state names no installation; this is installation ${this.outbox.install} (the fleet sends it again once it saw this birth)`);
+    }
+    if (desired.install !== this.outbox.install) {
+      return refuse(BridgeErrorCode.WRONG_INSTALL, `desired state signed for installation ${desired.install}, this is installation ${this.outbox.install}`);
+    }
     if (desired.version < lastApplied || (desired.version === lastApplied && this.appliedThisRun)) {
       // A retained desired state is delivered again on every subscribe: applying it again is not needed.
       if (desired.version < lastApplied) this.logger.info("stale desired state ignored", { version: desired.version, lastApplied });
@@ -445,7 +456,17 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     const v = verifySignedPayload(JSON.parse(raw.toString("utf8")), this.trusted);
     if (!v.ok) return refuse(v.code, v.message);
     if (cmd.aud !== id || topicMachine !== id) return refuse(BridgeErrorCode.WRONG_AUDIENCE, `addressed to ${cmd.aud}, this is ${id}`);
-    if (cmd.exp <= this.clock.now()) return refuse(BridgeErrorCode.EXPIRED, `expired at ${new Date(cmd.exp).toISOString()}`);
+    // The fleet's clock and this one may differ by up to COMMAND_CLOCK_SKEW_MS (a Pi without an RTC before NTP sync);
+    // beyond that a command is refused, and none may live longer than MAX_COMMAND_LIFETIME_MS (so a captured one
+    // cannot be held back and played later, even within the tolerance).
+    const now = this.clock.now();
+    if (cmd.exp - cmd.ts > MAX_COMMAND_LIFETIME_MS) {
+      return refuse(BridgeErrorCode.LIFETIME_TOO_LONG, `valid for ${cmd.exp - cmd.ts} ms, at most ${MAX_COMMAND_LIFETIME_MS} ms is accepted`);
+    }
+    if (cmd.ts > now + COMMAND_CLOCK_SKEW_MS) {
+      return refuse(BridgeErrorCode.NOT_YET_VALID, `signed at ${new Date(cmd.ts).toISOString()}, ahead of this machine's clock by more than ${COMMAND_CLOCK_SKEW_MS} ms`);
+    }
+    if (cmd.exp + COMMAND_CLOCK_SKEW_MS <= now) return refuse(BridgeErrorCode.EXPIRED, `expired at ${new Date(cmd.exp).toISOString()}`);
     // Check and persist the counter in one transaction, before anything runs: a crash mid-command cannot reopen it.
     const fresh = this.opts.db.transaction(() => {
       const row = this.opts.db.prepare("SELECT ctr FROM bridge_command_counters WHERE key_id = ?").get(cmd.keyId) as { ctr: number } | undefined;

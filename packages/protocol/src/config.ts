@@ -101,11 +101,39 @@ export const OperatorKey = z.strictObject({
   publicKey: z.string().regex(/^[0-9a-f]{64}$/, "an Ed25519 public key is 64 hex digits"),
 });
 
+/** An origin as a browser sends it in `Origin`: scheme, host and port only. */
+const Origin = z.string().max(300).regex(/^https?:\/\/[^\s/?#]+$/, "expected an origin such as http://127.0.0.1:8080 (no path)");
+
+/** The machine's HTTP listener and who may POST to it. */
+export const MachineHttpConfig = z.strictObject({
+  host: z.string().min(1).max(253).default("127.0.0.1"),
+  port: z.int().min(0).max(65_535),
+  /**
+   * Origins whose pages may POST and open the WebSocket (a request without `Origin`, not sent by a browser, is let
+   * through). Default: the kiosk's own, `http://127.0.0.1:<port>`, `http://localhost:<port>` and `http://[::1]:<port>`
+   * (and `http://<host>:<port>` when `host` is a name or an address other than a wildcard).
+   */
+  allowedOrigins: z.array(Origin).max(20).optional(),
+  /** `Host` headers accepted on POST and the WebSocket (against DNS rebinding). Default: the hosts of the default origins. */
+  allowedHosts: z.array(z.string().min(1).max(300)).max(20).optional(),
+});
+export type MachineHttpConfig = z.infer<typeof MachineHttpConfig>;
+
 /** The file given to `zapvend-machine --config <file>`. Unknown keys are refused so a typo is caught at start. */
 export const MachineConfig = z.strictObject({
   machineId: MachineId,
   model: text(60).default("zapvend"),
-  http: HostPort.default({ host: "127.0.0.1", port: 8080 }),
+  http: MachineHttpConfig.default({ host: "127.0.0.1", port: 8080 }),
+  /**
+   * Most unpaid invoices open at once on this machine (each reserves stock and an invoice on the node); one more is
+   * refused with 429 `too_many_pending_orders`. A kiosk session has at most one. Default 3.
+   */
+  maxPendingOrders: z.int().min(1).max(1_000).default(3),
+  /**
+   * The `sim` payments backend (the demo wallet: anyone can "pay" from it, so every vend is free) on a real board
+   * (anything but `board.kind: "sim"`) is refused unless this is true. Default false.
+   */
+  allowDemoWallet: z.boolean().default(false),
   mqtt: MqttConfig.default({ url: "mqtt://127.0.0.1:1883", telemetryIntervalMs: 30_000 }),
   board: BoardConfig,
   payments: PaymentsConfig,
@@ -119,6 +147,16 @@ export const MachineConfig = z.strictObject({
   /** scrypt hash of the technician PIN for the kiosk service menu, as written by `zapvend-machine hash-pin`. */
   servicePinHash: z.string().max(512).optional(),
 }).check((ctx) => {
+  // Written as "not the sim board", so a board kind added later (gpiod, mdb, ...) is covered without a change here.
+  if (ctx.value.board.kind !== "sim" && ctx.value.payments.backend.kind === "sim" && !ctx.value.allowDemoWallet) {
+    ctx.issues.push({
+      code: "custom",
+      message: `the sim payments backend (the demo wallet: free vends) on the real board "${ctx.value.board.kind}" is refused; set allowDemoWallet: true to run it anyway`,
+      path: ["allowDemoWallet"],
+      input: ctx.value.allowDemoWallet,
+      params: { code: "demo_wallet_refused" },
+    });
+  }
   const seen = new Set<string>();
   ctx.value.catalog.forEach((p, i) => {
     if (seen.has(p.slot)) {

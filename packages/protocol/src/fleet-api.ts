@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CodedError, EpochMs, Hex32, Id, MachineId, MsatString, SlotId, text } from "./common.js";
 import { FiatAmount } from "./catalog.js";
+import { MAX_COMMAND_LIFETIME_MS } from "./mqtt-payloads.js";
 import { VendEvidence } from "./order.js";
 
 /** One machine as `GET /api/machines` lists it. */
@@ -73,8 +74,8 @@ export type Alert = z.infer<typeof Alert>;
 /** `POST /api/machines/:id/commands/:name` body. */
 export const CommandRequest = z.strictObject({
   args: z.record(z.string().max(64), z.unknown()).default({}),
-  /** How long the signed command stays valid, in ms. Default 30 000. */
-  ttlMs: z.int().min(1_000).max(600_000).optional(),
+  /** How long the signed command stays valid, in ms. Default 30 000; at most `MAX_COMMAND_LIFETIME_MS` (machines refuse longer). */
+  ttlMs: z.int().min(1_000).max(MAX_COMMAND_LIFETIME_MS).optional(),
 });
 export type CommandRequest = z.infer<typeof CommandRequest>;
 

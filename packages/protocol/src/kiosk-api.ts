@@ -52,6 +52,16 @@ export const ApiErrorCode = {
   CREDIT_IN_USE: "credit_in_use",
   /** 400: `POST /api/demo/sim` named a fault the sim board does not know. */
   UNKNOWN_SIM_FAULT: "unknown_sim_fault",
+  /** 403: a POST from a page whose `Origin` is not on the machine's allow-list (another web site, a rebound name). */
+  ORIGIN_NOT_ALLOWED: "origin_not_allowed",
+  /** 403: a POST whose `Host` is not on the machine's allow-list (DNS rebinding). */
+  HOST_NOT_ALLOWED: "host_not_allowed",
+  /** 415: a POST whose body is not declared `content-type: application/json`. */
+  UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+  /** 429: this kiosk session already shows an unpaid invoice (cancel it or let it expire first). */
+  SESSION_ORDER_OPEN: "session_order_open",
+  /** 429: the machine already has its maximum of unpaid invoices open (`maxPendingOrders`). */
+  TOO_MANY_PENDING_ORDERS: "too_many_pending_orders",
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 

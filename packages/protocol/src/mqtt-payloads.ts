@@ -154,9 +154,18 @@ export type EventPayload = Envelope & { install?: InstallId | undefined } & Even
 
 export const DesiredSlot = z.object({ enabled: z.boolean().optional(), price: Price.optional() });
 
-/** `m/<id>/state/desired`, retained, written by the fleet. */
+/**
+ * `m/<id>/state/desired`, retained, written by the fleet and signed like a command (`keyId`, `sig` over every other
+ * field). `aud` is the machine it is for and `install` that machine's installation id as the fleet last saw it: a
+ * machine refuses a desired state for another machine, or one signed for another installation of itself (the retained
+ * state of its previous SD card). A fleet that has not yet seen the machine's installation id leaves `install` out;
+ * a machine that has one refuses such a state (`MISSING_INSTALL`) and the fleet, which learns the id from the same
+ * connection's status and birth, publishes it again with it.
+ */
 export const DesiredStatePayload = Envelope.extend({
   version: z.int().min(1),
+  aud: MachineId.optional(),
+  install: InstallId.optional(),
   slots: z.record(SlotId, DesiredSlot).optional(),
   mode: z.enum(["normal", "maintenance"]).optional(),
 });
@@ -172,6 +181,14 @@ export const ReportedStatePayload = Envelope.extend({
 });
 export type ReportedStatePayload = z.infer<typeof ReportedStatePayload>;
 
+/**
+ * Clock tolerance of a machine checking a command's `ts` (when it was signed) and `exp`: a Pi without a real-time
+ * clock, or with NTP not yet synced, may be this far off the fleet's clock.
+ */
+export const COMMAND_CLOCK_SKEW_MS = 30_000;
+/** The longest a signed command may stay valid (`exp - ts`): a captured command is useless after this. */
+export const MAX_COMMAND_LIFETIME_MS = 300_000;
+
 /** Arguments of each command. */
 export const CommandArgs = {
   "test-vend": z.strictObject({ slot: SlotId }),
@@ -184,7 +201,9 @@ export type CommandArgsOf<N extends CommandName> = z.infer<(typeof CommandArgs)[
 
 /**
  * `m/<id>/cmd/<name>`, fleet -> machine. Signed with Ed25519 over `canonicalJson` of every field but `sig`.
- * `aud` is the machine it is for, `exp` when it stops being valid, `ctr` a counter higher than any before.
+ * `aud` is the machine it is for, `exp` when it stops being valid, `ctr` a counter higher than any before. The envelope's
+ * `ts` is when it was signed: a machine refuses one signed more than `COMMAND_CLOCK_SKEW_MS` in its future, expired
+ * more than that in its past, or valid for longer than `MAX_COMMAND_LIFETIME_MS`.
  */
 export const CommandPayload = Envelope.extend({
   name: z.enum(Object.values(CommandName) as [CommandName, ...CommandName[]]),

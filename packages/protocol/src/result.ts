@@ -24,6 +24,8 @@ export const ProtocolErrorCode = {
   BAD_VALUE: "bad_value",
   UNKNOWN_KEY: "unknown_key",
   INVALID: "invalid",
+  /** A machine config with the sim payments backend (the demo wallet) on a real board, without `allowDemoWallet`. */
+  DEMO_WALLET_REFUSED: "demo_wallet_refused",
 } as const;
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 

@@ -838,6 +838,12 @@ export class FleetStore {
     return rows.map((r) => str(r.id));
   }
 
+  /** The machine's current installation id (from its birth or status), null while it has sent none. */
+  async installOf(machineId: string): Promise<number | null> {
+    const r = (await this.db.all("SELECT install FROM machines WHERE id = ?", [machineId]))[0];
+    return r ? numOrNull(r.install) : null;
+  }
+
   async getDesired(machineId: string): Promise<DesiredView | null> {
     return this.desiredWith(this.db, machineId);
   }

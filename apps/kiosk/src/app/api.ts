@@ -185,14 +185,17 @@ export class MachineClient {
 
   private async request<T>(method: string, path: string, body?: unknown, auth = false, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers["content-type"] = "application/json";
+    // The machine takes a POST only as JSON (a form or text/plain POST from another web page is refused): a POST
+    // without a body (cancel, logout) sends an empty object.
+    const payload = body !== undefined ? JSON.stringify(body) : method === "POST" ? "{}" : undefined;
+    if (payload !== undefined) headers["content-type"] = "application/json";
     if (auth && this.serviceToken) headers.authorization = `Bearer ${this.serviceToken}`;
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: payload,
         signal: AbortSignal.timeout(timeoutMs),
         cache: "no-store",
       });

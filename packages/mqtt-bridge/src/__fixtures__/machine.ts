@@ -109,6 +109,12 @@ export function signedCommand(
   );
 }
 
-export function signedDesired(key: OperatorKeyPair, version: number, body: { slots?: Record<string, unknown>; mode?: string } = {}): Record<string, unknown> {
-  return signPayload({ v: PAYLOAD_VERSION, id: randomUUID(), ts: Date.now(), boot: 1, seq: version, version, ...body, keyId: key.keyId }, key.privateKey);
+/** A desired state signed as the fleet signs it: for machine `to.aud`, installation `to.install` (left out: none). */
+export function signedDesired(
+  key: OperatorKeyPair,
+  version: number,
+  body: { slots?: Record<string, unknown>; mode?: string } = {},
+  to: { aud?: string; install?: number } = {},
+): Record<string, unknown> {
+  return signPayload({ v: PAYLOAD_VERSION, id: randomUUID(), ts: Date.now(), boot: 1, seq: version, version, ...body, ...to, keyId: key.keyId }, key.privateKey);
 }
