@@ -3,7 +3,7 @@
 // and a Pi without them (DejaVu alone), where the kiosk must fall back (a plain tile for a product's emoji, Latin
 // names for the language buttons, no language whose texts cannot be drawn).
 //
-// Chromium sees only the fonts a fontconfig file names (FONTCONFIG_FILE). The check: every grapheme of every text on
+// Chromium sees only the fonts a fontconfig file names (FONTCONFIG_FILE; the system's aliases still apply). The check: every grapheme of every text on
 // the catalog is drawn on a canvas in its element's computed font and compared with U+10FFFD (private use, no font
 // has it: the missing-glyph box); equal pixels, or no pixels, is a box.
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -34,7 +34,7 @@ function fontconfig(dirs: string[]): string {
   const file = path.join(dir, "fonts.conf");
   writeFileSync(
     file,
-    `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n${dirs.map((d) => `  <dir>${d}</dir>`).join("\n")}\n  <cachedir>${path.join(dir, "cache")}</cachedir>\n</fontconfig>\n`,
+    `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n${dirs.map((d) => `  <dir>${d}</dir>`).join("\n")}\n  <include ignore_missing="yes">/etc/fonts/conf.d</include>\n  <cachedir>${path.join(dir, "cache")}</cachedir>\n</fontconfig>\n`,
   );
   return file;
 }
