@@ -10,7 +10,7 @@ import type { BoardIo, IoPlugin, Level } from "../../io.js";
 import { pinsOf } from "../../pinmap-file.js";
 import { bcmNumber } from "../raspi.js";
 import { startJohnnyFive } from "../j5.js";
-import type { GpioChip, GpiodBinding, InputLine, LineBias, OutputLine, PwmChipInfo, PwmOutput } from "./binding.js";
+import type { GpiodBinding, InputLine, LineBias, OutputLine, PwmChipInfo, PwmOutput } from "./binding.js";
 
 /** The Pis' GPIO chips by label, and the hardware PWM channel each header pin can be routed to (see hardware/pi-setup). */
 export const PI_GPIO_CHIPS = {
