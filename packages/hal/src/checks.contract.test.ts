@@ -155,7 +155,7 @@ describe.each(boards)("hardware checks on the %s", (_board, open) => {
 const testBoard = process.env.TEST_BOARD;
 describe.skipIf(!testBoard)(`hardware checks on a real board (${testBoard ?? "TEST_BOARD unset"})`, () => {
   it("every check passes", { timeout: 300_000 }, async () => {
-    const [kind, port] = (testBoard ?? "").split(":") as ["raspi" | "firmata", string | undefined];
+    const [kind, port] = (testBoard ?? "").split(":") as ["raspi" | "gpiod" | "firmata", string | undefined];
     const pinmapFile = process.env.TEST_PINMAP;
     if (!pinmapFile) throw new Error("TEST_PINMAP must name the pin map of the board under test");
     const hw = await openHardware({ board: { kind, pinmap: pinmapFile, port, simFaults: [] } });

@@ -973,7 +973,7 @@ export class ZapvendKiosk extends LitElement {
 
 customElements.define("zapvend-kiosk", ZapvendKiosk);
 
-/** A language is offered when the fonts draw its texts (its catalog title and sold-out badge stand for its script). */
+/** A language is offered when the fonts draw its texts: its catalog title stands for its script (kana and kanji, hanzi). */
 function languageDrawable(lang: Lang): boolean {
-  return canRender(t(lang, "choose")) && canRender(t(lang, "soldOut"));
+  return canRender(t(lang, "choose"));
 }
