@@ -170,7 +170,14 @@ export async function openHardware(opts: OpenHardwareOptions): Promise<Hardware>
       break;
     }
   }
-  const hw = new MachineHardware(board, pinmap, clock, logger, opts.readTextFile ?? board.readTextFile ?? ((p) => readFile(p, "utf8")), opts.temperaturePollMs ?? 10_000, dropWatch);
+  let hw: MachineHardware;
+  try {
+    hw = new MachineHardware(board, pinmap, clock, logger, opts.readTextFile ?? board.readTextFile ?? ((p) => readFile(p, "utf8")), opts.temperaturePollMs ?? 10_000, dropWatch);
+  } catch (err) {
+    // A sensor line the board refused (held by another program): let go of what the board already took.
+    await board.close().catch(() => undefined);
+    throw err;
+  }
   if (board.kind === "sim") simMachines.set(hw, (board as SimBoard).machine);
   hw.start();
   return hw;

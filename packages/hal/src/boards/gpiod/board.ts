@@ -81,6 +81,7 @@ export async function openGpiodBoard(pinmap: Pinmap, clock: Clock, opts: GpiodBo
     );
   }
   const soc = PI_GPIO_CHIPS[found.label as PiGpioChipLabel];
+  const chipPath = found.path;
   const chip = await binding.openChip(found);
   log.info("gpio chip opened", { ns: "hal:gpiod", chip: found.path, label: found.label, model: soc.model, binding: binding.name });
 
@@ -159,11 +160,16 @@ export async function openGpiodBoard(pinmap: Pinmap, clock: Clock, opts: GpiodBo
       const listeners = new Set<(l: Level) => void>();
       const e: { line: InputLine; level: Level; listeners: Set<(l: Level) => void> } = { line: null as unknown as InputLine, level: 0, listeners };
       // Edges, never polling: the kernel detects each edge (and stamps it); a flow pulse is counted from its edge.
-      e.line = chip.requestInput(n, { bias: biasOf(pull), debounceUs }, CONSUMER, (ev) => {
-        if (closed || ev.level === e.level) return;
-        e.level = ev.level;
-        for (const l of [...listeners]) l(ev.level);
-      });
+      try {
+        e.line = chip.requestInput(n, { bias: biasOf(pull), debounceUs }, CONSUMER, (ev) => {
+          if (closed || ev.level === e.level) return;
+          e.level = ev.level;
+          for (const l of [...listeners]) l(ev.level);
+        });
+      } catch (err) {
+        if (err instanceof HardwareError) throw err;
+        throw new HardwareError("BOARD_NOT_READY", `could not request GPIO${n} as an input on ${chipPath}: ${err instanceof Error ? err.message : String(err)}`);
+      }
       e.level = e.line.initialLevel;
       inputs.set(n, e);
       entry = e;
@@ -196,7 +202,14 @@ export async function openGpiodBoard(pinmap: Pinmap, clock: Clock, opts: GpiodBo
       watch(n, "none", 0, cb);
     },
   });
-  const j5io = await startJohnnyFive(io, clock, 5_000);
+  let j5io: IoPlugin;
+  try {
+    j5io = await startJohnnyFive(io, clock, 5_000);
+  } catch (err) {
+    closed = true;
+    await releaseAll();
+    throw err;
+  }
   return {
     kind: "gpiod",
     io: j5io,

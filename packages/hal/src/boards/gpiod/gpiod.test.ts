@@ -161,6 +161,18 @@ describe("gpiod board over the fake binding", () => {
     expect(g.fake.held.get(5)?.consumer).toBe("zapvend");
   });
 
+  it("a sensor line another program holds: a coded error naming it, and every line the board took is let go", async () => {
+    const fake = new FakeGpiodBinding(shippedPinmap("bench"), systemClock);
+    const other = await fake.openChip((await fake.listChips())[0]!);
+    other.requestInput(21, { bias: "disabled", debounceUs: 0 }, "another-program", () => {});
+    await expect(
+      openHardware({ board: { kind: "gpiod", pinmap: pinmapFile("bench"), simFaults: [] }, pinmap: shippedPinmap("bench"), clock: systemClock, gpiodBinding: fake }),
+    ).rejects.toMatchObject({ name: "HardwareError", code: "BOARD_NOT_READY", message: expect.stringMatching(/GPIO21.*EBUSY/) });
+    expect([...fake.held.keys()]).toEqual([21]);
+    expect(fake.pwm.get(0)).toMatchObject({ dutyNs: 0, enabled: false, exported: false });
+    for (const n of [5, 6, 23, 24]) expect(fake.output(n)).toBe(0);
+  });
+
   it("refuses a pin map the Pi cannot have before touching a line", async () => {
     const fake = new FakeGpiodBinding(shippedPinmap("bench"), systemClock);
     await expect(
