@@ -12,3 +12,5 @@ git ls-files package.json package-lock.json 'packages/*/package.json' 'apps/*/pa
 done
 cd "$tmp"
 if npm ci --dry-run --ignore-scripts >"$tmp/out.log" 2>&1; then echo "lock ok"; else grep -E "Missing|Invalid|error" "$tmp/out.log" | head -20; exit 1; fi
+# And on the Raspberry Pi: linux-arm64 with glibc, the arm-only optional dependencies included.
+node "$root/scripts/check-lock-platform.mjs"

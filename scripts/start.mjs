@@ -41,7 +41,10 @@ function log(line) {
 /** Starts a part and resolves with the first URL it prints as `<name>: <url>`. */
 function startPart(label, args, expectName, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    // detached: each part in its own process group, so the terminal's Ctrl-C (SIGINT to the foreground group) reaches
+    // the launcher only, and each part gets exactly one signal, the launcher's SIGTERM, in the stop order below (two
+    // signals made every part warn "second signal: exiting now" and skip its clean stop).
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     children.push(child);
     let found = false;
     let buf = "";
@@ -200,6 +203,10 @@ async function stopAll(signal, exitCode = 0) {
   process.exit(exitCode);
 }
 
+// Parts in their own process groups outlive a launcher that dies without stopping them: never leave one behind.
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
 process.on("SIGINT", () => void stopAll("SIGINT"));
 process.on("SIGTERM", () => void stopAll("SIGTERM"));
 

@@ -2,7 +2,7 @@
 // kiosk is paid from the sim wallet, the product comes out, and the sale reaches the fleet server over MQTT.
 // Ports are moved off the defaults so a demo already running on this machine does not collide with the test.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,8 @@ beforeAll(async () => {
       ZAPVEND_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, as a terminal runs a foreground job: Ctrl-C is a SIGINT to the whole group.
+    detached: true,
   });
   launcher.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -47,12 +49,38 @@ beforeAll(async () => {
   });
 }, 90_000);
 
-afterAll(async () => {
-  if (!launcher || launcher.exitCode !== null) return;
-  const exited = new Promise<number | null>((resolve) => launcher.on("exit", (code) => resolve(code)));
-  launcher.kill("SIGINT");
-  expect(await exited).toBe(0);
-}, 30_000);
+afterAll(() => {
+  // Only when a test failed before the Ctrl-C test: never leave the demo running.
+  if (launcher?.pid && launcher.exitCode === null) process.kill(-launcher.pid, "SIGKILL");
+  for (const pid of partPids) if (alive(pid)) process.kill(pid, "SIGKILL");
+});
+
+/** The processes whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+let partPids: number[] = [];
 
 describe("npm start", () => {
   it("prints every URL, one per line as <name>: <url>", () => {
@@ -124,4 +152,20 @@ describe("npm start", () => {
     });
     expect(refused).toMatch(/not authori[sz]ed/i);
   });
+
+  // Last: it stops the demo.
+  it("one Ctrl-C stops every part cleanly: no warning lines, exit 0, no process left", async () => {
+    partPids = childrenOf(launcher.pid!);
+    expect(partPids.length).toBe(5); // broker, sim node, fleet, two machines
+    const before = output.length;
+    const exited = new Promise<number | null>((resolve) => launcher.on("exit", (code) => resolve(code)));
+    // What the terminal does on Ctrl-C: SIGINT to every process of the foreground process group.
+    process.kill(-launcher.pid!, "SIGINT");
+    expect(await exited).toBe(0);
+    const stopLog = output.slice(before);
+    expect(stopLog).not.toMatch(/second signal/);
+    // No part logged a warning or an error on its way down (structured log lines carry their level).
+    expect(stopLog.split("\n").filter((l) => /"level":"(warn|error)"|\b(WARN|ERROR)\b|exited \(/.test(l))).toEqual([]);
+    await expect.poll(() => partPids.filter(alive)).toEqual([]);
+  }, 60_000);
 });

@@ -9,5 +9,5 @@ export default defineConfig({
   sourcemap: true,
   target: "node20",
   // Hardware packages stay external: raspi-io and serialport are optional and must be resolved at run time.
-  external: ["johnny-five", "firmata-io", "raspi-io", "serialport"],
+  external: ["johnny-five", "firmata-io", "raspi-io", "serialport", "@iiot2k/gpiox"],
 });

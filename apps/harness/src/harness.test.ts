@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { HarnessReport } from "@zapvend/protocol";
-import { systemClock } from "@zapvend/hal";
-import { runHarness, type HarnessIo } from "./harness.js";
+import { loadPinmap, systemClock } from "@zapvend/hal";
+import { FakeGpiodBinding } from "@zapvend/hal/sim";
+import { runHarness, shippedPinmapsDir, type HarnessIo } from "./harness.js";
 
 // Physics time is faked (the sim's pump and spirals run on the injected clock); setImmediate stays real so file
 // I/O (pin map, report) completes between steps.
@@ -105,7 +106,8 @@ describe("zapvend-harness", () => {
   });
 
   it.each([
-    [["--board", "nope"], "--board must be sim, raspi or firmata"],
+    [["--board", "nope"], "--board must be sim, raspi, gpiod or firmata"],
+    [["--board", "gpiod", "--yes"], "--pinmap is required for --board gpiod"],
     [["--board", "sim", "--sim-fault", "gremlins", "--yes"], 'unknown --sim-fault "gremlins"'],
     [["--board", "raspi", "--yes"], "--pinmap is required"],
     [["--board", "firmata", "--pinmap", "drinks", "--yes"], "--port is required"],
@@ -129,5 +131,51 @@ describe("zapvend-harness", () => {
     const r = await harness(["--board", "raspi", "--pinmap", "drinks", "--yes"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: BOARD_NOT_READY: .*raspi-io/);
+  });
+
+  describe("--board gpiod over the fake binding (a Pi 5's GPIO chip and PWM, the sim's physics behind the lines)", () => {
+    async function fake() {
+      return new FakeGpiodBinding(await loadPinmap(path.join(shippedPinmapsDir(), "bench.json")), systemClock);
+    }
+
+    it("every check passes (the calibration needs a person with a jug, so it is skipped), exit 0", async () => {
+      const binding = await fake();
+      const r = await harness(["--board", "gpiod", "--pinmap", "bench", "--yes", "--json", "--calibration", path.join(dir, "cal.json"), "--report", path.join(dir, "r.json")], { gpiodBinding: binding });
+      expect(r.stderr).not.toMatch(/^error/m);
+      expect(r.code).toBe(0);
+      const report = HarnessReport.parse(JSON.parse(r.stdout));
+      expect(report.board).toBe("gpiod");
+      expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+        ["board", "pass"],
+        ["door switch", "pass"],
+        ["temperature", "pass"],
+        ["cup sensor P1", "pass"],
+        ["pump P1 prime", "pass"],
+        ["flow meter P1 calibration", "skip"],
+        ["drop sensor idle", "pass"],
+        ["spiral A1 home", "pass"],
+        ["spiral A2 home", "pass"],
+        ["test vend A1", "pass"],
+      ]);
+      // The harness closed the board: every line let go, the pump's PWM at duty 0 and disabled.
+      expect([...binding.held.keys()]).toEqual([]);
+      expect(binding.pwm.get(0)).toMatchObject({ dutyNs: 0, enabled: false });
+    });
+
+    it("a dead flow sensor on the Pi's line fails the pump check with FLOW_SENSOR_DEAD, exit 1", async () => {
+      const binding = await fake();
+      binding.machine.inject("flow-sensor-dead");
+      const r = await harness(["--board", "gpiod", "--pinmap", "bench", "--yes", "--json", "--calibration", path.join(dir, "cal.json"), "--report", path.join(dir, "r.json")], { gpiodBinding: binding });
+      expect(r.code).toBe(1);
+      const report = HarnessReport.parse(JSON.parse(r.stdout));
+      expect(report.checks.find((c) => c.name === "pump P1 prime")).toMatchObject({ status: "fail", code: "FLOW_SENSOR_DEAD" });
+      expect(report.checks.filter((c) => c.status === "fail").map((c) => c.name)).toEqual(["pump P1 prime"]);
+    });
+
+    it("without the binding (any machine but a Pi) it says what to install", async () => {
+      const r = await harness(["--board", "gpiod", "--pinmap", "bench", "--yes"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: BOARD_NOT_READY: .*@iiot2k\/gpiox/);
+    });
   });
 });

@@ -18,14 +18,29 @@ import {
   type CheckContext,
   type CheckProgress,
   type Clock,
+  type GpiodBinding,
   type Hardware,
 } from "@zapvend/hal";
 import { isSimFault, SIM_FAULTS, simOf } from "@zapvend/hal/sim";
 
-export const USAGE = `usage: zapvend-harness --board sim|raspi|firmata [--pinmap <file|name>] [--port <device>]
+/**
+ * The boards the harness can open, with what each needs. A new board is one line here (and its case in hal's
+ * `openHardware`).
+ */
+export const BOARDS = {
+  sim: { help: "sim (the physics model)", needsPinmap: false, needsPort: false },
+  raspi: { help: "raspi (a Pi 3/4 through raspi-io and pigpio, as root)", needsPinmap: true, needsPort: false },
+  gpiod: { help: "gpiod (any Pi, the Pi 5 included, through the GPIO character device; group gpio, no root)", needsPinmap: true, needsPort: false },
+  firmata: { help: "firmata (an Arduino over USB serial)", needsPinmap: true, needsPort: true },
+} as const satisfies Record<BoardConfig["kind"], { help: string; needsPinmap: boolean; needsPort: boolean }>;
+type BoardKind = keyof typeof BOARDS;
+const BOARD_NAMES = Object.keys(BOARDS) as BoardKind[];
+const isBoard = (b: string | undefined): b is BoardKind => b !== undefined && Object.hasOwn(BOARDS, b);
+
+export const USAGE = `usage: zapvend-harness --board ${BOARD_NAMES.join("|")} [--pinmap <file|name>] [--port <device>]
                        [--sim-fault <name>]... [--calibration <file>] [--report <file>] [--yes] [--json]
 
-  --board         sim (the physics model), raspi (on the Pi), firmata (an Arduino over USB serial)
+  --board         ${BOARD_NAMES.map((b) => BOARDS[b].help).join(",\n                  ")}
   --pinmap        the machine's pin map; a bare name (drinks, snacks, bench) is one of hardware/pinmaps/.
                   Default for sim: bench (one pour station, two spirals)
   --port          the Arduino's serial port for firmata, e.g. /dev/ttyACM0
@@ -49,6 +64,8 @@ export interface HarnessIo {
   ask?: (question: string) => Promise<string | null>;
   clock?: Clock;
   signal?: AbortSignal;
+  /** The gpiod board's binding (tests: `FakeGpiodBinding`); default the real one. */
+  gpiodBinding?: GpiodBinding;
 }
 
 export class UsageError extends Error {
@@ -101,8 +118,8 @@ export function parseOptions(argv: string[]): Options {
   }
   if (values.help) throw new UsageError("help", USAGE);
   const board = values.board;
-  if (board !== "sim" && board !== "raspi" && board !== "firmata") {
-    throw new UsageError("bad_argument", `--board must be sim, raspi or firmata${board === undefined ? "" : `, not "${board}"`}`);
+  if (!isBoard(board)) {
+    throw new UsageError("bad_argument", `--board must be ${BOARD_NAMES.slice(0, -1).join(", ")} or ${BOARD_NAMES.at(-1)}${board === undefined ? "" : `, not "${board}"`}`);
   }
   const simFaults = values["sim-fault"] ?? [];
   if (simFaults.length > 0 && board !== "sim") throw new UsageError("bad_argument", "--sim-fault is for --board sim only");
@@ -111,11 +128,11 @@ export function parseOptions(argv: string[]): Options {
   }
   let pinmapFile = values.pinmap;
   if (pinmapFile === undefined) {
-    if (board !== "sim") throw new UsageError("bad_argument", `--pinmap is required for --board ${board}: the pin map of the machine on the bench`);
+    if (BOARDS[board].needsPinmap) throw new UsageError("bad_argument", `--pinmap is required for --board ${board}: the pin map of the machine on the bench`);
     pinmapFile = "bench";
   }
   if (/^[a-z0-9-]+$/.test(pinmapFile)) pinmapFile = path.join(shippedPinmapsDir(), `${pinmapFile}.json`);
-  if (board === "firmata" && !values.port) throw new UsageError("bad_argument", "--port is required for --board firmata, e.g. /dev/ttyACM0");
+  if (BOARDS[board].needsPort && !values.port) throw new UsageError("bad_argument", `--port is required for --board ${board}, e.g. /dev/ttyACM0`);
   return {
     board,
     pinmapFile,
@@ -183,6 +200,7 @@ export async function runHarness(argv: string[], io: HarnessIo): Promise<number>
       pinmap,
       calibration,
       clock,
+      ...(io.gpiodBinding ? { gpiodBinding: io.gpiodBinding } : {}),
     });
   } catch (err) {
     const e = err as { code?: string; message?: string };

@@ -1,7 +1,9 @@
 // The contract suite: the harness's checks, run against the sim board always and against a real board when
 // TEST_BOARD names one (serialport's TEST_PORT pattern):
 //   TEST_BOARD=firmata:/dev/ttyACM0 TEST_PINMAP=hardware/pinmaps/arduino-drinks.json npx vitest run src/checks.contract.test.ts
-//   TEST_BOARD=raspi TEST_PINMAP=hardware/pinmaps/snacks.json ...
+//   TEST_BOARD=raspi TEST_PINMAP=hardware/pinmaps/snacks.json ...        (Pi 3/4 with pigpio)
+//   TEST_BOARD=gpiod TEST_PINMAP=hardware/pinmaps/snacks.json ...        (any Pi, the Pi 5 included: GPIO character device)
+// The gpiod board also runs the whole suite in CI over its fake binding (the sim's physics behind fake GPIO lines).
 // A real board moves its pump and spirals: run it on the bench with cups and products in place.
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,8 +15,9 @@ import { systemClock } from "./clock.js";
 import { openHardware, type Hardware } from "./hardware.js";
 import { loadCalibration } from "./pinmap-file.js";
 import { simOf } from "./sim/index.js";
-import type { SimFault } from "./sim/machine.js";
-import { openSim, shippedPinmap } from "./__fixtures__/sim.js";
+import type { SimFault, SimMachine, SimOptions } from "./sim/machine.js";
+import { FakeGpiodBinding } from "./sim/fake-gpiod.js";
+import { pinmapFile, shippedPinmap } from "./__fixtures__/sim.js";
 
 async function run(ctx: Omit<CheckContext, "clock" | "signal"> & { signal?: AbortSignal }, advanceMs = 120_000) {
   const p = runChecks({ clock: systemClock, signal: new AbortController().signal, ...ctx });
@@ -24,7 +27,28 @@ async function run(ctx: Omit<CheckContext, "clock" | "signal"> & { signal?: Abor
   return results;
 }
 
-describe("hardware checks on the sim board", () => {
+type Opened = { hw: Hardware; sim: SimMachine };
+/** The same checks over every board that runs without hardware: the sim board, and the gpiod board over its fake binding. */
+const boards: Array<[string, (name: string, sim?: SimOptions) => Promise<Opened>]> = [
+  [
+    "sim board",
+    async (name, sim = {}) => {
+      const hw = await openHardware({ board: { kind: "sim", pinmap: pinmapFile(name), simFaults: [] }, pinmap: shippedPinmap(name), clock: systemClock, sim });
+      return { hw, sim: simOf(hw)! };
+    },
+  ],
+  [
+    "gpiod board (fake binding)",
+    async (name, sim = {}) => {
+      const fake = new FakeGpiodBinding(shippedPinmap(name), systemClock, { sim });
+      const hw = await openHardware({ board: { kind: "gpiod", pinmap: pinmapFile(name), simFaults: [] }, pinmap: shippedPinmap(name), clock: systemClock, gpiodBinding: fake });
+      return { hw, sim: fake.machine };
+    },
+  ],
+];
+
+describe.each(boards)("hardware checks on the %s", (_board, open) => {
+  const openSim = open;
   let hw: Hardware;
   beforeEach(() => {
     vi.useFakeTimers();
@@ -53,8 +77,7 @@ describe("hardware checks on the sim board", () => {
   });
 
   it("skips everything that moves when motion is not allowed, and moves nothing", async () => {
-    ({ hw } = await openSim("bench"));
-    const sim = simOf(hw)!;
+    const { sim } = await openSim("bench").then((o) => ((hw = o.hw), o));
     sim.clearPinWrites();
     const results = await run({ hardware: hw, allowMotion: false });
     expect(results.filter((r) => r.status === "skip").map((r) => r.name)).toEqual([
@@ -75,7 +98,7 @@ describe("hardware checks on the sim board", () => {
     ["door-open", "door switch", "DOOR_OPEN"],
   ];
   it.each(faults)("with the sim fault %s, the check %s fails with %s", async (fault, check, code) => {
-    hw = await openHardware({ board: { kind: "sim", pinmap: "bench", simFaults: [fault] }, pinmap: shippedPinmap("bench"), clock: systemClock });
+    ({ hw } = await openSim("bench", { faults: [fault] }));
     const results = await run({ hardware: hw, allowMotion: true });
     expect(results.find((r) => r.name === check)).toMatchObject({ status: "fail", code });
     // A fault fails what it touches, not the whole machine.
@@ -84,8 +107,9 @@ describe("hardware checks on the sim board", () => {
 
   it("calibrates the flow meter from the measured volume and saves pulses-per-litre", async () => {
     // The sim's meter really gives 500 pulses/l; the pin map still says 450.
-    ({ hw } = await openSim("drinks", { meterPulsesPerLitre: 500 }));
-    const sim = simOf(hw)!;
+    const opened = await openSim("drinks", { meterPulsesPerLitre: 500 });
+    hw = opened.hw;
+    const sim = opened.sim;
     const dir = await mkdtemp(path.join(tmpdir(), "zapvend-cal-"));
     const file = path.join(dir, "drinks.calibration.json");
     let askedAfterMs = 0;
@@ -131,7 +155,7 @@ describe("hardware checks on the sim board", () => {
 const testBoard = process.env.TEST_BOARD;
 describe.skipIf(!testBoard)(`hardware checks on a real board (${testBoard ?? "TEST_BOARD unset"})`, () => {
   it("every check passes", { timeout: 300_000 }, async () => {
-    const [kind, port] = (testBoard ?? "").split(":") as ["raspi" | "firmata", string | undefined];
+    const [kind, port] = (testBoard ?? "").split(":") as ["raspi" | "gpiod" | "firmata", string | undefined];
     const pinmapFile = process.env.TEST_PINMAP;
     if (!pinmapFile) throw new Error("TEST_PINMAP must name the pin map of the board under test");
     const hw = await openHardware({ board: { kind, pinmap: pinmapFile, port, simFaults: [] } });

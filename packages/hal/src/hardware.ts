@@ -9,6 +9,7 @@ import { Thermometer, type ReadTextFile } from "./drivers/thermometer.js";
 import { HalInputError, HardwareError, VendError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import type { BoardIo } from "./io.js";
+import type { GpiodBinding } from "./boards/gpiod/binding.js";
 import { pour, runPumpFor, vendSpiral, type PourOptions, type PourParts, type SpiralOptions, type SpiralParts } from "./operations.js";
 import { applyCalibration, calibrationPathFor, loadCalibration, loadPinmap } from "./pinmap-file.js";
 import type { SimBoard } from "./sim/board.js";
@@ -94,6 +95,11 @@ export interface OpenHardwareOptions {
   logger?: Logger;
   /** Physics and scripted state of the sim board (ignored by the others); `board.simFaults` are added to its faults. */
   sim?: SimOptions;
+  /**
+   * The gpiod board's binding (ignored by the others). Default: the real one over the optional dependency
+   * @iiot2k/gpiox; tests pass `FakeGpiodBinding` of `@zapvend/hal/sim`.
+   */
+  gpiodBinding?: GpiodBinding;
   /** How often the temperature is read, ms. Default 10 000. */
   temperaturePollMs?: number;
   /** Injected file reader for the DS18B20's sysfs file. */
@@ -158,8 +164,20 @@ export async function openHardware(opts: OpenHardwareOptions): Promise<Hardware>
       board = await openFirmataBoard(pinmap, clock, opts.board.port);
       break;
     }
+    case "gpiod": {
+      const { openGpiodBoard } = await import("./boards/gpiod/board.js");
+      board = await openGpiodBoard(pinmap, clock, { logger, ...(opts.gpiodBinding ? { binding: opts.gpiodBinding } : {}) });
+      break;
+    }
   }
-  const hw = new MachineHardware(board, pinmap, clock, logger, opts.readTextFile ?? ((p) => readFile(p, "utf8")), opts.temperaturePollMs ?? 10_000, dropWatch);
+  let hw: MachineHardware;
+  try {
+    hw = new MachineHardware(board, pinmap, clock, logger, opts.readTextFile ?? board.readTextFile ?? ((p) => readFile(p, "utf8")), opts.temperaturePollMs ?? 10_000, dropWatch);
+  } catch (err) {
+    // A sensor line the board refused (held by another program): let go of what the board already took.
+    await board.close().catch(() => undefined);
+    throw err;
+  }
   if (board.kind === "sim") simMachines.set(hw, (board as SimBoard).machine);
   hw.start();
   return hw;

@@ -21,3 +21,4 @@ export { VendError, HardwareError, HalInputError, isVendError, FaultCode } from 
 export { systemClock, silentLogger, type Clock, type Logger } from "./clock.js";
 export { parsePinmap, loadPinmap, calibrationPathFor, loadCalibration, saveCalibration, applyCalibration } from "./pinmap-file.js";
 export { runChecks, listChecks, type CheckContext, type HardwareCheck, type CheckProgress } from "./checks.js";
+export type { GpiodBinding, GpioChip, GpioChipInfo, EdgeEvent, InputRequest, LineBias, OutputLine, InputLine, PwmChipInfo, PwmOutput } from "./boards/gpiod/binding.js";

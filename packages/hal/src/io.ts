@@ -22,7 +22,7 @@ export interface IoPlugin {
  * A board brought up and ready: the IO plugin plus what only the board knows how to do well.
  */
 export interface BoardIo {
-  readonly kind: "sim" | "raspi" | "firmata";
+  readonly kind: "sim" | "raspi" | "firmata" | "gpiod";
   readonly io: IoPlugin;
   /** The pin as this board's IO plugin names it ("GPIO17" stays for raspi-io; "A0" -> 14 on an Uno). */
   resolvePin(pin: PinName): string | number;
@@ -32,6 +32,8 @@ export interface BoardIo {
    * the raspi board takes edges from pigpio's alerts (sampled by the daemon every 5 us and queued).
    */
   watchInput(pin: PinName, pull: "up" | "down" | "none", onLevel: (level: Level) => void): () => void;
+  /** The board's view of the kernel's sysfs text files (the 1-Wire thermometer), when its binding has one (the fake gpiod binding). */
+  readTextFile?(path: string): Promise<string>;
   /** The board's own temperature source when it has one (the sim's physics); else the driver reads the pin map's sensor. */
   readTemperatureC?(): number | null;
   close(): Promise<void>;

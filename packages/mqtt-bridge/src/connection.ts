@@ -89,6 +89,12 @@ export class Connection {
   };
 
   private readonly onError = (err: Error) => {
+    // Once close() began, a publish racing end() fails with "write after end": expected on the way down (the outbox
+    // keeps its copy), and not a warning a clean stop should print.
+    if (this.closedByUs) {
+      this.opts.logger.info("mqtt error while closing", { clientId: this.opts.clientId, error: err.message, code: (err as { code?: unknown }).code });
+      return;
+    }
     this.opts.logger.warn("mqtt error", { clientId: this.opts.clientId, error: err.message, code: (err as { code?: unknown }).code });
   };
 

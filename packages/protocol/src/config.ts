@@ -84,7 +84,7 @@ export const PricingConfig = z.strictObject({
 export type PricingConfig = z.infer<typeof PricingConfig>;
 
 export const BoardConfig = z.strictObject({
-  kind: z.enum(["sim", "raspi", "firmata"]),
+  kind: z.enum(["sim", "raspi", "firmata", "gpiod"]),
   /** The pin map JSON (see `hardware/`). */
   pinmap: FilePath,
   /** Serial port of a Firmata board, e.g. /dev/ttyACM0. */

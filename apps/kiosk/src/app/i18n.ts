@@ -8,6 +8,8 @@ export type Lang = (typeof LANGS)[number];
 export const LOCALE: Record<Lang, string> = { en: "en-US", fr: "fr-FR", ja: "ja-JP", zh: "zh-CN" };
 /** The language's own name, as shown on its switch button. */
 export const LANG_NAME: Record<Lang, string> = { en: "English", fr: "Français", ja: "日本語", zh: "中文" };
+/** Each language's name in Latin letters: the button's label where the screen has no font for the language's own name. */
+export const LANG_LATIN_NAME: Record<Lang, string> = { en: "English", fr: "Francais", ja: "Nihongo", zh: "Zhongwen" };
 
 const en = {
   creditBanner: "Credit of {amount}: pick another product",

@@ -1,7 +1,8 @@
 import { LitElement, css, html, nothing, svg, type TemplateResult } from "lit";
 import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, OrderState, VendProgress } from "@zapvend/protocol";
 import { KioskApiError, MachineClient, MachineConnection, bootOf, creditOf, isOrderLike, takeEarlyStart, type EarlyStart } from "./api.js";
-import { LANGS, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
+import { canRender } from "./glyphs.js";
+import { LANGS, LANG_LATIN_NAME, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
 import { paymentUri, walletLink } from "./qr.js";
 import type * as QrCodeModule from "./qr-code.js";
 import { baseStyles } from "./styles.js";
@@ -148,6 +149,19 @@ export class ZapvendKiosk extends LitElement {
       .product .icon {
         font-size: 40px;
         line-height: 1;
+      }
+      .product .icon.placeholder {
+        display: inline-flex;
+        align-items: center;
+        justify-content: center;
+        flex: none;
+        width: 44px;
+        height: 44px;
+        border-radius: 10px;
+        background: var(--line);
+        color: var(--muted);
+        font-size: 16px;
+        font-weight: 700;
       }
       .product .name {
         font-size: 22px;
@@ -354,7 +368,8 @@ export class ZapvendKiosk extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     const q = new URLSearchParams(location.search).get("lang");
-    this.setLang(isLang(q) ? q : "en");
+    // A language this screen has no font for would be boxes from top to bottom: English instead.
+    this.setLang(isLang(q) && languageDrawable(q) ? q : "en");
     const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     this.conn = new MachineConnection(wsUrl, {
       onOpen: () => this.onOpen(),
@@ -745,9 +760,20 @@ export class ZapvendKiosk extends LitElement {
     return html`<header>
       <h1>${title}</h1>
       <div class="langs row" role="group" aria-label="Language">
-        ${LANGS.map(
-          (l) => html`<button lang=${l} aria-pressed=${l === this.uiLang ? "true" : "false"} @click=${() => this.setLang(l)}>${LANG_NAME[l]}</button>`,
-        )}
+        ${LANGS.map((l) => {
+          // The language's own name where a font draws it, else its name in Latin letters; a language whose texts no
+          // installed font draws is not offered (its screens would be boxes).
+          const drawable = languageDrawable(l);
+          return html`<button
+            lang=${l}
+            aria-pressed=${l === this.uiLang ? "true" : "false"}
+            ?disabled=${!drawable}
+            data-lang-fallback=${canRender(LANG_NAME[l]) ? nothing : "latin"}
+            @click=${() => this.setLang(l)}
+          >
+            ${canRender(LANG_NAME[l]) ? LANG_NAME[l] : LANG_LATIN_NAME[l]}
+          </button>`;
+        })}
       </div>
     </header>`;
   }
@@ -801,7 +827,11 @@ export class ZapvendKiosk extends LitElement {
     const buyable = p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
     const icon = p.icon ?? (p.kind === "pour" ? "🥤" : "🍫");
     return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable} @click=${() => this.buy(p)}>
-      <span class="top"><span class="icon" aria-hidden="true">${icon}</span><span class="name">${p.name}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
+      <span class="top"
+        >${canRender(icon)
+          ? html`<span class="icon" aria-hidden="true">${icon}</span>`
+          : // No emoji font: a plain tile with the slot, never an empty box.
+            html`<span class="icon placeholder" aria-hidden="true" data-icon-fallback>${p.slot}</span>`}<span class="name">${p.name}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
       ${p.soldOut || p.stock === 0
         ? html`<span class="badge">${this.m("soldOut")}</span>`
         : !p.enabled
@@ -942,3 +972,8 @@ export class ZapvendKiosk extends LitElement {
 }
 
 customElements.define("zapvend-kiosk", ZapvendKiosk);
+
+/** A language is offered when the fonts draw its texts: its catalog title stands for its script (kana and kanji, hanzi). */
+function languageDrawable(lang: Lang): boolean {
+  return canRender(t(lang, "choose"));
+}

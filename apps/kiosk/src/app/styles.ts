@@ -1,4 +1,5 @@
-import { css } from "lit";
+import { css, unsafeCSS } from "lit";
+import { FONT_STACK } from "./glyphs.js";
 
 // One look for every screen: light, high contrast, big type (a 7" 800x480 screen read at arm's length),
 // targets of at least 48 px, and no motion for those who asked for none.
@@ -17,7 +18,7 @@ export const baseStyles = css`
     height: 100%;
     background: var(--bg);
     color: var(--ink);
-    font-family: system-ui, "Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", sans-serif;
+    font-family: ${unsafeCSS(FONT_STACK)};
     font-size: 20px;
     line-height: 1.25;
     overflow: hidden;

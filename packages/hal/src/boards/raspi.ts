@@ -1,5 +1,6 @@
 // A Raspberry Pi through raspi-io (an optional dependency, arm only, imported only when this board is chosen).
-// raspi-io stands on pigpio: it needs the pigpio C library, root, and does not support the Raspberry Pi 5.
+// raspi-io stands on pigpio: it needs the pigpio C library, root, and does not support the Raspberry Pi 5 (the gpiod
+// board drives every Pi, the Pi 5 included: boards/gpiod/).
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { Pinmap, PinName } from "@zapvend/protocol";
@@ -44,7 +45,7 @@ export async function openRaspiBoard(pinmap: Pinmap, clock: Clock): Promise<Boar
   checkPins(pinmap);
   const model = await readFile("/proc/device-tree/model", "utf8").catch(() => "");
   if (model.includes("Raspberry Pi 5")) {
-    throw new HardwareError("BOARD_NOT_READY", "raspi-io (pigpio) does not support the Raspberry Pi 5: use a Pi 4/3/Zero 2, or an Arduino with --board firmata");
+    throw new HardwareError("BOARD_NOT_READY", "raspi-io (pigpio) does not support the Raspberry Pi 5: use the gpiod board (board.kind \"gpiod\", --board gpiod), which drives every Pi through the GPIO character device");
   }
   let RaspiIO: new (opts: Record<string, unknown>) => unknown;
   let pigpio: PigpioModule;

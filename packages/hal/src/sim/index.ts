@@ -12,3 +12,4 @@ export { SimFault, SIM_FAULTS, SimMachine, isSimFault, type SimOptions, type Sim
 export function simOf(hardware: Hardware): SimMachine | null {
   return simMachines.get(hardware) ?? null;
 }
+export { FakeGpiodBinding, type FakeGpiodOptions, type FakeLine, type FakePwmChannel } from "./fake-gpiod.js";

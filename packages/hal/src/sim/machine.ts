@@ -110,6 +110,8 @@ export class SimMachine {
   readonly #clock: Clock;
   readonly #faults = new Set<SimFault>();
   readonly #outputs = new Map<string, number>();
+  /** Outputs whose last write was digital: a HIGH on a pump's EN is full duty (a board without PWM on that pin). */
+  readonly #digitalOutputs = new Set<string>();
   readonly #inputs = new Map<string, { read: () => boolean; cfg: InputPin } | { raw: () => 0 | 1 }>();
   readonly #readers = new Map<string, Array<(v: number) => void>>();
   readonly #analogReaders = new Map<string, Array<(v: number) => void>>();
@@ -277,6 +279,8 @@ export class SimMachine {
   write(pin: string | number, kind: "digital" | "pwm", value: number): void {
     const k = key(pin);
     this.#outputs.set(k, value);
+    if (kind === "digital") this.#digitalOutputs.add(k);
+    else this.#digitalOutputs.delete(k);
     this.#writes.push({ pin: k, kind, value, atMs: this.#clock.now() });
     if (this.#writes.length > 2_000) this.#writes.splice(0, this.#writes.length - 2_000);
     if (this.#onPhysical) this.#reportPumps();
@@ -351,7 +355,7 @@ export class SimMachine {
   #duty(st: Station): number {
     // Forward only when IN1 = HIGH and IN2 = LOW; brake (both HIGH), coast (EN low) and reverse move nothing forward.
     if (this.output(st.in1) !== 1 || this.output(st.in2) !== 0) return 0;
-    const d = this.output(st.en) / 255;
+    const d = this.#digitalOutputs.has(st.en) ? this.output(st.en) : this.output(st.en) / 255;
     return d < STALL_DUTY ? 0 : d;
   }
 

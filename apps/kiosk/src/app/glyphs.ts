@@ -1,0 +1,60 @@
+// Which glyphs this screen can really draw. The Pi's Chromium draws a character no installed font has as an empty
+// box ("tofu"); a buyer cannot read a box. A grapheme is drawn on a small canvas in the kiosk's own font stack and
+// compared with a code point no font has (U+10FFFD, private use): the same pixels, or none at all, mean the fonts
+// lack it. The answer is cached per text: the fonts of a running kiosk do not change.
+
+/** The kiosk's font stack: the system's UI font, Noto for Latin and CJK, Noto Color Emoji for the product icons. */
+export const FONT_STACK = `system-ui, "Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Color Emoji", sans-serif`;
+
+const PROBE_PX = 32;
+/** Plane 16 private use: drawn as the font's missing-glyph box (or nothing), whatever fonts are installed. */
+const MISSING = "\u{10FFFD}";
+
+let ctx: CanvasRenderingContext2D | null | undefined;
+const cache = new Map<string, boolean>();
+
+function pixels(text: string): Uint8ClampedArray | null {
+  if (ctx === undefined) {
+    const canvas = document.createElement("canvas");
+    canvas.width = PROBE_PX * 3;
+    canvas.height = PROBE_PX * 2;
+    ctx = canvas.getContext("2d", { willReadFrequently: true });
+  }
+  if (!ctx) return null;
+  ctx.clearRect(0, 0, PROBE_PX * 3, PROBE_PX * 2);
+  ctx.font = `${PROBE_PX}px ${FONT_STACK}`;
+  ctx.textBaseline = "middle";
+  ctx.fillStyle = "#000";
+  ctx.fillText(text, 4, PROBE_PX);
+  return ctx.getImageData(0, 0, PROBE_PX * 3, PROBE_PX * 2).data;
+}
+
+function same(a: Uint8ClampedArray, b: Uint8ClampedArray): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function graphemes(text: string): string[] {
+  return typeof Intl.Segmenter === "function" ? [...new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)].map((s) => s.segment) : Array.from(text);
+}
+
+/** True when every grapheme of `text` is drawn by an installed font (ASCII is taken as drawn: every font has it). */
+export function canRender(text: string): boolean {
+  const known = cache.get(text);
+  if (known !== undefined) return known;
+  let ok = true;
+  const missing = pixels(MISSING);
+  if (missing) {
+    for (const g of graphemes(text)) {
+      if (/^[\x20-\x7e]$/.test(g) || /^\s+$/.test(g)) continue;
+      const drawn = pixels(g);
+      if (!drawn || same(drawn, missing) || drawn.every((v, i) => i % 4 !== 3 || v === 0)) {
+        ok = false;
+        break;
+      }
+    }
+  }
+  cache.set(text, ok);
+  return ok;
+}
