@@ -3,6 +3,7 @@ import { verify } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { canonicalJson, parseFleetWsMessage, parseMqttMessage, type FleetWsMessage } from "@zapvend/protocol";
+import { bearer } from "./__fixtures__/auth.js";
 import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
 import { RecordingLink, testSigner } from "./__fixtures__/recording-link.js";
 import { engines } from "./__fixtures__/stores.js";
@@ -19,6 +20,7 @@ describe("fleet HTTP API and WebSocket", () => {
   let publicKeyPem: string;
   let cleanup: () => Promise<void>;
   let base: string;
+  let auth: Record<string, string>;
 
   beforeEach(async () => {
     const opened = await engines[0]!.open();
@@ -31,6 +33,7 @@ describe("fleet HTTP API and WebSocket", () => {
     http = new FleetHttpServer({ service, port: 0 });
     await http.start();
     base = http.url;
+    auth = await bearer(http.auth);
     await service.ingest([
       birth("snacks-01", { slots: [{ slot: "A1", stock: 5 }, { slot: "A2", stock: 1 }] }),
       status("snacks-01", "online", { boot: 1, seq: 1 }),
@@ -48,16 +51,16 @@ describe("fleet HTTP API and WebSocket", () => {
   });
 
   const get = async (path: string) => {
-    const r = await fetch(base + path);
+    const r = await fetch(base + path, { headers: auth });
     return { status: r.status, type: r.headers.get("content-type"), body: r.headers.get("content-type")?.startsWith("application/json") ? await r.json() : await r.text() };
   };
   const send = async (method: string, path: string, body: unknown) => {
-    const r = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const r = await fetch(base + path, { method, headers: { ...auth, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
 
   function openWs(): Promise<{ ws: WebSocket; messages: FleetWsMessage[]; next: (pred: (m: FleetWsMessage) => boolean) => Promise<FleetWsMessage> }> {
-    const ws = new WebSocket(base.replace("http", "ws") + "/ws");
+    const ws = new WebSocket(base.replace("http", "ws") + "/ws", { headers: auth });
     const messages: FleetWsMessage[] = [];
     const waiters: Array<{ pred: (m: FleetWsMessage) => boolean; resolve: (m: FleetWsMessage) => void }> = [];
     ws.on("message", (data) => {
