@@ -2,7 +2,7 @@
 // kiosk is paid from the sim wallet, the product comes out, and the sale reaches the fleet server over MQTT.
 // Ports are moved off the defaults so a demo already running on this machine does not collide with the test.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,13 +12,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let launcher: ChildProcess;
 const urls = new Map<string, string>();
 let output = "";
+const demoDir = mkdtempSync(path.join(tmpdir(), "zapvend-demo-"));
 
 beforeAll(async () => {
   launcher = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], {
     cwd: root,
     env: {
       ...process.env,
-      ZAPVEND_DEMO_DIR: mkdtempSync(path.join(tmpdir(), "zapvend-demo-")),
+      ZAPVEND_DEMO_DIR: demoDir,
       ZAPVEND_SIM_PORT: "18060",
       ZAPVEND_FLEET_PORT: "18090",
       ZAPVEND_KIOSK_PORTS: "18080,18081",
@@ -83,14 +84,23 @@ describe("npm start", () => {
       .poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order.orderId}`)).json()) as { state: string }).state, { timeout: 15_000 })
       .toBe("completed");
     const fleet = urls.get("fleet")!;
+    // The fleet's API needs a login: the demo admin's password is drawn at start and saved for the operator.
+    const adminFile = path.join(demoDir, "admin.json");
+    expect(statSync(adminFile).mode & 0o777).toBe(0o600);
+    const admin = JSON.parse(readFileSync(adminFile, "utf8")) as { username: string; password: string };
+    expect((await fetch(`${fleet}/api/machines`)).status).toBe(401);
+    const login = await fetch(`${fleet}/api/login`, { method: "POST", headers: { "content-type": "application/json", origin: fleet }, body: JSON.stringify(admin) });
+    expect(login.status).toBe(200);
+    const headers = { cookie: login.headers.get("set-cookie")!.split(";")[0]! };
+    expect(((await login.json()) as { role: string }).role).toBe("admin");
     await expect
       .poll(async () => {
-        const sales = (await (await fetch(`${fleet}/api/sales?machine=snacks-01`)).json()) as unknown;
+        const sales = (await (await fetch(`${fleet}/api/sales?machine=snacks-01`, { headers })).json()) as unknown;
         const list = Array.isArray(sales) ? sales : ((sales as { sales?: unknown[] }).sales ?? []);
         return (list as Array<{ paymentHash: string }>).some((s) => s.paymentHash === order.paymentHash);
       }, { timeout: 15_000, interval: 250 })
       .toBe(true);
-    const machines = (await (await fetch(`${fleet}/api/machines`)).json()) as unknown;
+    const machines = (await (await fetch(`${fleet}/api/machines`, { headers })).json()) as unknown;
     const list = (Array.isArray(machines) ? machines : (machines as { machines: unknown[] }).machines) as Array<{ id: string; status: string }>;
     expect(list.map((m) => m.id).sort()).toEqual(["drinks-01", "snacks-01"]);
   }, 60_000);
