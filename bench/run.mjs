@@ -29,6 +29,7 @@ const REQUIRED = [
   "kiosk-js-gzip-kb",
   "outbox-flush-events-per-s",
   "pay-to-kiosk-dispensing-p99-ms",
+  "fleet-login-kdf-p99-ms",
 ];
 const aliases = [
   {
