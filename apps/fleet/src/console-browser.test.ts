@@ -251,10 +251,10 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
       const evil = await context.newPage();
       await evil.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
       await evil.waitForFunction(() => {
-        const r = (window as unknown as { results: Record<string, string> }).results;
+        const r = (globalThis as unknown as { results: Record<string, string> }).results;
         return r.post !== undefined && r.ws !== undefined;
       });
-      const results = await evil.evaluate(() => (window as unknown as { results: Record<string, string> }).results);
+      const results = await evil.evaluate(() => (globalThis as unknown as { results: Record<string, string> }).results);
       expect(results.ws).not.toBe("open");
       expect(results.wsData).toBeUndefined();
       // The POST left the browser (no-cors hides the answer from the page) but the server refused it: nothing was

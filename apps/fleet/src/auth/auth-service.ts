@@ -2,9 +2,9 @@
 // `zapvend-fleet user|token` commands call. Time is injected; nothing here knows about HTTP.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import * as OTPAuth from "otpauth";
-import { roleAtLeast, type AuditEntry, type FleetRole, type FleetSecurity, type SessionInfo, type TokenCreated, type TokenView, type TotpEnrollment, type UserView } from "@zapvend/protocol";
+import type { AuditEntry, FleetRole, FleetSecurity, SessionInfo, TokenCreated, TokenView, TotpEnrollment, UserView } from "@zapvend/protocol";
 import { FleetError } from "../errors.js";
-import { AuthStore, type AuditFilter, type AuditInput } from "./auth-store.js";
+import type { AuditFilter, AuditInput, AuthStore } from "./auth-store.js";
 import { dummyHash, generatePassword, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
 import { FailureCounter } from "./rate-limit.js";
 
@@ -285,4 +285,3 @@ export class AuthService {
   }
 }
 
-export { roleAtLeast };

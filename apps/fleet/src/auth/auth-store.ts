@@ -122,10 +122,22 @@ export class AuthStore {
   async updateUser(name: string, change: { role?: FleetRole; passwordHash?: string; totpSecret?: string | null; totpPending?: string | null }): Promise<boolean> {
     const sets: string[] = [];
     const params: SqlValue[] = [];
-    if (change.role !== undefined) (sets.push("role = ?"), params.push(change.role));
-    if (change.passwordHash !== undefined) (sets.push("password_hash = ?"), params.push(change.passwordHash));
-    if (change.totpSecret !== undefined) (sets.push("totp_secret = ?"), params.push(change.totpSecret));
-    if (change.totpPending !== undefined) (sets.push("totp_pending = ?"), params.push(change.totpPending));
+    if (change.role !== undefined) {
+      sets.push("role = ?");
+      params.push(change.role);
+    }
+    if (change.passwordHash !== undefined) {
+      sets.push("password_hash = ?");
+      params.push(change.passwordHash);
+    }
+    if (change.totpSecret !== undefined) {
+      sets.push("totp_secret = ?");
+      params.push(change.totpSecret);
+    }
+    if (change.totpPending !== undefined) {
+      sets.push("totp_pending = ?");
+      params.push(change.totpPending);
+    }
     if (sets.length === 0) return (await this.getUser(name)) !== null;
     const r = await this.db.run(`UPDATE users SET ${sets.join(", ")} WHERE name = ?`, [...params, name]);
     return r.changes === 1;
@@ -241,12 +253,30 @@ export class AuthStore {
   async listAudit(f: AuditFilter = {}): Promise<Array<AuditEntry & { seq: number }>> {
     const where: string[] = [];
     const params: SqlValue[] = [];
-    if (f.actor !== undefined) (where.push("actor = ?"), params.push(f.actor));
-    if (f.action !== undefined) (where.push("(action = ? OR action LIKE ?)"), params.push(f.action, `${f.action.replace(/[%_]/g, "")}.%`));
-    if (f.target !== undefined) (where.push("target = ?"), params.push(f.target));
-    if (f.fromMs !== undefined) (where.push("at >= ?"), params.push(f.fromMs));
-    if (f.toMs !== undefined) (where.push("at < ?"), params.push(f.toMs));
-    if (f.beforeSeq !== undefined) (where.push("seq < ?"), params.push(f.beforeSeq));
+    if (f.actor !== undefined) {
+      where.push("actor = ?");
+      params.push(f.actor);
+    }
+    if (f.action !== undefined) {
+      where.push("(action = ? OR action LIKE ?)");
+      params.push(f.action, `${f.action.replace(/[%_]/g, "")}.%`);
+    }
+    if (f.target !== undefined) {
+      where.push("target = ?");
+      params.push(f.target);
+    }
+    if (f.fromMs !== undefined) {
+      where.push("at >= ?");
+      params.push(f.fromMs);
+    }
+    if (f.toMs !== undefined) {
+      where.push("at < ?");
+      params.push(f.toMs);
+    }
+    if (f.beforeSeq !== undefined) {
+      where.push("seq < ?");
+      params.push(f.beforeSeq);
+    }
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
     const rows = await this.db.all(sql, [...params, Math.max(1, Math.min(f.limit ?? 500, 100_000))]);
     return rows.map((r) => ({
