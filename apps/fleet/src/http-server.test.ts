@@ -197,10 +197,23 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(verify(null, Buffer.from(canonicalJson(unsigned)), publicKeyPem, Buffer.from(sig as string, "base64url"))).toBe(true);
 
     expect((await send("PUT", "/api/machines/snacks-01/desired", { slots: { Z9: { enabled: false } } })).body).toMatchObject({ error: { code: "unknown_slot" } });
-    expect((await get("/api/machines/snacks-01")).body).toMatchObject({ desired: { version: 1, pending: true } });
+    // A second edit does not overwrite silently: the history keeps both, who made them and what each changed.
+    expect((await send("PUT", "/api/machines/snacks-01/desired", { slots: { A1: { price: { unit: "msat", amountMsat: "1900000" } } }, mode: "maintenance" })).status).toBe(202);
+    const history = (await get("/api/machines/snacks-01/desired/history")).body as Array<{ actor: string; detail: { version: number; diff: Record<string, unknown> } }>;
+    expect(history.map((h) => h.detail.version)).toEqual([2, 1]);
+    expect(history[0]!.actor).toMatch(/^token:test-admin-/);
+    expect(history[0]!.detail.diff).toEqual({
+      slots: { A1: { price: { before: { unit: "msat", amountMsat: "1800000" }, after: { unit: "msat", amountMsat: "1900000" } } } },
+      mode: { before: null, after: "maintenance" },
+    });
+    expect(history[1]!.detail.diff).toEqual({
+      slots: { A1: { price: { before: null, after: { unit: "msat", amountMsat: "1800000" } } }, A2: { enabled: { before: null, after: false } } },
+    });
+    await send("PUT", "/api/machines/snacks-01/desired", { mode: "normal" });
+    expect((await get("/api/machines/snacks-01")).body).toMatchObject({ desired: { version: 3, pending: true } });
 
     await service.ingest([
-      reported("snacks-01", 1, { slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "1500000" } } } }),
+      reported("snacks-01", 3, { slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1900000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "1500000" } } } }),
     ]);
     await next((m) => m.type === "desired" && !m.desired.pending);
     const detail = (await get("/api/machines/snacks-01")).body as { desired: { pending: boolean }; slots: Array<{ slot: string; enabled: boolean; price: unknown }> };
@@ -231,6 +244,15 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(ack.status).toBe(200);
     expect(typeof ack.body.acknowledgedAt).toBe("number");
     expect((await send("POST", "/api/alerts/nope-nope-nope/acknowledge", {})).status).toBe(404);
+    // The acknowledgement and the refused command are in the audit, filterable and as CSV.
+    const acks = (await get("/api/audit?action=alert")).body as Array<{ action: string; target: string; actor: string }>;
+    expect(acks.map((a) => [a.action, a.target])).toEqual([["alert.acknowledge", low.id]]);
+    const csv = await get(`/api/audit?target=${low.id}&format=csv`);
+    expect(csv.type).toMatch(/^text\/csv/);
+    const lines = (csv.body as string).trim().split("\r\n");
+    expect(lines[0]).toBe("at,actor,address,action,target,ok,detail");
+    expect(lines[1]).toContain(`,127.0.0.1,alert.acknowledge,${low.id},true,`);
+    expect((await get("/api/audit?colour=red")).body).toMatchObject({ error: { code: "unknown_key" } });
     expect((await get("/api/nothing")).status).toBe(404);
     expect((await send("DELETE", "/api/machines", {})).status).toBe(405);
   });
