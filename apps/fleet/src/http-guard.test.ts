@@ -143,6 +143,8 @@ describe("every fleet route is guarded", () => {
       }
     }
     expect(tally.routes).toBe(Object.values(EXPECTED).filter((a) => a !== "public").length);
+    // The figure of issue #15: every listed route refused without auth, and below its role, as session and token.
+    console.info(`[route coverage] ${tally.routes} guarded routes: ${tally.refusedNoAuth}/${tally.routes} refused without auth; ${tally.refusedRole} role refusals, ${tally.allowed} allowed (x2: session and token)`);
   }, 120_000);
 
   it("refuses every mutating route from another origin, without Origin, without the CSRF token and as text/plain, even for an admin", async () => {
@@ -200,5 +202,19 @@ describe("every fleet route is guarded", () => {
     expect(await attempt({ origin, cookie: "zapvend_session=forged" })).toBe(401);
     expect(await attempt({ origin, cookie: viewer.cookie })).toBe(101);
     expect(await attempt(await bearer(http.auth, "viewer"))).toBe(101);
+  });
+
+  it("closes a console's WebSocket when an admin ends its user's sessions, and the cookie stops working", async () => {
+    const s = await login("u-viewer");
+    const ws = new WebSocket(base.replace("http", "ws") + "/ws", { headers: { origin, cookie: s.cookie } });
+    await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    const admin = sessions.get("admin")!;
+    const r = await raw(base, "POST", "/api/users/u-viewer/revoke-sessions", { "content-type": "application/json", origin, cookie: admin.cookie, "x-csrf-token": admin.csrf }, "{}");
+    expect(r.status, r.text).toBe(200);
+    expect(await closed).toBe(4401);
+    const after = await raw(base, "GET", "/api/session", { cookie: s.cookie });
+    expect([after.status, errorCode(after)]).toEqual([401, "session_expired"]);
+    sessions.set("viewer", await login("u-viewer"));
   });
 });
