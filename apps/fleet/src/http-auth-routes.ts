@@ -15,7 +15,7 @@ import {
 import type { z } from "zod";
 import { actorOf, type AuthService } from "./auth/auth-service.js";
 import type { AuditFilter } from "./auth/auth-store.js";
-import { FleetError, FleetErrorCode } from "./errors.js";
+import { FleetError } from "./errors.js";
 import { sessionCookie } from "./http-guard.js";
 import type { RouteContext, RouteRegistrar } from "./http-routes.js";
 import { csvField } from "./reports.js";
@@ -153,4 +153,3 @@ export function defineAuthRoutes(r: RouteRegistrar, auth: AuthService, hooks: Au
   });
 }
 
-export { FleetErrorCode };
