@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import * as OTPAuth from "otpauth";
 import type { FleetRole } from "@zapvend/protocol";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../console-build.mjs";
@@ -189,6 +190,23 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     await page.reload();
     await page.getByRole("button", { name: "Log in" }).waitFor();
     expect((await http.auth.listAudit({ action: "logout" })).map((a) => a.actor)).toEqual(["user:operator"]);
+  });
+
+  it("asks for the authenticator code on the login page when the account has a second factor", async () => {
+    const by = { actor: "test", address: null };
+    const { secret } = await http.auth.enrollTotp("admin", by);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+    await http.auth.confirmTotp("admin", totp.generate({ timestamp: Date.now() - 30_000 }), by);
+    await page.goto(`${http.url}/`);
+    await page.getByLabel("user").fill("admin");
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByLabel("authenticator code").waitFor();
+    await page.getByLabel("authenticator code").fill(totp.generate());
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-user-menu]").waitFor();
+    expect(await page.locator("[data-role]").textContent()).toBe("admin");
+    expect((await http.auth.listAudit({ action: "login" }))[0]).toMatchObject({ actor: "user:admin", detail: { totp: true } });
   });
 
   it("shows each role only what it may do", async () => {
