@@ -154,10 +154,12 @@ export class LiveFeed {
       const msg = parseWsFrame(ev.data);
       if (msg) this.onMessage(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       this.connected = false;
       this.onState(false);
       if (this.stopped) return;
+      // 4401: the server ended this session (logout elsewhere, revoked, password changed): back to the login page.
+      if (ev.code === 4401) return onSessionLost();
       this.timer = setTimeout(() => this.start(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 10_000);
     };
