@@ -13,6 +13,7 @@ import * as OTPAuth from "otpauth";
 import type { FleetRole } from "@zapvend/protocol";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../console-build.mjs";
+import { testAuth } from "./__fixtures__/auth.js";
 import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
 import { RecordingLink } from "./__fixtures__/recording-link.js";
 import { missingService } from "./__fixtures__/services.js";
@@ -62,7 +63,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     link = new RecordingLink();
     service = new FleetService({ store: opened.store, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
     await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir });
+    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
     await http.start();
     await service.ingest([
       birth("snacks-01", { slots: [{ slot: "A1", stock: 5, priceMsat: "1500000" }, { slot: "A2", stock: 1, priceMsat: "2000000" }] }),

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FLEET_ROLES, roleAtLeast, type FleetRole } from "@zapvend/protocol";
-import { bearer } from "./__fixtures__/auth.js";
+import { bearer, testAuth } from "./__fixtures__/auth.js";
 import { birth, status } from "./__fixtures__/messages.js";
 import { errorCode, raw } from "./__fixtures__/raw-http.js";
 import { RecordingLink } from "./__fixtures__/recording-link.js";
@@ -80,7 +80,7 @@ describe("every fleet route is guarded", () => {
     cleanup = opened.cleanup;
     service = new FleetService({ store: opened.store, link: new RecordingLink(), alertIntervalMs: 60_000 });
     await service.start();
-    http = new FleetHttpServer({ service, port: 0 });
+    http = new FleetHttpServer({ service, port: 0, auth: testAuth(service) });
     await http.start();
     base = http.url;
     origin = base;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FleetSecurity } from "@zapvend/protocol";
+import { testAuth } from "./__fixtures__/auth.js";
 import { raw } from "./__fixtures__/raw-http.js";
 import { RecordingLink } from "./__fixtures__/recording-link.js";
 import { missingService } from "./__fixtures__/services.js";
@@ -36,7 +37,8 @@ describe("fleet HTTPS, cookies and proxies", () => {
     const opened = await engines[0]!.open();
     const service = new FleetService({ store: opened.store, link: new RecordingLink(), alertIntervalMs: 60_000 });
     await service.start();
-    const http = new FleetHttpServer({ service, port: 0, security: FleetSecurity.parse(security) });
+    const sec = FleetSecurity.parse(security);
+    const http = new FleetHttpServer({ service, port: 0, security: sec, auth: testAuth(service, sec) });
     await http.start();
     stops.push(async () => {
       await http.stop();

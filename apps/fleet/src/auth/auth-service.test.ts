@@ -1,6 +1,7 @@
 // Accounts, sessions, tokens, TOTP, lockout and the append-only audit, on SQLite and PostgreSQL (TEST_PG_URL).
 import * as OTPAuth from "otpauth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TEST_PASSWORD_COST } from "../__fixtures__/auth.js";
 import { engines } from "../__fixtures__/stores.js";
 import type { FleetStore } from "../store/fleet-store.js";
 import { AuthService } from "./auth-service.js";
@@ -33,6 +34,20 @@ describe("passwords", () => {
     expect(needsRehash(await hashPassword(PW, { N: 1024, r: 8, p: 1 }))).toBe(true);
     expect(await hashPassword(PW)).not.toBe(h); // salted
   });
+
+  it("re-hashes a stored password of a lower cost at the next login", async () => {
+    const { store, cleanup } = await engines[0]!.open();
+    try {
+      const weak = new AuthService({ store: new AuthStore(store.db), security, now: Date.now, passwordCost: TEST_PASSWORD_COST });
+      await weak.addUser("old", "viewer", PW, by);
+      expect((await weak.store.getUser("old"))!.passwordHash).toMatch(/^scrypt\$1024\$/);
+      const current = new AuthService({ store: new AuthStore(store.db), security, now: Date.now });
+      await current.login({ username: "old", password: PW }, "10.0.0.1");
+      expect((await current.store.getUser("old"))!.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
+    } finally {
+      await cleanup();
+    }
+  });
 });
 
 for (const engine of engines) {
@@ -45,7 +60,8 @@ for (const engine of engines) {
     beforeEach(async () => {
       ({ store, cleanup } = await engine.open());
       now = Date.UTC(2026, 11, 7, 12, 0, 0);
-      auth = new AuthService({ store: new AuthStore(store.db), security, now: () => now });
+      // A cheap KDF here: these tests are about sessions, lockout and TOTP (the real cost is tested above).
+      auth = new AuthService({ store: new AuthStore(store.db), security, now: () => now, passwordCost: TEST_PASSWORD_COST });
       await auth.addUser("alice", "operator", PW, by);
     });
     afterEach(async () => cleanup());

@@ -5,7 +5,7 @@ import * as OTPAuth from "otpauth";
 import type { AuditEntry, FleetRole, FleetSecurity, SessionInfo, TokenCreated, TokenView, TotpEnrollment, UserView } from "@zapvend/protocol";
 import { FleetError } from "../errors.js";
 import type { AuditFilter, AuditInput, AuthStore } from "./auth-store.js";
-import { dummyHash, generatePassword, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
+import { PASSWORD_COST, dummyHash, generatePassword, hashPassword, needsRehash, verifyPassword, type ScryptCost } from "./passwords.js";
 import { FailureCounter } from "./rate-limit.js";
 
 export const AuthErrorCode = {
@@ -53,6 +53,8 @@ export interface AuthServiceOptions {
   store: AuthStore;
   security: Pick<FleetSecurity, "sessionIdleMs" | "sessionMaxMs" | "maxFailuresPerAccount" | "maxFailuresPerAddress" | "lockoutMs">;
   now: () => number;
+  /** The scrypt cost of new hashes. Default `PASSWORD_COST`; tests that are not about the KDF pass a cheap one. */
+  passwordCost?: ScryptCost;
 }
 
 export class AuthService {
@@ -61,9 +63,11 @@ export class AuthService {
   private readonly perAddress: FailureCounter;
   /** Last TOTP time step used per user: a code is good once (RFC 6238 section 5.2). */
   private readonly totpUsed = new Map<string, number>();
+  private readonly cost: ScryptCost;
 
   constructor(private readonly opts: AuthServiceOptions) {
     this.store = opts.store;
+    this.cost = opts.passwordCost ?? PASSWORD_COST;
     const s = opts.security;
     this.perAccount = new FailureCounter({ max: s.maxFailuresPerAccount, windowMs: s.lockoutMs, lockMs: s.lockoutMs });
     this.perAddress = new FailureCounter({ max: s.maxFailuresPerAddress, windowMs: s.lockoutMs, lockMs: s.lockoutMs });
@@ -96,7 +100,7 @@ export class AuthService {
       throw new FleetError(AuthErrorCode.LOGIN_LOCKED, `too many failed logins; try again in ${Math.ceil(locked / 1000)} s`, 429, { retryAfterS: Math.ceil(locked / 1000) });
     }
     const user = await this.store.getUser(req.username);
-    const good = await verifyPassword(req.password, user?.passwordHash ?? (await dummyHash()));
+    const good = await verifyPassword(req.password, user?.passwordHash ?? (await dummyHash(this.cost)));
     const failed = async (reason: string, code: AuthErrorCode, message: string): Promise<never> => {
       const lockedNow = [this.perAccount.fail(accountKey, now), this.perAddress.fail(address, now)].some(Boolean);
       await this.audit({ actor: "anonymous", address, action: "login.failed", target: req.username, ok: false, detail: { reason, ...(lockedNow ? { locked: true } : {}) } });
@@ -109,7 +113,7 @@ export class AuthService {
       if (!this.checkTotp(user.name, user.totpSecret, req.totp, now)) return failed(AuthErrorCode.BAD_TOTP, AuthErrorCode.BAD_TOTP, "wrong or already used authenticator code");
     }
     this.perAccount.reset(accountKey);
-    if (needsRehash(user.passwordHash)) await this.store.updateUser(user.name, { passwordHash: await hashPassword(req.password) });
+    if (needsRehash(user.passwordHash, this.cost)) await this.store.updateUser(user.name, { passwordHash: await hashPassword(req.password, this.cost) });
     const sessionId = randomBytes(32).toString("base64url");
     const csrfToken = randomBytes(32).toString("base64url");
     const expiresAt = now + this.opts.security.sessionMaxMs;
@@ -179,7 +183,7 @@ export class AuthService {
     const pw = password ?? generated!;
     AuthService.checkPassword(pw);
     const now = this.now();
-    if (!(await this.store.addUser(name, role, await hashPassword(pw), now))) throw new FleetError(AuthErrorCode.USER_EXISTS, `a user ${name} exists already`, 409);
+    if (!(await this.store.addUser(name, role, await hashPassword(pw, this.cost), now))) throw new FleetError(AuthErrorCode.USER_EXISTS, `a user ${name} exists already`, 409);
     await this.audit({ ...by, action: "user.add", target: name, detail: { role } });
     const user: UserView = { name, role, totp: false, createdAt: now, lastLoginAt: null, sessions: 0 };
     return generated ? { user, password: generated } : { user };
@@ -217,7 +221,7 @@ export class AuthService {
     if (change.password !== undefined) AuthService.checkPassword(change.password);
     await this.store.updateUser(name, {
       ...(change.role !== undefined ? { role: change.role } : {}),
-      ...(change.password !== undefined ? { passwordHash: await hashPassword(change.password) } : {}),
+      ...(change.password !== undefined ? { passwordHash: await hashPassword(change.password, this.cost) } : {}),
     });
     if (change.password !== undefined) await this.store.deleteSessionsOf(name);
     const detail: Record<string, unknown> = {};

@@ -66,14 +66,16 @@ export function needsRehash(stored: string, cost: ScryptCost = PASSWORD_COST): b
   return !h || h.cost.N < cost.N || h.cost.r < cost.r || h.cost.p < cost.p;
 }
 
-let dummy: Promise<string> | undefined;
+const dummies = new Map<string, Promise<string>>();
 /**
- * A hash of a random password with the current cost: a login for an unknown user is verified against it, so it
+ * A hash of a random password with the given cost: a login for an unknown user is verified against it, so it
  * takes as long as one for a real user and the answer does not tell whether the user exists.
  */
-export function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(randomBytes(18).toString("base64url"));
-  return dummy;
+export function dummyHash(cost: ScryptCost = PASSWORD_COST): Promise<string> {
+  const key = `${cost.N}/${cost.r}/${cost.p}`;
+  let d = dummies.get(key);
+  if (!d) dummies.set(key, (d = hashPassword(randomBytes(18).toString("base64url"), cost)));
+  return d;
 }
 
 /** A random password for `user add` without one: 20 characters of base64url (120 bits). */
