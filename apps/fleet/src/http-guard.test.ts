@@ -217,4 +217,19 @@ describe("every fleet route is guarded", () => {
     expect([after.status, errorCode(after)]).toEqual([401, "session_expired"]);
     sessions.set("viewer", await login("u-viewer"));
   });
+
+  it("answers a wrong password and an unknown user alike over HTTP, then locks the account with 429 and Retry-After", async () => {
+    await http.auth.addUser("lock-me", "viewer", PASSWORD, { actor: "test", address: null });
+    const attempt = (username: string, password: string) =>
+      raw(base, "POST", "/api/login", { "content-type": "application/json", origin }, JSON.stringify({ username, password }));
+    const wrong = await attempt("lock-me", "not the password at all");
+    const unknown = await attempt("no-such-user", "not the password at all");
+    expect([wrong.status, wrong.body]).toEqual([401, { error: { code: "bad_credentials", message: "wrong username or password" } }]);
+    expect([unknown.status, unknown.body]).toEqual([wrong.status, wrong.body]);
+    expect(wrong.headers["set-cookie"]).toBeUndefined();
+    for (let i = 0; i < 4; i++) await attempt("lock-me", `wrong ${i}`);
+    const locked = await attempt("lock-me", PASSWORD);
+    expect([locked.status, errorCode(locked)]).toEqual([429, "login_locked"]);
+    expect(Number(locked.headers["retry-after"])).toBeGreaterThan(800);
+  });
 });
