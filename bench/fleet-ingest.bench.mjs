@@ -166,7 +166,9 @@ export default async function fleetIngestBench() {
     await service.ingest(parseAll(boot));
     const http = new FleetHttpServer({ service, port: 0 });
     await http.start();
-    const ws = new WebSocket(http.url.replace("http", "ws") + "/ws", { perMessageDeflate: false });
+    // The console's socket needs credentials since issue #15: a viewer token (checked once, at the upgrade).
+    const { secret } = await http.auth.createToken("bench-console", "viewer", { actor: "bench", address: null });
+    const ws = new WebSocket(http.url.replace("http", "ws") + "/ws", { perMessageDeflate: false, headers: { authorization: `Bearer ${secret}` } });
     const pushedAt = new Map();
     const latencies = [];
     ws.on("message", (data) => {

@@ -25,6 +25,7 @@ const REQUIRED = [
   "settle-to-actuator-p99-ms",
   "bolt11-verify-vs-bolt11-lib",
   "fleet-ingest-events-per-s",
+  "fleet-login-kdf-p99-ms",
   "machine-rss-mb",
   "kiosk-js-gzip-kb",
   "outbox-flush-events-per-s",

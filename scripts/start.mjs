@@ -3,7 +3,7 @@
 // machine, the fleet elsewhere), so killing one machine is a real crash the others survive.
 // Order: broker -> sim Lightning node -> fleet server -> machines. Every URL is printed as `<name>: <url>`.
 // Ctrl-C (SIGINT) or SIGTERM stops everything cleanly, machines first.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes, scryptSync } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -140,6 +140,24 @@ function machineConfig(id, port, mqttConfig, simUrl, key) {
   };
 }
 
+/**
+ * The fleet has no default password: each start draws a new one for the demo's `admin`, sets it with the fleet's own
+ * `user add --replace`, and writes it to .zapvend/demo/admin.json (0600) for the login page.
+ */
+function demoAdmin(fleetFile) {
+  const admin = { username: "admin", password: randomBytes(15).toString("base64url") };
+  const r = spawnSync(process.execPath, [bins.fleet, "--config", fleetFile, "user", "add", admin.username, "--role", "admin", "--password-stdin", "--replace"], {
+    cwd: root,
+    input: admin.password,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`could not set the demo admin: ${r.stderr || r.stdout}`);
+  const file = path.join(demoDir, "admin.json");
+  writeFileSync(file, JSON.stringify(admin, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600);
+  console.log(`fleet login: ${admin.username} / ${admin.password} (saved in ${path.relative(process.cwd(), file) || file})`);
+}
+
 async function main() {
   // Keys, passwords and the machines' databases live here: this user only.
   mkdirSync(demoDir, { recursive: true, mode: 0o700 });
@@ -167,6 +185,7 @@ async function main() {
   };
   const fleetFile = path.join(demoDir, "fleet.json");
   writeSecret(fleetFile, fleetConfig);
+  demoAdmin(fleetFile);
   const fleet = startPart("fleet", [bins.fleet, "--config", fleetFile], "fleet");
 
   const machines = machineIds.map((id, i) => {

@@ -112,14 +112,23 @@ describe("npm start", () => {
       .poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order.orderId}`)).json()) as { state: string }).state, { timeout: 15_000 })
       .toBe("completed");
     const fleet = urls.get("fleet")!;
+    // The fleet's API needs a login: the demo admin's password is drawn at start and saved for the operator.
+    const adminFile = path.join(demoDir, "admin.json");
+    expect(statSync(adminFile).mode & 0o777).toBe(0o600);
+    const admin = JSON.parse(readFileSync(adminFile, "utf8")) as { username: string; password: string };
+    expect((await fetch(`${fleet}/api/machines`)).status).toBe(401);
+    const login = await fetch(`${fleet}/api/login`, { method: "POST", headers: { "content-type": "application/json", origin: fleet }, body: JSON.stringify(admin) });
+    expect(login.status).toBe(200);
+    const headers = { cookie: login.headers.get("set-cookie")!.split(";")[0]! };
+    expect(((await login.json()) as { role: string }).role).toBe("admin");
     await expect
       .poll(async () => {
-        const sales = (await (await fetch(`${fleet}/api/sales?machine=snacks-01`)).json()) as unknown;
+        const sales = (await (await fetch(`${fleet}/api/sales?machine=snacks-01`, { headers })).json()) as unknown;
         const list = Array.isArray(sales) ? sales : ((sales as { sales?: unknown[] }).sales ?? []);
         return (list as Array<{ paymentHash: string }>).some((s) => s.paymentHash === order.paymentHash);
       }, { timeout: 15_000, interval: 250 })
       .toBe(true);
-    const machines = (await (await fetch(`${fleet}/api/machines`)).json()) as unknown;
+    const machines = (await (await fetch(`${fleet}/api/machines`, { headers })).json()) as unknown;
     const list = (Array.isArray(machines) ? machines : (machines as { machines: unknown[] }).machines) as Array<{ id: string; status: string }>;
     expect(list.map((m) => m.id).sort()).toEqual(["drinks-01", "snacks-01"]);
   }, 60_000);

@@ -5,6 +5,8 @@
 import fc from "fast-check";
 import {
   DemoSimRequest,
+  LoginRequest,
+  UserCreate,
   parseCommandRequest,
   parseCreateOrderRequest,
   parseFleetConfig,
@@ -71,6 +73,8 @@ describe("fuzz: protocol decoders", () => {
       ["POST /api/service/test-vend", seeds.testVendSeeds, (b) => parseValue(TestVendRequest, b)],
       ["POST /api/service/mode", seeds.serviceModeSeeds, (b) => parseValue(ServiceModeRequest, b)],
       ["POST /api/demo/sim", seeds.demoSimSeeds, (b) => parseValue(DemoSimRequest, b)],
+      ["POST /api/login (fleet)", seeds.fleetLoginSeeds, (b) => parseValue(LoginRequest, b)],
+      ["POST /api/users (fleet)", seeds.fleetUserSeeds, (b) => parseValue(UserCreate, b)],
     ];
     const input = fc.integer({ min: 0, max: routes.length - 1 }).chain((i) => fc.tuple(fc.constant(i), valueOrText(routes[i]![1])));
     runTarget("http-bodies", input, ([i, body]) => {

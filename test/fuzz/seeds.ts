@@ -81,6 +81,8 @@ export const restockSeeds: readonly unknown[] = [{ slot: "A1", stock: 5 }, { slo
 export const testVendSeeds: readonly unknown[] = [{ slot: "A1" }];
 export const serviceModeSeeds: readonly unknown[] = [{ mode: "maintenance" }, { mode: "normal" }];
 export const demoSimSeeds: readonly unknown[] = [{ door: "open" }, { faults: ["spiral-jam"] }, {}];
+export const fleetLoginSeeds: readonly unknown[] = [{ username: "admin", password: "correct horse battery" }, { username: "op", password: "x".repeat(40), totp: "123456" }];
+export const fleetUserSeeds: readonly unknown[] = [{ name: "alice", role: "operator" }, { name: "bob.smith", role: "viewer", password: "a long password" }];
 
 const order = {
   orderId: "ord_abcdefgh12345678",
@@ -148,6 +150,18 @@ export const fleetConfigSeeds: readonly unknown[] = [
     operatorKey: { keyId: "operator-1", privateKeyPath: "/etc/zapvend/operator.key" },
     sharedSubscriptionGroup: "ingest",
     alerts: { offlineAfterMs: 300_000, noSalesAfterMs: 21_600_000, lowStockBelow: 2, temperatureRangeC: [2, 12], vendFailuresInARow: 3 },
+  },
+  {
+    database: "/var/lib/zapvend/fleet.db",
+    operatorKey: { keyId: "operator-1", privateKeyPath: "/etc/zapvend/operator.key" },
+    security: {
+      tls: { certPath: "/etc/zapvend/fleet.crt", keyPath: "/etc/zapvend/fleet.key" },
+      allowedOrigins: ["https://fleet.example.com"],
+      allowedHosts: ["fleet.example.com"],
+      trustedProxies: ["127.0.0.1"],
+      sessionIdleMs: 1_800_000,
+      sessionMaxMs: 43_200_000,
+    },
   },
 ];
 export const harnessReportSeeds: readonly unknown[] = [

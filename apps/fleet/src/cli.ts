@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // zapvend-fleet --config <file>: the fleet server. Prints `fleet: <url>` when it serves, stops cleanly on
 // SIGINT/SIGTERM (publishing its retained "offline" state first).
+// zapvend-fleet --config <file> user|token ...: manages accounts and API tokens (cli-accounts.ts).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseFleetConfig } from "@zapvend/protocol";
+import { ACCOUNTS_USAGE, runAccounts } from "./cli-accounts.js";
 import { FleetError } from "./errors.js";
 import { FleetServer } from "./server.js";
 
@@ -13,15 +15,30 @@ function fail(code: string, message: string): never {
 }
 
 async function main(): Promise<void> {
-  let values: { config?: string | undefined; help?: boolean | undefined };
+  let values: { config?: string | undefined; help?: boolean | undefined; role?: string | undefined; "password-stdin"?: boolean | undefined; generate?: boolean | undefined; replace?: boolean | undefined };
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } }));
+    ({ values, positionals } = parseArgs({
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        help: { type: "boolean", short: "h" },
+        role: { type: "string" },
+        "password-stdin": { type: "boolean" },
+        generate: { type: "boolean" },
+        replace: { type: "boolean" },
+      },
+    }));
   } catch (err) {
     fail("bad_args", (err as Error).message);
   }
   if (values.help || !values.config) {
-    process.stdout.write("usage: zapvend-fleet --config <file>\n");
+    process.stdout.write(`usage: zapvend-fleet --config <file>\n${ACCOUNTS_USAGE}`);
     process.exit(values.help ? 0 : 1);
+  }
+  if (positionals.length > 0) {
+    await runAccounts({ config: values.config, positionals, role: values.role, passwordStdin: values["password-stdin"], generate: values.generate, replace: values.replace });
+    return;
   }
   let text: string;
   try {
@@ -34,6 +51,9 @@ async function main(): Promise<void> {
   const server = new FleetServer({ config: parsed.value, ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}) });
   await server.start();
   process.stdout.write(`fleet: ${server.url}\n`);
+  if ((await server.auth.listUsers()).length === 0) {
+    process.stderr.write("fleet: no user yet; add the first admin with: zapvend-fleet --config <file> user add <name> --role admin\n");
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

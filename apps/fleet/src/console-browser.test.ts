@@ -1,13 +1,19 @@
-// The operator's main paths in the console, in a real Chromium: the overview updating live, acknowledging an
-// alert, editing a price (pending until the machine reports it), sending a command and seeing its result, and
-// the sales page. The server is the real one (HTTP, WebSocket, SQLite); the broker is replaced by a recording
+// The operator's main paths in the console, in a real Chromium: the login, each role's view, the overview
+// updating live, acknowledging an alert, editing a price (pending until the machine reports it), sending a command
+// and seeing its result, the sales page, the admin's users and audit pages, and an attack page on another origin
+// that tries a text/plain POST and a WebSocket while the operator is logged in. The server is the real one (HTTP, WebSocket, SQLite); the broker is replaced by a recording
 // link so the test can see exactly what would be published.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import * as OTPAuth from "otpauth";
+import type { FleetRole } from "@zapvend/protocol";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../console-build.mjs";
+import { testAuth } from "./__fixtures__/auth.js";
 import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
 import { RecordingLink } from "./__fixtures__/recording-link.js";
 import { missingService } from "./__fixtures__/services.js";
@@ -26,7 +32,18 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
   let link: RecordingLink;
   let cleanup: () => Promise<void>;
   let page: Page;
+  let context: BrowserContext;
   const now = Date.now();
+  const PASSWORD = "console test password";
+
+  /** Logs in through the login page, as a person would. */
+  async function loginAs(user: string, hash = ""): Promise<void> {
+    await page.goto(`${http.url}/${hash}`);
+    await page.getByLabel("user").fill(user);
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-user-menu]").waitFor();
+  }
 
   beforeAll(async () => {
     consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
@@ -46,7 +63,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     link = new RecordingLink();
     service = new FleetService({ store: opened.store, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
     await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir });
+    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
     await http.start();
     await service.ingest([
       birth("snacks-01", { slots: [{ slot: "A1", stock: 5, priceMsat: "1500000" }, { slot: "A2", stock: 1, priceMsat: "2000000" }] }),
@@ -58,18 +75,20 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
       status("drinks-01", "online", { boot: 1, seq: 1 }),
       sale("drinks-01", { seq: 1, slot: "P1", settledAt: now - 30_000, amountMsat: "2500000" }),
     ]);
-    page = await browser.newPage();
+    for (const role of ["viewer", "technician", "operator", "admin"] as FleetRole[]) await http.auth.addUser(role, role, PASSWORD, { actor: "test", address: null });
+    context = await browser.newContext();
+    page = await context.newPage();
     page.setDefaultTimeout(10_000);
   });
   afterEach(async () => {
-    await page.close();
+    await context.close();
     await http.stop();
     await service.stop();
     await cleanup();
   });
 
   it("shows every machine with its state and stock, and updates live without a reload", async () => {
-    await page.goto(`${http.url}/`);
+    await loginAs("operator");
     await page.locator("[data-live=on]").waitFor();
     const row = page.locator('tr[data-machine="snacks-01"]');
     expect(await row.locator("[data-status]").textContent()).toBe("online");
@@ -89,7 +108,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
 
   it("lists alerts and acknowledges one; the acknowledgement is stored", async () => {
     await service.tick(true);
-    await page.goto(`${http.url}/#/alerts`);
+    await loginAs("technician", "#/alerts");
     const low = page.locator('tr[data-kind="low-stock"]');
     await low.waitFor();
     expect(await low.textContent()).toContain("A2 (Product A2) has 1 left");
@@ -101,7 +120,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
   });
 
   it("edits a price and disables a slot: signed desired state, pending until the machine reports it applied", async () => {
-    await page.goto(`${http.url}/#/machines/snacks-01`);
+    await loginAs("operator", "#/machines/snacks-01");
     await page.getByLabel("new price for A1").fill("1800");
     await page.getByLabel("enable A2").uncheck();
     await page.getByRole("button", { name: "Send to machine" }).click();
@@ -124,7 +143,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
   });
 
   it("refuses a price that is not a number without sending anything", async () => {
-    await page.goto(`${http.url}/#/machines/snacks-01`);
+    await loginAs("operator", "#/machines/snacks-01");
     await page.getByLabel("new price for A1").fill("12abc");
     await page.getByRole("button", { name: "Send to machine" }).click();
     expect(await page.getByRole("alert").textContent()).toContain('"12abc" is not a price');
@@ -132,7 +151,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
   });
 
   it("sends a command and shows its result when the machine answers", async () => {
-    await page.goto(`${http.url}/#/machines/snacks-01`);
+    await loginAs("operator", "#/machines/snacks-01");
     await page.getByRole("button", { name: "Test vend" }).click();
     const cmdRow = page.locator("tr[data-command]");
     await cmdRow.locator('[data-command-status]:text-is("sent")').waitFor();
@@ -144,7 +163,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
   });
 
   it("shows sales totals per machine and the latest sales", async () => {
-    await page.goto(`${http.url}/#/sales`);
+    await loginAs("viewer", "#/sales");
     await page.locator('[data-test="sales-count"]:text-is("2")').waitFor();
     expect(await page.locator('[data-test="sales-total"]').textContent()).toBe("4,000 sat");
     expect(await page.locator('tr[data-report-machine="drinks-01"]').textContent()).toContain("2,500 sat");
@@ -152,5 +171,120 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     // The operator's key is never in anything the browser loads.
     const bundle = await (await fetch(`${http.url}/console.js`)).text();
     expect(bundle).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it("logs in (refusing a wrong password with a coded message), shows the user menu, and logs out", async () => {
+    await page.goto(`${http.url}/`);
+    await page.getByLabel("user").fill("operator");
+    await page.getByLabel("password").fill("not the password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain("wrong username or password (bad_credentials)");
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-live=on]").waitFor();
+    expect(await page.locator("[data-role]").textContent()).toBe("operator");
+    const cookie = (await context.cookies()).find((c) => c.name === "zapvend_session")!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
+    await page.locator("[data-logout]").click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    // The session is gone on the server too: a reload lands on the login page.
+    await page.reload();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    expect((await http.auth.listAudit({ action: "logout" })).map((a) => a.actor)).toEqual(["user:operator"]);
+  });
+
+  it("asks for the authenticator code on the login page when the account has a second factor", async () => {
+    const by = { actor: "test", address: null };
+    const { secret } = await http.auth.enrollTotp("admin", by);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+    await http.auth.confirmTotp("admin", totp.generate({ timestamp: Date.now() - 30_000 }), by);
+    await page.goto(`${http.url}/`);
+    await page.getByLabel("user").fill("admin");
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByLabel("authenticator code").waitFor();
+    await page.getByLabel("authenticator code").fill(totp.generate());
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-user-menu]").waitFor();
+    expect(await page.locator("[data-role]").textContent()).toBe("admin");
+    expect((await http.auth.listAudit({ action: "login" }))[0]).toMatchObject({ actor: "user:admin", detail: { totp: true } });
+  });
+
+  it("shows each role only what it may do", async () => {
+    await service.tick(true);
+    const view = async (role: string) => {
+      await context.clearCookies();
+      await loginAs(role, "#/machines/snacks-01");
+      await page.locator('tr[data-slot-row="A1"]').waitFor();
+      const has = async (sel: string) => (await page.locator(sel).count()) > 0;
+      const out = {
+        priceForm: await has('input[aria-label="new price for A1"]'),
+        send: await has("[data-send-desired]"),
+        testVend: await has('[data-command-button="test-vend"]'),
+        reboot: await has('[data-command-button="reboot"]'),
+        users: await has('nav a[href="#/admin"]'),
+        ack: false,
+      };
+      await page.goto(`${http.url}/#/alerts`);
+      await page.locator('tr[data-kind="low-stock"]').waitFor();
+      out.ack = (await page.getByRole("button", { name: "Acknowledge" }).count()) > 0;
+      return out;
+    };
+    expect(await view("viewer")).toEqual({ priceForm: false, send: false, testVend: false, reboot: false, users: false, ack: false });
+    expect(await view("technician")).toEqual({ priceForm: false, send: false, testVend: true, reboot: false, users: false, ack: true });
+    expect(await view("operator")).toEqual({ priceForm: true, send: true, testVend: true, reboot: true, users: false, ack: true });
+    expect(await view("admin")).toEqual({ priceForm: true, send: true, testVend: true, reboot: true, users: true, ack: true });
+  });
+
+  it("lets an admin add a user (password shown once) and read the audit", async () => {
+    await loginAs("admin", "#/admin");
+    await page.locator('tr[data-user="viewer"]').waitFor();
+    await page.getByLabel("new user name").fill("newbie");
+    await page.getByRole("button", { name: "Add user" }).click();
+    expect(await page.locator("[data-secret]").textContent()).toMatch(/password of newbie: [A-Za-z0-9_-]{20}/);
+    await page.locator('tr[data-user="newbie"]').waitFor();
+    await page.goto(`${http.url}/#/audit`);
+    await page.locator('tr[data-audit="user.add"]').first().waitFor();
+    expect(await page.locator('tr[data-audit="user.add"]').first().textContent()).toContain("newbie");
+    expect(await page.locator('tr[data-audit="login"]').count()).toBeGreaterThan(0);
+  });
+
+  it("an attack page on another origin can neither POST a command (text/plain) nor open the WebSocket while the operator is logged in", async () => {
+    await loginAs("operator");
+    await page.locator("[data-live=on]").waitFor();
+    const fleet = http.url;
+    const attackHtml = `<!doctype html><script>
+      window.results = {};
+      fetch(${JSON.stringify(`${fleet}/api/machines/snacks-01/commands/test-vend`)}, { method: "POST", mode: "no-cors", credentials: "include",
+        headers: { "content-type": "text/plain" }, body: JSON.stringify({ args: { slot: "A1" } }) })
+        .then((r) => (window.results.post = "sent:" + r.type), (e) => (window.results.post = "failed:" + e.message));
+      const ws = new WebSocket(${JSON.stringify(`${fleet.replace("http", "ws")}/ws`)});
+      ws.onopen = () => (window.results.ws = "open");
+      ws.onmessage = (m) => (window.results.wsData = String(m.data).slice(0, 40));
+      ws.onerror = () => (window.results.ws ??= "error");
+      ws.onclose = () => (window.results.ws ??= "closed");
+    </script>`;
+    const attacker: Server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(attackHtml));
+    await new Promise<void>((r) => attacker.listen(0, "127.0.0.1", () => r()));
+    try {
+      const evil = await context.newPage();
+      await evil.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      await evil.waitForFunction(() => {
+        const r = (globalThis as unknown as { results: Record<string, string> }).results;
+        return r.post !== undefined && r.ws !== undefined;
+      });
+      const results = await evil.evaluate(() => (globalThis as unknown as { results: Record<string, string> }).results);
+      expect(results.ws).not.toBe("open");
+      expect(results.wsData).toBeUndefined();
+      // The POST left the browser (no-cors hides the answer from the page) but the server refused it: nothing was
+      // signed, published or stored, and the operator's own console still works.
+      expect(link.published).toHaveLength(0);
+      expect(await service.store.db.all("SELECT rid FROM commands")).toEqual([]);
+      expect(await http.auth.listAudit({ action: "command" })).toEqual([]);
+      await evil.close();
+    } finally {
+      await new Promise<void>((r) => attacker.close(() => r()));
+    }
+    expect(await page.locator("[data-live=on]").count()).toBe(1);
   });
 });

@@ -2,6 +2,7 @@
 // on a real broker (Mosquitto in CI, `TEST_MQTT_URL` or 127.0.0.1:1883): the machine appears with its birth and
 // status, a sale from its outbox reaches the ledger, a command signed by the fleet runs on the machine and its
 // `res` comes back, and a desired state is verified, applied and reported.
+import { bearer } from "./__fixtures__/auth.js";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,7 @@ const SKIP = missingService("fleet + bridge", await reachable(brokerUrl), `no MQ
 describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SKIP})` : ""}`, () => {
   const machineId = `fb-${process.pid}-${Date.now().toString(36)}`;
   let dir: string;
+  let auth: Record<string, string> = {};
   let server: FleetServer;
   let bridge: MachineBridge;
   let bridgeOptions: MachineBridgeOptions;
@@ -31,7 +33,7 @@ describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SK
   const vended: string[] = [];
   const desiredSeen: number[] = [];
   const applied: AppliedState = { slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "21000" } } }, mode: "normal" };
-  const get = async <T>(p: string): Promise<T> => (await (await fetch(`${server.url}${p}`)).json()) as T;
+  const get = async <T>(p: string): Promise<T> => (await (await fetch(`${server.url}${p}`, { headers: auth })).json()) as T;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "zapvend-fleet-bridge-"));
@@ -48,6 +50,7 @@ describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SK
     config = cfg.value;
     server = new FleetServer(serverOptions());
     await server.start();
+    auth = await bearer(server.auth);
     await until("fleet connected", async () => server.link.connected);
 
     machineDb = new Database(":memory:");
@@ -127,7 +130,7 @@ describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SK
   it("runs a signed command on the machine and stores its res", async () => {
     const res = await fetch(`${server.url}/api/machines/${machineId}/commands/test-vend`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ args: { slot: "A1" } }),
     });
     expect(res.status).toBe(202);
@@ -143,7 +146,7 @@ describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SK
     const price = { unit: "msat", amountMsat: "25000" };
     const put = await fetch(`${server.url}/api/machines/${machineId}/desired`, {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ slots: { A1: { enabled: false, price } } }),
     });
     expect(put.status).toBe(202);
@@ -164,7 +167,7 @@ describe.skipIf(SKIP !== null)(`fleet with a real machine bridge${SKIP ? ` (${SK
     await bridge.stop();
     const put = await fetch(`${server.url}/api/machines/${machineId}/desired`, {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ mode: "maintenance" }),
     });
     expect(put.status).toBe(202);

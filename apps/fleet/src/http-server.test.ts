@@ -3,6 +3,7 @@ import { verify } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { canonicalJson, parseFleetWsMessage, parseMqttMessage, type FleetWsMessage } from "@zapvend/protocol";
+import { bearer } from "./__fixtures__/auth.js";
 import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
 import { RecordingLink, testSigner } from "./__fixtures__/recording-link.js";
 import { engines } from "./__fixtures__/stores.js";
@@ -19,6 +20,7 @@ describe("fleet HTTP API and WebSocket", () => {
   let publicKeyPem: string;
   let cleanup: () => Promise<void>;
   let base: string;
+  let auth: Record<string, string>;
 
   beforeEach(async () => {
     const opened = await engines[0]!.open();
@@ -31,6 +33,7 @@ describe("fleet HTTP API and WebSocket", () => {
     http = new FleetHttpServer({ service, port: 0 });
     await http.start();
     base = http.url;
+    auth = await bearer(http.auth);
     await service.ingest([
       birth("snacks-01", { slots: [{ slot: "A1", stock: 5 }, { slot: "A2", stock: 1 }] }),
       status("snacks-01", "online", { boot: 1, seq: 1 }),
@@ -48,16 +51,16 @@ describe("fleet HTTP API and WebSocket", () => {
   });
 
   const get = async (path: string) => {
-    const r = await fetch(base + path);
+    const r = await fetch(base + path, { headers: auth });
     return { status: r.status, type: r.headers.get("content-type"), body: r.headers.get("content-type")?.startsWith("application/json") ? await r.json() : await r.text() };
   };
   const send = async (method: string, path: string, body: unknown) => {
-    const r = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const r = await fetch(base + path, { method, headers: { ...auth, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
 
   function openWs(): Promise<{ ws: WebSocket; messages: FleetWsMessage[]; next: (pred: (m: FleetWsMessage) => boolean) => Promise<FleetWsMessage> }> {
-    const ws = new WebSocket(base.replace("http", "ws") + "/ws");
+    const ws = new WebSocket(base.replace("http", "ws") + "/ws", { headers: auth });
     const messages: FleetWsMessage[] = [];
     const waiters: Array<{ pred: (m: FleetWsMessage) => boolean; resolve: (m: FleetWsMessage) => void }> = [];
     ws.on("message", (data) => {
@@ -194,10 +197,23 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(verify(null, Buffer.from(canonicalJson(unsigned)), publicKeyPem, Buffer.from(sig as string, "base64url"))).toBe(true);
 
     expect((await send("PUT", "/api/machines/snacks-01/desired", { slots: { Z9: { enabled: false } } })).body).toMatchObject({ error: { code: "unknown_slot" } });
-    expect((await get("/api/machines/snacks-01")).body).toMatchObject({ desired: { version: 1, pending: true } });
+    // A second edit does not overwrite silently: the history keeps both, who made them and what each changed.
+    expect((await send("PUT", "/api/machines/snacks-01/desired", { slots: { A1: { price: { unit: "msat", amountMsat: "1900000" } } }, mode: "maintenance" })).status).toBe(202);
+    const history = (await get("/api/machines/snacks-01/desired/history")).body as Array<{ actor: string; detail: { version: number; diff: Record<string, unknown> } }>;
+    expect(history.map((h) => h.detail.version)).toEqual([2, 1]);
+    expect(history[0]!.actor).toMatch(/^token:test-admin-/);
+    expect(history[0]!.detail.diff).toEqual({
+      slots: { A1: { price: { before: { unit: "msat", amountMsat: "1800000" }, after: { unit: "msat", amountMsat: "1900000" } } } },
+      mode: { before: null, after: "maintenance" },
+    });
+    expect(history[1]!.detail.diff).toEqual({
+      slots: { A1: { price: { before: null, after: { unit: "msat", amountMsat: "1800000" } } }, A2: { enabled: { before: null, after: false } } },
+    });
+    await send("PUT", "/api/machines/snacks-01/desired", { mode: "normal" });
+    expect((await get("/api/machines/snacks-01")).body).toMatchObject({ desired: { version: 3, pending: true } });
 
     await service.ingest([
-      reported("snacks-01", 1, { slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1800000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "1500000" } } } }),
+      reported("snacks-01", 3, { slots: { A1: { enabled: true, price: { unit: "msat", amountMsat: "1900000" } }, A2: { enabled: false, price: { unit: "msat", amountMsat: "1500000" } } } }),
     ]);
     await next((m) => m.type === "desired" && !m.desired.pending);
     const detail = (await get("/api/machines/snacks-01")).body as { desired: { pending: boolean }; slots: Array<{ slot: string; enabled: boolean; price: unknown }> };
@@ -228,6 +244,15 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(ack.status).toBe(200);
     expect(typeof ack.body.acknowledgedAt).toBe("number");
     expect((await send("POST", "/api/alerts/nope-nope-nope/acknowledge", {})).status).toBe(404);
+    // The acknowledgement and the refused command are in the audit, filterable and as CSV.
+    const acks = (await get("/api/audit?action=alert")).body as Array<{ action: string; target: string; actor: string }>;
+    expect(acks.map((a) => [a.action, a.target])).toEqual([["alert.acknowledge", low.id]]);
+    const csv = await get(`/api/audit?target=${low.id}&format=csv`);
+    expect(csv.type).toMatch(/^text\/csv/);
+    const lines = (csv.body as string).trim().split("\r\n");
+    expect(lines[0]).toBe("at,actor,address,action,target,ok,detail");
+    expect(lines[1]).toContain(`,127.0.0.1,alert.acknowledge,${low.id},true,`);
+    expect((await get("/api/audit?colour=red")).body).toMatchObject({ error: { code: "unknown_key" } });
     expect((await get("/api/nothing")).status).toBe(404);
     expect((await send("DELETE", "/api/machines", {})).status).toBe(405);
   });

@@ -1,23 +1,50 @@
 // The fleet's HTTP API (DESIGN.md "Fleet HTTP API" plus the console's routes), the live WebSocket and the
-// console's static files. Every body and query is validated with protocol's parsers at this edge; every error
-// is answered as `{error: {code, message}}`. The operator key never leaves FleetService.
+// console's static files. Every request passes the guard (http-guard.ts: Host, and for POST/PUT/DELETE JSON,
+// Origin and the CSRF token of a cookie session) and its route's role; every body and query is validated with
+// protocol's parsers at this edge; every error is answered as `{error: {code, message}}`. Operator actions are
+// written to the audit trail. The operator key never leaves FleetService.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import {
+  DEFAULT_FLEET_SECURITY,
   MAX_HTTP_BODY_BYTES,
   MachineId,
   parseCommandRequest,
   parseDesiredStateEdit,
   parseSalesQuery,
+  roleAtLeast,
+  type DesiredView,
+  type FleetSecurity,
   type FleetWsMessage,
   type MachineDetail,
 } from "@zapvend/protocol";
+import { AuthErrorCode, AuthService, type Principal } from "./auth/auth-service.js";
+import { AuthStore } from "./auth/auth-store.js";
 import { silentLogger, type Logger } from "./clock.js";
 import { FleetError, FleetErrorCode } from "./errors.js";
 import type { FleetService } from "./fleet-service.js";
+import { by, defineAuthRoutes } from "./http-auth-routes.js";
+import {
+  GuardErrorCode,
+  MUTATING,
+  checkContentType,
+  checkCsrf,
+  checkHost,
+  checkOrigin,
+  clientAddress,
+  guardSettings,
+  hostAllowed,
+  resolvePrincipal,
+  viaTls,
+  type GuardSettings,
+} from "./http-guard.js";
+import { Router, type Reply, type RouteInfo } from "./http-routes.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -30,6 +57,10 @@ export interface FleetHttpOptions {
   consoleDir?: string;
   log?: Logger;
   now?: () => number;
+  /** Origins, hosts, proxies, TLS, sessions and login limits. Default: protocol's `DEFAULT_FLEET_SECURITY`. */
+  security?: FleetSecurity;
+  /** Accounts and sessions; default: over the service's database. */
+  auth?: AuthService;
 }
 
 const CONSOLE_HTML = `<!doctype html>
@@ -39,40 +70,67 @@ const CONSOLE_HTML = `<!doctype html>
 </head><body><zv-fleet-app></zv-fleet-app><script type="module" src="/console.js"></script></body></html>
 `;
 
-type Handler = (req: http.IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
-interface Reply {
-  status: number;
-  body: unknown;
-  type?: string;
-  filename?: string;
+/** Commands a technician may send; every other one needs an operator. */
+const TECHNICIAN_COMMANDS = ["test-vend", "restock"] as const;
+
+interface LiveSocket {
+  kind: "session" | "token";
+  name: string;
+  sessionIdHash: string | null;
 }
 
 export class FleetHttpServer {
+  readonly auth: AuthService;
   private server: http.Server | undefined;
   private wss: WebSocketServer | undefined;
-  private readonly clients = new Set<WebSocket>();
+  private readonly clients = new Map<WebSocket, LiveSocket>();
   private readonly unsubscribe: Array<() => void> = [];
-  private readonly routes: Array<{ method: string; re: RegExp; handler: Handler }> = [];
+  private readonly router = new Router();
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly security: FleetSecurity;
+  private guard: GuardSettings | undefined;
 
   constructor(private readonly options: FleetHttpOptions) {
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.security = options.security ?? DEFAULT_FLEET_SECURITY;
+    this.auth = options.auth ?? new AuthService({ store: new AuthStore(options.service.store.db), security: this.security, now: this.now });
     this.defineRoutes();
+    defineAuthRoutes(
+      this.router,
+      this.auth,
+      { closeSockets: (match) => this.closeSockets(match), readBody: (req) => readBody(req) },
+      this.security.sessionMaxMs,
+    );
+  }
+
+  /** Every route with the role it needs (`public`: the login and the console's files). */
+  routes(): RouteInfo[] {
+    return this.router.routes();
   }
 
   get url(): string {
     const a = this.server?.address() as AddressInfo | null | undefined;
     if (!a) throw new Error("not listening");
-    return `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+    return `${this.security.tls ? "https" : "http"}://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** The Host / Origin allow-lists in force (known once listening). */
+  get guardSettings(): GuardSettings {
+    if (!this.guard) throw new Error("not listening");
+    return this.guard;
   }
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const tls = this.security.tls;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const server = tls
+      ? https.createServer({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath), minVersion: "TLSv1.2" }, handler)
+      : http.createServer(handler);
     this.server = server;
-    this.wss = new WebSocketServer({ server, path: "/ws", maxPayload: 4096 });
-    this.wss.on("connection", (ws) => void this.onConnection(ws));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
     const s = this.options.service;
     const on = <K extends "machine" | "sale" | "alert" | "command" | "desired" | "telemetry">(event: K, fn: (...a: never[]) => void) => {
       s.on(event, fn as never);
@@ -84,18 +142,20 @@ export class FleetHttpServer {
     on("command", (command: never) => this.broadcast({ type: "command", command }));
     on("desired", (machineId: never, desired: never) => this.broadcast({ type: "desired", machineId, desired }));
     on("telemetry", (machineId: never, sample: never) => this.broadcast({ type: "telemetry", machineId, sample }));
+    const host = this.options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(this.options.port ?? 8090, this.options.host ?? "127.0.0.1", () => {
+      server.listen(this.options.port ?? 8090, host, () => {
         server.off("error", reject);
         resolve();
       });
     });
+    this.guard = guardSettings(this.security, { host, port: (server.address() as AddressInfo).port, tls: tls !== undefined });
   }
 
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
-    for (const ws of this.clients) ws.terminate();
+    for (const ws of this.clients.keys()) ws.terminate();
     this.clients.clear();
     await new Promise<void>((r) => (this.wss ? this.wss.close(() => r()) : r()));
     await new Promise<void>((r) => {
@@ -106,8 +166,42 @@ export class FleetHttpServer {
     this.server = undefined;
   }
 
-  private async onConnection(ws: WebSocket): Promise<void> {
-    this.clients.add(ws);
+  /** A WebSocket needs an allowed Host, an allowed Origin (a browser always sends one) and a session or token. */
+  private async upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const refuse = (status: number, code: string, message: string) => {
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    const g = this.guard;
+    try {
+      const url = new URL(req.url ?? "/", "http://fleet.invalid");
+      if (!g || !this.wss) return refuse(503, "starting", "the fleet is starting");
+      if (url.pathname !== "/ws") return refuse(404, FleetErrorCode.NOT_FOUND, `no WebSocket at ${url.pathname}`);
+      if (!hostAllowed(g, req.headers.host)) return refuse(421, GuardErrorCode.BAD_HOST, "host not allowed");
+      const principal = await resolvePrincipal(this.auth, req);
+      if (!principal) return refuse(401, AuthErrorCode.UNAUTHENTICATED, "log in first");
+      // A token-authenticated script may omit Origin; a cookie (what a browser on another site would replay) may not.
+      checkOrigin(g, req, principal.kind === "session");
+      const wss = this.wss;
+      wss.handleUpgrade(req, socket, head, (ws) => void this.onConnection(ws, principal));
+    } catch (err) {
+      const e = err instanceof FleetError ? err : new FleetError(FleetErrorCode.INTERNAL, "internal error", 500);
+      if (!(err instanceof FleetError)) this.log("fleet:ws", `upgrade failed: ${(err as Error).stack ?? String(err)}`);
+      refuse(e.status, e.code, e.message);
+    }
+  }
+
+  private closeSockets(match: (s: LiveSocket) => boolean): void {
+    for (const [ws, who] of this.clients) {
+      if (match(who)) {
+        ws.close(4401, "session ended");
+        this.clients.delete(ws);
+      }
+    }
+  }
+
+  private async onConnection(ws: WebSocket, p: Principal): Promise<void> {
+    this.clients.set(ws, { kind: p.kind, name: p.name, sessionIdHash: p.sessionIdHash });
     ws.on("close", () => this.clients.delete(ws));
     ws.on("error", () => this.clients.delete(ws));
     // The console only listens; anything it sends is ignored.
@@ -124,17 +218,12 @@ export class FleetHttpServer {
   private broadcast(msg: FleetWsMessage): void {
     if (this.clients.size === 0) return;
     const text = JSON.stringify(msg);
-    for (const ws of this.clients) {
+    for (const ws of this.clients.keys()) {
       // A console that cannot keep up is dropped rather than buffering without bound; it reconnects and gets a
       // fresh hello.
       if (ws.bufferedAmount > 8 * 1024 * 1024) ws.terminate();
       else if (ws.readyState === ws.OPEN) ws.send(text);
     }
-  }
-
-  private route(method: string, pattern: string, handler: Handler): void {
-    const re = new RegExp(`^${pattern.replace(/:([a-z]+)/g, "([^/]+)")}$`);
-    this.routes.push({ method, re, handler });
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -146,8 +235,16 @@ export class FleetHttpServer {
       const e = err instanceof FleetError ? err : new FleetError(FleetErrorCode.INTERNAL, "internal error", 500);
       if (!(err instanceof FleetError)) this.log("fleet:http", `${req.method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
       reply = { status: e.status, body: { error: { code: e.code, message: e.message } } };
+      if (e.status === 429 && typeof e.context?.retryAfterS === "number") reply.headers = { "retry-after": String(e.context.retryAfterS) };
     }
-    const headers: Record<string, string> = { "cache-control": "no-store", "x-content-type-options": "nosniff" };
+    const headers: Record<string, string> = {
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "referrer-policy": "same-origin",
+      ...reply.headers,
+    };
+    if (this.security.tls) headers["strict-transport-security"] = "max-age=31536000";
     let data: string | Buffer;
     if (typeof reply.body === "string" || Buffer.isBuffer(reply.body)) {
       data = reply.body;
@@ -156,39 +253,55 @@ export class FleetHttpServer {
       data = JSON.stringify(reply.body);
       headers["content-type"] = "application/json; charset=utf-8";
     }
+    if (reply.type?.startsWith("text/html")) headers["content-security-policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
     if (reply.filename) headers["content-disposition"] = `attachment; filename="${reply.filename}"`;
     res.writeHead(reply.status, headers);
     res.end(req.method === "HEAD" ? undefined : data);
   }
 
+  /**
+   * Host, route, then for POST/PUT/DELETE the JSON content type and the Origin, then who is asking and whether
+   * their role may use the route, then the CSRF token of a cookie session. Each refusal has its own code.
+   */
   private async dispatch(req: http.IncomingMessage, url: URL): Promise<Reply> {
+    const g = this.guard;
+    if (!g) throw new FleetError("starting", "the fleet is starting", 503);
+    checkHost(g, req);
     const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
-    let pathMatched = false;
-    for (const r of this.routes) {
-      const m = r.re.exec(url.pathname);
-      if (!m) continue;
-      pathMatched = true;
-      if (r.method !== method) continue;
-      const params = m.slice(1).map((p) => {
-        try {
-          return decodeURIComponent(p);
-        } catch {
-          throw new FleetError(FleetErrorCode.BAD_REQUEST, "bad escape in the path", 400);
-        }
-      });
-      return r.handler(req, url, params);
+    const { route, params } = this.router.match(method, url.pathname);
+    const mutating = MUTATING.has(method);
+    if (mutating) {
+      checkContentType(req);
+      checkOrigin(g, req, false);
     }
-    if (pathMatched) throw new FleetError(FleetErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${url.pathname}`, 405);
-    throw new FleetError(FleetErrorCode.NOT_FOUND, `no route ${url.pathname}`, 404);
+    const address = clientAddress(g, req);
+    const secure = viaTls(g, req);
+    let principal: Principal | null = null;
+    if (route.access !== "public") {
+      principal = await resolvePrincipal(this.auth, req);
+      if (!principal) throw new FleetError(AuthErrorCode.UNAUTHENTICATED, "log in first (POST /api/login) or send Authorization: Bearer <token>", 401);
+      if (mutating) {
+        checkOrigin(g, req, principal.kind === "session");
+        checkCsrf(principal, req);
+      }
+      if (!roleAtLeast(principal.role, route.access)) {
+        throw new FleetError(AuthErrorCode.FORBIDDEN, `${method} ${route.pattern} needs the ${route.access} role (${principal.name} is ${principal.role})`, 403);
+      }
+    }
+    return route.handler({ req, url, params, principal, address, secure });
+  }
+
+  private route(...a: Parameters<Router["route"]>): void {
+    this.router.route(...a);
   }
 
   private defineRoutes(): void {
     const svc = this.options.service;
     const store = svc.store;
 
-    this.route("GET", "/api/health", async () => ({ status: 200, body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats } }));
-    this.route("GET", "/api/machines", async () => ({ status: 200, body: await store.listMachines() }));
-    this.route("GET", "/api/machines/:id", async (_req, _url, [id]) => {
+    this.route("GET", "/api/health", "viewer", async () => ({ status: 200, body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats } }));
+    this.route("GET", "/api/machines", "viewer", async () => ({ status: 200, body: await store.listMachines() }));
+    this.route("GET", "/api/machines/:id", "viewer", async ({ params: [id] }) => {
       const machine = await store.getMachine(machineIdOf(id));
       if (!machine) throw new FleetError(FleetErrorCode.MACHINE_NOT_FOUND, `no machine ${id}`, 404);
       const detail: MachineDetail = {
@@ -204,28 +317,51 @@ export class FleetHttpServer {
       };
       return { status: 200, body: detail };
     });
-    this.route("GET", "/api/machines/:id/commands", async (_req, _url, [id]) => ({ status: 200, body: await store.listCommands(machineIdOf(id)) }));
-    this.route("POST", "/api/machines/:id/commands/:name", async (req, _url, [id, name]) => {
-      const body = parseCommandRequest(await readBody(req));
+    this.route("GET", "/api/machines/:id/commands", "viewer", async ({ params: [id] }) => ({ status: 200, body: await store.listCommands(machineIdOf(id)) }));
+    // A technician's commands first (the router takes the first match), then every command for an operator.
+    const command = (access: "technician" | "operator", fixed?: string) =>
+      this.route("POST", `/api/machines/:id/commands/${fixed ?? ":name"}`, access, async (ctx) => {
+        const id = machineIdOf(ctx.params[0]);
+        const name = fixed ?? ctx.params[1]!;
+        const body = parseCommandRequest(await readBody(ctx.req));
+        if (!body.ok) throw new FleetError(body.error.code, `${body.error.path}: ${body.error.message}`, 400);
+        try {
+          const accepted = await svc.sendCommand(id, name, body.value);
+          await this.auth.audit({ ...by(ctx), action: "command", target: id, detail: { name, args: body.value.args ?? {}, rid: accepted.rid } });
+          return { status: 202, body: accepted };
+        } catch (err) {
+          const code = err instanceof FleetError ? err.code : FleetErrorCode.INTERNAL;
+          await this.auth.audit({ ...by(ctx), action: "command", target: id, ok: false, detail: { name, args: body.value.args ?? {}, error: code } });
+          throw err;
+        }
+      });
+    for (const c of TECHNICIAN_COMMANDS) command("technician", c);
+    command("operator");
+    this.route("GET", "/api/machines/:id/desired", "viewer", async ({ params: [id] }) => ({ status: 200, body: await store.getDesired(machineIdOf(id)) }));
+    this.route("PUT", "/api/machines/:id/desired", "operator", async (ctx) => {
+      const id = machineIdOf(ctx.params[0]);
+      const body = parseDesiredStateEdit(await readBody(ctx.req));
       if (!body.ok) throw new FleetError(body.error.code, `${body.error.path}: ${body.error.message}`, 400);
-      return { status: 202, body: await svc.sendCommand(machineIdOf(id), name!, body.value) };
+      const before = await store.getDesired(id);
+      const after = await svc.editDesired(id, body.value);
+      // The history of a machine's desired state: every edit with what it changed, who and when.
+      await this.auth.audit({ ...by(ctx), action: "desired.edit", target: id, detail: { version: after.version, edit: body.value, diff: desiredDiff(before, after) } });
+      return { status: 202, body: after };
     });
-    this.route("GET", "/api/machines/:id/desired", async (_req, _url, [id]) => ({ status: 200, body: await store.getDesired(machineIdOf(id)) }));
-    this.route("PUT", "/api/machines/:id/desired", async (req, _url, [id]) => {
-      const body = parseDesiredStateEdit(await readBody(req));
-      if (!body.ok) throw new FleetError(body.error.code, `${body.error.path}: ${body.error.message}`, 400);
-      return { status: 202, body: await svc.editDesired(machineIdOf(id), body.value) };
+    this.route("GET", "/api/machines/:id/desired/history", "viewer", async (ctx) => {
+      const id = machineIdOf(ctx.params[0]);
+      return { status: 200, body: await this.auth.listAudit({ action: "desired.edit", target: id, limit: 200 }) };
     });
 
-    this.route("GET", "/api/sales", async (_req, url) => ({ status: 200, body: await store.listSales(salesFilter(url, true)) }));
-    this.route("GET", "/api/sales.csv", async (_req, url) => ({
+    this.route("GET", "/api/sales", "viewer", async ({ url }) => ({ status: 200, body: await store.listSales(salesFilter(url, true)) }));
+    this.route("GET", "/api/sales.csv", "viewer", async ({ url }) => ({
       status: 200,
       body: salesCsv(await store.listSales({ ...salesFilter(url, true), limit: limitOf(url, 1_000_000) })),
       type: "text/csv; charset=utf-8",
       filename: "zapvend-sales.csv",
     }));
 
-    this.route("GET", "/api/alerts", async (_req, url) => {
+    this.route("GET", "/api/alerts", "viewer", async ({ url }) => {
       const all = url.searchParams.get("all");
       const machine = url.searchParams.get("machine");
       return {
@@ -233,28 +369,33 @@ export class FleetHttpServer {
         body: await store.listAlerts({ includeCleared: all === "1" || all === "true", ...(machine ? { machineId: machineIdOf(machine) } : {}) }),
       };
     });
-    this.route("POST", "/api/alerts/:id/acknowledge", async (_req, _url, [id]) => ({ status: 200, body: await svc.acknowledgeAlert(id!) }));
+    this.route("POST", "/api/alerts/:id/acknowledge", "technician", async (ctx) => {
+      const id = ctx.params[0]!;
+      const alert = await svc.acknowledgeAlert(id);
+      await this.auth.audit({ ...by(ctx), action: "alert.acknowledge", target: id, detail: { machineId: alert.machineId, kind: alert.kind } });
+      return { status: 200, body: alert };
+    });
 
-    this.route("GET", "/api/reports/sales", async (_req, url) => {
+    this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";
       if (group !== "machine" && group !== "slot" && group !== "day") throw new FleetError("bad_value", "group must be machine, slot or day", 400);
       const f = salesFilter(url, false, ["group"]);
       return { status: 200, body: await store.salesReport(group, f) };
     });
-    this.route("GET", "/api/reports/reconciliation", async (_req, url) => {
+    this.route("GET", "/api/reports/reconciliation", "viewer", async ({ url }) => {
       const f = salesFilter(url, false, ["format"]);
       const entries = await store.reconciliation(f);
       if (url.searchParams.get("format") === "csv") return { status: 200, body: reconciliationCsv(entries), type: "text/csv; charset=utf-8", filename: "zapvend-reconciliation.csv" };
       return { status: 200, body: entries };
     });
-    this.route("GET", "/api/reports/dex/:id", async (_req, _url, [id]) => {
+    this.route("GET", "/api/reports/dex/:id", "viewer", async ({ params: [id] }) => {
       const machine = await store.getMachine(machineIdOf(id));
       if (!machine) throw new FleetError(FleetErrorCode.MACHINE_NOT_FOUND, `no machine ${id}`, 404);
       return { status: 200, body: dexReport(machine, await store.dexCounters(machine.id), this.now()), type: "text/plain; charset=us-ascii", filename: `${machine.id}.dex` };
     });
 
-    this.route("GET", "/", async () => ({ status: 200, body: CONSOLE_HTML, type: "text/html; charset=utf-8" }));
-    this.route("GET", "/console.js", async () => {
+    this.route("GET", "/", "public", async () => ({ status: 200, body: CONSOLE_HTML, type: "text/html; charset=utf-8" }));
+    this.route("GET", "/console.js", "public", async () => {
       const dir = this.options.consoleDir;
       if (!dir) throw new FleetError(FleetErrorCode.NOT_FOUND, "the console is not built (npm run build)", 404);
       try {
@@ -264,6 +405,22 @@ export class FleetHttpServer {
       }
     });
   }
+}
+
+/** What an edit changed: per slot and field, and the mode, `{before, after}`. */
+export function desiredDiff(before: DesiredView | null, after: DesiredView): Record<string, unknown> {
+  const diff: Record<string, unknown> = {};
+  const slots: Record<string, Record<string, { before: unknown; after: unknown }>> = {};
+  for (const slot of new Set([...Object.keys(before?.slots ?? {}), ...Object.keys(after.slots)])) {
+    const b = (before?.slots[slot] ?? {}) as Record<string, unknown>;
+    const a = (after.slots[slot] ?? {}) as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(b), ...Object.keys(a)])) {
+      if (JSON.stringify(b[k]) !== JSON.stringify(a[k])) (slots[slot] ??= {})[k] = { before: b[k] ?? null, after: a[k] ?? null };
+    }
+  }
+  if (Object.keys(slots).length) diff.slots = slots;
+  if ((before?.mode ?? null) !== after.mode) diff.mode = { before: before?.mode ?? null, after: after.mode };
+  return diff;
 }
 
 function machineIdOf(id: string | undefined): string {

@@ -23,3 +23,8 @@ export { AlertEngine, conditionsFor, DEFAULT_ALERT_SETTINGS, openingHoursFor, ty
 export { dexReport, salesCsv, reconciliationCsv, crc16, msatToSats } from "./reports.js";
 export { FleetError, FleetErrorCode } from "./errors.js";
 export { systemClock, type Clock, type Logger } from "./clock.js";
+export { AuthService, AuthErrorCode, actorOf, type Principal } from "./auth/auth-service.js";
+export { AuthStore, type AuditFilter, type AuditInput } from "./auth/auth-store.js";
+export { hashPassword, verifyPassword, PASSWORD_COST } from "./auth/passwords.js";
+export { GuardErrorCode, guardSettings, SESSION_COOKIE } from "./http-guard.js";
+export type { Access, RouteInfo } from "./http-routes.js";

@@ -1,6 +1,7 @@
 // The fleet against a real broker (Mosquitto in CI, `TEST_MQTT_URL` or 127.0.0.1:1883): a machine publishes as
 // the bridge would, the fleet ingests, dedupes, answers on HTTP, signs a command the machine can verify, and
 // keeps its retained online/offline state.
+import { bearer } from "./__fixtures__/auth.js";
 import { generateKeyPairSync, verify } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +33,7 @@ function wire(msg: MqttMessage): [string, string] {
 describe.skipIf(SKIP !== null)(`fleet over a real MQTT broker${SKIP ? ` (${SKIP})` : ""}`, () => {
   const id = `it-${process.pid}-${Date.now().toString(36)}`;
   let dir: string;
+  let auth: Record<string, string> = {};
   let server: FleetServer;
   let machine: MqttClient;
   let publicKeyPem: string;
@@ -66,6 +68,7 @@ describe.skipIf(SKIP !== null)(`fleet over a real MQTT broker${SKIP ? ` (${SKIP}
     received.length = 0; // whatever was retained before this fleet started
     server = new FleetServer({ config: cfg.value, log: silentLogger, linkOptions: { clientId: `${id}-fleet`, clean: true } });
     await server.start();
+    auth = await bearer(server.auth);
     await until("fleet connected", async () => server.link.connected);
   });
 
@@ -88,12 +91,12 @@ describe.skipIf(SKIP !== null)(`fleet over a real MQTT broker${SKIP ? ` (${SKIP}
     await pub(sale(id, { seq: 2, slot: "A1", settledAt: Date.now() }));
 
     const m = await until("machine with two sales", async () => {
-      const list = (await (await fetch(`${server.url}/api/machines`)).json()) as Array<{ id: string; status: string; stock: Array<{ stock: number }> }>;
+      const list = (await (await fetch(`${server.url}/api/machines`, { headers: auth })).json()) as Array<{ id: string; status: string; stock: Array<{ stock: number }> }>;
       const x = list.find((y) => y.id === id);
       return x && x.stock[0]?.stock === 4 ? x : undefined;
     });
     expect(m.status).toBe("online");
-    const sales = (await (await fetch(`${server.url}/api/sales?machine=${id}`)).json()) as unknown[];
+    const sales = (await (await fetch(`${server.url}/api/sales?machine=${id}`, { headers: auth })).json()) as unknown[];
     expect(sales).toHaveLength(2);
     expect(server.service.stats.duplicates).toBeGreaterThanOrEqual(1);
   });
@@ -101,7 +104,7 @@ describe.skipIf(SKIP !== null)(`fleet over a real MQTT broker${SKIP ? ` (${SKIP}
   it("publishes its retained online state and a signed command the machine can verify, then stores the result", async () => {
     const online = await until("fleet state online", async () => received.find((r) => r.topic === topics.fleetState() && r.payload.state === "online"));
     expect(online.payload.v).toBe(1);
-    const res = await fetch(`${server.url}/api/machines/${id}/commands/test-vend`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ args: { slot: "A1" } }) });
+    const res = await fetch(`${server.url}/api/machines/${id}/commands/test-vend`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ args: { slot: "A1" } }) });
     expect(res.status).toBe(202);
     const { rid } = (await res.json()) as { rid: string };
     const cmd = await until("command at the machine", async () => received.find((r) => r.topic === topics.command(id, "test-vend")));
@@ -111,7 +114,7 @@ describe.skipIf(SKIP !== null)(`fleet over a real MQTT broker${SKIP ? ` (${SKIP}
 
     await pub(commandResult(id, "test-vend", rid, { data: { dropSeen: true } }));
     const done = await until("command result stored", async () => {
-      const list = (await (await fetch(`${server.url}/api/machines/${id}/commands`)).json()) as Array<{ rid: string; status: string }>;
+      const list = (await (await fetch(`${server.url}/api/machines/${id}/commands`, { headers: auth })).json()) as Array<{ rid: string; status: string }>;
       return list.find((c) => c.rid === rid && c.status === "ok");
     });
     expect(done.status).toBe("ok");

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { FleetLink, type Clock as BridgeClock, type FleetLinkOptions, type Logger as BridgeLogger } from "@zapvend/mqtt-bridge";
 import type { FleetConfig } from "@zapvend/protocol";
 import { stderrLogger, systemClock, type Clock, type Logger } from "./clock.js";
+import { AuthService } from "./auth/auth-service.js";
+import { AuthStore } from "./auth/auth-store.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
 import type { FleetLink as FleetTransport } from "./link.js";
@@ -60,7 +62,9 @@ export class FleetServer {
   readonly service: FleetService;
   readonly http: FleetHttpServer;
   readonly link: FleetTransport;
+  readonly auth: AuthService;
   private readonly log: Logger;
+  private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
   constructor(options: FleetServerOptions) {
@@ -85,8 +89,11 @@ export class FleetServer {
         logger: bridgeLogger(this.log),
       });
     this.service = new FleetService({ store, link: this.link, clock, log: this.log, alerts: config.alerts, retention: config.retention });
+    this.auth = new AuthService({ store: new AuthStore(store.db), security: config.security, now: () => clock.now() });
     this.http = new FleetHttpServer({
       service: this.service,
+      auth: this.auth,
+      security: config.security,
       host: config.http.host,
       port: config.http.port,
       consoleDir: options.consoleDir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "console"),
@@ -102,6 +109,11 @@ export class FleetServer {
   async start(): Promise<void> {
     await this.service.start();
     await this.http.start();
+    // Ended sessions are refused as soon as they expire; this only deletes their rows.
+    const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));
+    prune();
+    this.pruneTimer = setInterval(prune, 3_600_000);
+    this.pruneTimer.unref();
     // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
     await this.link.start(
       (msg) => this.service.push(msg),
@@ -114,6 +126,7 @@ export class FleetServer {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     // What was committed is acknowledged before the link goes (anything missed is resent by the machines).
     await this.service.drained();
     await this.service.sendAcks(true);

@@ -211,6 +211,33 @@ export const FleetRetention = z.strictObject({
 });
 export type FleetRetention = z.infer<typeof FleetRetention>;
 
+/**
+ * Who may reach the fleet's HTTP API and how (issue #15). Every default is the safe one: the fleet's own origin(s)
+ * only, no proxy trusted, plain HTTP only when no certificate is configured.
+ */
+export const FleetSecurity = z.strictObject({
+  /** Serve HTTPS from this PEM certificate (chain) and key. Absent: plain HTTP (behind a TLS proxy, or loopback). */
+  tls: z.strictObject({ certPath: FilePath, keyPath: FilePath }).optional(),
+  /** Origins allowed on POST/PUT/DELETE and the WebSocket (`https://fleet.example.com`). Default: the fleet's own. */
+  allowedOrigins: z.array(z.string().max(2_048).regex(/^https?:\/\/[^\s/]+$/, "expected an origin such as https://fleet.example.com")).max(64).optional(),
+  /** Host names (with or without port) the fleet answers to, against DNS rebinding. Default: its own and loopback. */
+  allowedHosts: z.array(z.string().min(1).max(260)).max(64).optional(),
+  /** Proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (IP addresses). Default: none. */
+  trustedProxies: z.array(z.string().min(1).max(64)).max(64).default([]),
+  /** A session ends after this long without a request. Default 30 min. */
+  sessionIdleMs: z.int().min(60_000).max(7 * 86_400_000).default(30 * 60_000),
+  /** A session ends this long after the login whatever its use. Default 12 h. */
+  sessionMaxMs: z.int().min(60_000).max(30 * 86_400_000).default(12 * 3_600_000),
+  /** Failed logins per account (any address) before it is locked for `lockoutMs`. Default 5. */
+  maxFailuresPerAccount: z.int().min(1).max(1_000).default(5),
+  /** Failed logins per client address (any account) before it is locked for `lockoutMs`. Default 20. */
+  maxFailuresPerAddress: z.int().min(1).max(10_000).default(20),
+  /** Window in which failures count, and the lockout after too many. Default 15 min. */
+  lockoutMs: z.int().min(1_000).max(86_400_000).default(15 * 60_000),
+});
+export type FleetSecurity = z.infer<typeof FleetSecurity>;
+export const DEFAULT_FLEET_SECURITY: FleetSecurity = FleetSecurity.parse({});
+
 /** The file given to `zapvend-fleet --config <file>`. */
 export const FleetConfig = z.strictObject({
   http: HostPort.default({ host: "127.0.0.1", port: 8090 }),
@@ -235,5 +262,7 @@ export const FleetConfig = z.strictObject({
     })
     .default({ offlineAfterMs: 300_000, noSalesAfterMs: 21_600_000, lowStockBelow: 2, temperatureRangeC: [2, 12], vendFailuresInARow: 3 }),
   retention: FleetRetention.default({ telemetryMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000, batchSize: 2_000 }),
+  /** Accounts, origins, hosts, proxies and TLS of the HTTP API. */
+  security: FleetSecurity.default(DEFAULT_FLEET_SECURITY),
 });
 export type FleetConfig = z.infer<typeof FleetConfig>;

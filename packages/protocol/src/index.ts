@@ -13,6 +13,7 @@ export * from "./mqtt-topics.js";
 export * from "./mqtt-payloads.js";
 export * from "./fleet-api.js";
 export * from "./fleet-extra.js";
+export * from "./fleet-auth.js";
 export * from "./config.js";
 export * from "./harness.js";
 export * from "./service-api.js";

@@ -1,19 +1,22 @@
-// The fleet console: one lit element with four views (overview, machine, sales, alerts), routed by the URL hash.
-// Live: the WebSocket's `hello` gives the whole picture, later messages patch it; nothing polls.
+// The fleet console: one lit element with its views (overview, machine, sales, alerts, and for admins users/tokens
+// and the audit), routed by the URL hash, behind the login page. Live: the WebSocket's `hello` gives the whole
+// picture, later messages patch it; nothing polls. What a role may not do is not shown (the server refuses it anyway).
 import { LitElement, html, nothing, type TemplateResult } from "lit";
-import type { Alert, CommandRecord, DesiredStateEdit, FleetWsMessage, MachineDetail, MachineSummary, Price, Sale, SalesReportRow } from "@zapvend/protocol";
-import { api, ApiCallError, LiveFeed } from "./api.js";
+import type { Alert, CommandRecord, DesiredStateEdit, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Price, Sale, SalesReportRow, SessionInfo } from "@zapvend/protocol";
+import { api, ApiCallError, can, LiveFeed, setSession } from "./api.js";
 import { barChart, lineChart } from "./charts.js";
 import { ago, fiat, parsePriceInput, price, priceInput, sats, time } from "./format.js";
 import { styles } from "./styles.js";
 
-type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" };
+type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" };
 
 function parseRoute(hash: string): Route {
   const m = /^#\/machines\/([a-z0-9-]+)$/.exec(hash);
   if (m) return { view: "machine", id: m[1]! };
   if (hash === "#/sales") return { view: "sales" };
   if (hash === "#/alerts") return { view: "alerts" };
+  if (hash === "#/admin") return { view: "admin" };
+  if (hash === "#/audit") return { view: "audit" };
   return { view: "overview" };
 }
 
@@ -34,6 +37,7 @@ export class FleetApp extends LitElement {
     recentSales: { state: true },
     edits: { state: true },
     busy: { state: true },
+    session: { state: true },
   };
 
   declare route: Route;
@@ -49,6 +53,8 @@ export class FleetApp extends LitElement {
   /** Price and enable edits typed but not saved yet, per slot. */
   declare edits: Record<string, { price?: string; enabled?: boolean }>;
   declare busy: boolean;
+  /** undefined while asking the server, null when logged out (the login page shows). */
+  declare session: SessionInfo | null | undefined;
 
   private readonly feed = new LiveFeed(
     (m) => this.onLive(m),
@@ -71,14 +77,57 @@ export class FleetApp extends LitElement {
     this.recentSales = [];
     this.edits = {};
     this.busy = false;
+    this.session = undefined;
+  }
+
+  private can(role: FleetRole): boolean {
+    return can(this.session?.role, role);
+  }
+
+  private readonly lost = () => {
+    setSession(null);
+    this.session = null;
+    this.feed.stop();
+  };
+
+  private async checkSession(): Promise<void> {
+    try {
+      this.loggedIn(await api.session());
+    } catch {
+      this.session = null;
+    }
+  }
+
+  private loggedIn(s: SessionInfo): void {
+    setSession(s, this.lost);
+    this.session = s;
+    this.feed.start();
+    void this.navigate();
+  }
+
+  private async logout(): Promise<void> {
+    await api.logout().catch(() => {});
+    this.lost();
+  }
+
+  /** Enrols a TOTP second factor: the key to add to an authenticator app, then its current code. */
+  private async enrollTotp(): Promise<void> {
+    try {
+      const e = await api.enrollTotp();
+      const code = prompt(`Add this key to your authenticator app (or open ${e.uri}):\n\n${e.secret}\n\nthen type the 6-digit code it shows:`);
+      if (!code) return;
+      await api.confirmTotp(code.trim());
+      this.session = { ...this.session!, totp: true };
+    } catch (err) {
+      this.error = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
+    }
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener("hashchange", this.onHash);
-    this.feed.start();
     this.clockTimer = setInterval(() => (this.now = Date.now()), 5_000);
-    void this.navigate();
+    void this.checkSession();
   }
 
   override disconnectedCallback(): void {
@@ -90,6 +139,7 @@ export class FleetApp extends LitElement {
 
   private async navigate(): Promise<void> {
     this.route = parseRoute(location.hash);
+    if (!this.session) return;
     this.error = "";
     this.edits = {};
     try {
@@ -159,6 +209,9 @@ export class FleetApp extends LitElement {
   }
 
   override render(): TemplateResult {
+    if (this.session === undefined) return html`<main><p class="muted">loading…</p></main>`;
+    if (this.session === null) return html`<zv-fleet-login @login=${(e: CustomEvent<SessionInfo>) => this.loggedIn(e.detail)}></zv-fleet-login>`;
+    const s = this.session;
     const r = this.route;
     const openAlerts = this.alerts.filter((a) => a.clearedAt === null).length;
     const link = (hash: string, label: string, active: boolean) => html`<a href=${hash} class=${active ? "active" : ""}>${label}</a>`;
@@ -168,12 +221,26 @@ export class FleetApp extends LitElement {
         <nav>
           ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")}
           ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")}
+          ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
         <span class="live ${this.connected ? "on" : "off"}" data-live=${this.connected ? "on" : "off"}>${this.connected ? "live" : "reconnecting…"}</span>
+        <span class="user" data-user-menu>${s.user} <span class="badge" data-role=${s.role}>${s.role}</span>
+          ${s.via === "session" && !s.totp ? html`<button @click=${() => void this.enrollTotp()}>Set up 2FA</button>` : nothing}
+          <button data-logout @click=${() => void this.logout()}>Log out</button></span>
       </header>
       <main>
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
-        ${r.view === "overview" ? this.renderOverview() : r.view === "machine" ? this.renderMachine() : r.view === "sales" ? this.renderSales() : this.renderAlerts()}
+        ${r.view === "overview"
+          ? this.renderOverview()
+          : r.view === "machine"
+            ? this.renderMachine()
+            : r.view === "sales"
+              ? this.renderSales()
+              : r.view === "admin"
+                ? html`<zv-fleet-admin></zv-fleet-admin>`
+                : r.view === "audit"
+                  ? html`<zv-fleet-audit></zv-fleet-audit>`
+                  : this.renderAlerts()}
       </main>
     `;
   }
@@ -235,6 +302,7 @@ export class FleetApp extends LitElement {
           ? html`<span class="badge refused" data-desired="refused">v${desired.version} refused: ${desired.reportedError?.message ?? ""}</span>`
           : html`<span class="badge applied" data-desired="applied">v${desired.version} applied</span>`;
     const dirty = Object.keys(this.edits).length > 0;
+    const operator = this.can("operator");
     return html`
       <section>
         <h2>${m.id} <span class="badge status-${m.status}" data-status>${m.status}</span></h2>
@@ -247,7 +315,7 @@ export class FleetApp extends LitElement {
       <section>
         <h2>Slots, prices and availability ${desiredBadge}</h2>
         <table>
-          <thead><tr><th>slot</th><th>product</th><th>stock</th><th>price now</th><th>new price</th><th>enabled</th></tr></thead>
+          <thead><tr><th>slot</th><th>product</th><th>stock</th><th>price now</th>${operator ? html`<th>new price</th><th>enabled</th>` : html`<th>enabled</th>`}</tr></thead>
           <tbody>
             ${d.slots.map((s) => {
               const e = this.edits[s.slot] ?? {};
@@ -256,28 +324,34 @@ export class FleetApp extends LitElement {
                 <td>${s.slot}</td><td>${s.name}</td>
                 <td>${this.stockBars([{ slot: s.slot, name: s.name, stock: s.stock, capacity: s.capacity }])} / ${s.capacity}</td>
                 <td data-price>${price(s.price)}${want?.price && desired?.pending ? html` <span class="muted">→ ${price(want.price)}</span>` : nothing}</td>
-                <td><input type="text" aria-label="new price for ${s.slot}" .value=${e.price ?? priceInput(s.price)}
+                ${!operator ? html`<td>${s.enabled ? "yes" : "no"}</td>` : html`<td><input type="text" aria-label="new price for ${s.slot}" .value=${e.price ?? priceInput(s.price)}
                   @input=${(ev: Event) => this.edit(s.slot, { price: (ev.target as HTMLInputElement).value }, s.price)} />
                   <span class="muted">${s.price.unit === "msat" ? "sat" : s.price.currency}</span></td>
                 <td><input type="checkbox" aria-label="enable ${s.slot}" .checked=${e.enabled ?? s.enabled}
-                  @change=${(ev: Event) => this.edit(s.slot, { enabled: (ev.target as HTMLInputElement).checked }, s.price)} /></td>
+                  @change=${(ev: Event) => this.edit(s.slot, { enabled: (ev.target as HTMLInputElement).checked }, s.price)} /></td>`}
               </tr>`;
             })}
           </tbody>
         </table>
-        <p><button class="primary" ?disabled=${!dirty || this.busy} @click=${() => void this.saveDesired()}>Send to machine</button>
-          <span class="muted">Changes are signed and sent as the machine's desired state; they show as pending until the machine reports them applied.</span></p>
+        ${operator
+          ? html`<p><button class="primary" data-send-desired ?disabled=${!dirty || this.busy} @click=${() => void this.saveDesired()}>Send to machine</button>
+              <span class="muted">Changes are signed and sent as the machine's desired state; they show as pending until the machine reports them applied.</span></p>`
+          : nothing}
       </section>
       <div class="grid2">
         <section>
           <h2>Commands</h2>
-          <p>
-            <select aria-label="slot for commands" id="cmd-slot">${d.slots.map((s) => html`<option value=${s.slot}>${s.slot} ${s.name}</option>`)}</select>
-            <button ?disabled=${this.busy} @click=${() => void this.command("test-vend", { slot: this.selectedSlot() })}>Test vend</button>
-            <button ?disabled=${this.busy} @click=${() => void this.command("restock", { slot: this.selectedSlot() })}>Restock slot</button>
-            <button ?disabled=${this.busy} @click=${() => void this.command("rebirth", {})}>Rebirth</button>
-            <button ?disabled=${this.busy} @click=${() => void this.command("reboot", {})}>Reboot</button>
-          </p>
+          ${this.can("technician")
+            ? html`<p>
+                <select aria-label="slot for commands" id="cmd-slot">${d.slots.map((s) => html`<option value=${s.slot}>${s.slot} ${s.name}</option>`)}</select>
+                <button data-command-button="test-vend" ?disabled=${this.busy} @click=${() => void this.command("test-vend", { slot: this.selectedSlot() })}>Test vend</button>
+                <button data-command-button="restock" ?disabled=${this.busy} @click=${() => void this.command("restock", { slot: this.selectedSlot() })}>Restock slot</button>
+                ${operator
+                  ? html`<button data-command-button="rebirth" ?disabled=${this.busy} @click=${() => void this.command("rebirth", {})}>Rebirth</button>
+                      <button data-command-button="reboot" ?disabled=${this.busy} @click=${() => void this.command("reboot", {})}>Reboot</button>`
+                  : nothing}
+              </p>`
+            : nothing}
           <table>
             <thead><tr><th>sent</th><th>command</th><th>status</th><th>result</th></tr></thead>
             <tbody>${d.commands.map((c) => this.commandRow(c))}</tbody>
@@ -444,7 +518,7 @@ export class FleetApp extends LitElement {
                 <td>${a.message}</td>
                 <td>${ago(a.raisedAt, this.now)}</td>
                 <td>${a.clearedAt !== null ? html`cleared ${ago(a.clearedAt, this.now)}` : a.acknowledgedAt !== null ? html`<span data-acknowledged>acknowledged</span>` : html`<b>open</b>`}</td>
-                <td>${a.acknowledgedAt === null && a.clearedAt === null ? html`<button @click=${() => void this.ack(a.id)}>Acknowledge</button>` : nothing}</td>
+                <td>${a.acknowledgedAt === null && a.clearedAt === null && this.can("technician") ? html`<button @click=${() => void this.ack(a.id)}>Acknowledge</button>` : nothing}</td>
               </tr>`,
             )}
           </tbody>

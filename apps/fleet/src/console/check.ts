@@ -5,6 +5,11 @@
 // it switches on, numbers that it does arithmetic with, msat strings it turns into BigInt. Texts are not bounded
 // here: lit escapes whatever it renders.
 import type {
+  AuditEntry,
+  SessionInfo,
+  TokenCreated,
+  TokenView,
+  UserView,
   Alert,
   CommandAccepted,
   CommandRecord,
@@ -192,3 +197,13 @@ export function parseWsFrame(data: unknown): FleetWsMessage | null {
     return null;
   }
 }
+
+const role = oneOf("viewer", "technician", "operator", "admin");
+export const sessionInfo = obj<SessionInfo>({ user: str, role, csrfToken: nullable(str), via: oneOf("session", "token"), totp: bool, expiresAt: nullable(int) });
+export const userView = obj<UserView>({ name: str, role, totp: bool, createdAt: int, lastLoginAt: nullable(int), sessions: int });
+export const tokenView = obj<TokenView>({ id: str, name: str, role, createdAt: int, createdBy: str, lastUsedAt: nullable(int), revokedAt: nullable(int) });
+export const tokenCreated = obj<TokenCreated>({ token: tokenView, secret: str });
+export const auditEntry = obj<AuditEntry>({ id: str, at: int, actor: str, address: nullable(str), action: str, target: nullable(str), ok: bool, detail: record });
+export const userAdded = obj<{ user: UserView; password?: string | undefined }>({ user: userView, password: opt(str) });
+export const totpEnrollment = obj<{ secret: string; uri: string }>({ secret: str, uri: str });
+export const okAnswer = record;

@@ -1,4 +1,8 @@
-// The console's entry: registers the one element the page uses.
+// The console's entry: registers the elements the page uses.
+import { FleetAdmin, FleetAudit } from "./admin.js";
 import { FleetApp } from "./app.js";
+import { FleetLogin } from "./login.js";
 
-if (!customElements.get("zv-fleet-app")) customElements.define("zv-fleet-app", FleetApp);
+for (const [name, el] of [["zv-fleet-app", FleetApp], ["zv-fleet-login", FleetLogin], ["zv-fleet-admin", FleetAdmin], ["zv-fleet-audit", FleetAudit]] as const) {
+  if (!customElements.get(name)) customElements.define(name, el);
+}

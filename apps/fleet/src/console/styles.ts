@@ -41,6 +41,10 @@ export const styles = css`
   select { background: #0f1115; color: #e6e6e6; border: 1px solid #3a3f4a; border-radius: 6px; padding: 4px; }
   .error { color: #f85149; margin: 8px 0; }
   .muted { color: #8b929e; font-size: 12px; }
+  .user { display: inline-flex; gap: 6px; align-items: center; font-size: 12px; }
+  .login { max-width: 360px; margin: 10vh auto; }
+  .login input { width: 100%; box-sizing: border-box; background: #0f1115; color: #e6e6e6; border: 1px solid #3a3f4a; border-radius: 6px; padding: 6px; }
+  code { background: #0f1115; padding: 2px 4px; border-radius: 4px; user-select: all; }
   .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
   @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
 `;

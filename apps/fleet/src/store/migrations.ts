@@ -2,7 +2,13 @@
 // the few types that differ substituted (`{BIG}` a 64-bit integer, `{REAL}` a double).
 import type { SqlDb } from "./db.js";
 
-const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+const MIGRATIONS: ReadonlyArray<{
+  version: number;
+  name: string;
+  sql: string;
+  /** Statements that differ by engine and contain `;` themselves (trigger bodies), run after `sql`. */
+  extra?: Record<SqlDb["dialect"], string[]>;
+}> = [
   {
     version: 1,
     name: "fleet store",
@@ -79,13 +85,50 @@ CREATE INDEX commands_machine ON commands (machine_id, sent_at);
     // current one (NULL: the machine never sent one), `events.install` the one each event carried (NULL: none).
     sql: `ALTER TABLE machines ADD COLUMN install {BIG}; ALTER TABLE events ADD COLUMN install {BIG};`,
   },
+  {
+    version: 4,
+    name: "accounts, sessions, tokens, audit",
+    // Issue #15. Passwords, session ids and token secrets are stored only as hashes. The audit is append-only: a
+    // trigger refuses UPDATE and DELETE on both engines, so a bug (or an SQL injection) cannot rewrite history.
+    sql: `
+CREATE TABLE users (
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, totp_secret TEXT, totp_pending TEXT,
+  created_at {BIG} NOT NULL, last_login_at {BIG}
+);
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE,
+  created_at {BIG} NOT NULL, created_by TEXT NOT NULL, last_used_at {BIG}, revoked_at {BIG}
+);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf_token TEXT NOT NULL, created_at {BIG} NOT NULL,
+  last_seen {BIG} NOT NULL, expires_at {BIG} NOT NULL, address TEXT
+);
+CREATE INDEX sessions_user ON sessions (user_name);
+CREATE TABLE audit (
+  seq {SERIAL}, id TEXT NOT NULL UNIQUE, at {BIG} NOT NULL, actor TEXT NOT NULL, address TEXT, action TEXT NOT NULL,
+  target TEXT, ok {BIG} NOT NULL, detail TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit (at);
+CREATE INDEX audit_action_at ON audit (action, at);
+`,
+    extra: {
+      sqlite: [
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END",
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END",
+      ],
+      postgres: [
+        "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit is append-only'; END $$",
+        "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+      ],
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Brings the database to the latest schema. Safe to run at every start and from several servers at once. */
 export async function migrate(db: SqlDb, nowMs: number): Promise<number[]> {
-  const types = db.dialect === "postgres" ? { BIG: "BIGINT", REAL: "DOUBLE PRECISION" } : { BIG: "INTEGER", REAL: "REAL" };
+  const types = db.dialect === "postgres" ? { BIG: "BIGINT", REAL: "DOUBLE PRECISION", SERIAL: "BIGSERIAL PRIMARY KEY" } : { BIG: "INTEGER", REAL: "REAL", SERIAL: "INTEGER PRIMARY KEY" };
   await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.BIG} NOT NULL)`);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
@@ -94,9 +137,10 @@ export async function migrate(db: SqlDb, nowMs: number): Promise<number[]> {
       // conflict with the first, instead of applying it twice.
       const ins = await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING", [m.version, m.name, nowMs]);
       if (ins.changes === 0) return false;
-      for (const stmt of m.sql.replace(/\{BIG\}/g, types.BIG).replace(/\{REAL\}/g, types.REAL).split(";")) {
+      for (const stmt of m.sql.replace(/\{BIG\}/g, types.BIG).replace(/\{REAL\}/g, types.REAL).replace(/\{SERIAL\}/g, types.SERIAL).split(";")) {
         if (stmt.trim()) await tx.run(stmt);
       }
+      for (const stmt of m.extra?.[db.dialect] ?? []) await tx.run(stmt);
       return true;
     });
     if (done) applied.push(m.version);
