@@ -238,6 +238,10 @@ describe.each(targets)("LND backend contract: $name", (t) => {
     // error line, no end of stream, so no reconnect and no "degraded" within the adapter's 10 s head timeout.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(hints.slice(from)).toEqual([]);
+    // Once the invoice exists, the same stream tells it (LND's AddInvoice notifies single-invoice subscribers).
+    await backend.createHoldInvoice({ paymentHash: hash, amountMsat: 1_000_000n, description: "contract: late", expirySec: 300 });
+    await waitHint("open on the stream opened before the invoice", () => hintFor(hash, "open"));
+    await backend.cancelInvoice(hash);
     backend.unsubscribe(hash);
   });
 
