@@ -2,6 +2,7 @@
 // LND backend on the regtest operator's node, and a buyer paying from the buyer's node over the real channel. Every
 // assertion about money reads the real node's own state (the operator's invoice, the buyer's payment and channel
 // balance); what came out reads the sim board's physical record, which the daemon's journal cannot rewrite.
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -32,7 +33,7 @@ describe.skipIf(!env)(`the machine on real LND (regtest)${env ? "" : `: skipped,
   const physicalLog = path.join(dir, "physical.jsonl");
   let brokerUrl = "";
   let kioskUrl = "";
-  let daemon: { child: import("node:child_process").ChildProcess; url: string } | undefined;
+  let daemon: { child: ChildProcess; url: string } | undefined;
   let configFile = "";
   let n = 0;
   const buyer = () => restNode(e.buyer, "buyer", { admin: true });
