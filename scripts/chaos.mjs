@@ -438,7 +438,15 @@ async function main() {
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
-  const bad = violations(report.counts) + (last.quiet ? 0 : 1);
+  // A campaign in which nothing happened proves nothing: no purchase, no daemon kill or no completed sale is a
+  // failure, not "all invariants hold".
+  const idle = [
+    ...(result.purchases === 0 ? ["0 purchases"] : []),
+    ...(result.kills === 0 ? ["0 daemon kills"] : []),
+    ...((report.figures.completed ?? 0) === 0 ? ["0 completed sales"] : []),
+  ];
+  const bad = violations(report.counts) + (last.quiet ? 0 : 1) + idle.length;
+  if (idle.length) console.log(`chaos: NOTHING TESTED: ${idle.join(", ")}`);
   console.log(
     [
       `chaos: ${result.purchases} purchases in ${result.campaignS} s (seed ${SEED})`,
