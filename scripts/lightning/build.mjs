@@ -4,7 +4,9 @@
 //
 //   node scripts/lightning/build.mjs          build what is missing, with progress
 //   node scripts/lightning/build.mjs --check  exit 0 when built, 1 (and say what is missing) otherwise
-//   node scripts/lightning/build.mjs --only btcd|lnd
+//   node scripts/lightning/build.mjs --only btcd|lnd|lnbits
+//
+// LNbits (for its real-LND suite) is pip-installed into a virtualenv at ~/.cache/zapvend/lnbits-<version>/.
 //
 // Why lnd is built this way: lnd's go.mod has `replace` directives, so `go install .../cmd/lnd@v...` refuses it. It
 // is built as the main module from a writable scratch copy of its module directory instead; that copy also takes the
@@ -21,7 +23,12 @@ import {
   LND_KVDB_REPLACE,
   LND_TAGS,
   LND_VERSION,
+  LNBITS_PINS,
+  LNBITS_VERSION,
   lightningBinaries,
+  lnbitsDir,
+  lnbitsInstall,
+  lnbitsStamp,
   lndDir,
   lndStamp,
 } from "./versions.mjs";
@@ -102,6 +109,37 @@ async function buildLnd() {
   }
 }
 
+/**
+ * python3 -m venv + pip install of the pinned LNbits. Built in place (a venv's scripts name its path in their #!
+ * line, so it cannot be moved); the stamp written last is what makes it count as installed.
+ */
+async function installLnbits() {
+  const dir = lnbitsDir();
+  rmSync(dir, { recursive: true, force: true });
+  const run = (cmd, args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      const tick = setInterval(() => say(`  … ${cmd.split("/").pop()} ${args[0]} still running`), 20_000);
+      child.stderr.on("data", (d) => (err = (err + d).slice(-20_000)));
+      child.on("error", (e) => {
+        clearInterval(tick);
+        reject(new Error(`${cmd}: ${e.message}`));
+      });
+      child.on("close", (code) => {
+        clearInterval(tick);
+        if (code === 0) resolve();
+        else reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${err.split("\n").slice(-20).join("\n")}`));
+      });
+    });
+  say(`LNbits ${LNBITS_VERSION}: python3 -m venv + pip install ${LNBITS_PINS.join(" ")} (PyPI; minutes the first time) -> ${dir}`);
+  await run("python3", ["-m", "venv", dir]);
+  await run(join(dir, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", ...LNBITS_PINS]);
+  await run(join(dir, "bin", "lnbits"), ["--help"]);
+  writeFileSync(join(dir, ".complete"), lnbitsStamp());
+  say(`done: ${join(dir, "bin", "lnbits")}`);
+}
+
 function makeWritable(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -122,23 +160,24 @@ function finish(tmp, dir, stamp, names) {
 
 async function main() {
   const check = process.argv.includes("--check");
-  const have = lightningBinaries();
-  if (!have.missing) {
-    say(`up to date: lnd ${LND_VERSION}, btcd ${BTCD_VERSION} (${lndDir()}, ${btcdDir()})`);
-    return;
-  }
-  if (check) {
-    say(have.missing);
-    process.exitCode = 1;
-    return;
-  }
-  // go install writes into GOBIN; btcd's build dir is that GOBIN.
   const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
-  if (have.missing.includes("btcd") && only !== "lnd") {
+  const have = lightningBinaries();
+  const lnbits = lnbitsInstall();
+  if (check) {
+    for (const m of [have.missing, lnbits.missing]) if (m) say(m);
+    process.exitCode = have.missing || lnbits.missing ? 1 : 0;
+    return;
+  }
+  if (!have.missing) say(`up to date: lnd ${LND_VERSION}, btcd ${BTCD_VERSION} (${lndDir()}, ${btcdDir()})`);
+  if (!lnbits.missing) say(`up to date: LNbits ${LNBITS_VERSION} (${lnbitsDir()})`);
+  if (lnbits.missing && (only === undefined || only === "lnbits")) await installLnbits();
+  if (!have.missing) return;
+  // go install writes into GOBIN; btcd's build dir is that GOBIN.
+  if (have.missing.includes("btcd") && (only === undefined || only === "btcd")) {
     goEnv.GOBIN = `${btcdDir()}.tmp-${process.pid}`;
     await buildBtcd();
   }
-  if (have.missing.includes("lnd") && only !== "btcd") await buildLnd();
+  if (have.missing.includes("lnd") && (only === undefined || only === "lnd")) await buildLnd();
   say("all built");
 }
 

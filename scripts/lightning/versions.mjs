@@ -23,6 +23,29 @@ export const LND_KVDB_REPLACE = "github.com/lightningnetwork/lnd/kvdb=github.com
  */
 export const LND_TAGS = ["signrpc", "walletrpc", "chainrpc", "invoicesrpc", "peersrpc", "routerrpc"];
 
+/**
+ * LNbits from PyPI, in a virtualenv outside the repository. lnbits 1.6.2's dependency bolt11 2.1.1 asks for any
+ * bitstring, and bitstring 5.0.0 removed the ConstBitStream that bolt11 imports (`lnbits --help` fails with
+ * "cannot import name 'ConstBitStream'"), so the last 4.x is pinned beside it.
+ */
+export const LNBITS_VERSION = "1.6.2";
+export const LNBITS_PINS = [`lnbits==${LNBITS_VERSION}`, "bitstring==4.4.0"];
+
+export function lnbitsDir() {
+  return join(cacheRoot(), `lnbits-${LNBITS_VERSION}`);
+}
+
+export function lnbitsStamp() {
+  return JSON.stringify({ pins: LNBITS_PINS });
+}
+
+/** The LNbits executable when installed, else `{missing: reason}`. */
+export function lnbitsInstall() {
+  const d = lnbitsDir();
+  if (!complete(d, lnbitsStamp(), ["bin/lnbits"])) return { missing: `LNbits ${LNBITS_VERSION} not installed (${d}); run \`node scripts/lightning/build.mjs --only lnbits\`` };
+  return { lnbits: join(d, "bin", "lnbits") };
+}
+
 export function cacheRoot() {
   return process.env.ZAPVEND_CACHE_DIR ?? join(homedir(), ".cache", "zapvend");
 }
