@@ -165,7 +165,7 @@ export class RegtestNetwork {
     writeFileSync(op.macaroonPath, Buffer.from(baked.macaroon, "hex"));
     buyer.macaroonPath = buyer.adminMacaroonPath;
 
-    await lnd(buyer, "POST", "/v1/peers", { addr: { pubkey: op.pubkey, host: `127.0.0.1:${op.p2pPort}` }, perm: true, timeout: "30" });
+    await this.connectPeers();
     await this.openChannel();
     step(`channel buyer -> operator of ${CHANNEL_SAT} sat active`);
     this.writeEnv();
@@ -261,6 +261,23 @@ export class RegtestNetwork {
         return info.synced_to_chain && info.block_height >= tip;
       },
       { timeoutMs: 180_000 },
+    );
+  }
+
+  /** The buyer connects to the operator (synchronously: `perm: true` would connect in the background). */
+  async connectPeers() {
+    const buyer = this.nodes.buyer;
+    const op = this.nodes.operator;
+    await waitFor(
+      "the buyer connected to the operator",
+      async () => {
+        const { peers = [] } = await lnd(buyer, "GET", "/v1/peers");
+        if (peers.some((p) => p.pub_key === op.pubkey)) return true;
+        const r = await lndRequest(buyer, "POST", "/v1/peers", { addr: { pubkey: op.pubkey, host: `127.0.0.1:${op.p2pPort}` }, perm: false, timeout: "20" });
+        if (r.status !== 200 && !/already connected/.test(r.text)) throw new Error(r.text.slice(0, 200));
+        return false;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
   }
 
