@@ -4,12 +4,12 @@
 // Skips (and says why) when LNbits is not installed; with ZAPVEND_REQUIRE_SERVICES=1 that is a failure.
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 // @ts-expect-error -- plain ESM helpers without types
-import { Processes, bins, freePort, http, machineConfig, root, until, waitBuilt } from "../crash/system.mjs";
+import { Processes, bins, freePort, http, machineConfig, root, until } from "../crash/system.mjs";
 // @ts-expect-error -- plain ESM helpers without types
 import { readPhysical } from "../crash/reconcile.mjs";
 // @ts-expect-error -- plain ESM harness without types
@@ -34,8 +34,8 @@ describe.skipIf(!!skipReason)(`LNbits on the regtest operator's LND${skipReason 
   let kioskUrl = "";
 
   beforeAll(async () => {
-    const missing = await waitBuilt();
-    if (missing.length) throw new Error(`not built: ${missing.join(", ")}`);
+    const missing = [bins.broker, bins.machine].filter((f: string) => !existsSync(f));
+    if (missing.length) throw new Error(`not built: ${missing.join(", ")} (run npx turbo run build)`);
     const port = await freePort();
     lnbitsUrl = `http://127.0.0.1:${port}`;
     // LNbits reads its funding source from the environment when the admin UI is off (lnbits 1.6.2 settings.py).
