@@ -4,7 +4,7 @@
 // Skips (and says why) when LNbits is not installed; with ZAPVEND_REQUIRE_SERVICES=1 that is a failure.
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -41,8 +41,13 @@ describe.skipIf(!!skipReason)(`LNbits on the regtest operator's LND${skipReason 
     // LNbits reads its funding source from the environment when the admin UI is off (lnbits 1.6.2 settings.py).
     // LndRestWallet (lnbits/wallets/lndrest.py) takes the REST endpoint, LND's tls.cert and a macaroon; its status
     // check reads channel balances, so it gets the operator's admin macaroon: LNbits is the operator's own server.
+    // LNbits 1.6.2 mounts its static files by a path relative to the working directory (lnbits/app.py:
+    // StaticFiles(directory=Path("lnbits", "static"))), so it runs from its site-packages directory.
+    const venv = path.dirname(path.dirname(install.lnbits as string));
+    const lib = readdirSync(path.join(venv, "lib")).find((d) => d.startsWith("python"));
+    const logFd = openSync(path.join(dir, "lnbits.log"), "a");
     lnbits = spawn(install.lnbits as string, ["--host", "127.0.0.1", "--port", String(port)], {
-      cwd: dir,
+      cwd: path.join(venv, "lib", lib ?? "python3", "site-packages"),
       env: {
         ...process.env,
         LNBITS_DATA_FOLDER: path.join(dir, "lnbits-data"),
@@ -51,9 +56,8 @@ describe.skipIf(!!skipReason)(`LNbits on the regtest operator's LND${skipReason 
         LND_REST_ENDPOINT: e.operator.restUrl,
         LND_REST_CERT: e.operator.tlsCertPath,
         LND_REST_MACAROON: readFileSync(e.operator.adminMacaroonPath).toString("hex"),
-        LNBITS_EXTENSIONS_MANIFESTS: "",
       },
-      stdio: ["ignore", "ignore", "ignore"],
+      stdio: ["ignore", logFd, logFd],
     });
     const account = await until(
       async () => {
@@ -62,7 +66,7 @@ describe.skipIf(!!skipReason)(`LNbits on the regtest operator's LND${skipReason 
       },
       { timeoutMs: 180_000, intervalMs: 1_000 },
     );
-    if (!account) throw new Error(`LNbits did not answer at ${lnbitsUrl} within 180 s`);
+    if (!account) throw new Error(`LNbits did not answer at ${lnbitsUrl} within 180 s:\n${readFileSync(path.join(dir, "lnbits.log"), "utf8").slice(-2000)}`);
     inkey = account.inkey;
 
     const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(await freePort())], "broker");
