@@ -12,7 +12,7 @@
 // is built as the main module from a writable scratch copy of its module directory instead; that copy also takes the
 // kvdb replace (see LND_KVDB_REPLACE) with `go mod edit`, and `-mod=mod` lets go add the go.sum lines for it.
 import { spawn } from "node:child_process";
-import { cpSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -116,9 +116,10 @@ async function buildLnd() {
 async function installLnbits() {
   const dir = lnbitsDir();
   rmSync(dir, { recursive: true, force: true });
+  // cwd: the venv, since importing lnbits writes data/.lnbits_auth_key into the working directory.
   const run = (cmd, args) =>
     new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(cmd, args, { cwd: existsSync(dir) ? dir : tmpdir(), stdio: ["ignore", "ignore", "pipe"] });
       let err = "";
       const tick = setInterval(() => say(`  … ${cmd.split("/").pop()} ${args[0]} still running`), 20_000);
       child.stderr.on("data", (d) => (err = (err + d).slice(-20_000)));
