@@ -421,6 +421,7 @@ async function main() {
     productsWithoutOrder: report.counts.productsWithoutOrder,
     completedNotSettled: report.counts.completedNotSettled,
     stockMismatches: report.counts.stockMismatches,
+    stockVsPhysical: report.counts.stockVsPhysical,
     fleetPhantom: report.counts.fleetPhantom,
     nodeInvoicesLost: report.counts.nodeInvoicesLost,
     // What the fleet itself noticed: events it knows it never received (gaps in each machine's sequence).

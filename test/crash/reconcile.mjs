@@ -108,6 +108,7 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
     paidWithoutOutcome: 0,
     completedNotSettled: 0,
     stockMismatches: 0,
+    stockVsPhysical: 0,
     fleetMissing: 0,
     fleetDuplicated: 0,
     fleetPhantom: 0,
@@ -210,6 +211,16 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
       const expected = p.stock - (completedBySlot.get(p.slot) ?? 0);
       const actual = j.inventory[p.slot];
       if (actual !== expected) bad("stockMismatches", m.machineId, { slot: p.slot, expected, actual, why: "journal stock != loaded - completed vends" });
+    }
+    // Stock against what physically left the machine (the sim board's record, which the journal cannot rewrite):
+    // a spiral slot holds what was loaded minus the products that fell out of it, whatever the journal believes.
+    const outBySlot = new Map();
+    for (const ev of physical) if (ev.kind === "product") outBySlot.set(ev.slot, (outBySlot.get(ev.slot) ?? 0) + 1);
+    for (const p of m.catalog) {
+      if (p.kind !== "spiral") continue;
+      const inSlot = p.stock - (outBySlot.get(p.slot) ?? 0);
+      const actual = j.inventory[p.slot];
+      if (actual !== inSlot) bad("stockVsPhysical", m.machineId, { slot: p.slot, physicallyLeft: inSlot, journal: actual, why: "journal stock != loaded - products physically out" });
     }
 
     // The fleet: every completed order exactly once as a sale, and no sale the machine did not complete.
