@@ -58,6 +58,9 @@ describe.skipIf(!!skipReason)(`LNbits on the regtest operator's LND${skipReason 
         LND_REST_MACAROON: readFileSync(e.operator.adminMacaroonPath).toString("hex"),
       },
       stdio: ["ignore", logFd, logFd],
+      // lnbits 1.6.2 (lnbits/server.py) runs uvicorn in a multiprocessing child: its own process group lets the
+      // teardown stop both, not orphan the server.
+      detached: true,
     });
     const account = await until(
       async () => {
@@ -90,12 +93,33 @@ describe.skipIf(!!skipReason)(`LNbits on the regtest operator's LND${skipReason 
   afterAll(async () => {
     await procs.stopAll(3_000);
     procs.killAllNow();
-    if (lnbits && lnbits.exitCode === null) {
-      const gone = new Promise((r) => lnbits?.once("exit", r));
-      lnbits.kill("SIGTERM");
-      const t = setTimeout(() => lnbits?.kill("SIGKILL"), 10_000);
+    const pid = lnbits?.pid;
+    if (lnbits && pid !== undefined) {
+      const group = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(-pid, sig);
+        } catch {
+          // the group is gone
+        }
+      };
+      const gone = lnbits.exitCode === null ? new Promise((r) => lnbits?.once("exit", r)) : Promise.resolve();
+      group("SIGTERM");
+      const t = setTimeout(() => group("SIGKILL"), 10_000);
       await gone;
       clearTimeout(t);
+      // The server child may outlive its parent by a moment: make sure the whole group is gone.
+      await until(
+        () => {
+          try {
+            process.kill(-pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
+      group("SIGKILL");
     }
   }, 60_000);
 
