@@ -10,6 +10,10 @@
 //   CHAOS_PURCHASES most purchases in all (default 400)
 //   CHAOS_SEED      replays a schedule (the seed is printed and written to the result)
 //   CHAOS_DIR       where the state and every part's log go (default a fresh temp dir, printed)
+//   CHAOS_LIGHTNING sim (default) or lnd: the machines sell through the operator's LND of a running `npm run regtest`
+//                   (.zapvend/regtest/env.json), the buyers pay from its buyer's LND (scripts/lightning/demo-wallet.mjs),
+//                   the node outages are SIGKILLs and restarts of the operator's LND (its control API), and the
+//                   reconciliation reads LND's own invoice states (ListInvoices, only those made by this campaign)
 //
 // The sim node's outages are of two kinds. Half are real restarts: the node process is SIGKILLed (or stopped) and
 // started again 1-4 s later on the same port with the same `--node-key-file` and `--state-file`, so it comes back
@@ -17,7 +21,7 @@
 // fail at the caller (connection reset). The campaign checks the node kept every invoice it had before each restart,
 // in its state or a later one (`nodeInvoicesLost`, an invariant). The other half go through its fault switchboard:
 // `stall` (answers nothing) or `refuse` (closes every connection) for a few seconds, with every invoice stream closed.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -25,6 +29,11 @@ import { b64ToHex, quietness, reconcile, violations } from "../test/crash/reconc
 import { Processes, bins, freePort, http, machineConfig, operatorKey, pinHash, prng, root, sleep, until, waitBuilt } from "../test/crash/system.mjs";
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 300);
+const LIGHTNING = process.env.CHAOS_LIGHTNING ?? "sim";
+if (LIGHTNING !== "sim" && LIGHTNING !== "lnd") throw new Error(`CHAOS_LIGHTNING=${LIGHTNING}: sim or lnd`);
+/** With CHAOS_LIGHTNING=lnd: the regtest network's env.json, and the wallet bridge paying from its buyer's node. */
+let regtest;
+let walletUrl = "";
 const MAX_PURCHASES = Number(process.env.CHAOS_PURCHASES ?? 400);
 const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const rnd = prng(SEED);
@@ -105,7 +114,7 @@ async function startMachine(m, simFaults = []) {
         simFaults,
         operatorKeys: [{ keyId: key.keyId, publicKey: key.publicKeyHex }],
         servicePinHash,
-      })),
+      }), (k, v) => (k === "payments" && regtest ? lndPayments() : v)),
   );
   m.proc = await procs.startRetrying(m.machineId, [bins.machine, "--config", m.configFile], `kiosk ${m.machineId}`, { env: { ZAPVEND_SIM_PHYSICAL_LOG: m.physicalLog } });
   m.url = m.proc.url;
@@ -121,8 +130,32 @@ async function crashMachine(m) {
 }
 
 async function simFaults(body) {
+  // Real LND has no fault switchboard: its outages are real restarts (nodeOutages).
+  if (regtest) return { status: -1 };
   return http(`${simUrl}/sim/faults`, { method: "POST", body }).catch(() => ({ status: -1 }));
 }
+
+function lndPayments() {
+  return {
+    backend: { kind: "lnd", url: regtest.operator.restUrl, macaroonPath: regtest.operator.macaroonPath, tlsCertPath: regtest.operator.tlsCertPath },
+    network: "regtest",
+    invoiceExpirySec: 60,
+  };
+}
+
+/** The operator LND's invoices made since the campaign started, in the shape of the sim node's /sim/invoices. */
+async function lndInvoices() {
+  const { lnd } = await import("./lightning/rest.mjs");
+  const op = {
+    name: "operator",
+    restUrl: regtest.operator.restUrl,
+    certPem: readFileSync(regtest.operator.tlsCertPath, "utf8"),
+    macaroonHex: readFileSync(regtest.operator.adminMacaroonPath).toString("hex"),
+  };
+  const { invoices = [] } = await lnd(op, "GET", "/v1/invoices?num_max_invoices=100000&reversed=true");
+  return invoices.filter((i) => Number(i.creation_date) * 1000 >= chaosT0 - 1_000);
+}
+let chaosT0 = Date.now();
 
 // ---- buyers ------------------------------------------------------------------------------------------------------
 
@@ -147,7 +180,7 @@ async function buyer(m) {
     }
     stats.purchases++;
     m.orders.push(order.orderId);
-    wallet.push(http(`${simUrl}/wallet/pay`, { method: "POST", body: { bolt11: order.bolt11 }, timeoutMs: 240_000 }).then((r) => r.status, () => -1));
+    wallet.push(http(`${walletUrl || simUrl}/wallet/pay`, { method: "POST", body: { bolt11: order.bolt11 }, timeoutMs: 240_000 }).then((r) => r.status, () => -1));
     // Wait for the outcome as a buyer at the kiosk would (bounded; the daemon may be dead meanwhile).
     await until(
       async () => {
@@ -258,6 +291,10 @@ function startSimNode(port) {
 
 /** The node's invoices as `hash -> state`, or null when it does not answer. */
 async function nodeInvoiceStates() {
+  if (regtest) {
+    const list = await lndInvoices().catch(() => null);
+    return list ? new Map(list.map((i) => [b64ToHex(i.r_hash), i.state])) : null;
+  }
   const r = await http(`${simUrl}/sim/invoices`, { timeoutMs: 10_000 }).catch(() => null);
   if (r?.status !== 200 || !Array.isArray(r.body?.invoices)) return null;
   return new Map(r.body.invoices.map((i) => [b64ToHex(i.r_hash), i.state]));
@@ -279,6 +316,20 @@ function checkNodeKept(now) {
 async function restartNode() {
   const before = await nodeInvoiceStates();
   if (before) for (const [hash, state] of before) seenAtNode.set(hash, state);
+  if (regtest) {
+    // A SIGKILL of the operator's LND, through the control API of the process that owns the network.
+    const downMs = rnd.int(1_000, 4_000);
+    await http(`${regtest.controlUrl}/nodes/operator/kill`, { method: "POST", body: {}, timeoutMs: 60_000 });
+    say(`operator LND SIGKILLed for ${downMs} ms (${before ? before.size : "?"} invoices)`);
+    await sleep(downMs);
+    const r = await http(`${regtest.controlUrl}/nodes/operator/start`, { method: "POST", body: {}, timeoutMs: 300_000 });
+    if (r.status !== 200) throw new Error(`the operator LND did not come back: ${JSON.stringify(r.body)}`);
+    stats.nodeRestarts++;
+    const after = await nodeInvoiceStates();
+    if (!after) throw new Error("the restarted operator LND does not list its invoices");
+    checkNodeKept(after);
+    return;
+  }
   const kill = rnd.chance(0.5);
   if (kill) await procs.crash(simNode.child);
   else await procs.stop(simNode.child, 3_000);
@@ -298,7 +349,7 @@ async function nodeOutages() {
   while (!stopCampaign) {
     await nap(rnd.int(15_000, 35_000));
     if (stopCampaign) break;
-    if (rnd.chance(0.5)) {
+    if (regtest || rnd.chance(0.5)) {
       await restartNode();
       continue;
     }
@@ -332,8 +383,17 @@ async function main() {
   const brokerPort = await freePort();
   broker = await procs.startRetrying("broker", [bins.broker, "--port", String(brokerPort), "--allow-anonymous"], "broker");
   brokerUrl = broker.url;
-  simNode = await startSimNode(await freePort());
-  simUrl = simNode.url;
+  if (LIGHTNING === "lnd") {
+    const envPath = path.join(root, ".zapvend/regtest/env.json");
+    if (!existsSync(envPath)) throw new Error("CHAOS_LIGHTNING=lnd needs a running `npm run regtest` (no .zapvend/regtest/env.json)");
+    regtest = JSON.parse(readFileSync(envPath, "utf8"));
+    walletUrl = (await procs.startRetrying("demo-wallet", [path.join(root, "scripts/lightning/demo-wallet.mjs"), "--env", envPath], "demo-wallet")).url;
+    simUrl = regtest.operator.restUrl;
+  } else {
+    simNode = await startSimNode(await freePort());
+    simUrl = simNode.url;
+  }
+  chaosT0 = Date.now();
   key = operatorKey(dir);
   fleetDb = path.join(dir, "fleet.db");
   const fleetConfig = path.join(dir, "fleet.json");
@@ -353,7 +413,7 @@ async function main() {
     m.liveSim = (await http(`${m.url}/api/demo/sim`, { method: "POST", body: { faults: [] } }).catch(() => ({ status: -1 }))).status === 200;
   }
   stats.hardwareFaultsVia = machines.every((m) => m.liveSim) ? "POST /api/demo/sim" : "restart with board.simFaults";
-  say(`up: broker ${brokerUrl}, sim node ${simUrl}, fleet ${fleet.url}, ${machines.map((m) => `${m.machineId} ${m.url}`).join(", ")}`);
+  say(`up: broker ${brokerUrl}, ${regtest ? "operator LND" : "sim node"} ${simUrl}, fleet ${fleet.url}, ${machines.map((m) => `${m.machineId} ${m.url}`).join(", ")}`);
 
   const campaignStart = Date.now();
   const timer = setTimeout(() => {
@@ -381,7 +441,7 @@ async function main() {
     if (!m.proc) await startMachine(m);
     if (m.liveSim) await http(`${m.url}/api/demo/sim`, { method: "POST", body: { faults: [] } }).catch(() => undefined);
   }
-  const invoices = async () => (await http(`${simUrl}/sim/invoices`, { timeoutMs: 10_000 })).body.invoices;
+  const invoices = async () => (regtest ? await lndInvoices() : (await http(`${simUrl}/sim/invoices`, { timeoutMs: 10_000 })).body.invoices);
   const recon = machines.map((m) => ({ machineId: m.machineId, dbPath: path.join(m.dataDir, "machine.db"), physicalLog: m.physicalLog, catalog: m.catalog, kills: m.kills }));
   let last = { quiet: false, why: [] };
   await until(
@@ -403,6 +463,7 @@ async function main() {
   const result = {
     ranAt: new Date(t0).toISOString(),
     seed: SEED,
+    lightning: LIGHTNING,
     durationS: Math.round((Date.now() - t0) / 1000),
     campaignS: Math.round(campaignS),
     purchases: stats.purchases,
@@ -421,6 +482,7 @@ async function main() {
     productsWithoutOrder: report.counts.productsWithoutOrder,
     completedNotSettled: report.counts.completedNotSettled,
     stockMismatches: report.counts.stockMismatches,
+    stockVsPhysical: report.counts.stockVsPhysical,
     fleetPhantom: report.counts.fleetPhantom,
     nodeInvoicesLost: report.counts.nodeInvoicesLost,
     // What the fleet itself noticed: events it knows it never received (gaps in each machine's sequence).
@@ -438,7 +500,15 @@ async function main() {
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
-  const bad = violations(report.counts) + (last.quiet ? 0 : 1);
+  // A campaign in which nothing happened proves nothing: no purchase, no daemon kill or no completed sale is a
+  // failure, not "all invariants hold".
+  const idle = [
+    ...(result.purchases === 0 ? ["0 purchases"] : []),
+    ...(result.kills === 0 ? ["0 daemon kills"] : []),
+    ...((report.figures.completed ?? 0) === 0 ? ["0 completed sales"] : []),
+  ];
+  const bad = violations(report.counts) + (last.quiet ? 0 : 1) + idle.length;
+  if (idle.length) console.log(`chaos: NOTHING TESTED: ${idle.join(", ")}`);
   console.log(
     [
       `chaos: ${result.purchases} purchases in ${result.campaignS} s (seed ${SEED})`,

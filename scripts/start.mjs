@@ -116,7 +116,7 @@ function demoPinHash() {
 
 const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 sat: an offline demo rate, shown as such
 
-function machineConfig(id, port, mqttConfig, simUrl, key) {
+function machineConfig(id, port, mqttConfig, simUrl, key, payments) {
   const drinks = id.startsWith("drinks");
   return {
     machineId: id,
@@ -124,7 +124,7 @@ function machineConfig(id, port, mqttConfig, simUrl, key) {
     http: { host: "127.0.0.1", port },
     mqtt: { ...mqttConfig, telemetryIntervalMs: 10_000 },
     board: { kind: "sim", pinmap: path.join(root, "hardware", "pinmaps", drinks ? "drinks.json" : "snacks.json") },
-    payments: { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
+    payments: payments ?? { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
     pricing: { currency: "EUR", rate: demoRate, maxRateAgeSec: 600 },
     catalog: drinks
       ? [{ slot: "P1", name: "Lemonade", kind: "pour", volumeMl: 250, icon: "🍋", price: { unit: "fiat", currency: "EUR", amountMinor: 250 }, stock: 40, capacity: 40 }]
@@ -175,7 +175,12 @@ async function main() {
     brokerUrl = await startPart("broker", [bins.broker, "--users", mqttUsers.file], "broker");
   }
 
-  const simUrl = await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim), "--node-key-file", path.join(demoDir, "sim-node.key")], "sim-lightning");
+  // ZAPVEND_LIGHTNING=regtest: real LND of a running `npm run regtest` instead of the sim node (scripts/lightning/demo.mjs).
+  const payments =
+    process.env.ZAPVEND_LIGHTNING === "regtest" ? await (await import("./lightning/demo.mjs")).regtestPayments(startPart) : undefined;
+  const simUrl = payments
+    ? undefined
+    : await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim), "--node-key-file", path.join(demoDir, "sim-node.key")], "sim-lightning");
 
   const fleetConfig = {
     http: { host: "127.0.0.1", port: ports.fleet },
@@ -191,7 +196,7 @@ async function main() {
   const machines = machineIds.map((id, i) => {
     const port = ports.kiosks[i] ?? 8080 + i;
     const file = path.join(demoDir, `${id}.json`);
-    writeSecret(file, machineConfig(id, port, { url: brokerUrl, ...credentials(id) }, simUrl, key));
+    writeSecret(file, machineConfig(id, port, { url: brokerUrl, ...credentials(id) }, simUrl, key, payments));
     // The node flags and malloc setting of the Pi's systemd unit (hardware/pi-setup/zapvend-machine.service): a small
     // young generation, GC on the main thread only, two malloc arenas keep the daemon's memory where it is in the field.
     return startPart(id, ["--max-semi-space-size=1", "--single-threaded-gc", bins.machine, "--config", file], `kiosk ${id}`, { MALLOC_ARENA_MAX: "2" });

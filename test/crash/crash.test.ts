@@ -181,16 +181,17 @@ describe("SIGKILL of the machine daemon during purchases", () => {
     if (report.details.length) note(`violations ${JSON.stringify(report.details, null, 1).slice(0, 6000)}`);
 
     expect(quiet, `system did not settle down (seed ${SEED})`).toBe(true);
-    expect(report.counts, `invariants (seed ${SEED}); logs in ${dir}`).toEqual({
+    // No fleet runs in this test, so the fleet invariants are not checked here (they would be 0 by construction);
+    // the chaos campaign checks them against its real fleet store.
+    const { fleetMissing: _m, fleetDuplicated: _d, fleetPhantom: _p, ...counts } = report.counts;
+    expect(counts, `invariants (seed ${SEED}); logs in ${dir}`).toEqual({
       doubleVends: 0,
       productsWithoutOrder: 0,
       settledWithoutEvidence: 0,
       paidWithoutOutcome: 0,
       completedNotSettled: 0,
       stockMismatches: 0,
-      fleetMissing: 0,
-      fleetDuplicated: 0,
-      fleetPhantom: 0,
+      stockVsPhysical: 0,
     });
     // The campaign did what it claims: many kills, every purchase paid, most of them sold.
     expect(kills.length).toBeGreaterThanOrEqual(Math.floor(PURCHASES / 8));

@@ -108,11 +108,12 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
     paidWithoutOutcome: 0,
     completedNotSettled: 0,
     stockMismatches: 0,
+    stockVsPhysical: 0,
     fleetMissing: 0,
     fleetDuplicated: 0,
     fleetPhantom: 0,
   };
-  const figures = { orders: 0, paid: 0, completed: 0, refunded: 0, credited: 0, expired: 0, products: 0, pumpRuns: 0, productsRefunded: 0 };
+  const figures = { orders: 0, paid: 0, completed: 0, refunded: 0, credited: 0, expired: 0, products: 0, pumpRuns: 0, productsRefunded: 0, stockDrift: 0 };
   const seenHashes = new Set();
   const bad = (kind, machineId, info) => {
     counts[kind]++;
@@ -170,6 +171,9 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
     }
 
     const completedBySlot = new Map();
+    // Products that came out during an order the machine then refunded (a crash between the drop and the evidence
+    // write: nothing proves the vend, so the buyer is refunded and the journal keeps the unit).
+    const givenAwayBySlot = new Map();
     for (const o of j.orders) {
       seenHashes.add(o.payment_hash);
       const inv = byHash.get(o.payment_hash);
@@ -202,7 +206,10 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
         if (!hasEvidence) bad("settledWithoutEvidence", m.machineId, { ...ref, why: "completed without vend evidence" });
         completedBySlot.set(o.slot, (completedBySlot.get(o.slot) ?? 0) + 1);
       }
-      if ((o.state === "refunded" || o.state === "expired" || o.state === "credited") && came > 0) figures.productsRefunded += came;
+      if ((o.state === "refunded" || o.state === "expired" || o.state === "credited") && came > 0) {
+        figures.productsRefunded += came;
+        givenAwayBySlot.set(o.slot, (givenAwayBySlot.get(o.slot) ?? 0) + came);
+      }
     }
 
     // Stock: what the journal says is left = what was loaded - what was sold with evidence.
@@ -210,6 +217,22 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
       const expected = p.stock - (completedBySlot.get(p.slot) ?? 0);
       const actual = j.inventory[p.slot];
       if (actual !== expected) bad("stockMismatches", m.machineId, { slot: p.slot, expected, actual, why: "journal stock != loaded - completed vends" });
+    }
+    // Stock against what physically left the machine (the sim board's record, which the journal cannot rewrite):
+    // a spiral slot holds what was loaded minus the products that fell out of it. The journal may count more only
+    // by the products given away with a refund (above): that drift is reported (figures.stockDrift), any other is a
+    // violation.
+    const outBySlot = new Map();
+    for (const ev of physical) if (ev.kind === "product") outBySlot.set(ev.slot, (outBySlot.get(ev.slot) ?? 0) + 1);
+    for (const p of m.catalog) {
+      if (p.kind !== "spiral") continue;
+      const inSlot = p.stock - (outBySlot.get(p.slot) ?? 0);
+      const actual = j.inventory[p.slot];
+      const givenAway = givenAwayBySlot.get(p.slot) ?? 0;
+      figures.stockDrift += actual - inSlot;
+      if (actual !== inSlot + givenAway) {
+        bad("stockVsPhysical", m.machineId, { slot: p.slot, physicallyLeft: inSlot, journal: actual, givenAway, why: "journal stock != loaded - products physically out (+ products given away with a refund)" });
+      }
     }
 
     // The fleet: every completed order exactly once as a sale, and no sale the machine did not complete.

@@ -115,6 +115,15 @@ describe("reconcile", () => {
     expect(r.counts.paidWithoutOutcome).toBe(2); // o1's payment still held, and the unknown one
   });
 
+  it("compares the journal's stock with what physically left the slot, not with the journal itself", () => {
+    // One sale, but two products fell out (the second outside any order): the journal's 9 is consistent with its
+    // own sales, the slot physically holds 8.
+    const r = run({ orders: [sale("o1", 1, 1_000)], physical: [{ kind: "product", slot: "A1", atMs: 1_500 }, { kind: "product", slot: "A1", atMs: 9_000 }], invoices: [{ n: 1, state: "SETTLED" }] });
+    expect(r.counts.stockMismatches).toBe(0);
+    expect(r.counts.stockVsPhysical).toBe(1);
+    expect(r.details).toContainEqual(expect.objectContaining({ invariant: "stockVsPhysical", physicallyLeft: 8, journal: 9 }));
+  });
+
   it("counts sales missing, duplicated and unknown at the fleet", () => {
     const r = run({
       orders: [sale("o1", 1, 1_000), sale("o2", 2, 3_000)],

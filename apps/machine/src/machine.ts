@@ -422,7 +422,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       status: s.payments === "down" || s.hardware === "down" ? "down" : s.selling ? "up" : "degraded",
       version: this.version,
       uptimeMs: Date.now() - this.startedAt,
-      demoWallet: this.config.payments.backend.kind === "sim",
+      demoWallet: this.demoPay !== undefined,
       ...(this.hardware && simOf(this.hardware) ? { demoBoard: true } : {}),
     };
   }
@@ -457,11 +457,12 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
   get demoPay(): ((orderId: string) => Promise<void>) | undefined {
     const b = this.config.payments.backend;
-    if (b.kind !== "sim") return undefined;
+    const walletUrl = this.config.payments.demoWalletUrl ?? (b.kind === "sim" ? b.url : undefined);
+    if (walletUrl === undefined) return undefined;
     return async (orderId: string) => {
       const order = this.controller?.getOrder(orderId);
       if (!order?.bolt11 || order.state !== "pending") throw new ApiFailure(409, "bad_state", "no payable invoice for this order");
-      const res = await fetch(new URL("/wallet/pay", b.url), {
+      const res = await fetch(new URL("/wallet/pay", walletUrl), {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ bolt11: order.bolt11 }),

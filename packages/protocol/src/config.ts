@@ -66,6 +66,12 @@ export const PaymentsConfig = z.strictObject({
   payeeNodeKey: Hex33.optional(),
   /** Invoice expiry in seconds. Default 180. */
   invoiceExpirySec: z.int().min(30).max(3_600).default(180),
+  /**
+   * Demo only: a wallet that pays a BOLT 11 invoice on `POST <url>/wallet/pay {bolt11}` (the sim node's wallet API),
+   * behind the kiosk's "Pay with demo wallet" button. Default: the sim node's own wallet with the `sim` backend, none
+   * otherwise. `ZAPVEND_LIGHTNING=regtest npm start` points it at a bridge that pays from the regtest buyer's LND.
+   */
+  demoWalletUrl: Url.optional(),
 });
 export type PaymentsConfig = z.infer<typeof PaymentsConfig>;
 

@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { generate } from "selfsigned";
 import { describe, expect, it } from "vitest";
+import { LndBackend } from "../backends/lnd.js";
 
 const cli = fileURLToPath(new URL("./cli.ts", import.meta.url));
 
@@ -20,7 +22,7 @@ async function startCli(args: string[]): Promise<{ child: ChildProcessWithoutNul
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /^sim-lightning: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      const m = /^sim-lightning: (https?:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
     child.once("exit", (code) => reject(new Error(`exited with ${code} before printing its URL: ${err}`)));
@@ -52,7 +54,7 @@ describe("sim-node-cli", () => {
       const url = await new Promise<string>((resolve, reject) => {
         child.stdout.on("data", (d: Buffer) => {
           out += d.toString();
-          const m = /^sim-lightning: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+          const m = /^sim-lightning: (https?:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
           if (m?.[1]) resolve(m[1]);
         });
         child.once("exit", (code) => reject(new Error(`exited with ${code} before printing its URL`)));
@@ -162,4 +164,22 @@ describe("sim-node-cli", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+  it("serves HTTPS with --tls-cert/--tls-key, and the LND adapter pins that certificate", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "sim-cli-tls-"));
+    const pems = await generate([{ name: "commonName", value: "sim tls" }], { keyType: "ec", curve: "P-256", algorithm: "sha256" });
+    writeFileSync(path.join(dir, "tls.cert"), pems.cert);
+    writeFileSync(path.join(dir, "tls.key"), pems.private);
+    const { child, url } = await startCli(["--port", "0", "--tls-cert", path.join(dir, "tls.cert"), "--tls-key", path.join(dir, "tls.key")]);
+    const backend = new LndBackend({ url, tlsCertPem: pems.cert });
+    try {
+      expect(url).toMatch(/^https:/);
+      await backend.start();
+      expect((await backend.nodeInfo()).network).toBe("regtest");
+    } finally {
+      await backend.stop();
+      child.kill("SIGTERM");
+      await once(child, "exit");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -11,7 +11,8 @@ import { startSimNode } from "./server.js";
 import { SimStateFileError } from "./state-file.js";
 
 const usage = `usage: sim-node-cli [--host 127.0.0.1] [--port 8060] [--network regtest] [--node-key-file <file>]
-                    [--macaroon <hex>] [--htlc-timeout-ms 600000] [--state-file <file>]`;
+                    [--macaroon <hex>] [--htlc-timeout-ms 600000] [--state-file <file>]
+                    [--tls-cert <pem file> --tls-key <pem file>]   (serve HTTPS, as LND does with its tls.cert)`;
 
 function fail(msg: string): never {
   process.stderr.write(`error: ${msg}\n${usage}\n`);
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
         macaroon: { type: "string" },
         "htlc-timeout-ms": { type: "string" },
         "state-file": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -47,6 +50,17 @@ async function main(): Promise<void> {
   const htlcTimeoutMs = args["htlc-timeout-ms"] === undefined ? undefined : Number(args["htlc-timeout-ms"]);
   if (htlcTimeoutMs !== undefined && !(Number.isInteger(htlcTimeoutMs) && htlcTimeoutMs > 0)) fail("bad --htlc-timeout-ms");
   if (args.macaroon !== undefined && !/^[0-9a-fA-F]+$/.test(args.macaroon)) fail("--macaroon must be hex");
+
+  // Opt-in TLS like LND's REST listener: the adapter pins this certificate (payments.backend.tlsCertPath).
+  if ((args["tls-cert"] === undefined) !== (args["tls-key"] === undefined)) fail("--tls-cert and --tls-key go together");
+  let tls: { certPem: string; keyPem: string } | undefined;
+  if (args["tls-cert"] && args["tls-key"]) {
+    try {
+      tls = { certPem: readFileSync(args["tls-cert"], "utf8"), keyPem: readFileSync(args["tls-key"], "utf8") };
+    } catch (err) {
+      fail(`cannot read the TLS certificate or key: ${(err as Error).message}`);
+    }
+  }
 
   // A key file keeps the node's identity across restarts, so machines that pinned its key keep trusting it.
   let nodeKeyHex: string | undefined;
@@ -68,6 +82,7 @@ async function main(): Promise<void> {
     ...(nodeKeyHex ? { nodeKeyHex } : {}),
     ...(args.macaroon ? { macaroonHex: args.macaroon } : {}),
     ...(htlcTimeoutMs ? { htlcTimeoutMs } : {}),
+    ...(tls ? { tls } : {}),
     // A state file keeps the invoices, held payments and the wallet across restarts, as LND's database does.
     ...(args["state-file"] ? { stateFile: args["state-file"] } : {}),
   }).catch((err: unknown) => {

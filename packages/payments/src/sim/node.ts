@@ -507,6 +507,9 @@ export class SimLightningNode {
     this.invoices.set(inv.paymentHash, inv);
     this.armExpiry(inv, expirySec * 1000);
     this.log.info("invoice added", { paymentHash: inv.paymentHash, hold: inv.hold, amountMsat: inv.valueMsat.toString() });
+    // A stream opened for the hash before the invoice existed gets it now, as LND's AddInvoice notifies its
+    // single-invoice subscribers (lnd@v0.21.6-beta invoices/invoiceregistry.go AddInvoice -> notifyClients).
+    this.notify(inv);
     return inv;
   }
 

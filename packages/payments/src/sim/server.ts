@@ -324,16 +324,20 @@ export class SimNodeServer {
     json(res, 200, lndInvoiceJson(inv));
   }
 
-  /** `/v2/invoices/subscribe/{r_hash}`: the current state first, then every change; ends once final. */
+  /**
+   * `/v2/invoices/subscribe/{r_hash}`: the current state first, then every change; ends once final. As LND's REST
+   * gateway, the HTTP head goes out with the first message, not before (grpc-gateway's stream handler waits for the
+   * gRPC stream's header, which grpc-go sends with the first message), and an unknown hash gets no answer at all:
+   * lnd@v0.21.6-beta invoices/invoiceregistry.go SubscribeSingleInvoice registers the client and delivers no
+   * backlog for an invoice it does not have, so the stream stays open and silent.
+   */
   private subscribe(req: http.IncomingMessage, res: http.ServerResponse, hash: string): void {
-    res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
-    // The head goes out now, not with the first message: a dropped first message must not hide that the stream is up.
-    res.flushHeaders();
-    const inv = hash.length === 64 ? this.node.lookup(hash) : undefined;
-    if (!inv) {
-      res.end(`${JSON.stringify({ error: { code: GrpcCode.NOT_FOUND, message: LndMessages.INVOICE_NOT_FOUND, details: [] } })}\n`);
-      return;
+    if (hash.length !== 64) {
+      // lntypes.MakeHash fails before the stream starts: grpc-gateway answers it as a plain error (Unknown -> 500).
+      return json(res, 500, { error: { code: GrpcCode.UNKNOWN, message: `invalid hash length of ${hash.length / 2}, want 32`, details: [] } });
     }
+    res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    const inv = this.node.lookup(hash);
     let open = true;
     const sub = {
       send: (i: SimInvoice) => {
@@ -358,7 +362,7 @@ export class SimNodeServer {
       open = false;
       unsubscribe();
     });
-    this.node.deliver(sub, inv);
+    if (inv) this.node.deliver(sub, inv);
   }
 
   private wallet(res: http.ServerResponse): void {
