@@ -11,7 +11,7 @@ import {
   type Order,
   type Product,
   type Rate,
-  type VendEvidence,
+  type OrderEvidence,
   type VendProgress,
 } from "@zapvend/protocol";
 import { checkCredit, creditFundingHash } from "./credits.js";
@@ -31,9 +31,26 @@ import { orderView } from "./order-view.js";
 import { OrderWriter } from "./order-writer.js";
 import { systemClock, type Clock, type EventSink, type InvoiceLookup, type Logger, type PaymentRejection, type PaymentsPort, type VendHardware } from "./ports.js";
 import { Settlement } from "./settlement.js";
+import { DirectDriveVend, type VendStep } from "./vend-step.js";
 import { VendQueue } from "./vend-queue.js";
 
 export { retryDelayMs } from "./order-machine.js";
+
+/** A vend request of the machine's VMC (MDB): its price, and how long the invoice may be paid. */
+export interface VmcRequest {
+  selection: number;
+  /** The VMC's price converted to the pricing currency's minor units. */
+  fiat: FiatAmount;
+  /** Shorter than the VMC's approval timeout: a payment after the VMC gave up is never approved. */
+  invoiceExpirySec: number;
+  /** A selection that is not in the catalog's selection map is sold as "Selection N" (true) or refused. */
+  sellUnmapped: boolean;
+}
+
+/** The product an MDB selection the operator did not map is sold as. */
+function unmappedSelection(slot: string, vmc: VmcRequest): Product {
+  return { slot, name: `Selection ${vmc.selection}`, kind: "mdb", price: { unit: "fiat", ...vmc.fiat }, stock: 0, capacity: 1, enabled: true };
+}
 
 /** A price turned into msat at a rate no older than its limit; null when it cannot be (no fresh rate). */
 export interface PriceQuote {
@@ -44,7 +61,13 @@ export interface PriceQuote {
 
 export interface ControllerOptions {
   db: Database.Database;
-  hardware: VendHardware;
+  /** The machine's own hardware (direct drive). Give it, or `vendStep`. */
+  hardware?: VendHardware;
+  /**
+   * How a paid order's product comes out, when it is not the direct drive of `hardware`: the MDB cashless device's
+   * `VmcSales` (the machine's VMC vends, its VEND SUCCESS is the evidence).
+   */
+  vendStep?: VendStep;
   payments: PaymentsPort;
   /** The fleet outbox, written in the same transaction as the order transition that causes each event. */
   events: EventSink;
@@ -77,6 +100,9 @@ export interface ControllerEvents {
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
+/** Journal setting: MDB vends refunded because their result was never read (possibly given away). */
+const UNCONFIRMED_VENDS = "mdb_unconfirmed_vends";
+
 /** How long a finished order stays "current" for a kiosk that reloads. */
 const CURRENT_ORDER_WINDOW_MS = 15_000;
 
@@ -108,6 +134,8 @@ export class VendController extends EventEmitter<ControllerEvents> {
   private readonly settlement: Settlement;
   private readonly faultBook: FaultBook;
   private readonly vendQueue: VendQueue;
+  /** How a paid order's product comes out: direct drive (hal) or the VMC through the MDB cashless device. */
+  private readonly vendStep: VendStep;
   private vendAbort = new AbortController();
   private removeUpdateListener: (() => void) | undefined;
   private removeRejectedListener: (() => void) | undefined;
@@ -120,6 +148,9 @@ export class VendController extends EventEmitter<ControllerEvents> {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
     for (const p of opts.catalog) this.products.set(p.slot, { ...p });
+    if (opts.vendStep) this.vendStep = opts.vendStep;
+    else if (opts.hardware) this.vendStep = new DirectDriveVend(opts.hardware, opts.pourStation);
+    else throw new Error("VendController: give `hardware` (direct drive) or a `vendStep`");
     const journal = () => this.journal;
     this.writer = new OrderWriter({
       db: opts.db,
@@ -139,7 +170,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
         log: this.log,
         enqueueEvent: (body) => this.writer.enqueueEvent(body),
         emitFault: (fault) => this.emit("fault", fault),
-        hardwareFaults: () => this.opts.hardware.status().faults,
+        hardwareFaults: () => this.vendStep.status().faults,
       },
       opts.catalog,
       opts.pourStation,
@@ -244,6 +275,11 @@ export class VendController extends EventEmitter<ControllerEvents> {
     return Number(this.journal.getSetting("mode_desired_version") ?? 0);
   }
 
+  /** MDB vends the VMC was approved for whose result was never read (refunded; the product may have come out). */
+  unconfirmedVends(): number {
+    return Number(this.journal.getSetting(UNCONFIRMED_VENDS) ?? 0);
+  }
+
   getMode(): "normal" | "maintenance" {
     return this.mode;
   }
@@ -263,7 +299,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
   sellBlocker(): ControllerError | null {
     if (this.stopping || !this.started) return new ControllerError("stopping", "the machine is starting or stopping");
     if (this.mode !== "normal") return new ControllerError("out_of_service", "the machine is in maintenance");
-    const hw = this.opts.hardware.status();
+    const hw = this.vendStep.status();
     if (hw.door === "open") return new ControllerError("out_of_service", "the service door is open");
     const shared = this.faultBook.machineBlocker();
     if (shared) return new ControllerError("hardware_unavailable", `hardware fault: ${shared.message}`, { fault: shared });
@@ -276,7 +312,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
   }
 
   catalog(): CatalogEntry[] {
-    const hwFaults = this.opts.hardware.status().faults;
+    const hwFaults = this.vendStep.status().faults;
     return [...this.products.values()].map((p) => {
       const q = this.opts.quote(p);
       const available = this.available(p.slot);
@@ -313,6 +349,17 @@ export class VendController extends EventEmitter<ControllerEvents> {
   }
 
   /**
+   * Something the operator must know that stops nothing (an MDB vend request above the price ceiling): told to the
+   * fleet as a `fault` event (warning), listed in `faults()`, ended by `clearFaults()`.
+   */
+  reportNotice(fault: CodedError): void {
+    if (!this.journalRef) return;
+    this.faultBook.addNotice(fault, true);
+    this.opts.db.transaction(() => this.writer.enqueueEvent({ type: "fault", fault, active: true, severity: "warning" }))();
+    this.emit("fault", fault);
+  }
+
+  /**
    * The technician cleared the machine's faults (service menu, harness): shared-part faults and notices end, and the
    * fleet is told. A part that is still broken fails the next vend again (and the hardware's own fault, which the hal
    * keeps while its sensor still reads wrong, keeps the machine out of sale meanwhile).
@@ -327,20 +374,24 @@ export class VendController extends EventEmitter<ControllerEvents> {
    * Creates an order: reserves a unit, locks the price, makes the preimage, creates the hold invoice and has it
    * verified. Throws `ControllerError` with the reason the kiosk shows.
    */
-  async createOrder(slot: string, opts: { creditId?: string } = {}): Promise<OrderRecord> {
-    const product = this.products.get(slot);
+  async createOrder(slot: string, opts: { creditId?: string; vmc?: VmcRequest } = {}): Promise<OrderRecord> {
+    const product = this.products.get(slot) ?? (opts.vmc?.sellUnmapped ? unmappedSelection(slot, opts.vmc) : undefined);
     if (!product) throw new ControllerError("unknown_slot", `no slot ${slot}`);
+    if (opts.vmc && product.kind !== "mdb") throw new ControllerError("unknown_slot", `slot ${slot} is not an MDB selection`);
+    if (opts.vmc && opts.creditId !== undefined) throw new ControllerError("bad_state", "an MDB vend request cannot spend a credit");
     const blocker = this.sellBlocker();
     if (blocker) throw blocker;
     if (!product.enabled) throw new ControllerError("slot_disabled", `slot ${slot} is not for sale`);
-    const fault = this.faultBook.slotFault(slot) ?? this.opts.hardware.status().faults.find((f) => f.slot === slot);
+    const fault = this.faultBook.slotFault(slot) ?? this.vendStep.status().faults.find((f) => f.slot === slot);
     if (fault) throw new ControllerError("slot_disabled", `slot ${slot} is out of order: ${fault.message}`, { fault });
-    const quote = this.opts.quote(product);
+    // The VMC's price is the price of an MDB vend: the catalog's price of an MDB selection is not used.
+    const quote = this.opts.quote(opts.vmc ? { ...product, price: { unit: "fiat", ...opts.vmc.fiat } } : product);
     if (!quote) throw new ControllerError("no_price", "no fresh exchange rate to price this product");
     if (quote.amountMsat <= 0n) throw new ControllerError("no_price", "the product has no price");
     if (opts.creditId !== undefined) checkCredit(this.journal, opts.creditId);
 
     const now = this.clock.now();
+    const expiryMs = opts.vmc ? opts.vmc.invoiceExpirySec * 1000 : this.expiryMs;
     // With a credit, the price is split: `applied` from the credit (reserved now, debited only when the product came
     // out), the rest (`amountMsat` of the order) over Lightning. The final split is computed again inside the
     // reserving transaction below.
@@ -368,7 +419,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
       bolt11: "",
       hold,
       createdAt: now,
-      expiresAt: now + this.expiryMs,
+      expiresAt: now + expiryMs,
       updatedAt: now,
       failure: null,
       evidence: null,
@@ -380,7 +431,8 @@ export class VendController extends EventEmitter<ControllerEvents> {
     // Reserve the unit and record the preimage before the invoice exists: a crash from here on is recovered.
     // The credit is reserved in the same transaction: a crash leaves either both or neither.
     const reserved = this.opts.db.transaction(() => {
-      if (this.available(slot) <= 0) return false;
+      // The VMC keeps its own stock (it sends no vend request for an empty selection); reserved units are for direct drive.
+      if (product.kind !== "mdb" && this.available(slot) <= 0) return false;
       if (credit) {
         const c = checkCredit(this.journal, credit.creditId);
         if (c.balanceMsat !== credit.balanceMsat) throw new ControllerError("credit_in_use", "the credit changed; try again");
@@ -405,11 +457,11 @@ export class VendController extends EventEmitter<ControllerEvents> {
           preimage,
           amountMsat: order.amountMsat,
           description,
-          expirySec: this.expiryMs / 1000,
+          expirySec: expiryMs / 1000,
         });
         order.bolt11 = bolt11;
       } else {
-        const created = await this.opts.payments.createInvoice({ amountMsat: order.amountMsat, description, expirySec: this.expiryMs / 1000 });
+        const created = await this.opts.payments.createInvoice({ amountMsat: order.amountMsat, description, expirySec: expiryMs / 1000 });
         order.bolt11 = created.bolt11;
         order.paymentHash = created.paymentHash;
       }
@@ -441,12 +493,15 @@ export class VendController extends EventEmitter<ControllerEvents> {
     return this.journal.currentOrder(this.clock.now() - CURRENT_ORDER_WINDOW_MS);
   }
 
-  /** The buyer backs out: an unpaid invoice is cancelled and the order ends as `expired`. */
-  async cancelOrder(orderId: string): Promise<OrderRecord> {
+  /**
+   * The buyer backs out (or the VMC gave up on its vend request: `reason` says which): an unpaid invoice is cancelled
+   * and the order ends as `expired`.
+   */
+  async cancelOrder(orderId: string, reason: CodedError = { code: "cancelled_by_buyer", message: "the buyer cancelled" }): Promise<OrderRecord> {
     const order = this.journal.getOrder(orderId);
     if (!order) throw new ControllerError("not_found", `no order ${orderId}`);
     if (order.state !== "pending") throw new ControllerError("bad_state", `order ${orderId} is ${order.state}, not pending`);
-    await this.expire(order, { code: "cancelled_by_buyer", message: "the buyer cancelled" });
+    await this.expire(order, reason);
     return this.journal.getOrder(orderId)!;
   }
 
@@ -470,26 +525,23 @@ export class VendController extends EventEmitter<ControllerEvents> {
    * A technician's test vend: no payment, not a sale, stock counted. Runs in the vend queue so it never overlaps a
    * paid vend. Resolves with the evidence or the failure.
    */
-  testVend(slot: string): Promise<{ ok: boolean; failure: CodedError | null; evidence: VendEvidence | null }> {
+  testVend(slot: string): Promise<{ ok: boolean; failure: CodedError | null; evidence: OrderEvidence | null }> {
     const product = this.products.get(slot);
     if (!product) return Promise.reject(new ControllerError("unknown_slot", `no slot ${slot}`));
     const run = async () => {
       this.log.info("test vend", { slot });
       const onProgress = (p: VendProgress) => this.emit("progress", `test_${slot}`, p);
       try {
-        const evidence =
-          product.kind === "pour"
-            ? await this.opts.hardware.pour(product.volumeMl ?? 0, { signal: this.vendAbort.signal, onProgress, ...this.stationOption(slot) })
-            : await this.opts.hardware.vendSpiral(slot, { signal: this.vendAbort.signal, onProgress });
+        const evidence = await this.vendStep.vend({ orderId: null, slot, kind: product.kind, volumeMl: product.volumeMl ?? null }, { signal: this.vendAbort.signal, onProgress });
         this.opts.db.transaction(() => {
           this.journal.decrementStock(slot);
           this.journal.unlatchFault("slot", slot);
         })();
         // The vend worked, so the shared part it needs works again (the drop beam for a spiral, the meter for a pour).
-        this.faultBook.testVendWorked(slot, product.kind);
+        if (product.kind !== "mdb") this.faultBook.testVendWorked(slot, product.kind);
         return { ok: true, failure: null, evidence };
       } catch (err) {
-        const e = err as { code?: string; message?: string; evidence?: VendEvidence };
+        const e = err as { code?: string; message?: string; evidence?: OrderEvidence };
         return { ok: false, failure: { code: e.code ?? "VEND_FAILED", message: (e.message ?? String(err)).slice(0, 400) }, evidence: e.evidence ?? null };
       }
     };
@@ -633,12 +685,12 @@ export class VendController extends EventEmitter<ControllerEvents> {
     // Progress the hardware reports before the announcement waits for it: a screen learns `dispensing` first.
     let early: VendProgress[] | null = [];
     const onProgress = (p: VendProgress) => (early ? early.push(p) : this.emit("progress", orderId, p));
-    let running: Promise<VendEvidence>;
+    let running: Promise<OrderEvidence>;
     try {
-      running =
-        order.kind === "pour"
-          ? this.opts.hardware.pour(order.volumeMl ?? product?.volumeMl ?? 0, { signal: this.vendAbort.signal, onProgress, ...this.stationOption(order.slot) })
-          : this.opts.hardware.vendSpiral(order.slot, { signal: this.vendAbort.signal, onProgress });
+      running = this.vendStep.vend(
+        { orderId, slot: order.slot, kind: order.kind, volumeMl: order.volumeMl ?? product?.volumeMl ?? null },
+        { signal: this.vendAbort.signal, onProgress },
+      );
     } catch (err) {
       running = Promise.reject(err);
     }
@@ -652,11 +704,11 @@ export class VendController extends EventEmitter<ControllerEvents> {
         this.log.error("progress listener threw", { orderId, err: String(err) });
       }
     }
-    let evidence: VendEvidence;
+    let evidence: OrderEvidence;
     try {
       evidence = await running;
     } catch (err) {
-      const e = err as { code?: string; message?: string; evidence?: VendEvidence };
+      const e = err as { code?: string; message?: string; evidence?: OrderEvidence };
       const failure: CodedError = { code: e.code ?? "VEND_FAILED", message: (e.message ?? String(err)).slice(0, 400) };
       await this.failVend(order, failure, e.evidence ?? null);
       return;
@@ -727,13 +779,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
     this.emit("fault", fault);
   }
 
-  /** The pour option naming the slot's station, when the daemon gave one (`pourStation`). */
-  private stationOption(slot: string): { station?: string } {
-    const station = this.opts.pourStation?.(slot);
-    return station === undefined ? {} : { station };
-  }
-
-  private async failVend(order: OrderRecord, failure: CodedError, evidence: VendEvidence | null): Promise<void> {
+  private async failVend(order: OrderRecord, failure: CodedError, evidence: OrderEvidence | null): Promise<void> {
     this.log.warn("vend failed", { orderId: order.orderId, code: failure.code, message: failure.message });
     order.failure = failure;
     order.evidence = evidence;
@@ -911,8 +957,20 @@ export class VendController extends EventEmitter<ControllerEvents> {
           const cancelled = await this.settlement.cancelOrRetry(order);
           if (!cancelled) return;
           this.writer.transition(order, "refunded", {
-            events: [{ type: "refund", orderId: order.orderId, slot: order.slot, amountMsat: msatString(order.amountMsat), paymentHash: order.paymentHash, reason: next.failure }],
+            events: [
+              {
+                type: "refund",
+                orderId: order.orderId,
+                slot: order.slot,
+                amountMsat: msatString(order.amountMsat),
+                paymentHash: order.paymentHash,
+                reason: next.failure,
+                ...(next.possiblyVended ? { possiblyVended: true } : {}),
+              },
+            ],
+            ...(next.possiblyVended ? { extra: () => this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1)) } : {}),
           });
+          if (next.possiblyVended) this.log.error("an approved MDB vend had no result: refunded, possibly given away", { orderId: order.orderId, slot: order.slot });
         } else {
           this.credit(order, next.failure);
         }

@@ -65,6 +65,8 @@ export class FaultBook {
   private hardwareRecheck: unknown;
   /** Faults that stop nothing but the operator must see (a refused fleet event), by code; cleared with the others. */
   private readonly notices = new Map<string, CodedError>();
+  /** Notices raised to the fleet by a `fault` event (an MDB price above the ceiling): their end is told at `clear()`. */
+  private readonly toldNotices = new Set<string>();
   /** Hardware faults raised while a vend ran (keyed as `hardwareAnnounced`), told once the vend queue is empty. */
   private readonly hardwareDeferred = new Map<string, { code: string; message: string; slot?: string }>();
   /** Pour slots that share their station with another pour slot: a station fault of one stops the machine. */
@@ -175,20 +177,23 @@ export class FaultBook {
     return [...this.machineFaults.values(), ...this.notices.values()].map((f) => ({ ...f }));
   }
 
-  /** A fault that stops nothing but the operator must see. */
-  addNotice(fault: CodedError): void {
+  /** A fault that stops nothing but the operator must see. `told`: a fleet event raised it, so its end is told too. */
+  addNotice(fault: CodedError, told = false): void {
     this.notices.set(fault.code, fault);
+    if (told) this.toldNotices.add(fault.code);
   }
 
   /** The technician cleared the machine's faults: shared-part faults and notices end, and the fleet is told. */
   clear(): void {
-    const cleared = [...this.machineFaults.values()];
+    const cleared = [...this.machineFaults.values(), ...[...this.notices.values()].filter((n) => this.toldNotices.has(n.code))];
     if (cleared.length === 0 && this.notices.size === 0) return;
+    const machineCodes = new Set(this.machineFaults.keys());
     this.machineFaults.clear();
     this.notices.clear();
+    this.toldNotices.clear();
     this.deps.db.transaction(() => {
       for (const fault of cleared) {
-        this.deps.journal().unlatchFault("machine", fault.code);
+        if (machineCodes.has(fault.code)) this.deps.journal().unlatchFault("machine", fault.code);
         this.deps.enqueueEvent({ type: "fault", fault, active: false, severity: "warning" });
       }
     })();

@@ -103,6 +103,8 @@ export function decidePendingRecovery(order: OrderRecord, lookup: InvoiceLookup,
   const someone = lookup.state === "accepted" || lookup.state === "settled";
   const paid = someone && lookup.amountPaidMsat >= order.amountMsat;
   if (someone && lookup.amountPaidMsat > 0n && !paid) return { do: "underpaid" };
+  // The VMC's vend request did not survive the restart (the VMC timed out or was reset meanwhile): never approved.
+  if (paid && order.kind === "mdb") return { do: "refuse-late", why: "paid while the machine was down; the VMC's vend request is gone" };
   if (paid && now <= order.expiresAt + graceMs) return { do: "vend" };
   if (paid) return { do: "refuse-late", why: "paid while the machine was down; the buyer has left" };
   if (now >= order.expiresAt || lookup.state === "canceled") return { do: "expire", reason: { code: "invoice_expired", message: "the invoice expired unpaid" } };
@@ -113,13 +115,22 @@ export type HeldRecovery = { do: "vend" } | { do: "credit"; reason: CodedError }
 
 /** A `held` order (paid, the motor never started): vend if the buyer is plausibly still there, else give it back. */
 export function decideHeldRecovery(order: OrderRecord, now: number, graceMs: number): HeldRecovery {
+  // An MDB vend is approved only while the VMC's request is open, and no request survives a restart.
+  if (order.kind === "mdb") return { do: "refund", reason: { code: "interrupted", message: "the machine restarted before approving the VMC's vend; refunded" } };
   if (now <= order.expiresAt + graceMs) return { do: "vend" };
   // Nothing was paid over Lightning for a credit-only order: the credit goes back to the buyer.
   if (isCreditOnly(order)) return { do: "credit", reason: { code: "interrupted", message: "the machine restarted before vending; credit kept" } };
   return { do: "refund", reason: { code: "interrupted", message: "the machine restarted before vending; refunded" } };
 }
 
-export type DispensingRecovery = { do: "complete" } | { do: "refund"; failure: CodedError } | { do: "credit"; failure: CodedError };
+export type DispensingRecovery =
+  | { do: "complete" }
+  /** `possiblyVended`: an MDB approval whose result was never read; the product may have come out. */
+  | { do: "refund"; failure: CodedError; possiblyVended?: boolean }
+  | { do: "credit"; failure: CodedError };
+
+/** The failure code of an MDB vend the VMC was (or was about to be) approved for, whose result was never read. */
+export const MDB_RESULT_UNKNOWN = "MDB_RESULT_UNKNOWN";
 
 /**
  * A `dispensing` order: settled only with its evidence on disk and no failure; anything else cannot be proven and
@@ -127,6 +138,12 @@ export type DispensingRecovery = { do: "complete" } | { do: "refund"; failure: C
  */
 export function decideDispensingRecovery(order: OrderRecord, afterRestart: boolean): DispensingRecovery {
   if (order.evidence && !order.failure) return { do: "complete" };
+  if (order.kind === "mdb" && !order.failure) {
+    // `dispensing` is on disk before the approval is written, so the approval may have reached the VMC: what cannot
+    // be proven is refunded, and the operator is told a product may have been given away.
+    const failure = { code: MDB_RESULT_UNKNOWN, message: "the VMC's result of an approved vend was never read; refunded, the product may have come out" };
+    return order.hold ? { do: "refund", failure, possiblyVended: true } : { do: "credit", failure };
+  }
   const failure = order.failure ?? {
     code: afterRestart ? "interrupted" : "VEND_FAILED",
     message: "the machine restarted during the vend; no evidence the product came out",

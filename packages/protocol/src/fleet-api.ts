@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CodedError, EpochMs, Hex32, Id, MachineId, MsatString, SlotId, text } from "./common.js";
 import { FiatAmount } from "./catalog.js";
-import { VendEvidence } from "./order.js";
+import { OrderEvidence } from "./order.js";
 
 /** One machine as `GET /api/machines` lists it. */
 export const MachineSummary = z.object({
@@ -30,7 +30,7 @@ export const Sale = z.object({
   fiat: FiatAmount.nullable(),
   paymentHash: Hex32,
   hold: z.boolean(),
-  evidence: VendEvidence,
+  evidence: OrderEvidence,
   settledAt: EpochMs,
 });
 export type Sale = z.infer<typeof Sale>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MdbStatusView } from "./mdb.js";
 import { CodedError, EpochMs, HealthSchema, Hex32, Id, MachineId, MsatString, SlotId, Bolt11String, text } from "./common.js";
 import { Catalog } from "./catalog.js";
 import { Order, OrderStateSchema, VendProgress } from "./order.js";
@@ -75,6 +76,8 @@ export const MachineStatusView = z.object({
    * Optional: older machines do not send it.
    */
   operatingMode: z.enum(["normal", "maintenance"]).optional(),
+  /** A machine that is the MDB cashless reader of a VMC: its MDB state. Absent on direct-drive machines. */
+  mdb: MdbStatusView.optional(),
 });
 export type MachineStatusView = z.infer<typeof MachineStatusView>;
 
