@@ -752,6 +752,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
           evidence: order.evidence!,
           settledAt,
           ...(used ? { paidByCreditMsat: msatString(used.appliedMsat), creditId: used.creditId } : {}),
+          ...(order.evidence?.kind === "mdb" ? { selection: order.evidence.selection } : {}),
         },
       ],
     });

@@ -107,7 +107,7 @@ describe("the VMC-first vend cycle", () => {
     expect(ln.invoices.get(order.paymentHash)?.state).toBe("settled");
     expect(ctl.getOrder(order.orderId)?.state).toBe("completed");
     expect(sink.types()).toEqual(["sale"]);
-    expect(sink.events[0]).toMatchObject({ type: "sale", slot: "S12", evidence: { kind: "mdb", selection: 12, result: "success" } });
+    expect(sink.events[0]).toMatchObject({ type: "sale", slot: "S12", selection: 12, evidence: { kind: "mdb", selection: 12, result: "success" } });
     const notes = ctl.journal.transitions(order.orderId).map((t) => t.note ?? `${t.from}->${t.to}`);
     expect(notes.indexOf("vend evidence recorded")).toBeLessThan(notes.indexOf("dispensing->completed"));
   });
