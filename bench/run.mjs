@@ -29,6 +29,7 @@ const REQUIRED = [
   "kiosk-js-gzip-kb",
   "outbox-flush-events-per-s",
   "pay-to-kiosk-dispensing-p99-ms",
+  "held-to-vmc-approval-p99-ms",
 ];
 const aliases = [
   {

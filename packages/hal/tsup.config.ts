@@ -1,8 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  // `sim` is a declared subpath export (@zapvend/hal/sim); the boards are split out and imported only when chosen.
-  entry: { index: "src/index.ts", sim: "src/sim/index.ts" },
+  // `sim`, `mdb` and `mdb-sim` are declared subpath exports (@zapvend/hal/sim, /mdb, /mdb-sim); the boards are split out and imported only when chosen.
+  entry: { index: "src/index.ts", sim: "src/sim/index.ts", mdb: "src/mdb/index.ts", "mdb-sim": "src/mdb-sim/index.ts", "mdb-sim-cli": "src/mdb-sim/cli.ts" },
   format: ["esm"],
   dts: true,
   clean: true,

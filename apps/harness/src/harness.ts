@@ -37,6 +37,8 @@ export const USAGE = `usage: zapvend-harness --board sim|raspi|firmata [--pinmap
                   measuring jug and is skipped (the sim measures with its own jug)
   --json          print the report as JSON on stdout (progress goes to stderr)
 
+A machine with its own vending controller: zapvend-harness --board mdb --port <device> (--board mdb --help).
+
 Exit status: 0 when every check passes, 1 when any fails, 2 when the harness could not run.`;
 
 /** The world the harness talks to: injected so tests drive it without a terminal. */
@@ -141,6 +143,9 @@ function bar(fraction: number, width = 20): string {
 
 /** Runs the harness; returns the exit status. Never throws for a refusal: it prints `error: <code>: <message>`. */
 export async function runHarness(argv: string[], io: HarnessIo): Promise<number> {
+  // A machine with its own VMC has no pin map: its checks and options are the MDB interface's (mdb.ts).
+  const boardAt = argv.indexOf("--board");
+  if (argv[boardAt + 1] === "mdb" || argv.includes("--board=mdb")) return (await import("./mdb.js")).runMdbHarness(argv, io);
   let opts: Options;
   try {
     opts = parseOptions(argv);

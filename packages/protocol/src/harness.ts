@@ -17,7 +17,7 @@ export const HarnessCheck = z.object({
 export type HarnessCheck = z.infer<typeof HarnessCheck>;
 
 export const HarnessReport = z.object({
-  board: z.enum(["sim", "raspi", "firmata"]),
+  board: z.enum(["sim", "raspi", "firmata", "mdb"]),
   checks: z.array(HarnessCheck).max(500),
 });
 export type HarnessReport = z.infer<typeof HarnessReport>;
