@@ -90,6 +90,8 @@ export const HealthResponse = MachineStatusView.extend({
   demoWallet: z.boolean().optional(),
   /** True when the board is the sim board: the demo (and tests) can open the door and inject faults (`POST /api/demo/sim`). */
   demoBoard: z.boolean().optional(),
+  /** True when the machine is the MDB reader of the sim VMC: the demo can press its keypad (`POST /api/demo/vmc`). */
+  demoVmc: z.boolean().optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

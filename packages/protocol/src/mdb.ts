@@ -2,7 +2,7 @@
 // config, the MDB states the machine reports, and the demo routes of the sim VMC. The MDB protocol itself lives in
 // `@zapvend/hal/mdb`; these are the shapes other packages and the kiosk see.
 import { z } from "zod";
-import { EpochMs, SlotId, text } from "./common.js";
+import { EpochMs, text } from "./common.js";
 
 /**
  * The cashless device's MDB states as the VMC drives them: INACTIVE (not set up, or just reset), DISABLED (set up but
@@ -59,7 +59,9 @@ export const MdbBoardConfig = z.strictObject({
   /** The sim VMC (only with `port: "sim"`): its selections with prices in VMC units. */
   sim: z
     .strictObject({
-      selections: z.array(z.strictObject({ selection: z.int().min(0).max(MAX_MDB_SELECTION), priceUnits: z.int().min(1).max(1_000_000) })).min(1).max(100),
+      selections: z.array(z.strictObject({ selection: z.int().min(0).max(MAX_MDB_SELECTION), priceUnits: z.int().min(1).max(1_000_000), name: z.string().max(60).optional() })).min(1).max(100),
+      /** From the approval to the sim VMC's result, ms (the spiral turning). Default 1500. */
+      vendDurationMs: z.int().min(10).max(60_000).optional(),
     })
     .optional(),
 }).check((ctx) => {
@@ -103,21 +105,33 @@ export type MdbStatusView = z.infer<typeof MdbStatusView>;
 
 /**
  * `POST /api/demo/vmc` (only with the sim VMC; otherwise `404 not_found`): `select` presses a selection on its keypad,
- * `cancel` presses cancel, `failNext` makes its next vend fail (VEND FAILURE), `reset` resets the VMC mid-session.
+ * `cancel` presses cancel, `failNext` makes its next vend fail (VEND FAILURE), `reset` resets the VMC mid-session,
+ * `inService: false` puts the VMC out of service (it disables the reader), `garbage` writes garbled bytes on the line,
+ * `unplug` pulls the interface off the machine (the port closes; it stays unplugged until the daemon restarts).
+ * A keypad press the VMC refuses (unknown selection, a vend in progress, the reader not enabled) is `409 vmc_refused`.
  */
 export const DemoVmcRequest = z.union([
   z.strictObject({ select: z.int().min(0).max(MAX_MDB_SELECTION) }),
   z.strictObject({ cancel: z.literal(true) }),
   z.strictObject({ failNext: z.literal(true) }),
   z.strictObject({ reset: z.literal(true) }),
+  z.strictObject({ inService: z.boolean() }),
+  z.strictObject({ garbage: z.literal(true) }),
+  z.strictObject({ unplug: z.literal(true) }),
 ]);
 export type DemoVmcRequest = z.infer<typeof DemoVmcRequest>;
 
-/** `GET /api/demo/vmc` and the answer of `POST`: the sim VMC's state and the lines exchanged (newest last). */
+/** `GET /api/demo/vmc` and the answer of `POST`: the sim VMC's state and the lines exchanged (oldest first). */
 export const DemoVmcResponse = z.object({
-  state: text(32),
-  selections: z.array(z.object({ selection: z.int().min(0), priceUnits: z.int().min(0), slot: SlotId })),
+  /** What the VMC is doing: inactive, disabled, enabled, idle, vend, vending. */
+  phase: text(16),
+  inService: z.boolean(),
+  readerOn: z.boolean(),
+  plugged: z.boolean(),
   failNext: z.boolean(),
-  lines: z.array(z.object({ dir: z.enum(["vmc>", "<vmc", "hat>", "<hat"]), line: text(200), at: EpochMs })).max(500),
+  selections: z.array(z.object({ selection: z.int().min(0), priceUnits: z.int().min(0), name: text(60).optional() })).max(100),
+  pending: z.object({ selection: z.int().min(0), priceUnits: z.int().min(0), approved: z.boolean() }).nullable(),
+  /** `to-host`: the interface (the VMC's side) wrote it; `from-host`: zapvend did. */
+  lines: z.array(z.object({ atMs: z.number().min(0), dir: z.enum(["to-host", "from-host"]), line: z.string().max(300) })).max(500),
 });
 export type DemoVmcResponse = z.infer<typeof DemoVmcResponse>;
