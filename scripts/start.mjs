@@ -15,7 +15,7 @@ const demoDir = path.resolve(process.env.ZAPVEND_DEMO_DIR ?? path.join(root, ".z
 const ports = {
   sim: Number(process.env.ZAPVEND_SIM_PORT ?? 8060),
   fleet: Number(process.env.ZAPVEND_FLEET_PORT ?? 8090),
-  kiosks: (process.env.ZAPVEND_KIOSK_PORTS ?? "8080,8081").split(",").map(Number),
+  kiosks: (process.env.ZAPVEND_KIOSK_PORTS ?? "8080,8081,8082").split(",").map(Number),
 };
 const bins = {
   broker: path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"),
@@ -94,7 +94,47 @@ function demoPinHash() {
 
 const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 sat: an offline demo rate, shown as such
 
+/**
+ * `mdb-01`: a vending machine with its own controller (VMC), zapvend as its MDB cashless reader. The VMC is the sim
+ * VMC behind a socat pty (`"port": "sim"`); its keypad is `POST /api/demo/vmc {select: 10}` (and the kiosk's demo
+ * keypad). The catalog is the selection map: name and icon per VMC selection; the VMC sets the prices.
+ */
+function mdbMachineConfig(id, port, brokerUrl, simUrl, key) {
+  return {
+    machineId: id,
+    model: "zapvend demo MDB retrofit (a VMC's cashless reader)",
+    http: { host: "127.0.0.1", port },
+    mqtt: { url: brokerUrl, telemetryIntervalMs: 10_000 },
+    board: {
+      kind: "mdb",
+      port: "sim",
+      approvalTimeoutSec: 60,
+      invoiceExpirySec: 50,
+      maxPriceMinor: 1000,
+      sim: {
+        selections: [
+          { selection: 10, priceUnits: 150, name: "Water" },
+          { selection: 11, priceUnits: 200, name: "Cola" },
+          { selection: 12, priceUnits: 250, name: "Chocolate bar" },
+          { selection: 20, priceUnits: 100, name: "Chewing gum" },
+        ],
+      },
+    },
+    payments: { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
+    pricing: { currency: "EUR", rate: demoRate, maxRateAgeSec: 600 },
+    catalog: [
+      { slot: "S10", name: "Water", kind: "mdb", icon: "💧", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 10, capacity: 10 },
+      { slot: "S11", name: "Cola", kind: "mdb", icon: "🥤", price: { unit: "fiat", currency: "EUR", amountMinor: 200 }, stock: 10, capacity: 10 },
+      { slot: "S12", name: "Chocolate bar", kind: "mdb", icon: "🍫", price: { unit: "fiat", currency: "EUR", amountMinor: 250 }, stock: 10, capacity: 10 },
+    ],
+    dataDir: path.join(demoDir, id),
+    operatorKeys: [{ keyId: key.keyId, publicKey: key.publicKeyHex }],
+    servicePinHash: demoPinHash(),
+  };
+}
+
 function machineConfig(id, port, brokerUrl, simUrl, key) {
+  if (id.startsWith("mdb")) return mdbMachineConfig(id, port, brokerUrl, simUrl, key);
   const drinks = id.startsWith("drinks");
   return {
     machineId: id,
@@ -141,6 +181,7 @@ async function main() {
   const machines = [
     ["drinks-01", ports.kiosks[0] ?? 8080],
     ["snacks-01", ports.kiosks[1] ?? 8081],
+    ["mdb-01", ports.kiosks[2] ?? 8082],
   ].map(([id, port]) => {
     const file = path.join(demoDir, `${id}.json`);
     writeFileSync(file, JSON.stringify(machineConfig(id, port, brokerUrl, simUrl, key), null, 2));

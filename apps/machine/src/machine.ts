@@ -412,7 +412,10 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   }
 
   currentOrder(): Order | null {
-    const o = this.controller?.currentOrder();
+    // An MDB machine's order starts at the VMC's keypad: a kiosk that (re)loads shows the open vend request's QR.
+    const vmcOrderId = this.mdb?.sales.current()?.orderId;
+    const vmcOrder = vmcOrderId !== undefined ? this.controller?.getOrder(vmcOrderId) : undefined;
+    const o = vmcOrder?.state === "pending" ? vmcOrder : this.controller?.currentOrder();
     return o ? this.ctl.toView(o) : null;
   }
 
