@@ -32,6 +32,8 @@ interface OrderView {
   creditAppliedMsat: string | null;
   /** The machine's code of why the order failed (`underpaid`, a vend fault), else null. */
   failureCode: string | null;
+  /** `mdb`: the machine's own controller (VMC) vends it; the buyer chose on its keypad. */
+  kind?: string;
 }
 
 function failureCodeOf(o: Order): string | null {
@@ -59,6 +61,7 @@ function viewOf(o: Order): OrderView {
     usedCreditId: null,
     creditAppliedMsat: null,
     failureCode: failureCodeOf(o),
+    kind: o.kind,
   };
 }
 
@@ -373,6 +376,8 @@ export class ZapvendKiosk extends LitElement {
             break;
           case "order":
             if (this.follow?.orderId === m.order.orderId) this.onOrder(m.order);
+            // The VMC's vend request (the buyer chose on the machine's keypad): its invoice is this screen's to show.
+            else if (m.order.kind === "mdb" && m.order.state === "pending") this.adoptVendRequest(m.order);
             // Someone paid an invoice this screen showed before a reload: show that vend.
             else if (VENDING_STATES.includes(m.order.state)) this.adopt(m.order);
             break;
@@ -455,7 +460,8 @@ export class ZapvendKiosk extends LitElement {
 
   private currentIs(order: Order | null): void {
     this.currentChecked = true;
-    if (isOrderLike(order) && SHOWN_AFTER_RELOAD.includes(order.state)) this.adopt(order);
+    if (isOrderLike(order) && order.kind === "mdb" && order.state === "pending") this.adoptVendRequest(order);
+    else if (isOrderLike(order) && SHOWN_AFTER_RELOAD.includes(order.state)) this.adopt(order);
     this.requestUpdate();
   }
 
@@ -473,6 +479,28 @@ export class ZapvendKiosk extends LitElement {
     this.follow = viewOf(o);
     this.conn?.send({ type: "watch", orderId: o.orderId });
     this.onOrder(o);
+  }
+
+  /**
+   * An MDB machine's order starts at the VMC's keypad, not on this screen: its invoice is shown as soon as the
+   * machine announces it (a new vend request replaces whatever screen is up, except the service menu and a vend).
+   */
+  private adoptVendRequest(o: Order): void {
+    const s = this.screen.name;
+    if (this.known.has(o.orderId) || s === "service" || s === "vending") return;
+    this.known.add(o.orderId);
+    const entry = this.catalog?.products.find((p) => p.slot === o.slot);
+    // The selection map's name, else "selection 12" in the buyer's language (the machine's stand-in is English).
+    const selection = /^S(\d+)$/.exec(o.slot)?.[1] ?? o.slot;
+    this.follow = { ...viewOf(o), productName: entry ? entry.name : this.m("selectionN", { n: selection }) };
+    this.orderConfirmed = true;
+    this.conn?.send({ type: "watch", orderId: o.orderId });
+    this.show({ name: "payment", order: this.follow });
+  }
+
+  /** True on a machine that is the MDB reader of a VMC: the buyer chooses on the machine's keypad. */
+  private get isVmcMachine(): boolean {
+    return this.status?.mdb !== undefined;
   }
 
   private setLang(lang: Lang): void {
@@ -721,12 +749,13 @@ export class ZapvendKiosk extends LitElement {
       case "catalog":
       case "creating":
         if (this.status && !this.status.selling) return this.renderOutOfService();
+        if (this.isVmcMachine && s.name === "catalog") return this.renderKeypadIdle();
         return s.name === "catalog" ? this.renderCatalog(s.error, s.errorCode) : this.renderBusy(this.m("creating"));
       case "payment":
         if (this.status && !this.status.selling) return this.renderOutOfService();
         return this.renderPayment(s.order, s.paying === true);
       case "vending":
-        return this.renderVending(s.progress);
+        return s.order.kind === "mdb" ? this.renderVmcVending() : this.renderVending(s.progress);
       case "done":
         return html`<div class="screen" data-screen="done">
           <div class="center" role="status">
@@ -815,6 +844,35 @@ export class ZapvendKiosk extends LitElement {
     </button>`;
   }
 
+  /** The idle screen of an MDB machine: the buyer chooses on the machine's own keypad, the invoice comes here. */
+  private renderKeypadIdle(): TemplateResult {
+    return html`<div class="screen" data-screen="keypad">
+      ${this.renderHeader(this.m("keypadTitle"))}
+      ${this.credit
+        ? html`<div class="credit" role="status" data-credit>
+            <span>${this.m("creditBanner", { amount: formatSats(this.uiLang, this.credit.amountMsat) })}</span>
+            <button data-credit-done @click=${() => this.forgetCredit()}>${this.m("done")}</button>
+          </div>`
+        : nothing}
+      <div class="center" role="status">
+        <div class="mark" aria-hidden="true">⌨</div>
+        <p class="big">${this.m("keypadTitle")}</p>
+        <p>${this.m("keypadBody")}</p>
+      </div>
+      ${this.renderFooter()}
+    </div>`;
+  }
+
+  private renderVmcVending(): TemplateResult {
+    return html`<div class="screen" data-screen="vending">
+      <div class="center" role="status" aria-live="polite">
+        <div class="spinner" aria-hidden="true"></div>
+        <p class="big" data-progress data-vmc>${this.m("vmcVending")}</p>
+        ${this.connected || this.fromBoot ? nothing : html`<p class="muted">${this.m("reconnecting")}</p>`}
+      </div>
+    </div>`;
+  }
+
   private renderBusy(text: string): TemplateResult {
     return html`<div class="screen" data-screen="busy">
       <div class="center" role="status">
@@ -834,7 +892,9 @@ export class ZapvendKiosk extends LitElement {
           ? "reasonService"
           : st?.payments === "down"
             ? "reasonPayments"
-            : st && st.hardware !== "up"
+            : st?.mdb && !st.mdb.selling
+              ? "reasonVmcOff" // the VMC disabled or reset the reader (out of order, service mode), or the interface is gone
+              : st && st.hardware !== "up"
               ? "reasonHardware" // down, or a fault that stops every slot (a stuck drop beam): both stop the sale
               : "reasonUnknown";
     return html`<div class="screen oos" data-screen="out-of-service">
@@ -869,7 +929,7 @@ export class ZapvendKiosk extends LitElement {
           ${live ? html`<span>${this.m("scanToPay")}</span>` : nothing}
         </div>
         <div class="side">
-          <h2>${order.productName}</h2>
+          <h2 data-product>${this.iconOf(order)}${order.productName}</h2>
           <p class="amount" data-amount>${formatSats(this.uiLang, order.amountMsat)}</p>
           ${order.fiat ? html`<p class="fiatbig" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
           ${order.creditAppliedMsat
@@ -882,10 +942,19 @@ export class ZapvendKiosk extends LitElement {
               </button>`
             : nothing}
           ${live ? html`<a class="button" href=${walletLink(order.bolt11 ?? "")}>${this.m("openWallet")}</a>` : nothing}
-          <button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>
+          ${order.kind === "mdb"
+            ? html`<p class="muted" data-keypad-cancel>${this.m("cancelOnKeypad")}</p>`
+            : html`<button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>`}
         </div>
       </div>
     </div>`;
+  }
+
+  /** The product's icon (the selection map's image) before its name, on an MDB machine's payment screen. */
+  private iconOf(order: OrderView): TemplateResult | typeof nothing {
+    if (order.kind !== "mdb") return nothing;
+    const icon = this.catalog?.products.find((p) => p.slot === order.slot)?.icon;
+    return icon ? html`<span class="icon" aria-hidden="true" data-icon>${icon} </span>` : nothing;
   }
 
   private renderVending(progress?: VendProgress): TemplateResult {
