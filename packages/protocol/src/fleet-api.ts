@@ -15,6 +15,11 @@ export const MachineSummary = z.object({
   faults: z.array(CodedError),
   /** Sequence numbers the fleet expected but never received (lost events), if any. */
   missingEvents: z.int().min(0),
+  /**
+   * `direct`: zapvend drives the pump and spirals itself; `mdb`: the cashless reader of a vending machine whose own
+   * controller (VMC) vends. From the machine's birth; absent until the fleet received one.
+   */
+  kind: z.enum(["direct", "mdb"]).optional(),
 });
 export type MachineSummary = z.infer<typeof MachineSummary>;
 
@@ -32,6 +37,8 @@ export const Sale = z.object({
   hold: z.boolean(),
   evidence: OrderEvidence,
   settledAt: EpochMs,
+  /** The VMC's selection number, for a sale of an MDB machine. */
+  selection: z.int().min(0).max(65_535).optional(),
 });
 export type Sale = z.infer<typeof Sale>;
 
