@@ -108,6 +108,8 @@ export function decidePendingRecovery(order: OrderRecord, lookup: InvoiceLookup,
   if (paid && now <= order.expiresAt + graceMs) return { do: "vend" };
   if (paid) return { do: "refuse-late", why: "paid while the machine was down; the buyer has left" };
   if (now >= order.expiresAt || lookup.state === "canceled") return { do: "expire", reason: { code: "invoice_expired", message: "the invoice expired unpaid" } };
+  // Unpaid, but the VMC that asked for it forgot its request when the machine restarted: nobody may pay it now.
+  if (order.kind === "mdb") return { do: "expire", reason: { code: "interrupted", message: "the machine restarted; the VMC's vend request is gone" } };
   return { do: "track" };
 }
 

@@ -297,6 +297,24 @@ describe("the VMC-first vend cycle", () => {
     expect(second.device.sent).toEqual([]);
   });
 
+  it("after a crash, an unpaid vend request's invoice is cancelled at once (the VMC forgot the request)", async () => {
+    const dbPath = path.join(mkdtempSync(path.join(tmpdir(), "zv-mdb-")), "journal.db");
+    const clock = new ManualClock();
+    const ln = new FakeLightning(true);
+    const first = setup({ dbPath, clock, ln });
+    await first.start();
+    first.device.request(12, 150);
+    await flush();
+    const order = onlyOrder(first.ctl);
+    stops.splice(0);
+    first.sales.detach();
+    const second = setup({ dbPath, clock, ln });
+    await second.start();
+    await flush();
+    expect(second.ctl.getOrder(order.orderId)).toMatchObject({ state: "expired", failure: { code: "interrupted" } });
+    expect(ln.invoices.get(order.paymentHash)?.state).toBe("canceled");
+  });
+
   it("a second vend request supersedes the first (multi-vend is off): its order is cancelled", async () => {
     const { ctl, device, start } = setup();
     await start();
