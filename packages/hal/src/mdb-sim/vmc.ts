@@ -182,7 +182,10 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     };
   }
 
-  /** The lines exchanged, oldest first (at most `logLimit`; `r,ACK` noise is counted, not logged). */
+  /**
+   * The lines exchanged, oldest first (at most `logLimit`; `r,ACK` noise is counted, not logged). Printable ASCII
+   * only: other bytes appear as `\xNN`; lines are cut at 200 characters.
+   */
   lines(): SimVmcLogEntry[] {
     return this.#lines.map((l) => ({ ...l }));
   }
@@ -292,6 +295,13 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
       this.#stopAcks();
       this.#phase = "inactive";
     }
+  }
+
+  /** Writes one line as the interface would (CRLF added): for scripted faults such as a result nobody asked for. */
+  sendLine(line: string): void {
+    this.#assertPlugged();
+    this.#record("to-host", line);
+    this.#port?.write(`${line}\r\n`);
   }
 
   /** The HAT is unplugged: the pty pair goes away and the device's port closes. */
@@ -506,19 +516,23 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
   }
 
   #sendAck(): void {
-    if (!this.#powered) return;
+    if (!this.#powered || !this.#plugged) return;
     this.#counts.acks++;
     this.#port?.write("r,ACK\r\n");
   }
 
   #send(line: string): void {
-    if (!this.#powered) return;
+    if (!this.#powered || !this.#plugged) return;
     this.#record("to-host", line);
     // The interface ends its lines with CRLF.
     this.#port?.write(`${line}\r\n`);
   }
 
-  #record(dir: SimVmcDirection, line: string): void {
+  #record(dir: SimVmcDirection, raw: string): void {
+    // The log is shown to people (the demo's GET /api/demo/vmc): bytes outside printable ASCII are written as \xNN,
+    // and a line is cut at 200 characters.
+    const printable = raw.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+    const line = printable.length > 200 ? `${printable.slice(0, 197)}...` : printable;
     const entry = { atMs: this.#clock.now(), dir, line };
     this.#lines.push(entry);
     if (this.#lines.length > this.#opts.logLimit) this.#lines.shift();

@@ -24,6 +24,12 @@ async function setup(opts: SimVmcOptions = {}) {
   return { vmc, dev };
 }
 
+/** The technician presses once the machine shows it is ready again (the denied vend's session has ended). */
+async function pressWhenReady(vmc: SimVmc, selection: number): Promise<void> {
+  await expect.poll(() => vmc.status().phase).toBe("enabled");
+  vmc.select(selection);
+}
+
 describe("MDB harness checks on the sim VMC", () => {
   it("all pass: the interface answers, the VMC polls and enables the reader, the test vend ends in VEND SUCCESS", async () => {
     const { vmc, dev } = await setup();
@@ -36,7 +42,7 @@ describe("MDB harness checks on the sim VMC", () => {
       onPrompt: (t) => {
         prompts.push(t);
         if (prompts.length === 1) vmc.select(11);
-        else if (prompts.length === 2) setTimeout(() => vmc.select(12), 20);
+        else if (prompts.length === 2) void pressWhenReady(vmc, 12);
       },
     });
     for (const r of results) HarnessCheck.parse(r);

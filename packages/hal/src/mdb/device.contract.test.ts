@@ -216,6 +216,9 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     const r = await enabledRig();
     r.vmc.sendGarbage();
     await expect.poll(() => r.dev.stats().badLines).toBe(7);
+    // The sim's log stays printable for people: the binary noise is shown escaped.
+    expect(r.vmc.lines().map((l) => l.line)).toContain("\\x00\\xff\\x13\\x80\\x7f");
+    expect(r.vmc.lines().every((l) => /^[\x20-\x7e]{0,200}$/.test(l.line))).toBe(true);
     expect(named(r, "vend-request")).toEqual([]);
     expect(r.dev.state).toBe("enabled");
     // The device still works afterwards.
@@ -224,6 +227,27 @@ describe("MDB cashless device over a pty to the sim VMC", () => {
     await r.dev.approveVend(150);
     await expect.poll(() => named(r, "vend-success")).toHaveLength(1);
     expect(fromHost(r).filter((l) => l.startsWith("C,VEND"))).toEqual(["C,VEND,1.50"]);
+  });
+
+  it("a result nobody asked for, or a request while disabled, is a bad line: no vend-success, no request", async () => {
+    const r = await enabledRig();
+    r.vmc.sendLine("c,VEND,SUCCESS"); // no vend was approved
+    await expect.poll(() => r.dev.stats().badLines).toBe(1);
+    r.vmc.select(10);
+    await expect.poll(() => r.dev.state).toBe("vend");
+    r.vmc.sendLine("c,VEND,SUCCESS"); // requested but not approved
+    await expect.poll(() => r.dev.stats().badLines).toBe(2);
+    expect(named(r, "vend-success")).toEqual([]);
+    r.vmc.setInService(false);
+    await expect.poll(() => r.dev.state).toBe("disabled");
+    r.vmc.sendLine("c,STATUS,VEND,1.50,10");
+    await expect.poll(() => r.dev.stats().badLines).toBe(3);
+    expect(named(r, "vend-request")).toHaveLength(1);
+    expect(named(r, "bad-line").map((b) => (b as { reason: string }).reason)).toEqual([
+      "VEND SUCCESS without a vend this device approved",
+      "VEND SUCCESS without a vend this device approved",
+      "vend request while the reader is disabled",
+    ]);
   });
 
   it("an interface that does not answer fails open() with MDB_NO_ANSWER; a missing port with MDB_PORT_CLOSED", async () => {
