@@ -96,8 +96,8 @@ const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 s
 
 /**
  * `mdb-01`: a vending machine with its own controller (VMC), zapvend as its MDB cashless reader. The VMC is the sim
- * VMC behind a socat pty (`"port": "sim"`); its keypad is `POST /api/demo/vmc {select: 10}` (and the kiosk's demo
- * keypad). The catalog is the selection map: name and icon per VMC selection; the VMC sets the prices.
+ * VMC behind a socat pty (`"port": "sim"`); its keypad is `POST /api/demo/vmc {select: 10}`, or the kiosk's demo
+ * keys. The catalog is the selection map: name and icon per VMC selection; the VMC sets the prices.
  */
 function mdbMachineConfig(id, port, brokerUrl, simUrl, key) {
   return {

@@ -749,7 +749,7 @@ export class ZapvendKiosk extends LitElement {
       case "catalog":
       case "creating":
         if (this.status && !this.status.selling) return this.renderOutOfService();
-        if (this.isVmcMachine && s.name === "catalog") return this.renderKeypadIdle();
+        if (this.isVmcMachine && s.name === "catalog") return this.renderKeypadIdle(s.error, s.errorCode);
         return s.name === "catalog" ? this.renderCatalog(s.error, s.errorCode) : this.renderBusy(this.m("creating"));
       case "payment":
         if (this.status && !this.status.selling) return this.renderOutOfService();
@@ -845,9 +845,10 @@ export class ZapvendKiosk extends LitElement {
   }
 
   /** The idle screen of an MDB machine: the buyer chooses on the machine's own keypad, the invoice comes here. */
-  private renderKeypadIdle(): TemplateResult {
+  private renderKeypadIdle(error?: MessageKey, code?: string): TemplateResult {
     return html`<div class="screen" data-screen="keypad">
       ${this.renderHeader(this.m("keypadTitle"))}
+      ${error ? html`<p class="banner" role="alert">${this.m(error, { code: code ?? "" })}</p>` : nothing}
       ${this.credit
         ? html`<div class="credit" role="status" data-credit>
             <span>${this.m("creditBanner", { amount: formatSats(this.uiLang, this.credit.amountMsat) })}</span>
@@ -858,9 +859,32 @@ export class ZapvendKiosk extends LitElement {
         <div class="mark" aria-hidden="true">⌨</div>
         <p class="big">${this.m("keypadTitle")}</p>
         <p>${this.m("keypadBody")}</p>
+        ${this.health?.demoVmc ? this.renderDemoKeypad() : nothing}
       </div>
       ${this.renderFooter()}
     </div>`;
+  }
+
+  /**
+   * The demo only (the sim VMC, `health.demoVmc`): the machine's keypad on screen, one key per selection of the
+   * selection map. A real machine's buyer presses the VMC's own keypad.
+   */
+  private renderDemoKeypad(): TemplateResult {
+    const selections = (this.catalog?.products ?? []).map((p) => /^S(\d+)$/.exec(p.slot)?.[1]).filter((n): n is string => n !== undefined);
+    return html`<div class="row" data-demo-keypad>
+      ${selections.map(
+        (n) => html`<button data-demo-select=${n} @click=${() => void this.demoSelect(Number(n))}>${this.m("demoPress", { n })}</button>`,
+      )}
+    </div>`;
+  }
+
+  private async demoSelect(selection: number): Promise<void> {
+    try {
+      const res = await fetch("/api/demo/vmc", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ select: selection }) });
+      if (!res.ok) this.show({ name: "catalog", error: "errGeneric", errorCode: `vmc_${res.status}` });
+    } catch {
+      this.show({ name: "catalog", error: "errGeneric", errorCode: "vmc_unreachable" });
+    }
   }
 
   private renderVmcVending(): TemplateResult {
