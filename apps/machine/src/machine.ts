@@ -35,7 +35,8 @@ import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents } fro
 import { createLogger, type Logger } from "./log.js";
 import { ServiceAuth } from "./service-auth.js";
 import { resolvePourStations } from "./pour-stations.js";
-import { demoVmcAction, demoVmcView, openMdbBoard, type MdbBoard } from "./mdb-board.js";
+// The MDB board (and with it `@zapvend/hal/mdb`) is loaded only when the config names it.
+import type { MdbBoard } from "./mdb-board.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -101,6 +102,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
     let stationOf = new Map<string, string>();
     if (config.board.kind === "mdb") {
+      const { openMdbBoard } = await import("./mdb-board.js");
       this.mdb = await openMdbBoard(config.board, config.pricing.currency, this.log);
       this.cleanups.push(() => this.mdb?.close());
     } else {
@@ -471,12 +473,12 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
   /** The sim VMC's keypad and faults (demo, tests); undefined unless the board is `mdb` on the sim VMC. */
   get demoVmc(): { get(): DemoVmcResponse; post(body: unknown): Promise<DemoVmcResponse> } | undefined {
-    const vmc = this.mdb?.vmc;
-    if (!vmc) return undefined;
+    const demo = this.mdb?.demo;
+    if (!demo) return undefined;
     return {
-      get: () => demoVmcView(vmc),
+      get: () => demo.get(),
       post: async (body) => {
-        const r = await demoVmcAction(vmc, body);
+        const r = await demo.post(body);
         this.log.info("demo: sim VMC", { body, phase: r.phase });
         return r;
       },

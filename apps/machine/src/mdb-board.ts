@@ -18,6 +18,8 @@ export interface MdbBoard {
   sales: VmcSales;
   /** The sim VMC, when `port` is "sim". */
   vmc: SimVmc | undefined;
+  /** `GET` / `POST /api/demo/vmc`, with the sim VMC only. */
+  demo: { get(): DemoVmcResponse; post(body: unknown): Promise<DemoVmcResponse> } | undefined;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function openMdbBoard(board: MdbBoardConfig, currency: string, log:
     device,
     sales,
     vmc,
+    demo: vmc ? { get: () => demoVmcView(vmc), post: (body) => demoVmcAction(vmc, body) } : undefined,
     async close() {
       sales.detach();
       await device.disable().catch(() => undefined);
