@@ -171,5 +171,9 @@ describe("mdb machine: the VMC-first vend cycle over a real pty", () => {
     const log = await waitVmc(sys, "the deny", (l) => l.includes("> C,VEND,-1"));
     expect(approvals(log)).toEqual([]);
     expect(sys.journalOrderCount()).toBe(0);
+    // The demo route answers with codes: a key the VMC does not have, and a body that is not one of the requests.
+    const refused = await sys.vmc({ select: 99 });
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: "vmc_refused" } } });
+    expect((await sys.vmc({ select: 12, cancel: true })).status).toBe(400);
   });
 });
