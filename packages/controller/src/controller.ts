@@ -359,6 +359,14 @@ export class VendController extends EventEmitter<ControllerEvents> {
     this.emit("fault", fault);
   }
 
+  /** Ends a notice `reportNotice` raised (the condition is over), telling the fleet. */
+  endNotice(code: string): void {
+    if (!this.journalRef) return;
+    const fault = this.faultBook.endNotice(code);
+    if (!fault) return;
+    this.opts.db.transaction(() => this.writer.enqueueEvent({ type: "fault", fault, active: false, severity: "warning" }))();
+  }
+
   /**
    * The technician cleared the machine's faults (service menu, harness): shared-part faults and notices end, and the
    * fleet is told. A part that is still broken fails the next vend again (and the hardware's own fault, which the hal

@@ -183,6 +183,15 @@ export class FaultBook {
     if (told) this.toldNotices.add(fault.code);
   }
 
+  /** Ends one notice raised to the fleet (`addNotice(fault, true)`); the fault it was, or undefined when none stood. */
+  endNotice(code: string): CodedError | undefined {
+    const fault = this.notices.get(code);
+    if (!fault || !this.toldNotices.has(code)) return undefined;
+    this.notices.delete(code);
+    this.toldNotices.delete(code);
+    return fault;
+  }
+
   /** The technician cleared the machine's faults: shared-part faults and notices end, and the fleet is told. */
   clear(): void {
     const cleared = [...this.machineFaults.values(), ...[...this.notices.values()].filter((n) => this.toldNotices.has(n.code))];

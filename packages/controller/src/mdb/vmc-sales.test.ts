@@ -236,6 +236,11 @@ describe("the VMC-first vend cycle", () => {
     expect(ctl.journal.recentOrders(10)).toHaveLength(0);
     expect(sink.events).toEqual([expect.objectContaining({ type: "fault", active: true, fault: expect.objectContaining({ code: "MDB_PRICE_ABOVE_CEILING" }) })]);
     expect(ctl.faults().map((f) => f.code)).toContain("MDB_PRICE_ABOVE_CEILING");
+    // The next request within the ceiling ends the notice, and the fleet is told.
+    device.request(14, 200);
+    await flush();
+    expect(ctl.faults().map((f) => f.code)).not.toContain("MDB_PRICE_ABOVE_CEILING");
+    expect(sink.events.at(-1)).toMatchObject({ type: "fault", active: false, fault: { code: "MDB_PRICE_ABOVE_CEILING" } });
   });
 
   it("sells an unmapped selection as \"Selection N\" and a disabled reader is not selling", async () => {

@@ -240,6 +240,8 @@ export class VmcSales implements VendStep {
       ctl.reportNotice(fault);
       return deny(fault.code, fault.message);
     }
+    // A price within the ceiling again (the operator fixed the VMC's price list): the notice ends.
+    ctl.endNotice(MdbVendCode.PRICE_ABOVE_CEILING);
     let orderId: string;
     try {
       const order = await ctl.createOrder(slotOfSelection(selection), {
