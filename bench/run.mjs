@@ -31,6 +31,7 @@ const REQUIRED = [
   "outbox-flush-events-per-s",
   "pay-to-kiosk-dispensing-p99-ms",
   "held-to-vmc-approval-p99-ms",
+  "vmc-request-to-qr-p99-ms",
 ];
 const aliases = [
   {

@@ -15,7 +15,7 @@ const demoDir = path.resolve(process.env.ZAPVEND_DEMO_DIR ?? path.join(root, ".z
 const ports = {
   sim: Number(process.env.ZAPVEND_SIM_PORT ?? 8060),
   fleet: Number(process.env.ZAPVEND_FLEET_PORT ?? 8090),
-  kiosks: (process.env.ZAPVEND_KIOSK_PORTS ?? "8080,8081").split(",").map(Number),
+  kiosks: (process.env.ZAPVEND_KIOSK_PORTS ?? "8080,8081,8082").split(",").map(Number),
 };
 const bins = {
   broker: path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"),
@@ -116,7 +116,49 @@ function demoPinHash() {
 
 const demoRate = { source: "fixed", msatPerUnit: "1000000" }; // 1 EUR = 1,000 sat: an offline demo rate, shown as such
 
+/**
+ * `mdb-01`: a vending machine with its own controller (VMC), zapvend as its MDB cashless reader. The VMC is the sim
+ * VMC behind a socat pty (`"port": "sim"`); its keypad is `POST /api/demo/vmc {select: 10}`, or the kiosk's demo
+ * keys. The catalog is the selection map: name and icon per VMC selection; the VMC sets the prices.
+ */
+function mdbMachineConfig(id, port, mqttConfig, simUrl, key, payments) {
+  return {
+    machineId: id,
+    model: "zapvend demo MDB retrofit (a VMC's cashless reader)",
+    http: { host: "127.0.0.1", port },
+    mqtt: { ...mqttConfig, telemetryIntervalMs: 10_000 },
+    board: {
+      kind: "mdb",
+      port: "sim",
+      approvalTimeoutSec: 60,
+      invoiceExpirySec: 50,
+      maxPriceMinor: 1000,
+      sim: {
+        selections: [
+          { selection: 10, priceUnits: 150, name: "Water" },
+          { selection: 11, priceUnits: 200, name: "Cola" },
+          { selection: 12, priceUnits: 250, name: "Chocolate bar" },
+          { selection: 20, priceUnits: 100, name: "Chewing gum" },
+        ],
+      },
+    },
+    payments: payments ?? { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
+    // The demo wallet pays for this board's vends: a real board (anything but `sim`) needs it said out loud.
+    allowDemoWallet: true,
+    pricing: { currency: "EUR", rate: demoRate, maxRateAgeSec: 600 },
+    catalog: [
+      { slot: "S10", name: "Water", kind: "mdb", icon: "💧", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 10, capacity: 10 },
+      { slot: "S11", name: "Cola", kind: "mdb", icon: "🥤", price: { unit: "fiat", currency: "EUR", amountMinor: 200 }, stock: 10, capacity: 10 },
+      { slot: "S12", name: "Chocolate bar", kind: "mdb", icon: "🍫", price: { unit: "fiat", currency: "EUR", amountMinor: 250 }, stock: 10, capacity: 10 },
+    ],
+    dataDir: path.join(demoDir, id),
+    operatorKeys: [{ keyId: key.keyId, publicKey: key.publicKeyHex }],
+    servicePinHash: demoPinHash(),
+  };
+}
+
 function machineConfig(id, port, mqttConfig, simUrl, key, payments) {
+  if (id.startsWith("mdb")) return mdbMachineConfig(id, port, mqttConfig, simUrl, key, payments);
   const drinks = id.startsWith("drinks");
   return {
     machineId: id,
@@ -164,7 +206,7 @@ async function main() {
   chmodSync(demoDir, 0o700);
   const key = demoKey();
 
-  const machineIds = ["drinks-01", "snacks-01"];
+  const machineIds = ["drinks-01", "snacks-01", "mdb-01"];
   let brokerUrl = process.env.ZAPVEND_MQTT_URL;
   /** Username and password per part on the embedded broker; none towards a broker given by ZAPVEND_MQTT_URL. */
   let credentials = () => ({});

@@ -22,7 +22,7 @@ beforeAll(async () => {
       ZAPVEND_DEMO_DIR: demoDir,
       ZAPVEND_SIM_PORT: "18060",
       ZAPVEND_FLEET_PORT: "18090",
-      ZAPVEND_KIOSK_PORTS: "18080,18081",
+      ZAPVEND_KIOSK_PORTS: "18080,18081,18082",
       ZAPVEND_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -41,7 +41,7 @@ beforeAll(async () => {
         if (m) urls.set(m[1]!, m[2]!);
       }
       buf = buf.slice(buf.lastIndexOf("\n") + 1);
-      if (["broker", "sim-lightning", "fleet", "kiosk drinks-01", "kiosk snacks-01"].every((k) => urls.has(k))) {
+      if (["broker", "sim-lightning", "fleet", "kiosk drinks-01", "kiosk snacks-01", "kiosk mdb-01"].every((k) => urls.has(k))) {
         clearTimeout(timer);
         resolve();
       }
@@ -86,6 +86,7 @@ describe("npm start", () => {
   it("prints every URL, one per line as <name>: <url>", () => {
     expect(urls.get("kiosk drinks-01")).toBe("http://127.0.0.1:18080");
     expect(urls.get("kiosk snacks-01")).toBe("http://127.0.0.1:18081");
+    expect(urls.get("kiosk mdb-01")).toBe("http://127.0.0.1:18082");
     expect(urls.get("fleet")).toBe("http://127.0.0.1:18090");
     expect(urls.get("sim-lightning")).toBe("http://127.0.0.1:18060");
     expect(urls.get("broker")).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
@@ -130,7 +131,27 @@ describe("npm start", () => {
       .toBe(true);
     const machines = (await (await fetch(`${fleet}/api/machines`, { headers })).json()) as unknown;
     const list = (Array.isArray(machines) ? machines : (machines as { machines: unknown[] }).machines) as Array<{ id: string; status: string }>;
-    expect(list.map((m) => m.id).sort()).toEqual(["drinks-01", "snacks-01"]);
+    expect(list.map((m) => m.id).sort()).toEqual(["drinks-01", "mdb-01", "snacks-01"]);
+  }, 60_000);
+
+  it("sells on the MDB machine: the sim VMC's keypad starts the order, the VMC's VEND SUCCESS settles it", async () => {
+    const kiosk = urls.get("kiosk mdb-01")!;
+    await expect.poll(async () => ((await (await fetch(`${kiosk}/api/health`)).json()) as { selling: boolean }).selling, { timeout: 15_000, interval: 250 }).toBe(true);
+    const pressed = await fetch(`${kiosk}/api/demo/vmc`, { method: "POST", body: JSON.stringify({ select: 10 }) });
+    expect(pressed.status).toBe(200);
+    let order: { orderId: string; bolt11: string | null; state: string; slot: string } | null = null;
+    await expect
+      .poll(async () => {
+        order = ((await (await fetch(`${kiosk}/api/orders/current`)).json()) as { order: typeof order }).order;
+        return order?.state;
+      }, { timeout: 15_000, interval: 100 })
+      .toBe("pending");
+    expect(order!.slot).toBe("S10");
+    const paid = await fetch(`${urls.get("sim-lightning")}/wallet/pay`, { method: "POST", body: JSON.stringify({ bolt11: order!.bolt11 }) });
+    expect(paid.status).toBe(200);
+    await expect.poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order!.orderId}`)).json()) as { state: string }).state, { timeout: 15_000 }).toBe("completed");
+    const vmc = (await (await fetch(`${kiosk}/api/demo/vmc`)).json()) as { lines: Array<{ line: string }> };
+    expect(vmc.lines.some((l) => l.line.startsWith("c,VEND,SUCCESS"))).toBe(true);
   }, 60_000);
 
   it("serves the kiosk page", async () => {
@@ -144,7 +165,7 @@ describe("npm start", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(demoDir).mode & 0o777).toBe(0o700);
     const { users } = JSON.parse(readFileSync(file, "utf8")) as { users: Record<string, string> };
-    expect(Object.keys(users).sort()).toEqual(["drinks-01", "snacks-01", "zapvend-fleet"]);
+    expect(Object.keys(users).sort()).toEqual(["drinks-01", "mdb-01", "snacks-01", "zapvend-fleet"]);
     for (const part of ["fleet.json", "snacks-01.json"]) expect(statSync(path.join(demoDir, part)).mode & 0o777).toBe(0o600);
     // The machines are online at the fleet (above) with their credentials; without any, the broker says no.
     const { default: mqtt } = await import("mqtt");
@@ -165,7 +186,7 @@ describe("npm start", () => {
   // Last: it stops the demo.
   it("one Ctrl-C stops every part cleanly: no warning lines, exit 0, no process left", async () => {
     partPids = childrenOf(launcher.pid!);
-    expect(partPids.length).toBe(5); // broker, sim node, fleet, two machines
+    expect(partPids.length).toBe(6); // broker, sim node, fleet, three machines
     const before = output.length;
     const exited = new Promise<number | null>((resolve) => launcher.on("exit", (code) => resolve(code)));
     // What the terminal does on Ctrl-C: SIGINT to every process of the foreground process group.

@@ -140,6 +140,29 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(segs.at(-1)).toBe("DXE*1*1");
   });
 
+  it("an MDB machine: kind mdb, sales carrying the VMC's selection, DEX with the VMC's selection ids", async () => {
+    await service.ingest([
+      birth("mdb-01", { board: "mdb", slots: [{ slot: "S9", name: "Water" }, { slot: "S12", name: "Cola" }] }),
+      sale("mdb-01", { seq: 1, selection: 12, settledAt: T0 + 200_000, amountMsat: "1500000" }),
+      sale("mdb-01", { seq: 2, selection: 44, settledAt: T0 + 260_000, amountMsat: "1200000" }),
+    ]);
+    const machines = (await get("/api/machines")).body as Array<{ id: string; kind?: string }>;
+    expect(machines.find((m) => m.id === "mdb-01")?.kind).toBe("mdb");
+    expect(machines.find((m) => m.id === "snacks-01")?.kind).toBe("direct");
+    const sales = (await get("/api/sales?machine=mdb-01")).body as Array<{ slot: string; selection?: number; evidence: { kind: string } }>;
+    expect(sales.map((s) => [s.slot, s.selection, s.evidence.kind]).sort()).toEqual([
+      ["S12", 12, "mdb"],
+      ["S44", 44, "mdb"],
+    ]);
+    const segs = ((await get("/api/reports/dex/mdb-01")).body as string).trim().split("\r\n");
+    const pa1 = segs.filter((s) => s.startsWith("PA1*"));
+    // The VMC's own selection ids, in numeric order; an unmapped selection is counted under its id too.
+    expect(pa1).toEqual(["PA1*9*1500*Water", "PA1*12*1500*Cola", "PA1*44**Selection 44"]);
+    expect(segs).toContain("VA1*2700*2*2700*2");
+    // A direct-drive machine keeps its slots as product ids.
+    expect(((await get("/api/reports/dex/snacks-01")).body as string)).toContain("PA1*A1*1500*Product A1");
+  });
+
   it("signs and publishes a command, answers CommandAccepted, and pushes and stores the result", async () => {
     const { ws, next } = await openWs();
     await next((m) => m.type === "hello");

@@ -89,7 +89,8 @@ export function dexReport(machine: MachineSummary, counters: readonly DexSlotCou
     totalVends += c.vends;
     totalMsat += c.valueMsat;
     const priceSats = c.price?.unit === "msat" ? sats(BigInt(c.price.amountMsat)) : "";
-    lines.push(`PA1*${c.slot}*${priceSats}*${dexText(c.name)}`);
+    // PA101 is the product identifier: an MDB machine's VMC selection id (as the VMC's own DEX names it), else the slot.
+    lines.push(`PA1*${c.selection ?? c.slot}*${priceSats}*${dexText(c.name)}`);
     lines.push(`PA2*${c.vends}*${sats(c.valueMsat)}*${c.vends}*${sats(c.valueMsat)}`);
   }
   lines.push(`VA1*${sats(totalMsat)}*${totalVends}*${sats(totalMsat)}*${totalVends}`);

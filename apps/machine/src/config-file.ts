@@ -23,7 +23,7 @@ export function loadConfig(file: string): MachineConfig {
   return {
     ...c,
     dataDir: abs(c.dataDir),
-    board: { ...c.board, pinmap: abs(c.board.pinmap) },
+    board: c.board.kind === "mdb" ? c.board : { ...c.board, pinmap: abs(c.board.pinmap) },
     ...(c.kioskDir ? { kioskDir: abs(c.kioskDir) } : {}),
   };
 }

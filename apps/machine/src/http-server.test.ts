@@ -105,6 +105,11 @@ describe("machine HTTP API", () => {
     expect((await fetch(`${url}/api/nope`)).status).toBe(404);
     expect((await fetch(`${url}/api/demo/pay`, { method: "POST", headers: JSON_TYPE, body: "{}" })).status).toBe(404);
     expect((await fetch(`${url}/api/demo/sim`, { method: "POST", headers: JSON_TYPE, body: "{}" })).status).toBe(404);
+    // The sim VMC's routes exist only on an MDB machine on the sim VMC.
+    const vmc = await fetch(`${url}/api/demo/vmc`);
+    expect(vmc.status).toBe(404);
+    expect(((await vmc.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await fetch(`${url}/api/demo/vmc`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify({ select: 12 }) })).status).toBe(404);
   });
 
   it("answers GET /api/orders/current (not shadowed by /api/orders/:id)", async () => {

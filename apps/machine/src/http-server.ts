@@ -14,6 +14,7 @@ import {
   type ApiError,
   type Catalog,
   type DemoSimResponse,
+  type DemoVmcResponse,
   type HealthResponse,
   type KioskServerMessage,
   type MachineStatusView,
@@ -58,6 +59,8 @@ export interface MachineApi extends EventEmitter<MachineApiEvents> {
   demoPay?: (orderId: string) => Promise<void>;
   /** Opens/closes the sim door and replaces the injected sim faults (demo, tests); undefined when the board is not the sim. */
   demoSim?: (body: unknown) => DemoSimResponse;
+  /** The sim VMC's keypad and faults (demo, tests); undefined unless the machine is the MDB reader of the sim VMC. */
+  demoVmc?: { get(): DemoVmcResponse; post(body: unknown): Promise<DemoVmcResponse> };
   /**
    * Hands one BTCPay webhook delivery (the raw body and its `BTCPay-Sig` header) to the BTCPay adapter; undefined
    * when the backend is not BTCPay. A delivery is a hint only: the adapter's lookup is the proof of payment.
@@ -375,6 +378,10 @@ export class MachineServer {
           if (outcome.status === 401) throw new ApiFailure(401, "bad_signature", `webhook refused: ${outcome.reason ?? "bad signature"}`);
           // Anything signed is answered 200 (BTCPay would only redeliver what it cannot change); it is a hint, not proof.
           return send(res, 200, { accepted: outcome.accepted, ...(outcome.reason ? { reason: outcome.reason } : {}) });
+        }
+        if (p === "/api/demo/vmc" && (method === "GET" || method === "POST")) {
+          if (!api.demoVmc) throw new ApiFailure(404, "not_found", "the VMC controls exist only with the sim VMC");
+          return send(res, 200, method === "GET" ? api.demoVmc.get() : await api.demoVmc.post(await readBody(req)));
         }
         if (method === "POST" && p === "/api/demo/sim") {
           if (!api.demoSim) throw new ApiFailure(404, "not_found", "the sim controls exist only with the sim board");

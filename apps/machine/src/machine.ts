@@ -17,9 +17,11 @@ import {
   ServiceModeRequest,
   ServiceLoginRequest,
   TestVendRequest,
+  mdbInvoiceExpirySec,
   parseValue,
   type Catalog,
   type DemoSimResponse,
+  type DemoVmcResponse,
   type DesiredStatePayload,
   type HarnessReport,
   type HealthResponse,
@@ -33,6 +35,8 @@ import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents, type
 import { createLogger, type Logger } from "./log.js";
 import { ServiceAuth } from "./service-auth.js";
 import { resolvePourStations } from "./pour-stations.js";
+// The MDB board (and with it `@zapvend/hal/mdb`) is loaded only when the config names it.
+import type { MdbBoard } from "./mdb-board.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -106,6 +110,8 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   private readonly startedAt = Date.now();
   private db: Database.Database | undefined;
   private hardware: Hardware | undefined;
+  /** The MDB cashless reader of the machine's VMC, when the board is `mdb` (then there is no `hardware`). */
+  private mdb: MdbBoard | undefined;
   private payments: PaymentService | undefined;
   private controller: VendController | undefined;
   private server: MachineServer | undefined;
@@ -147,10 +153,18 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       this.db?.close();
     });
 
-    this.hardware = await openHardware({ board: config.board, logger: this.log.child("vend:hal") });
-    this.cleanups.push(() => this.hardware?.close());
-    const stations = resolvePourStations(config.catalog, Object.keys(this.hardware.pinmap.pourStations));
-    if (!stations.ok) throw new Error(`config: ${stations.message}`);
+    let stationOf = new Map<string, string>();
+    if (config.board.kind === "mdb") {
+      const { openMdbBoard } = await import("./mdb-board.js");
+      this.mdb = await openMdbBoard(config.board, config.pricing.currency, this.log);
+      this.cleanups.push(() => this.mdb?.close());
+    } else {
+      this.hardware = await openHardware({ board: config.board, logger: this.log.child("vend:hal") });
+      this.cleanups.push(() => this.hardware?.close());
+      const stations = resolvePourStations(config.catalog, Object.keys(this.hardware.pinmap.pourStations));
+      if (!stations.ok) throw new Error(`config: ${stations.message}`);
+      stationOf = stations.stationOf;
+    }
 
     const backend = await createBackend(config.payments.backend, {
       network: config.payments.network,
@@ -165,7 +179,8 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       // The invoice must still be valid for about the expiry the machine asked for: the config allows 30 s, and the
       // payments default of 60 s refused every invoice below 60 s (and some at exactly 60 s, the node's timestamp
       // being rounded down to the second). 5 s of slack for a slow node and that rounding.
-      minRemainingSec: Math.min(60, config.payments.invoiceExpirySec - 5),
+      // An MDB machine's invoices expire sooner (before the VMC's approval timeout): the same slack below that expiry.
+      minRemainingSec: Math.max(1, Math.min(60, config.payments.invoiceExpirySec - 5, config.board.kind === "mdb" ? mdbInvoiceExpirySec(config.board) - 3 : Infinity)),
       logger: this.log.child("pay:service"),
     });
     await this.payments.start();
@@ -183,13 +198,13 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
     this.controller = new VendController({
       db: this.db,
-      hardware: this.hardware,
+      ...(this.mdb ? { vendStep: this.mdb.sales } : { hardware: this.hardware }),
       payments: this.payments,
       events: this.bridge.outbox,
       catalog: config.catalog,
       quote: (p) => this.quote(p),
       invoiceExpirySec: config.payments.invoiceExpirySec,
-      pourStation: (slot) => stations.stationOf.get(slot),
+      pourStation: (slot) => stationOf.get(slot),
       logger: this.log.child("vend:controller"),
     });
     const ctl = this.controller;
@@ -207,28 +222,13 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     await ctl.start();
     this.cleanups.push(() => ctl.stop());
     this.syncSimStock();
-
-    const bridge = this.bridge;
-    const db = this.db;
-    const offDoor = this.hardware.on("door", (door) => {
-      db.transaction(() => bridge.outbox.enqueue({ type: "door", open: door === "open" }))();
-      // The service menu needs the open door: closing it ends every service session.
-      if (door === "closed") this.auth.revokeAll();
-      this.syncServiceStatus();
-      this.emitStatus();
-    });
-    this.syncServiceStatus();
-    // What the hardware raises or ends on its own (the drop beam broken while idle, the board gone) goes to the
-    // controller, which tells the fleet; the kiosk and the service menu follow the status either way.
-    const offFault = this.hardware.on("fault", (f) => {
-      ctl.hardwareFault(f, true);
-      this.emitStatus();
-    });
-    const offFaultCleared = this.hardware.on("fault-cleared", (f) => {
-      ctl.hardwareFault(f, false);
-      this.emitStatus();
-    });
-    this.cleanups.push(offDoor, offFault, offFaultCleared);
+    if (this.mdb) {
+      // From here on the VMC's vend requests become orders; its state changes show on the kiosk ("not selling").
+      this.mdb.sales.attach(ctl);
+      const offState = this.mdb.device.on("state", () => this.emitStatus());
+      const offClosed = this.mdb.device.on("closed", () => this.emitStatus());
+      this.cleanups.push(offState, offClosed);
+    } else this.watchHardware(ctl);
     const onHealth = () => this.emitStatus();
     this.payments.monitor.on("health", onHealth);
     this.cleanups.push(() => void this.payments?.monitor.off("health", onHealth));
@@ -246,6 +246,32 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     this.cleanups.push(() => this.server?.stop());
     this.log.info("machine up", { url: this.url, board: config.board.kind, backend: config.payments.backend.kind, hold: this.payments.holdInvoices });
     return this.url;
+  }
+
+  /** The door and the faults the hal raises on its own (direct-drive boards). */
+  private watchHardware(ctl: VendController): void {
+    const hardware = this.hardware!;
+    const bridge = this.bridge!;
+    const db = this.db!;
+    const offDoor = hardware.on("door", (door) => {
+      db.transaction(() => bridge.outbox.enqueue({ type: "door", open: door === "open" }))();
+      // The service menu needs the open door: closing it ends every service session.
+      if (door === "closed") this.auth.revokeAll();
+      this.syncServiceStatus();
+      this.emitStatus();
+    });
+    this.syncServiceStatus();
+    // What the hardware raises or ends on its own (the drop beam broken while idle, the board gone) goes to the
+    // controller, which tells the fleet; the kiosk and the service menu follow the status either way.
+    const offFault = hardware.on("fault", (f) => {
+      ctl.hardwareFault(f, true);
+      this.emitStatus();
+    });
+    const offFaultCleared = hardware.on("fault-cleared", (f) => {
+      ctl.hardwareFault(f, false);
+      this.emitStatus();
+    });
+    this.cleanups.push(offDoor, offFault, offFaultCleared);
   }
 
   /** Stops in the reverse order of start: the HTTP server first, the database last. */
@@ -321,6 +347,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
           payments: s.payments,
           hardware: s.hardware,
           stock: products().map((p) => ({ slot: p.slot, stock: p.stock })),
+          ...(s.mdb ? { mdb: s.mdb } : {}),
         };
       },
       appliedState: applied,
@@ -392,7 +419,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   }
 
   status(): MachineStatusView {
-    const hw = this.hardware?.status();
+    const hw = this.hardware?.status() ?? this.mdb?.sales.status();
     const payments = this.payments?.health() ?? "down";
     // sellBlocker() is null when the machine can sell: no `??` here, null is the good answer.
     const blocker = this.controller ? this.controller.sellBlocker() : new ControllerError("stopping", "starting");
@@ -412,6 +439,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       hardware: !hw ? "down" : hw.ready && faults.length === 0 ? "up" : hw.ready ? "degraded" : "down",
       door: hw?.door ?? "open",
       faults: faults.slice(0, 50),
+      ...(this.mdb ? { mdb: this.mdb.sales.mdbStatus() } : {}),
     };
   }
 
@@ -424,6 +452,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       uptimeMs: Date.now() - this.startedAt,
       demoWallet: this.demoPay !== undefined,
       ...(this.hardware && simOf(this.hardware) ? { demoBoard: true } : {}),
+      ...(this.mdb?.vmc ? { demoVmc: true } : {}),
     };
   }
 
@@ -442,7 +471,10 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   }
 
   currentOrder(): Order | null {
-    const o = this.controller?.currentOrder();
+    // An MDB machine's order starts at the VMC's keypad: a kiosk that (re)loads shows the open vend request's QR.
+    const vmcOrderId = this.mdb?.sales.current()?.orderId;
+    const vmcOrder = vmcOrderId !== undefined ? this.controller?.getOrder(vmcOrderId) : undefined;
+    const o = vmcOrder?.state === "pending" ? vmcOrder : this.controller?.currentOrder();
     return o ? this.ctl.toView(o) : null;
   }
 
@@ -494,6 +526,20 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       this.log.info("demo: sim board set", { door: sim.doorOpen ? "open" : "closed", faults: sim.faults });
       this.emitStatus();
       return { door: sim.doorOpen ? "open" : "closed", faults: [...sim.faults] };
+    };
+  }
+
+  /** The sim VMC's keypad and faults (demo, tests); undefined unless the board is `mdb` on the sim VMC. */
+  get demoVmc(): { get(): DemoVmcResponse; post(body: unknown): Promise<DemoVmcResponse> } | undefined {
+    const demo = this.mdb?.demo;
+    if (!demo) return undefined;
+    return {
+      get: () => demo.get(),
+      post: async (body) => {
+        const r = await demo.post(body);
+        this.log.info("demo: sim VMC", { body, phase: r.phase });
+        return r;
+      },
     };
   }
 
@@ -557,6 +603,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       return { status: 200, body: { slot: parsed.value.slot, ...r, finishedAt: Date.now() } };
     }
     if (req.method === "GET" && sub === "harness") {
+      if (this.mdb) throw new ApiFailure(409, "use_harness", "an MDB machine's checks run in zapvend-harness --board mdb --port <path>");
       if (!this.hardware) throw new ApiFailure(503, "hardware_unavailable", "no hardware");
       // From the kiosk nothing moves: the checks that turn a motor need the technician's harness with --yes.
       const checks = await runChecks({ hardware: this.hardware, clock: systemClock, signal: AbortSignal.timeout(30_000), allowMotion: false });

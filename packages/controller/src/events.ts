@@ -3,7 +3,7 @@
 // would roll the transition back although the physical action (a vend, a cancel) already happened. So every event
 // is built here to be acceptable: the parts that come from outside the controller (error codes and messages of the
 // hardware or of a Lightning backend, sensor evidence) are normalized to the schema's limits first.
-import { EventBody, VendEvidence, type CodedError, type EventBody as EventBodyT } from "@zapvend/protocol";
+import { EventBody, OrderEvidence, type CodedError, type EventBody as EventBodyT } from "@zapvend/protocol";
 
 /** Codes the controller itself raises as faults (in addition to protocol's `FaultCode`). */
 export const ControllerFaultCode = {
@@ -35,9 +35,9 @@ export function safeCoded(e: { code?: unknown; message?: unknown } | null | unde
 }
 
 /** Evidence inside the schema's bounds (a sensor that reported nonsense must not cost the record), or null. */
-function safeEvidence(e: unknown): VendEvidence | null {
+function safeEvidence(e: unknown): OrderEvidence | null {
   if (e === null || e === undefined) return null;
-  const parsed = VendEvidence.safeParse(e);
+  const parsed = OrderEvidence.safeParse(e);
   if (parsed.success) return parsed.data;
   const x = e as Record<string, unknown>;
   const nat = (v: unknown, max = Number.MAX_SAFE_INTEGER) => Math.min(max, Math.max(0, Math.round(Number.isFinite(Number(v)) ? Number(v) : 0)));
@@ -52,6 +52,9 @@ function safeEvidence(e: unknown): VendEvidence | null {
     };
   }
   if (x.kind === "spiral") return { kind: "spiral", dropSeen: x.dropSeen === true, homed: x.homed === true, runMs: nat(x.runMs) };
+  if (x.kind === "mdb") {
+    return { kind: "mdb", selection: nat(x.selection, 65_535), priceUnits: nat(x.priceUnits), result: x.result === "success" ? "success" : "failure", waitedMs: nat(x.waitedMs) };
+  }
   return null;
 }
 

@@ -1,7 +1,7 @@
 // The crash-safe journal: every order transition is written (and fsynced) before the machine acts on it.
 // better-sqlite3 in WAL mode with synchronous=FULL: a committed transaction survives a power cut.
 import type Database from "better-sqlite3";
-import type { CodedError, FiatAmount, OrderState, ProductKind, Rate, VendEvidence } from "@zapvend/protocol";
+import type { CodedError, FiatAmount, OrderEvidence, OrderState, ProductKind, Rate } from "@zapvend/protocol";
 
 export interface OrderRecord {
   orderId: string;
@@ -23,7 +23,7 @@ export interface OrderRecord {
   expiresAt: number;
   updatedAt: number;
   failure: CodedError | null;
-  evidence: VendEvidence | null;
+  evidence: OrderEvidence | null;
   credit: { creditId: string; amountMsat: bigint } | null;
   /**
    * The credit this order spends (reserved while the order is open) and the part of the price taken from it.
@@ -214,7 +214,7 @@ function fromRow(r: OrderRow): OrderRecord {
     expiresAt: r.expires_at,
     updatedAt: r.updated_at,
     failure: r.failure ? (JSON.parse(r.failure) as CodedError) : null,
-    evidence: r.evidence ? (JSON.parse(r.evidence) as VendEvidence) : null,
+    evidence: r.evidence ? (JSON.parse(r.evidence) as OrderEvidence) : null,
     credit: r.credit_id && r.credit_msat ? { creditId: r.credit_id, amountMsat: BigInt(r.credit_msat) } : null,
     creditUsed: r.credit_used_id && r.credit_applied_msat ? { creditId: r.credit_used_id, appliedMsat: BigInt(r.credit_applied_msat) } : null,
     settlement: r.settlement === "lost" ? "lost" : null,

@@ -1,7 +1,7 @@
 // The ports the controller drives. They are structural: `@zapvend/hal`'s Hardware, `@zapvend/payments`' backend and
 // monitor, and `@zapvend/mqtt-bridge`'s Outbox satisfy them, and the machine daemon wires the concrete ones. The
 // controller never names a board or a backend.
-import type { EventBody, VendEvidence, VendProgress } from "@zapvend/protocol";
+import type { EventBody, OrderEvidence, VendEvidence, VendProgress } from "@zapvend/protocol";
 
 export interface Clock {
   now(): number;
@@ -30,7 +30,7 @@ export interface VendOptions {
 export interface VendFailure {
   code: string;
   message: string;
-  evidence?: VendEvidence;
+  evidence?: OrderEvidence;
 }
 
 /** The hardware as the vend cycle needs it (`@zapvend/hal`'s `Hardware`). */

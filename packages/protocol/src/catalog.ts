@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { CurrencyCode, EpochMs, MachineId, MsatString, SlotId, text } from "./common.js";
 
-export const ProductKind = { POUR: "pour", SPIRAL: "spiral" } as const;
+/** `mdb`: vended by the machine's own controller (VMC), zapvend approves it as the MDB cashless reader. */
+export const ProductKind = { POUR: "pour", SPIRAL: "spiral", MDB: "mdb" } as const;
 export type ProductKind = (typeof ProductKind)[keyof typeof ProductKind];
-export const ProductKindSchema = z.enum(["pour", "spiral"]);
+export const ProductKindSchema = z.enum(["pour", "spiral", "mdb"]);
 
 /** A fiat amount in the currency's minor unit (cents for EUR, yen for JPY): an integer, never a float. */
 export const FiatAmount = z.object({
@@ -37,6 +38,9 @@ export const Product = z.object({
   const p = ctx.value;
   if (p.kind === "pour" && p.volumeMl === undefined) {
     ctx.issues.push({ code: "custom", message: "a pour product needs volumeMl", path: ["volumeMl"], input: p, params: { code: "missing_field" } });
+  }
+  if (p.kind === "mdb" && !/^S[0-9]{1,3}$/.test(p.slot)) {
+    ctx.issues.push({ code: "custom", message: `an mdb product's slot is "S" and the VMC's selection number, e.g. "S12" (got ${p.slot})`, path: ["slot"], input: p, params: { code: "bad_value" } });
   }
   if (p.stock > p.capacity) {
     ctx.issues.push({ code: "custom", message: `stock ${p.stock} exceeds capacity ${p.capacity}`, path: ["stock"], input: p, params: { code: "out_of_range" } });

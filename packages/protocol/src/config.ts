@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CurrencyCode, Hex33, MachineId, MsatString, text } from "./common.js";
 import { Product } from "./catalog.js";
+import { MdbBoardConfig } from "./mdb.js";
 
 /** Bitcoin networks an invoice can be for (BOLT 11 prefixes lnbc, lntb, lntbs, lnbcrt, lnsb). */
 export const NetworkSchema = z.enum(["bitcoin", "testnet", "signet", "regtest", "simnet"]);
@@ -89,6 +90,7 @@ export const PricingConfig = z.strictObject({
 });
 export type PricingConfig = z.infer<typeof PricingConfig>;
 
+/** A board zapvend drives itself (pump, spirals, sensors) through a pin map. */
 export const BoardConfig = z.strictObject({
   kind: z.enum(["sim", "raspi", "firmata", "gpiod"]),
   /** The pin map JSON (see `hardware/`). */
@@ -99,6 +101,13 @@ export const BoardConfig = z.strictObject({
   simFaults: z.array(z.string().max(64)).max(20).default([]),
 });
 export type BoardConfig = z.infer<typeof BoardConfig>;
+
+/**
+ * The machine's hardware (`board` of the machine config): a board it drives itself (`BoardConfig`: `sim`, `raspi`,
+ * `firmata`), or `mdb`: the cashless reader of a vending machine whose own controller (VMC) vends (`MdbBoardConfig`).
+ */
+export const MachineBoardConfig = z.discriminatedUnion("kind", [BoardConfig, MdbBoardConfig]);
+export type MachineBoardConfig = z.infer<typeof MachineBoardConfig>;
 
 /** An operator key the machine trusts for signed commands and desired state. */
 export const OperatorKey = z.strictObject({
@@ -141,7 +150,7 @@ export const MachineConfig = z.strictObject({
    */
   allowDemoWallet: z.boolean().default(false),
   mqtt: MqttConfig.default({ url: "mqtt://127.0.0.1:1883", telemetryIntervalMs: 30_000 }),
-  board: BoardConfig,
+  board: MachineBoardConfig,
   payments: PaymentsConfig,
   pricing: PricingConfig.default({ currency: "EUR", maxRateAgeSec: 600 }),
   catalog: z.array(Product).min(1).max(200),
@@ -169,6 +178,11 @@ export const MachineConfig = z.strictObject({
       ctx.issues.push({ code: "custom", message: `slot ${p.slot} appears twice in the catalog`, path: ["catalog", i, "slot"], input: p, params: { code: "bad_value" } });
     }
     seen.add(p.slot);
+    // The catalog of an MDB machine is its selection map; a direct-drive machine has no VMC selections.
+    if ((ctx.value.board.kind === "mdb") !== (p.kind === "mdb")) {
+      const message = ctx.value.board.kind === "mdb" ? `with board "mdb" every catalog entry is kind "mdb" (slot ${p.slot} is ${p.kind})` : `kind "mdb" (slot ${p.slot}) needs board "mdb"`;
+      ctx.issues.push({ code: "custom", message, path: ["catalog", i, "kind"], input: p, params: { code: "bad_value" } });
+    }
   });
 });
 export type MachineConfig = z.infer<typeof MachineConfig>;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CodedError, EpochMs, Hex32, Id, MachineId, MsatString, SlotId, text } from "./common.js";
 import { FiatAmount } from "./catalog.js";
 import { MAX_COMMAND_LIFETIME_MS } from "./mqtt-payloads.js";
-import { VendEvidence } from "./order.js";
+import { OrderEvidence } from "./order.js";
 
 /** One machine as `GET /api/machines` lists it. */
 export const MachineSummary = z.object({
@@ -16,6 +16,11 @@ export const MachineSummary = z.object({
   faults: z.array(CodedError),
   /** Sequence numbers the fleet expected but never received (lost events), if any. */
   missingEvents: z.int().min(0),
+  /**
+   * `direct`: zapvend drives the pump and spirals itself; `mdb`: the cashless reader of a vending machine whose own
+   * controller (VMC) vends. From the machine's birth; absent until the fleet received one.
+   */
+  kind: z.enum(["direct", "mdb"]).optional(),
 });
 export type MachineSummary = z.infer<typeof MachineSummary>;
 
@@ -31,8 +36,10 @@ export const Sale = z.object({
   fiat: FiatAmount.nullable(),
   paymentHash: Hex32,
   hold: z.boolean(),
-  evidence: VendEvidence,
+  evidence: OrderEvidence,
   settledAt: EpochMs,
+  /** The VMC's selection number, for a sale of an MDB machine. */
+  selection: z.int().min(0).max(65_535).optional(),
 });
 export type Sale = z.infer<typeof Sale>;
 

@@ -19,3 +19,4 @@ export * from "./harness.js";
 export * from "./service-api.js";
 export * from "./pinmap.js";
 export * from "./parse.js";
+export * from "./mdb.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MdbStatusView } from "./mdb.js";
 import { CodedError, EpochMs, HealthSchema, Hex32, Id, MachineId, MsatString, SlotId, Bolt11String, text } from "./common.js";
 import { Catalog } from "./catalog.js";
 import { Order, OrderStateSchema, VendProgress } from "./order.js";
@@ -85,6 +86,8 @@ export const MachineStatusView = z.object({
    * Optional: older machines do not send it.
    */
   operatingMode: z.enum(["normal", "maintenance"]).optional(),
+  /** A machine that is the MDB cashless reader of a VMC: its MDB state. Absent on direct-drive machines. */
+  mdb: MdbStatusView.optional(),
 });
 export type MachineStatusView = z.infer<typeof MachineStatusView>;
 
@@ -97,6 +100,8 @@ export const HealthResponse = MachineStatusView.extend({
   demoWallet: z.boolean().optional(),
   /** True when the board is the sim board: the demo (and tests) can open the door and inject faults (`POST /api/demo/sim`). */
   demoBoard: z.boolean().optional(),
+  /** True when the machine is the MDB reader of the sim VMC: the demo can press its keypad (`POST /api/demo/vmc`). */
+  demoVmc: z.boolean().optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { MdbStatusView } from "./mdb.js";
 import { CodedError, EpochMs, HealthSchema, Hex32, Id, MachineId, MsatString, SlotId, text } from "./common.js";
 import { FiatAmount, Price, ProductKindSchema } from "./catalog.js";
-import { VendEvidence } from "./order.js";
+import { OrderEvidence } from "./order.js";
 import { CommandName, EventType } from "./mqtt-topics.js";
 
 /** Protocol version of every payload. */
@@ -78,6 +79,8 @@ export const TelemetryPayload = Envelope.extend({
   uptimeMs: z.int().min(0),
   rssMb: z.number().min(0).max(1_000_000),
   stock: z.array(z.object({ slot: SlotId, stock: z.int().min(0) })).max(200),
+  /** A machine that is the MDB cashless reader of a VMC: its MDB state. */
+  mdb: MdbStatusView.optional(),
 });
 export type TelemetryPayload = z.infer<typeof TelemetryPayload>;
 
@@ -90,7 +93,7 @@ const SaleEvent = z.object({
   fiat: FiatAmount.nullable(),
   paymentHash: Hex32,
   hold: z.boolean(),
-  evidence: VendEvidence,
+  evidence: OrderEvidence,
   settledAt: EpochMs,
   /**
    * Part of the price paid from a credit (granted earlier for a failed vend, already reported by a `credit` event):
@@ -100,6 +103,8 @@ const SaleEvent = z.object({
   paidByCreditMsat: MsatString.optional(),
   /** The credit spent, with `paidByCreditMsat`. */
   creditId: Id.optional(),
+  /** The VMC's selection number, for a sale through the MDB cashless device (`slot` is then "S<selection>"). */
+  selection: z.int().min(0).max(65_535).optional(),
 });
 const RefundEvent = z.object({
   type: z.literal(EventType.REFUND),
@@ -108,13 +113,18 @@ const RefundEvent = z.object({
   amountMsat: MsatString,
   paymentHash: Hex32,
   reason: CodedError,
+  /**
+   * True when the product may have come out although the payment is refunded: an MDB vend the VMC was approved for
+   * whose result was never read (the daemon died, the port closed). The operator counts these.
+   */
+  possiblyVended: z.boolean().optional(),
 });
 const VendFailedEvent = z.object({
   type: z.literal(EventType.VEND_FAILED),
   orderId: Id,
   slot: SlotId,
   reason: CodedError,
-  evidence: VendEvidence.nullable(),
+  evidence: OrderEvidence.nullable(),
 });
 const CreditEvent = z.object({
   type: z.literal(EventType.CREDIT),

@@ -45,6 +45,27 @@ export const VendEvidence = z.discriminatedUnion("kind", [
 ]);
 export type VendEvidence = z.infer<typeof VendEvidence>;
 
+/** What proves an MDB vend: the VMC's own report over MDB, after zapvend approved the vend. */
+export const MdbEvidence = z.object({
+  kind: z.literal("mdb"),
+  /** The VMC's selection (item number). */
+  selection: z.int().min(0).max(65_535),
+  /** The price the VMC asked, in its units (`scaleFactor × 10^-decimalPlaces` of the currency). */
+  priceUnits: z.int().min(0),
+  /** `success`: VEND SUCCESS read from the wire (what settles); `failure`: VEND FAILURE. */
+  result: z.enum(["success", "failure"]),
+  /** From the approval written to the VMC's answer. */
+  waitedMs: z.int().min(0),
+});
+export type MdbEvidence = z.infer<typeof MdbEvidence>;
+
+/**
+ * The evidence an order's vend left: the machine's own sensors (`VendEvidence`: a pour, a spiral), or the VMC's
+ * report when the machine is an MDB cashless reader (`MdbEvidence`).
+ */
+export const OrderEvidence = z.discriminatedUnion("kind", [...VendEvidence.options, MdbEvidence]);
+export type OrderEvidence = z.infer<typeof OrderEvidence>;
+
 /** Live progress of a vend, pushed on the kiosk WebSocket. */
 export const VendProgress = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("pour"), pouredMl: z.number().min(0), targetMl: z.int().min(0) }),
@@ -72,7 +93,7 @@ export const Order = z.object({
   updatedAt: EpochMs,
   /** Why a vend failed or an order ended early. */
   failure: CodedError.nullable().optional(),
-  evidence: VendEvidence.nullable().optional(),
+  evidence: OrderEvidence.nullable().optional(),
   /** Credit granted to the buyer when a plain-paid vend failed. */
   credit: z.object({ creditId: Id, amountMsat: MsatString }).nullable().optional(),
   /**

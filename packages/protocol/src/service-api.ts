@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CodedError, EpochMs, SlotId, text } from "./common.js";
 import { ProductKindSchema } from "./catalog.js";
-import { VendEvidence } from "./order.js";
+import { OrderEvidence } from "./order.js";
 import { MachineStatusView } from "./kiosk-api.js";
 
 // The technician's service API of the machine, behind the PIN (the kiosk's service menu). Every route below
@@ -78,7 +78,7 @@ export const TestVendResponse = z.object({
   ok: z.boolean(),
   /** The fault when it failed (`FaultCode`). */
   failure: CodedError.nullable(),
-  evidence: VendEvidence.nullable(),
+  evidence: OrderEvidence.nullable(),
   finishedAt: EpochMs,
 });
 export type TestVendResponse = z.infer<typeof TestVendResponse>;

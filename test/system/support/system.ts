@@ -13,7 +13,7 @@ import { afterAll } from "vitest";
 import { createLogger, Machine } from "@zapvend/machine";
 import { testFileBroker } from "@zapvend/mqtt-bridge/testing";
 import { startSimNode, type SimInvoice, type SimNodeServer } from "@zapvend/payments/sim";
-import { parseMachineConfig, topics, type CatalogEntry, type Order, type OrderState } from "@zapvend/protocol";
+import { parseMachineConfig, topics, type CatalogEntry, type DemoVmcResponse, type Order, type OrderState } from "@zapvend/protocol";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 /** This test file's broker: each file has its own, so suites side by side never see each other's machines. */
@@ -21,7 +21,8 @@ export const brokerUrl = await testFileBroker(process.env.ZAPVEND_TEST_MQTT_URL,
 const runId = `${Date.now().toString(36).slice(-4)}${Math.random().toString(36).slice(2, 6)}`;
 let seq = 0;
 
-export const MachineKind = { DRINKS: "drinks", SNACKS: "snacks" } as const;
+/** `mdb`: the MDB cashless reader of the sim VMC (behind a socat pty), selling the VMC's selections. */
+export const MachineKind = { DRINKS: "drinks", SNACKS: "snacks", MDB: "mdb" } as const;
 export type MachineKind = (typeof MachineKind)[keyof typeof MachineKind];
 
 /** The two machine kinds of the demo: a pour station with a flow meter, and spirals with a drop beam. */
@@ -45,7 +46,25 @@ export const KINDS: Record<MachineKind, { pinmap: string; slot: string; otherSlo
       { slot: "A2", name: "Nuts", kind: "spiral", price: { unit: "msat", amountMsat: "900000" }, stock: 3, capacity: 10 },
     ],
   },
+  mdb: {
+    pinmap: "",
+    slot: "S12",
+    otherSlot: "S13",
+    // The sim VMC asks 150 units = 1.50 EUR for selection 12: 1 500 000 msat at the fixed rate below.
+    priceMsat: 1_500_000n,
+    catalog: [
+      { slot: "S12", name: "Cola", kind: "mdb", icon: "🥤", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 10, capacity: 10 },
+      { slot: "S13", name: "Water", kind: "mdb", price: { unit: "fiat", currency: "EUR", amountMinor: 100 }, stock: 10, capacity: 10, enabled: false },
+    ],
+  },
 };
+
+/** The sim VMC's price list of the `mdb` system: 12 → 1.50, 13 (disabled in the selection map) → 1.00, 14 → 2.00. */
+const MDB_SELECTIONS = [
+  { selection: 12, priceUnits: 150 },
+  { selection: 13, priceUnits: 100 },
+  { selection: 14, priceUnits: 200 },
+];
 
 export interface SystemOptions {
   /** Faults the sim board starts with (`pump-dry`, `spiral-jam`, ...). */
@@ -56,6 +75,13 @@ export interface SystemOptions {
   invoiceExpirySec?: number;
   /** Wait until the machine says it is selling (default true). */
   waitSelling?: boolean;
+  /** `mdb` machine: more of its board config (`approvalTimeoutSec`, `invoiceExpirySec`, `maxPriceMinor`, ...) and the sim VMC's vend duration. */
+  mdb?: Record<string, unknown> & { vendDurationMs?: number };
+}
+
+/** The board config of the `mdb` system: the sim VMC, with the test's settings. */
+function mdbBoard({ vendDurationMs, ...board }: NonNullable<SystemOptions["mdb"]>): Record<string, unknown> {
+  return { kind: "mdb", port: "sim", ...board, sim: { selections: MDB_SELECTIONS, ...(vendDurationMs !== undefined ? { vendDurationMs } : {}) } };
 }
 
 export interface HttpAnswer {
@@ -130,7 +156,10 @@ export class VendSystem {
       machineId: id,
       http: { host: "127.0.0.1", port: 0 },
       mqtt: { url: brokerUrl, telemetryIntervalMs: 60_000 },
-      board: { kind: "sim", pinmap: KINDS[kind].pinmap, simFaults: opts.simFaults ?? [] },
+      board:
+        kind === "mdb"
+          ? mdbBoard(opts.mdb ?? {})
+          : { kind: "sim", pinmap: KINDS[kind].pinmap, simFaults: opts.simFaults ?? [] },
       payments: { backend: { kind: "sim", url: node.url }, network: "regtest", invoiceExpirySec: opts.invoiceExpirySec ?? 120 },
       pricing: { currency: "EUR", rate: { source: "fixed", msatPerUnit: "1000000" } },
       catalog,
@@ -283,6 +312,38 @@ export class VendSystem {
   }
 
   // --- the fleet (MQTT) -----------------------------------------------------------------------------------------
+
+  // --- the sim VMC (mdb) ----------------------------------------------------------------------------------------
+
+  /** Presses the sim VMC's keypad or injects one of its faults (`POST /api/demo/vmc`). */
+  vmc(body: Record<string, unknown>): Promise<HttpAnswer> {
+    return postJson(`${this.url}/api/demo/vmc`, body);
+  }
+
+  /** The sim VMC's state and the lines exchanged (`GET /api/demo/vmc`). */
+  vmcState(): Promise<DemoVmcResponse> {
+    return getJson<DemoVmcResponse>(`${this.url}/api/demo/vmc`);
+  }
+
+  /** The machine's newest order (a VMC vend request makes one without the kiosk asking). */
+  latestOrderId(): string | undefined {
+    return (this.journal.prepare("SELECT order_id FROM orders ORDER BY created_at DESC, rowid DESC LIMIT 1").get() as { order_id: string } | undefined)?.order_id;
+  }
+
+  /** Waits until a VMC vend request made an order with a payable invoice, and returns it. */
+  async waitForVendRequestOrder(previous?: string): Promise<Order> {
+    return until(
+      "an order for the VMC's vend request",
+      async () => {
+        const id = this.latestOrderId();
+        if (!id || id === previous) return undefined;
+        const o = await this.order(id);
+        return o.bolt11 ? o : undefined;
+      },
+      15_000,
+      () => this.recentLogs(),
+    );
+  }
 
   eventsOf(type: string, orderId?: string): FleetEvent[] {
     return this.events.filter((e) => e.type === type && (orderId === undefined || e.orderId === orderId));

@@ -24,11 +24,14 @@ export function status(machineId: string, state: "online" | "offline" | "lost" |
   return parsed(topics.status(machineId), { ...env(o), state });
 }
 
-export function birth(machineId: string, o: { boot?: number; ts?: number; slots?: Array<{ slot: string; name?: string; stock?: number; capacity?: number; priceMsat?: string; enabled?: boolean }> } = {}): MqttMessage {
+export function birth(
+  machineId: string,
+  o: { boot?: number; ts?: number; board?: string; slots?: Array<{ slot: string; name?: string; stock?: number; capacity?: number; priceMsat?: string; enabled?: boolean }> } = {},
+): MqttMessage {
   const slots = (o.slots ?? [{ slot: "A1" }, { slot: "A2" }]).map((s) => ({
     slot: s.slot,
     name: s.name ?? `Product ${s.slot}`,
-    kind: "spiral",
+    kind: o.board === "mdb" ? "mdb" : "spiral",
     capacity: s.capacity ?? 10,
     stock: s.stock ?? 8,
     price: { unit: "msat", amountMsat: s.priceMsat ?? "1500000" },
@@ -39,7 +42,7 @@ export function birth(machineId: string, o: { boot?: number; ts?: number; slots?
     model: "zapvend test",
     softwareVersion: "0.1.0",
     slots,
-    capabilities: { holdInvoices: true, paymentsBackend: "sim", board: "sim" },
+    capabilities: { holdInvoices: true, paymentsBackend: "sim", board: o.board ?? "sim" },
     configVersions: { desired: 0, catalog: "abc" },
   });
 }
@@ -70,6 +73,8 @@ export interface SaleOpts {
   fiat?: { currency: string; amountMinor: number } | null;
   hold?: boolean;
   settledAt?: number;
+  /** A sale of an MDB machine: the VMC's selection (the slot is then "S<selection>", the evidence the VMC's). */
+  selection?: number;
 }
 
 export function sale(machineId: string, o: SaleOpts): MqttMessage {
@@ -78,13 +83,17 @@ export function sale(machineId: string, o: SaleOpts): MqttMessage {
     ...env({ id, ts: o.ts ?? o.settledAt, boot: o.boot, seq: o.seq }),
     type: "sale",
     orderId: `ord-${id}`,
-    slot: o.slot ?? "A1",
-    productName: `Product ${o.slot ?? "A1"}`,
+    slot: o.slot ?? (o.selection !== undefined ? `S${o.selection}` : "A1"),
+    productName: `Product ${o.slot ?? (o.selection !== undefined ? `S${o.selection}` : "A1")}`,
     amountMsat: o.amountMsat ?? "1500000",
     fiat: o.fiat === undefined ? { currency: "EUR", amountMinor: 150 } : o.fiat,
     paymentHash: hash(id),
     hold: o.hold ?? true,
-    evidence: { kind: "spiral", dropSeen: true, homed: true, runMs: 1800 },
+    evidence:
+      o.selection !== undefined
+        ? { kind: "mdb", selection: o.selection, priceUnits: 150, result: "success", waitedMs: 1500 }
+        : { kind: "spiral", dropSeen: true, homed: true, runMs: 1800 },
+    ...(o.selection !== undefined ? { selection: o.selection } : {}),
     settledAt: o.settledAt ?? o.ts ?? 1_700_000_000_000,
   });
 }

@@ -376,7 +376,11 @@ export class FleetApp extends LitElement {
             (s) => html`<tr data-sale=${s.eventId}><td>${time(s.settledAt)}</td><td>${s.slot}</td><td>${s.productName}</td>
               <td>${sats(s.amountMsat)}${s.fiat ? html` <span class="muted">${fiat(s.fiat)}</span>` : nothing}</td>
               <td class="muted" title=${s.paymentHash}>${s.hold ? "hold, settled" : "paid"} · ${s.paymentHash.slice(0, 12)}…</td>
-              <td class="muted">${s.evidence.kind === "pour" ? `poured ${s.evidence.pouredMl.toFixed(0)}/${s.evidence.targetMl} ml, ${s.evidence.pulses} pulses` : `drop ${s.evidence.dropSeen ? "seen" : "not seen"}, ${s.evidence.homed ? "homed" : "not homed"}`} · ${s.evidence.runMs} ms</td></tr>`,
+              <td class="muted">${s.evidence.kind === "pour"
+                ? `poured ${s.evidence.pouredMl.toFixed(0)}/${s.evidence.targetMl} ml, ${s.evidence.pulses} pulses · ${s.evidence.runMs} ms`
+                : s.evidence.kind === "spiral"
+                  ? `drop ${s.evidence.dropSeen ? "seen" : "not seen"}, ${s.evidence.homed ? "homed" : "not homed"} · ${s.evidence.runMs} ms`
+                  : `VMC selection ${s.evidence.selection}: VEND ${s.evidence.result.toUpperCase()} · ${s.evidence.waitedMs} ms`}</td></tr>`,
           )}</tbody>
         </table>
       </section>

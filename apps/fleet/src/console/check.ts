@@ -94,6 +94,7 @@ export const machineSummary = obj<MachineSummary>({
   stock: arr(obj<MachineSummary["stock"][number]>({ slot: str, name: str, stock: int, capacity: int })),
   faults: arr(codedError),
   missingEvents: int,
+  kind: opt(oneOf("direct", "mdb")),
 });
 export const alert = obj<Alert>({
   id: str,
@@ -118,6 +119,7 @@ export const sale = obj<Sale>({
   hold: bool,
   evidence: record as Check<Sale["evidence"]>,
   settledAt: int,
+  selection: opt(int),
 });
 export const salesReportRow = obj<SalesReportRow>({
   key: str,

@@ -107,6 +107,8 @@ export interface EventRun {
 
 export interface DexSlotCounter {
   slot: string;
+  /** The VMC's selection id of an MDB machine's slot ("S12" → 12): the product identifier a VMC's DEX uses. */
+  selection?: number;
   name: string;
   price: SlotView["price"] | null;
   vends: number;
@@ -510,6 +512,7 @@ export class FleetStore {
         stock: (slotsBy.get(id) ?? []).map((s) => ({ slot: str(s.slot), name: str(s.name), stock: num(s.stock), capacity: num(s.capacity) })),
         faults: (faultsBy.get(id) ?? []).map((f) => ({ code: str(f.code), message: str(f.message) })),
         missingEvents: missingOf(r),
+        ...machineKindOf(r),
       };
     });
   }
@@ -752,11 +755,23 @@ export class FleetStore {
     const by = new Map(rows.map((r) => [str(r.slot), r]));
     const names = new Map(slots.map((s) => [s.slot, s]));
     const all = [...new Set([...slots.map((s) => s.slot), ...by.keys()])].sort();
-    return all.map((slot) => {
+    const [machine] = await this.db.all("SELECT capabilities FROM machines WHERE id = ?", [machineId]);
+    const mdb = machine !== undefined && machineKindOf(machine).kind === "mdb";
+    const counters = all.map((slot) => {
       const r = by.get(slot);
       const s = names.get(slot);
-      return { slot, name: s?.name ?? "", price: s?.price ?? null, vends: r ? num(r.n) : 0, valueMsat: r ? big(r.msat) : 0n };
+      const selection = mdb ? /^S([0-9]+)$/.exec(slot)?.[1] : undefined;
+      return {
+        slot,
+        ...(selection !== undefined ? { selection: Number(selection) } : {}),
+        name: s?.name ?? (selection !== undefined ? `Selection ${selection}` : ""),
+        price: s?.price ?? null,
+        vends: r ? num(r.n) : 0,
+        valueMsat: r ? big(r.msat) : 0n,
+      };
     });
+    // A VMC's DEX lists selections in their numeric order (10 before 9 would read wrong).
+    return mdb ? counters.sort((a, b) => (a.selection ?? 0) - (b.selection ?? 0)) : counters;
   }
 
   // ---------------------------------------------------------------- alerts
@@ -931,7 +946,18 @@ export function dayString(dayNumber: number): string {
   return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** The machine's kind from its birth's capabilities (`board: "mdb"`: the cashless reader of a VMC). */
+function machineKindOf(r: Row): { kind?: "direct" | "mdb" } {
+  if (r.capabilities === null || r.capabilities === undefined) return {};
+  try {
+    return { kind: (JSON.parse(str(r.capabilities)) as { board?: string }).board === "mdb" ? "mdb" : "direct" };
+  } catch {
+    return {};
+  }
+}
+
 function saleFromRow(r: Row): Sale {
+  const evidence = json<Sale["evidence"]>(r.evidence);
   return {
     machineId: str(r.machine_id),
     eventId: str(r.event_id),
@@ -943,8 +969,9 @@ function saleFromRow(r: Row): Sale {
     fiat: r.fiat_currency === null ? null : { currency: str(r.fiat_currency), amountMinor: num(r.fiat_minor) },
     paymentHash: str(r.payment_hash),
     hold: num(r.hold) === 1,
-    evidence: json<Sale["evidence"]>(r.evidence),
+    evidence,
     settledAt: num(r.at),
+    ...(evidence.kind === "mdb" ? { selection: evidence.selection } : {}),
   };
 }
 

@@ -12,6 +12,13 @@ export const LANG_NAME: Record<Lang, string> = { en: "English", fr: "Français",
 export const LANG_LATIN_NAME: Record<Lang, string> = { en: "English", fr: "Francais", ja: "Nihongo", zh: "Zhongwen" };
 
 const en = {
+  keypadTitle: "Choose on the machine's keypad",
+  keypadBody: "Press the number of your product on the machine. Then pay here with any Lightning wallet.",
+  selectionN: "Selection {n}",
+  vmcVending: "Paid. The machine is vending your product…",
+  reasonVmcOff: "The machine is not selling right now.",
+  cancelOnKeypad: "To cancel, press cancel on the machine's keypad.",
+  demoPress: "Press {n} (demo)",
   creditBanner: "Credit of {amount}: pick another product",
   creditApplied: "Credit applied: {amount}",
   pickAnother: "Pick another product",
@@ -112,6 +119,13 @@ export type MessageKey = keyof typeof en;
 type Messages = Record<MessageKey, string>;
 
 const fr: Messages = {
+  keypadTitle: "Choisissez sur le clavier du distributeur",
+  keypadBody: "Tapez le numéro de votre produit sur le distributeur, puis payez ici avec un portefeuille Lightning.",
+  selectionN: "Sélection {n}",
+  vmcVending: "Payé. Le distributeur délivre votre produit…",
+  reasonVmcOff: "Le distributeur ne vend pas pour le moment.",
+  cancelOnKeypad: "Pour annuler, appuyez sur annuler sur le clavier du distributeur.",
+  demoPress: "Appuyer sur {n} (démo)",
   creditBanner: "Crédit de {amount} : choisissez un autre produit",
   creditApplied: "Crédit appliqué : {amount}",
   pickAnother: "Choisir un autre produit",
@@ -210,6 +224,13 @@ const fr: Messages = {
 };
 
 const ja: Messages = {
+  keypadTitle: "自動販売機のボタンで選んでください",
+  keypadBody: "自動販売機で商品の番号を押してから、ここでLightningウォレットでお支払いください。",
+  selectionN: "商品番号 {n}",
+  vmcVending: "お支払い済みです。商品を出しています…",
+  reasonVmcOff: "この自動販売機は現在販売していません。",
+  cancelOnKeypad: "取り消すには、自動販売機の取消ボタンを押してください。",
+  demoPress: "{n} を押す（デモ）",
   creditBanner: "{amount} のクレジット：別の商品をお選びください",
   creditApplied: "クレジット適用：{amount}",
   pickAnother: "別の商品を選ぶ",
@@ -308,6 +329,13 @@ const ja: Messages = {
 };
 
 const zh: Messages = {
+  keypadTitle: "请在售货机键盘上选择",
+  keypadBody: "请在售货机上按下商品编号，然后在此用任意闪电钱包付款。",
+  selectionN: "商品 {n}",
+  vmcVending: "已付款。售货机正在出货…",
+  reasonVmcOff: "售货机暂停销售。",
+  cancelOnKeypad: "如需取消，请按售货机键盘上的取消键。",
+  demoPress: "按 {n}（演示）",
   creditBanner: "余额 {amount}：请选择其他商品",
   creditApplied: "已使用余额：{amount}",
   pickAnother: "选择其他商品",

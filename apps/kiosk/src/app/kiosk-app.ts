@@ -33,6 +33,8 @@ interface OrderView {
   creditAppliedMsat: string | null;
   /** The machine's code of why the order failed (`underpaid`, a vend fault), else null. */
   failureCode: string | null;
+  /** `mdb`: the machine's own controller (VMC) vends it; the buyer chose on its keypad. */
+  kind?: string;
 }
 
 function failureCodeOf(o: Order): string | null {
@@ -60,6 +62,7 @@ function viewOf(o: Order): OrderView {
     usedCreditId: null,
     creditAppliedMsat: null,
     failureCode: failureCodeOf(o),
+    kind: o.kind,
   };
 }
 
@@ -388,6 +391,8 @@ export class ZapvendKiosk extends LitElement {
             break;
           case "order":
             if (this.follow?.orderId === m.order.orderId) this.onOrder(m.order);
+            // The VMC's vend request (the buyer chose on the machine's keypad): its invoice is this screen's to show.
+            else if (m.order.kind === "mdb" && m.order.state === "pending") this.adoptVendRequest(m.order);
             // Someone paid an invoice this screen showed before a reload: show that vend.
             else if (VENDING_STATES.includes(m.order.state)) this.adopt(m.order);
             break;
@@ -470,7 +475,8 @@ export class ZapvendKiosk extends LitElement {
 
   private currentIs(order: Order | null): void {
     this.currentChecked = true;
-    if (isOrderLike(order) && SHOWN_AFTER_RELOAD.includes(order.state)) this.adopt(order);
+    if (isOrderLike(order) && order.kind === "mdb" && order.state === "pending") this.adoptVendRequest(order);
+    else if (isOrderLike(order) && SHOWN_AFTER_RELOAD.includes(order.state)) this.adopt(order);
     this.requestUpdate();
   }
 
@@ -488,6 +494,28 @@ export class ZapvendKiosk extends LitElement {
     this.follow = viewOf(o);
     this.conn?.send({ type: "watch", orderId: o.orderId });
     this.onOrder(o);
+  }
+
+  /**
+   * An MDB machine's order starts at the VMC's keypad, not on this screen: its invoice is shown as soon as the
+   * machine announces it (a new vend request replaces whatever screen is up, except the service menu and a vend).
+   */
+  private adoptVendRequest(o: Order): void {
+    const s = this.screen.name;
+    if (this.known.has(o.orderId) || s === "service" || s === "vending") return;
+    this.known.add(o.orderId);
+    const entry = this.catalog?.products.find((p) => p.slot === o.slot);
+    // The selection map's name, else "selection 12" in the buyer's language (the machine's stand-in is English).
+    const selection = /^S(\d+)$/.exec(o.slot)?.[1] ?? o.slot;
+    this.follow = { ...viewOf(o), productName: entry ? entry.name : this.m("selectionN", { n: selection }) };
+    this.orderConfirmed = true;
+    this.conn?.send({ type: "watch", orderId: o.orderId });
+    this.show({ name: "payment", order: this.follow });
+  }
+
+  /** True on a machine that is the MDB reader of a VMC: the buyer chooses on the machine's keypad. */
+  private get isVmcMachine(): boolean {
+    return this.status?.mdb !== undefined;
   }
 
   private setLang(lang: Lang): void {
@@ -736,12 +764,13 @@ export class ZapvendKiosk extends LitElement {
       case "catalog":
       case "creating":
         if (this.status && !this.status.selling) return this.renderOutOfService();
+        if (this.isVmcMachine && s.name === "catalog") return this.renderKeypadIdle(s.error, s.errorCode);
         return s.name === "catalog" ? this.renderCatalog(s.error, s.errorCode) : this.renderBusy(this.m("creating"));
       case "payment":
         if (this.status && !this.status.selling) return this.renderOutOfService();
         return this.renderPayment(s.order, s.paying === true);
       case "vending":
-        return this.renderVending(s.progress);
+        return s.order.kind === "mdb" ? this.renderVmcVending() : this.renderVending(s.progress);
       case "done":
         return html`<div class="screen" data-screen="done">
           <div class="center" role="status">
@@ -845,6 +874,59 @@ export class ZapvendKiosk extends LitElement {
     </button>`;
   }
 
+  /** The idle screen of an MDB machine: the buyer chooses on the machine's own keypad, the invoice comes here. */
+  private renderKeypadIdle(error?: MessageKey, code?: string): TemplateResult {
+    return html`<div class="screen" data-screen="keypad">
+      ${this.renderHeader(this.m("keypadTitle"))}
+      ${error ? html`<p class="banner" role="alert">${this.m(error, { code: code ?? "" })}</p>` : nothing}
+      ${this.credit
+        ? html`<div class="credit" role="status" data-credit>
+            <span>${this.m("creditBanner", { amount: formatSats(this.uiLang, this.credit.amountMsat) })}</span>
+            <button data-credit-done @click=${() => this.forgetCredit()}>${this.m("done")}</button>
+          </div>`
+        : nothing}
+      <div class="center" role="status">
+        <div class="mark" aria-hidden="true">⌨</div>
+        <p class="big">${this.m("keypadTitle")}</p>
+        <p>${this.m("keypadBody")}</p>
+        ${this.health?.demoVmc ? this.renderDemoKeypad() : nothing}
+      </div>
+      ${this.renderFooter()}
+    </div>`;
+  }
+
+  /**
+   * The demo only (the sim VMC, `health.demoVmc`): the machine's keypad on screen, one key per selection of the
+   * selection map. A real machine's buyer presses the VMC's own keypad.
+   */
+  private renderDemoKeypad(): TemplateResult {
+    const selections = (this.catalog?.products ?? []).map((p) => /^S(\d+)$/.exec(p.slot)?.[1]).filter((n): n is string => n !== undefined);
+    return html`<div class="row" data-demo-keypad>
+      ${selections.map(
+        (n) => html`<button data-demo-select=${n} @click=${() => void this.demoSelect(Number(n))}>${this.m("demoPress", { n })}</button>`,
+      )}
+    </div>`;
+  }
+
+  private async demoSelect(selection: number): Promise<void> {
+    try {
+      const res = await fetch("/api/demo/vmc", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ select: selection }) });
+      if (!res.ok) this.show({ name: "catalog", error: "errGeneric", errorCode: `vmc_${res.status}` });
+    } catch {
+      this.show({ name: "catalog", error: "errGeneric", errorCode: "vmc_unreachable" });
+    }
+  }
+
+  private renderVmcVending(): TemplateResult {
+    return html`<div class="screen" data-screen="vending">
+      <div class="center" role="status" aria-live="polite">
+        <div class="spinner" aria-hidden="true"></div>
+        <p class="big" data-progress data-vmc>${this.m("vmcVending")}</p>
+        ${this.connected || this.fromBoot ? nothing : html`<p class="muted">${this.m("reconnecting")}</p>`}
+      </div>
+    </div>`;
+  }
+
   private renderBusy(text: string): TemplateResult {
     return html`<div class="screen" data-screen="busy">
       <div class="center" role="status">
@@ -864,7 +946,9 @@ export class ZapvendKiosk extends LitElement {
           ? "reasonService"
           : st?.payments === "down"
             ? "reasonPayments"
-            : st && st.hardware !== "up"
+            : st?.mdb && !st.mdb.selling
+              ? "reasonVmcOff" // the VMC disabled or reset the reader (out of order, service mode), or the interface is gone
+              : st && st.hardware !== "up"
               ? "reasonHardware" // down, or a fault that stops every slot (a stuck drop beam): both stop the sale
               : "reasonUnknown";
     return html`<div class="screen oos" data-screen="out-of-service">
@@ -899,7 +983,7 @@ export class ZapvendKiosk extends LitElement {
           ${live ? html`<span>${this.m("scanToPay")}</span>` : nothing}
         </div>
         <div class="side">
-          <h2>${order.productName}</h2>
+          <h2 data-product>${this.iconOf(order)}${order.productName}</h2>
           <p class="amount" data-amount>${formatSats(this.uiLang, order.amountMsat)}</p>
           ${order.fiat ? html`<p class="fiatbig" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
           ${order.creditAppliedMsat
@@ -912,10 +996,19 @@ export class ZapvendKiosk extends LitElement {
               </button>`
             : nothing}
           ${live ? html`<a class="button" href=${walletLink(order.bolt11 ?? "")}>${this.m("openWallet")}</a>` : nothing}
-          <button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>
+          ${order.kind === "mdb"
+            ? html`<p class="muted" data-keypad-cancel>${this.m("cancelOnKeypad")}</p>`
+            : html`<button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>`}
         </div>
       </div>
     </div>`;
+  }
+
+  /** The product's icon (the selection map's image) before its name, on an MDB machine's payment screen. */
+  private iconOf(order: OrderView): TemplateResult | typeof nothing {
+    if (order.kind !== "mdb") return nothing;
+    const icon = this.catalog?.products.find((p) => p.slot === order.slot)?.icon;
+    return icon ? html`<span class="icon" aria-hidden="true" data-icon>${icon} </span>` : nothing;
   }
 
   private renderVending(progress?: VendProgress): TemplateResult {
