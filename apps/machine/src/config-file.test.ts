@@ -13,7 +13,8 @@ function configWith(board: Record<string, unknown>): string {
     JSON.stringify({
       machineId: "drinks-01",
       board,
-      payments: { backend: { kind: "sim" }, network: "regtest" },
+      // A real board with a real node (the sim wallet on a real board is refused: startup-checks.test.ts).
+      payments: { backend: { kind: "lnd", url: "https://127.0.0.1:8080" }, network: "regtest" },
       pricing: { currency: "EUR", rate: { source: "fixed", msatPerUnit: "1000000" } },
       catalog: [{ slot: "P1", name: "Lemonade", kind: "pour", volumeMl: 250, price: { unit: "fiat", currency: "EUR", amountMinor: 250 }, stock: 4, capacity: 40 }],
       dataDir: "data",

@@ -85,7 +85,7 @@ describe("a config file holding secrets", () => {
 
 describe("the demo wallet on a real board", () => {
   it("is refused by the config schema for every board but the sim, unless allowDemoWallet is true", () => {
-    for (const kind of ["raspi", "firmata"]) {
+    for (const kind of ["raspi", "firmata", "gpiod"]) {
       const refused = parseMachineConfig(configInput({ board: { kind, pinmap: "/x.json" } }));
       expect(refused).toMatchObject({ ok: false, error: { code: "demo_wallet_refused", path: "allowDemoWallet" } });
       expect(parseMachineConfig(configInput({ board: { kind, pinmap: "/x.json" }, allowDemoWallet: true })).ok).toBe(true);
@@ -99,7 +99,7 @@ describe("the demo wallet on a real board", () => {
     const parsed = parseMachineConfig(configInput());
     if (!parsed.ok) throw new Error(parsed.error.message);
     const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "zapvend-demo-wallet-")), "data");
-    const machine = new Machine({ ...parsed.value, board: { ...parsed.value.board, kind: "raspi" }, dataDir });
+    const machine = new Machine({ ...parsed.value, board: { kind: "raspi", pinmap: "/nonexistent/pinmap.json", simFaults: [] }, dataDir });
     const err = await machine.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MachineStartError);
     expect(err).toMatchObject({ code: "demo_wallet_refused" });
