@@ -143,8 +143,6 @@ function mdbMachineConfig(id, port, mqttConfig, simUrl, key, payments) {
       },
     },
     payments: payments ?? { backend: { kind: "sim", url: simUrl }, network: "regtest", invoiceExpirySec: 180 },
-    // The demo wallet pays for this board's vends: a real board (anything but `sim`) needs it said out loud.
-    allowDemoWallet: true,
     pricing: { currency: "EUR", rate: demoRate, maxRateAgeSec: 600 },
     catalog: [
       { slot: "S10", name: "Water", kind: "mdb", icon: "💧", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 10, capacity: 10 },

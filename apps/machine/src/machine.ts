@@ -17,6 +17,7 @@ import {
   ServiceModeRequest,
   ServiceLoginRequest,
   TestVendRequest,
+  isSimulatedBoard,
   mdbInvoiceExpirySec,
   parseValue,
   type Catalog,
@@ -142,7 +143,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   async start(): Promise<string> {
     const { config } = this;
     // The schema refuses it too; a config built in code must not get past it either.
-    if (config.board.kind !== "sim" && config.payments.backend.kind === "sim" && !config.allowDemoWallet) {
+    if (!isSimulatedBoard(config.board) && config.payments.backend.kind === "sim" && !config.allowDemoWallet) {
       throw new MachineStartError(
         "demo_wallet_refused",
         `the sim payments backend (the demo wallet: free vends) on the real board "${config.board.kind}" is refused; set allowDemoWallet: true to run it anyway`,

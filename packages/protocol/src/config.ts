@@ -109,6 +109,14 @@ export type BoardConfig = z.infer<typeof BoardConfig>;
 export const MachineBoardConfig = z.discriminatedUnion("kind", [BoardConfig, MdbBoardConfig]);
 export type MachineBoardConfig = z.infer<typeof MachineBoardConfig>;
 
+/**
+ * A board that moves nothing real: the sim board, or the sim VMC (an MDB board on port `"sim"`). Everything else is
+ * a real board, including kinds added later, so the demo wallet (free vends) is refused there unless allowed.
+ */
+export function isSimulatedBoard(board: MachineBoardConfig): boolean {
+  return board.kind === "sim" || (board.kind === "mdb" && board.port === "sim");
+}
+
 /** An operator key the machine trusts for signed commands and desired state. */
 export const OperatorKey = z.strictObject({
   keyId: z.string().min(1).max(64),
@@ -162,8 +170,8 @@ export const MachineConfig = z.strictObject({
   /** scrypt hash of the technician PIN for the kiosk service menu, as written by `zapvend-machine hash-pin`. */
   servicePinHash: z.string().max(512).optional(),
 }).check((ctx) => {
-  // Written as "not the sim board", so a board kind added later (gpiod, mdb, ...) is covered without a change here.
-  if (ctx.value.board.kind !== "sim" && ctx.value.payments.backend.kind === "sim" && !ctx.value.allowDemoWallet) {
+  // Written as "not a simulated board", so a board kind added later is covered without a change here.
+  if (!isSimulatedBoard(ctx.value.board) && ctx.value.payments.backend.kind === "sim" && !ctx.value.allowDemoWallet) {
     ctx.issues.push({
       code: "custom",
       message: `the sim payments backend (the demo wallet: free vends) on the real board "${ctx.value.board.kind}" is refused; set allowDemoWallet: true to run it anyway`,

@@ -6,6 +6,8 @@ const base = {
   payments: { backend: { kind: "sim", url: "http://127.0.0.1:8060" }, network: "regtest" },
   catalog: [{ slot: "S12", name: "Cola", kind: "mdb", price: { unit: "fiat", currency: "EUR", amountMinor: 150 }, stock: 1, capacity: 1 }],
   dataDir: "/tmp/x",
+  // The sim wallet on a real interface (/dev/ttyAMA0) is refused unless said out loud (config.ts, isSimulatedBoard).
+  allowDemoWallet: true,
 };
 
 describe("the MDB board config", () => {
@@ -13,6 +15,13 @@ describe("the MDB board config", () => {
     const r = parseMachineConfig({ ...base, board: { kind: "mdb", port: "/dev/ttyAMA0", approvalTimeoutSec: 60 } });
     expect(r.ok).toBe(true);
     if (r.ok && r.value.board.kind === "mdb") expect(mdbInvoiceExpirySec(r.value.board)).toBe(50);
+  });
+
+  it("counts the sim VMC as a simulated board and a real serial port as a real one (the demo wallet)", () => {
+    const { allowDemoWallet: _allowed, ...noFlag } = base;
+    expect(parseMachineConfig({ ...noFlag, board: { kind: "mdb", port: "sim" } }).ok).toBe(true);
+    const refused = parseMachineConfig({ ...noFlag, board: { kind: "mdb", port: "/dev/ttyAMA0" } });
+    expect(refused).toMatchObject({ ok: false, error: { code: "demo_wallet_refused" } });
   });
 
   it("refuses an invoice expiry that is not shorter than the approval timeout", () => {
