@@ -59,7 +59,7 @@ beforeAll(async () => {
   const missing = Object.entries(bins).filter(([, f]) => !existsSync(f));
   if (missing.length > 0) throw new Error(`not built: ${missing.map(([n]) => n).join(", ")} (npm run build)`);
   dir = mkdtempSync(path.join(tmpdir(), "zapvend-kiosk-mdb-"));
-  const brokerUrl = await start("broker", [bins.broker, "--port", "0"], "broker");
+  const brokerUrl = await start("broker", [bins.broker, "--port", "0", "--allow-anonymous"], "broker");
   const simUrl = await start("sim-lightning", [bins.sim, "--port", "0"], "sim-lightning");
   const config = {
     machineId: "kiosk-mdb-01",

@@ -101,7 +101,7 @@ async function finalOrder(orderId: string): Promise<{ state: string; failure: { 
 beforeAll(async () => {
   const missing = await waitBuilt();
   if (missing.length) throw new Error(`not built: ${missing.join(", ")} (run npx turbo run build)`);
-  const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(await freePort())], "broker");
+  const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(await freePort()), "--allow-anonymous"], "broker");
   const sim = await procs.startRetrying("sim-node", [bins.sim, "--port", String(await freePort()), "--node-key-file", path.join(dir, "sim-node.key")], "sim-lightning");
   simUrl = sim.url;
   const config = {

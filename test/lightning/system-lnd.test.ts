@@ -115,7 +115,7 @@ describe.skipIf(!env)(`the machine on real LND (regtest)${env ? "" : `: skipped,
     // Only the broker and the machine daemon are needed here (not the fleet).
     const missing = [bins.broker, bins.machine].filter((f: string) => !existsSync(f));
     if (missing.length) throw new Error(`not built: ${missing.join(", ")} (run npx turbo run build)`);
-    const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(await freePort())], "broker");
+    const broker = await procs.startRetrying("broker", [bins.broker, "--port", String(await freePort()), "--allow-anonymous"], "broker");
     brokerUrl = broker.url;
   }, 120_000);
   afterEach(async () => {
