@@ -152,9 +152,9 @@ export class Notifier {
       }
     }
     this.held.clear();
-    const out: ChannelOutcome[] = [];
-    for (const [c, items] of byChannel) out.push(...(await this.send(digestMessage(this.newId(), items, now), [c])));
-    return out;
+    // Channels in parallel: one whose receiver is down (and retried) does not hold back the others' digests.
+    const sent = await Promise.all([...byChannel].map(([c, items]) => this.send(digestMessage(this.newId(), items, now), [c])));
+    return sent.flat();
   }
 
   private async send(m: NotifyMessage, names: readonly string[]): Promise<ChannelOutcome[]> {
