@@ -1,5 +1,6 @@
 // The webhook against a real HTTP receiver on loopback: the signature verifies over the timestamp and the raw
 // body, a receiver failing twice gets three attempts with exponential backoff, and every attempt is in the log.
+import { createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alert, instantClock } from "../__fixtures__/notify.js";
 import { startReceiver, type Receiver } from "../__fixtures__/http-receiver.js";
@@ -47,6 +48,8 @@ describe("webhook channel", () => {
       expect(r.headers["x-zapvend-delivery"]).toBe("msg-1");
       const sig = String(r.headers["x-zapvend-signature"]);
       expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
+      // Recomputed here as a receiver would, independently of the channel's code.
+      expect(sig).toBe(`sha256=${createHmac("sha256", SECRET).update(`${r.headers["x-zapvend-timestamp"]}.${r.body}`).digest("hex")}`);
       expect(verifyWebhook(SECRET, String(r.headers["x-zapvend-timestamp"]), r.body, sig)).toBe(true);
       // Another timestamp, a changed body or another secret does not verify.
       expect(verifyWebhook(SECRET, String(NOW + 1), r.body, sig)).toBe(false);
