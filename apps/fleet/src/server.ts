@@ -116,7 +116,10 @@ export class FleetServer {
   async start(): Promise<void> {
     await this.service.start();
     // After the migrations (the delivery log's table), before the first alert evaluation can raise anything new.
-    this.notifier?.start(this.service);
+    if (this.notifier) {
+      this.notifier.start(this.service);
+      await this.notifier.recover(await this.service.store.openAlerts());
+    }
     await this.http.start();
     // Ended sessions are refused as soon as they expire; this only deletes their rows.
     const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));

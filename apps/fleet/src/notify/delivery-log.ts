@@ -54,6 +54,12 @@ export class DeliveryLog {
     return rows.length > 0;
   }
 
+  /** True when any message carrying this alert (alone or in a digest) reached this channel. */
+  async toldAbout(alertId: string, channel: string): Promise<boolean> {
+    const rows = await this.db.all("SELECT 1 AS one FROM notification_deliveries WHERE channel = ? AND ok = 1 AND alert_ids LIKE ? LIMIT 1", [channel, `%${JSON.stringify(alertId)}%`]);
+    return rows.length > 0;
+  }
+
   /** Newest first; `alertId` matches messages that carried that alert (digests included). */
   async list(q: DeliveryQuery = {}): Promise<DeliveryAttempt[]> {
     const where: string[] = [];

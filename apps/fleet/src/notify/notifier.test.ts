@@ -138,6 +138,39 @@ describe("Notifier rules", () => {
     expect(sent).toHaveLength(2);
     expect(JSON.parse(sent[1]!.body).event).toBe("resolved");
   });
+
+  it("after a restart, puts back in the digest the open alerts a routed channel was never told about", async () => {
+    vi.setSystemTime(paris(10));
+    let ntfyDown = true;
+    await notifier.stop();
+    const post: HttpPost = async (url, req) => {
+      sent.push({ url, headers: req.headers, body: req.body });
+      return { status: url.includes("ntfy") && ntfyDown ? 400 : 200, body: "" };
+    };
+    const make = () => new Notifier({ config: notifications(CONFIG), alertSettings: { ...DEFAULT_ALERT_SETTINGS, openingHours: HOURS }, db: store.db, clock: systemClock, post });
+    notifier = make();
+    notifier.start(source);
+    const info = alert({ id: "ns-9", kind: "no-sales", severity: "info", message: "no sale on m-9", machineId: "m-9", raisedAt: paris(10) });
+    const warm = alert({ id: "t-9", kind: "temperature", severity: "warning", message: "m-1 is at 15.0 °C", raisedAt: paris(10) });
+    const acked = alert({ id: "t-8", kind: "temperature", severity: "warning", raisedAt: paris(9), acknowledgedAt: paris(9, 30) });
+    await emit(info);
+    await emit(warm);
+    // The webhook took the warning; ntfy refused it (400, given up at once).
+    expect(sent.map((s) => s.url).sort()).toEqual(["http://ntfy.invalid/zapvend-ops", "http://tech.invalid/hook"]);
+    await notifier.stop();
+
+    ntfyDown = false;
+    sent = [];
+    notifier = make();
+    notifier.start(source);
+    expect(await notifier.recover([info, warm, acked])).toBe(2);
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    await notifier.idle();
+    expect(sent.map((s) => s.url)).toEqual(["http://ntfy.invalid/zapvend-ops"]);
+    expect(sent[0]!.headers).toMatchObject({ Title: "Digest: 2 alerts" });
+    expect(sent[0]!.body).toContain("no sale on m-9");
+    expect(sent[0]!.body).toContain("15.0 °C");
+  });
 });
 
 for (const engine of engines) {

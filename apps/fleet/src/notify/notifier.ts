@@ -1,7 +1,8 @@
 // Alerts that reach people (issue #18): listens to the fleet's alert changes, routes each raised alert to the
 // channels of its groups at most once until it clears (the delivery log is the dedupe record, so a restart does
 // not resend), holds minor ones and those raised in quiet hours for the digest, and tells the same channels when
-// a sent alert clears. The waiting digest is kept in memory: a restart forgets it (the alerts stay in the console).
+// a sent alert clears. The waiting digest is kept in memory; at start `recover()` puts back in it every open alert
+// that no routed channel was told about (one held when the fleet stopped, one whose delivery failed for good).
 import { randomUUID } from "node:crypto";
 import type { Alert, FleetNotifications } from "@zapvend/protocol";
 import type { AlertSettings } from "../alerts.js";
@@ -49,6 +50,8 @@ export class Notifier {
   private readonly newId: () => string;
   /** Alerts waiting for the digest, by `<alert id>:<event>`. */
   private readonly held = new Map<string, Held>();
+  /** Open alerts whose raise this process has seen (so `recover()` does not hold them a second time). */
+  private readonly handled = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private timer: unknown;
   private source: AlertSource | undefined;
@@ -109,12 +112,34 @@ export class Notifier {
     return this.held.size;
   }
 
+  /**
+   * At start, with the store's open alerts: each one not acknowledged that a routed channel has not been told about
+   * (held for a digest when the fleet stopped, given up after its retries, raised before notifications were set up)
+   * waits for the next digest, for those channels. Returns how many.
+   */
+  async recover(open: readonly Alert[]): Promise<number> {
+    let n = 0;
+    for (const a of open) {
+      if (a.clearedAt !== null || a.acknowledgedAt !== null || this.handled.has(a.id)) continue;
+      const untold: string[] = [];
+      for (const c of channelsOf(groupsFor(a, this.o.config, this.o.alertSettings), this.o.config)) {
+        if (!(await this.deliveries.toldAbout(a.id, c))) untold.push(c);
+      }
+      if (untold.length === 0) continue;
+      this.held.set(`${a.id}:${NotifyEvent.RAISED}`, { alert: a, event: NotifyEvent.RAISED, channels: untold });
+      n++;
+    }
+    if (n > 0) this.log("fleet:notify", `${n} open alert(s) nobody was told about wait for the next digest`, { alerts: n });
+    return n;
+  }
+
   /** Handles one alert change as the service emits it (raised, acknowledged or cleared). */
   async onAlert(a: Alert): Promise<ChannelOutcome[]> {
     const now = this.clock.now();
     if (a.clearedAt === null) {
       // An acknowledgement is not news: the alert was raised (and told) before.
       if (a.acknowledgedAt !== null) return [];
+      this.handled.add(a.id);
       if (this.held.has(`${a.id}:${NotifyEvent.RAISED}`)) return [];
       const channels = channelsOf(groupsFor(a, this.o.config, this.o.alertSettings), this.o.config);
       if (channels.length === 0) return [];
@@ -125,6 +150,7 @@ export class Notifier {
       return this.send(alertMessage(this.newId(), a, NotifyEvent.RAISED, now), channels);
     }
     // Cleared. Never told (still waiting in the digest): nothing to say.
+    this.handled.delete(a.id);
     if (this.held.delete(`${a.id}:${NotifyEvent.RAISED}`)) return [];
     if (!this.o.config.resolved) return [];
     // Only the channels the raise reached (the log survives restarts) hear that it is resolved.
