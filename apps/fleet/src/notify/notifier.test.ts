@@ -58,6 +58,14 @@ describe("Notifier rules", () => {
     await cleanup();
   });
 
+  /** A fresh notifier started at `ms` (its digest interval counts from there). */
+  const startAt = async (ms: number) => {
+    await notifier.stop();
+    vi.setSystemTime(ms);
+    notifier = new Notifier({ config: notifications(CONFIG), alertSettings: { ...DEFAULT_ALERT_SETTINGS, openingHours: HOURS }, db: store.db, clock: systemClock, post: async (url, req) => (sent.push({ url, headers: req.headers, body: req.body }), { status: 200, body: "" }) });
+    notifier.start(source);
+  };
+
   const emit = async (a: Alert) => {
     source.emit("alert", a);
     await vi.advanceTimersByTimeAsync(0);
@@ -87,14 +95,17 @@ describe("Notifier rules", () => {
   });
 
   it("gathers minor alerts into one digest per channel on the digest timer, and drops those cleared meanwhile", async () => {
-    vi.setSystemTime(paris(10));
+    await startAt(paris(10));
     await emit(alert({ id: "ns-1", kind: "no-sales", severity: "info", machineId: "m-1", message: "no sale on m-1 for 6 h", raisedAt: paris(10) }));
     await emit(alert({ id: "ns-2", kind: "no-sales", severity: "info", machineId: "m-2", message: "no sale on m-2 for 6 h", raisedAt: paris(10) }));
     await emit(alert({ id: "ns-3", kind: "no-sales", severity: "info", machineId: "m-3", message: "no sale on m-3 for 6 h", raisedAt: paris(10) }));
     await emit(alert({ id: "ns-3", kind: "no-sales", severity: "info", machineId: "m-3", raisedAt: paris(10), clearedAt: paris(10, 10) }));
     expect(sent).toHaveLength(0);
     expect(notifier.waiting).toBe(2);
-    await vi.advanceTimersByTimeAsync(3_600_000);
+    await vi.advanceTimersByTimeAsync(59 * 60_000);
+    await notifier.idle();
+    expect(sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(60_000);
     await notifier.idle();
     expect(sent).toHaveLength(1);
     expect(sent[0]!.url).toBe("http://ntfy.invalid/zapvend-ops");
@@ -118,11 +129,26 @@ describe("Notifier rules", () => {
     await vi.advanceTimersByTimeAsync(7 * 3_600_000);
     await notifier.idle();
     expect(sent).toHaveLength(1);
-    // 07:00 Paris: quiet hours over; the next tick sends the held warning to both groups' channels.
-    await vi.advanceTimersByTimeAsync(3_600_000);
+    // 07:00 Paris: quiet hours over; within the minute the held warning goes to both groups' channels.
+    await vi.advanceTimersByTimeAsync(59 * 60_000);
+    await notifier.idle();
+    expect(sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(60_000 + 60_000);
     await notifier.idle();
     expect(sent.slice(1).map((s) => s.url).sort()).toEqual(["http://ntfy.invalid/zapvend-ops", "http://tech.invalid/hook"]);
     expect(sent.slice(1).every((s) => s.body.includes("14.0 °C"))).toBe(true);
+  });
+
+  it("sends what quiet hours held within a minute of their end, not a whole digest interval later", async () => {
+    await startAt(paris(6, 30));
+    await emit(alert({ id: "t-2", kind: "temperature", severity: "warning", message: "m-1 is at 13.0 °C", raisedAt: paris(6, 30) }));
+    await vi.advanceTimersByTimeAsync(29 * 60_000);
+    await notifier.idle();
+    expect(sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    await notifier.idle();
+    expect(sent).toHaveLength(2);
+    expect(Date.now() - paris(6, 30)).toBeLessThan(3_600_000);
   });
 
   it("keeps at-most-once across a restart: a new notifier on the same database does not resend", async () => {

@@ -37,6 +37,8 @@ export interface AlertSource {
   off(event: "alert", listener: (a: Alert) => void): unknown;
 }
 
+const DIGEST_CHECK_MS = 60_000;
+
 interface Held extends DigestItem {
   channels: string[];
 }
@@ -54,6 +56,7 @@ export class Notifier {
   private readonly handled = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private timer: unknown;
+  private lastDigestAt = 0;
   private source: AlertSource | undefined;
   /** Per alert, its changes are handled in order: a clear waits until its raise was delivered (or given up). */
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -89,7 +92,10 @@ export class Notifier {
       this.source = source;
       source.on("alert", this.listener);
     }
-    this.timer = this.clock.setInterval(() => void this.track(this.flushDigest()), this.o.config.digestIntervalMs);
+    this.lastDigestAt = this.clock.now();
+    // Checked every minute: the digest goes every `digestIntervalMs`, and what quiet hours held goes as soon as they
+    // end (not up to an interval later).
+    this.timer = this.clock.setInterval(() => void this.track(this.digestTick()), Math.min(DIGEST_CHECK_MS, this.o.config.digestIntervalMs));
   }
 
   async stop(): Promise<void> {
@@ -165,10 +171,21 @@ export class Notifier {
     return this.send(alertMessage(this.newId(), a, NotifyEvent.RESOLVED, now), told);
   }
 
+  private async digestTick(): Promise<ChannelOutcome[]> {
+    if (this.held.size === 0) return [];
+    const now = this.clock.now();
+    // A clock set back (NTP, a test) must not hold the digest for as long as it jumped.
+    const due = now - this.lastDigestAt >= this.o.config.digestIntervalMs || now < this.lastDigestAt;
+    const heldByQuiet = [...this.held.values()].some((h) => h.event === NotifyEvent.RESOLVED || !this.o.config.digestSeverities.includes(h.alert.severity));
+    if (!due && !(heldByQuiet && !isQuiet(this.o.config, now))) return [];
+    return this.flushDigest();
+  }
+
   /** Sends what waits, one digest per channel, unless it is quiet. Runs on the digest timer. */
   async flushDigest(): Promise<ChannelOutcome[]> {
     const now = this.clock.now();
     if (this.held.size === 0 || isQuiet(this.o.config, now)) return [];
+    this.lastDigestAt = now;
     const byChannel = new Map<string, DigestItem[]>();
     for (const h of this.held.values()) {
       for (const c of h.channels) {
