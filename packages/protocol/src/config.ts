@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { CurrencyCode, Hex33, MachineId, MsatString, text } from "./common.js";
-import { Product } from "./catalog.js";
+// Placed here, apart from the catalog import, so it merges beside the MDB import of main.
 import { AlertKind } from "./fleet-api.js";
+import { Product } from "./catalog.js";
 
 /** Bitcoin networks an invoice can be for (BOLT 11 prefixes lnbc, lntb, lntbs, lnbcrt, lnsb). */
 export const NetworkSchema = z.enum(["bitcoin", "testnet", "signet", "regtest", "simnet"]);
