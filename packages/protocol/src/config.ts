@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { CurrencyCode, Hex33, MachineId, MsatString, text } from "./common.js";
-// Placed here, apart from the catalog import, so it merges beside the MDB import of main.
 import { AlertKind } from "./fleet-api.js";
 import { Product } from "./catalog.js";
 
