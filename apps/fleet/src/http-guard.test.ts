@@ -41,6 +41,7 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "GET /api/sales.csv": "viewer",
   "GET /api/alerts": "viewer",
   "POST /api/alerts/:id/acknowledge": "technician",
+  "GET /api/notifications/deliveries": "operator",
   "GET /api/reports/sales": "viewer",
   "GET /api/reports/reconciliation": "viewer",
   "GET /api/reports/dex/:id": "viewer",

@@ -45,6 +45,7 @@ import {
   type GuardSettings,
 } from "./http-guard.js";
 import { Router, type Reply, type RouteInfo } from "./http-routes.js";
+import { DeliveryLog } from "./notify/delivery-log.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -374,6 +375,24 @@ export class FleetHttpServer {
       const alert = await svc.acknowledgeAlert(id);
       await this.auth.audit({ ...by(ctx), action: "alert.acknowledge", target: id, detail: { machineId: alert.machineId, kind: alert.kind } });
       return { status: 200, body: alert };
+    });
+
+    // Issue #18: every attempt to deliver an alert message. Operator: it names the channels and their errors.
+    const deliveries = new DeliveryLog(store.db);
+    this.route("GET", "/api/notifications/deliveries", "operator", async ({ url }) => {
+      for (const k of url.searchParams.keys()) {
+        if (k !== "alert" && k !== "channel" && k !== "limit") throw new FleetError("unknown_key", `unknown query key "${k}" (alert, channel, limit)`, 400);
+      }
+      const alert = url.searchParams.get("alert");
+      const channel = url.searchParams.get("channel");
+      const limit = url.searchParams.get("limit");
+      if (alert !== null && !/^[A-Za-z0-9-]{1,64}$/.test(alert)) throw new FleetError("bad_value", "alert must be an alert id", 400);
+      if (channel !== null && !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(channel)) throw new FleetError("bad_value", "channel must be a channel name", 400);
+      if (limit !== null && !/^[0-9]{1,4}$/.test(limit)) throw new FleetError("bad_value", "limit must be 1..1000", 400);
+      return {
+        status: 200,
+        body: await deliveries.list({ ...(alert !== null ? { alertId: alert } : {}), ...(channel !== null ? { channel } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }),
+      };
     });
 
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {

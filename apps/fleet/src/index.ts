@@ -28,3 +28,7 @@ export { AuthStore, type AuditFilter, type AuditInput } from "./auth/auth-store.
 export { hashPassword, verifyPassword, PASSWORD_COST } from "./auth/passwords.js";
 export { GuardErrorCode, guardSettings, SESSION_COOKIE } from "./http-guard.js";
 export type { Access, RouteInfo } from "./http-routes.js";
+export { Notifier, type NotifierOptions, type AlertSource } from "./notify/notifier.js";
+export { DeliveryLog, NotifyEvent, type DeliveryAttempt, type DeliveryQuery } from "./notify/delivery-log.js";
+export { NotifyError, NotifyErrorCode, type HttpPost, type NotifyChannel } from "./notify/channel.js";
+export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./notify/webhook.js";

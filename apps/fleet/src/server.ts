@@ -12,6 +12,8 @@ import { AuthService } from "./auth/auth-service.js";
 import { AuthStore } from "./auth/auth-store.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
+import { Notifier } from "./notify/notifier.js";
+import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
 import { OperatorSigner } from "./signer.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
@@ -63,6 +65,8 @@ export class FleetServer {
   readonly http: FleetHttpServer;
   readonly link: FleetTransport;
   readonly auth: AuthService;
+  /** Alert messages to people; absent without `notifications` in the config. */
+  readonly notifier: Notifier | undefined;
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -90,6 +94,9 @@ export class FleetServer {
       });
     this.service = new FleetService({ store, link: this.link, clock, log: this.log, alerts: config.alerts, retention: config.retention });
     this.auth = new AuthService({ store: new AuthStore(store.db), security: config.security, now: () => clock.now() });
+    this.notifier = config.notifications
+      ? new Notifier({ config: config.notifications, alertSettings: { ...DEFAULT_ALERT_SETTINGS, ...config.alerts }, db: store.db, clock, log: this.log })
+      : undefined;
     this.http = new FleetHttpServer({
       service: this.service,
       auth: this.auth,
@@ -108,6 +115,11 @@ export class FleetServer {
 
   async start(): Promise<void> {
     await this.service.start();
+    // After the migrations (the delivery log's table), before the first alert evaluation can raise anything new.
+    if (this.notifier) {
+      this.notifier.start(this.service);
+      await this.notifier.recover(await this.service.store.openAlerts());
+    }
     await this.http.start();
     // Ended sessions are refused as soon as they expire; this only deletes their rows.
     const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));
@@ -132,6 +144,7 @@ export class FleetServer {
     await this.service.sendAcks(true);
     await this.link.stop();
     await this.http.stop();
+    await this.notifier?.stop();
     await this.service.stop();
     await this.service.store.close();
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CurrencyCode, Hex33, MachineId, MsatString, text } from "./common.js";
+import { AlertKind } from "./fleet-api.js";
 import { Product } from "./catalog.js";
 import { MdbBoardConfig } from "./mdb.js";
 
@@ -266,6 +267,86 @@ export const FleetSecurity = z.strictObject({
 export type FleetSecurity = z.infer<typeof FleetSecurity>;
 export const DEFAULT_FLEET_SECURITY: FleetSecurity = FleetSecurity.parse({});
 
+/** A name of a notification channel or group (`ops-webhook`, `technicians`). */
+const NotifyName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "expected a short lower-case name such as ops-webhook");
+const AlertSeverityName = z.enum(["info", "warning", "critical"]);
+const HttpUrl = z.string().max(2_048).regex(/^https?:\/\/\S+$/, "expected an http(s) URL");
+
+/** Where alert messages go (issue #18): a signed JSON webhook, e-mail over SMTP, or an ntfy topic. */
+export const NotifyChannelConfig = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("webhook"),
+    url: HttpUrl,
+    /** Key of the `X-Zapvend-Signature` HMAC-SHA256 (at least 16 characters). */
+    secret: z.string().min(16).max(256),
+  }),
+  z.strictObject({
+    type: z.literal("email"),
+    smtp: z.strictObject({
+      host: z.string().min(1).max(255),
+      port: z.int().min(1).max(65_535).default(587),
+      /** Implicit TLS (port 465); otherwise STARTTLS when the server offers it. */
+      secure: z.boolean().default(false),
+      user: z.string().max(255).optional(),
+      pass: z.string().max(1_024).optional(),
+    }),
+    from: z.string().min(3).max(320),
+    to: z.array(z.string().min(3).max(320)).min(1).max(50),
+  }),
+  z.strictObject({
+    type: z.literal("ntfy"),
+    /** `https://ntfy.sh` or a self-hosted server. */
+    server: HttpUrl,
+    topic: z.string().regex(/^[-_A-Za-z0-9]{1,64}$/, "expected an ntfy topic name"),
+    /** Access token (`tk_...`) of a protected topic. */
+    token: z.string().max(256).optional(),
+  }),
+]);
+export type NotifyChannelConfig = z.infer<typeof NotifyChannelConfig>;
+
+/** Who is told what: alert kinds and severities, inside or outside the machine's opening hours, to groups. */
+export const NotifyRoute = z.strictObject({
+  /** Absent: every kind. */
+  kinds: z.array(z.enum(Object.values(AlertKind) as [AlertKind, ...AlertKind[]])).min(1).optional(),
+  /** Absent: every severity. */
+  severities: z.array(AlertSeverityName).min(1).optional(),
+  /** `closed`: only outside the machine's opening hours (alerts.openingHours / machineOpeningHours). Default any. */
+  when: z.enum(["any", "open", "closed"]).default("any"),
+  to: z.array(NotifyName).min(1),
+});
+export type NotifyRoute = z.infer<typeof NotifyRoute>;
+
+export const FleetNotifications = z.strictObject({
+  channels: z.record(NotifyName, NotifyChannelConfig),
+  /** Named lists of channels (`technicians: ["tech-ntfy", "tech-mail"]`). */
+  groups: z.record(NotifyName, z.array(NotifyName).min(1)),
+  /** Every matching route sends to its groups (each channel once per alert). */
+  routes: z.array(NotifyRoute).max(100),
+  /** When quiet (ranges in the operator's time zone, the opening-hours format): only critical alerts are sent at once; the rest wait for the next digest. */
+  quietHours: OpeningHours.optional(),
+  /** Severities that are never sent alone but gathered into a digest. Default `["info"]`. */
+  digestSeverities: z.array(AlertSeverityName).default(["info"]),
+  /** How often the digest goes out (when there is something in it and it is not quiet). Default 1 h. */
+  digestIntervalMs: z.int().min(60_000).max(7 * 86_400_000).default(3_600_000),
+  /** Send a "resolved" message when an alert that was sent clears. Default true. */
+  resolved: z.boolean().default(true),
+  /** Attempts per message and channel (the first included), with exponential backoff from `retryBaseMs`. Default 5, 2 s. */
+  maxAttempts: z.int().min(1).max(10).default(5),
+  retryBaseMs: z.int().min(10).max(600_000).default(2_000),
+}).check((ctx) => {
+  // A group naming no channel, or a route naming no group, would drop alerts silently: refuse the config instead.
+  const v = ctx.value;
+  for (const [g, names] of Object.entries(v.groups)) {
+    names.forEach((n, i) => {
+      if (!(n in v.channels)) ctx.issues.push({ code: "custom", message: `group "${g}" names an unknown channel "${n}"`, path: ["groups", g, i], input: n, params: { code: "bad_value" } });
+    });
+  }
+  v.routes.forEach((r, ri) => r.to.forEach((g, i) => {
+    if (!(g in v.groups)) ctx.issues.push({ code: "custom", message: `route ${ri} sends to an unknown group "${g}"`, path: ["routes", ri, "to", i], input: g, params: { code: "bad_value" } });
+  }));
+});
+export type FleetNotifications = z.infer<typeof FleetNotifications>;
+
 /** The file given to `zapvend-fleet --config <file>`. */
 export const FleetConfig = z.strictObject({
   http: HostPort.default({ host: "127.0.0.1", port: 8090 }),
@@ -292,5 +373,7 @@ export const FleetConfig = z.strictObject({
   retention: FleetRetention.default({ telemetryMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000, batchSize: 2_000 }),
   /** Accounts, origins, hosts, proxies and TLS of the HTTP API. */
   security: FleetSecurity.default(DEFAULT_FLEET_SECURITY),
+  /** Alert messages to people (issue #18). Absent: alerts stay in the console. */
+  notifications: FleetNotifications.optional(),
 });
 export type FleetConfig = z.infer<typeof FleetConfig>;

@@ -122,6 +122,22 @@ CREATE INDEX audit_action_at ON audit (action, at);
       ],
     },
   },
+  {
+    version: 5,
+    name: "notification deliveries",
+    // Issue #18: every attempt to deliver an alert message (webhook, e-mail, ntfy), failed ones included, so the
+    // operator can see why a technician was not told. `dedupe_key` is `<alert id>:raised|resolved` (or
+    // `digest:<id>`): a successful row for it means the message went out and is not sent again.
+    sql: `
+CREATE TABLE notification_deliveries (
+  seq {SERIAL}, id TEXT NOT NULL UNIQUE, message_id TEXT NOT NULL, dedupe_key TEXT NOT NULL, event TEXT NOT NULL,
+  alert_ids TEXT NOT NULL, channel TEXT NOT NULL, channel_type TEXT NOT NULL, attempt {BIG} NOT NULL, at {BIG} NOT NULL,
+  ok {BIG} NOT NULL, status TEXT, error TEXT, duration_ms {BIG} NOT NULL
+);
+CREATE INDEX notification_deliveries_at ON notification_deliveries (at);
+CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_key, channel, ok);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
