@@ -137,7 +137,7 @@ describe("npm start", () => {
   it("sells on the MDB machine: the sim VMC's keypad starts the order, the VMC's VEND SUCCESS settles it", async () => {
     const kiosk = urls.get("kiosk mdb-01")!;
     await expect.poll(async () => ((await (await fetch(`${kiosk}/api/health`)).json()) as { selling: boolean }).selling, { timeout: 15_000, interval: 250 }).toBe(true);
-    const pressed = await fetch(`${kiosk}/api/demo/vmc`, { method: "POST", body: JSON.stringify({ select: 10 }) });
+    const pressed = await fetch(`${kiosk}/api/demo/vmc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ select: 10 }) });
     expect(pressed.status).toBe(200);
     let order: { orderId: string; bolt11: string | null; state: string; slot: string } | null = null;
     await expect

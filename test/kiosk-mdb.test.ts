@@ -52,7 +52,7 @@ function start(label: string, args: string[], name: string): Promise<string> {
 
 const screen = (name: string) => page.locator(`[data-screen="${name}"]`);
 async function vmc(body: unknown): Promise<number> {
-  return (await fetch(`${kioskUrl}/api/demo/vmc`, { method: "POST", body: JSON.stringify(body) })).status;
+  return (await fetch(`${kioskUrl}/api/demo/vmc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).status;
 }
 
 beforeAll(async () => {
