@@ -181,6 +181,8 @@ describe("npm start", () => {
       });
     });
     expect(refused).toMatch(/not authori[sz]ed/i);
+    // The broker logs the refusal (a warning); wait for it here, so it is not read as a warning of the stop below.
+    await expect.poll(() => output).toMatch(/connection refused: no credentials/);
   });
 
   // Last: it stops the demo.

@@ -317,6 +317,8 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     this.#port = undefined;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
     port?.removeAllListeners();
+    // A write still queued on the dead tty fails later with EIO ("error"): never an uncaught exception.
+    port?.on("error", () => {});
     await this.#pty.close();
     this.emit("unplugged");
   }

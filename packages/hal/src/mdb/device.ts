@@ -396,6 +396,9 @@ class SerialMdbDevice extends TypedEmitter<MdbDeviceEvents> implements MdbCashle
     if (!port) return;
     this.#port = undefined;
     port.removeAllListeners();
+    // A write still queued on a dead tty fails later with EIO and is emitted as "error": without a listener that
+    // would be an uncaught exception that ends the daemon, for a port we have already given up.
+    port.on("error", (e) => this.#log.info("error on the closed MDB port", { path: this.#opts.path, error: e.message }));
     this.#clock.clearTimeout(this.#livenessTimer);
     const requested = this.#closing;
     const error = requested ? undefined : (this.#lostError ?? new MdbError(MdbErrorCode.PORT_CLOSED, `the MDB port ${this.#opts.path} closed${err ? `: ${err.message}` : ""}`));
