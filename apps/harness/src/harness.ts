@@ -1,12 +1,11 @@
 // zapvend-harness: what a technician runs at the bench. Every check is one of hal's hardware checks (the same ones
 // hal's contract suite runs in CI), printed with a progress line per step, reported as JSON on request and always
 // saved as a report file the technician can send.
-import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type BoardConfig, type HarnessCheck, type HarnessReport } from "@zapvend/protocol";
+import { type BoardConfig, type HarnessCheck } from "@zapvend/protocol";
 import {
   calibrationPathFor,
   loadCalibration,
@@ -22,6 +21,7 @@ import {
   type Hardware,
 } from "@zapvend/hal";
 import { isSimFault, SIM_FAULTS, simOf } from "@zapvend/hal/sim";
+import { finishReport } from "./report.js";
 
 /**
  * The boards the harness can open, with what each needs. A new board is one line here (and its case in hal's
@@ -246,17 +246,5 @@ export async function runHarness(argv: string[], io: HarnessIo): Promise<number>
     await hw.close();
   }
 
-  const report: HarnessReport = { board: opts.board, checks: results };
-  const failed = results.filter((r) => r.status === "fail").length;
-  const reportFile = opts.reportFile ?? path.join(tmpdir(), "zapvend-harness", `report-${opts.board}-${new Date(clock.now()).toISOString().replace(/[:.]/g, "-")}.json`);
-  try {
-    await mkdir(path.dirname(reportFile), { recursive: true });
-    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    say(`report: ${reportFile}\n`);
-  } catch (err) {
-    io.stderr(`warning: could not save the report to ${reportFile}: ${(err as Error).message}\n`);
-  }
-  if (opts.json) io.stdout(`${JSON.stringify(report)}\n`);
-  else say(`${failed === 0 ? "all checks passed" : `${failed} check${failed === 1 ? "" : "s"} failed`} (${results.filter((r) => r.status === "pass").length} passed, ${results.filter((r) => r.status === "skip").length} skipped)\n`);
-  return failed === 0 ? 0 : 1;
+  return finishReport({ board: opts.board, results, reportFile: opts.reportFile, json: opts.json, nowMs: clock.now(), say, stdout: io.stdout, stderr: io.stderr });
 }

@@ -1,13 +1,11 @@
 // `zapvend-harness --board mdb`: the checks for a machine whose own controller (VMC) talks MDB to zapvend's
 // interface (Qibixx MDB Pi HAT or MDB-USB). The checks are hal's (`runMdbChecks`), shared with its contract suite.
-import { mkdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
-import type { HarnessCheck, HarnessReport } from "@zapvend/protocol";
+import type { HarnessCheck } from "@zapvend/protocol";
 import { systemClock } from "@zapvend/hal";
 import { openMdbDevice, runMdbChecks, MDB_CHECK_NAMES } from "@zapvend/hal/mdb";
 import type { HarnessIo } from "./harness.js";
+import { finishReport } from "./report.js";
 
 export const MDB_USAGE = `usage: zapvend-harness --board mdb --port <device> [--selection <n>] [--currency <iso numeric>]
                        [--scale-factor <n>] [--decimal-places <n>] [--report <file>] [--yes] [--json]
@@ -110,17 +108,5 @@ export async function runMdbHarness(argv: string[], io: HarnessIo): Promise<numb
     await device.close();
   }
 
-  const report: HarnessReport = { board: "mdb", checks: results };
-  const failed = results.filter((r) => r.status === "fail").length;
-  const reportFile = o.report ?? path.join(tmpdir(), "zapvend-harness", `report-mdb-${new Date(clock.now()).toISOString().replace(/[:.]/g, "-")}.json`);
-  try {
-    await mkdir(path.dirname(reportFile), { recursive: true });
-    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    say(`report: ${reportFile}\n`);
-  } catch (err) {
-    io.stderr(`warning: could not save the report to ${reportFile}: ${(err as Error).message}\n`);
-  }
-  if (o.json) io.stdout(`${JSON.stringify(report)}\n`);
-  else say(`${failed === 0 ? "all checks passed" : `${failed} check${failed === 1 ? "" : "s"} failed`} (${results.filter((r) => r.status === "pass").length} passed, ${results.filter((r) => r.status === "skip").length} skipped)\n`);
-  return failed === 0 ? 0 : 1;
+  return finishReport({ board: "mdb", results, reportFile: o.report, json: o.json, nowMs: clock.now(), say, stdout: io.stdout, stderr: io.stderr });
 }
