@@ -405,8 +405,6 @@ export class ZapvendKiosk extends LitElement {
         this.requestUpdate();
       },
     });
-    // Asked at once, beside the WebSocket's handshake, so the first screen is not held up by it.
-    this.conn.start(this.early);
     const boot = bootOf(this.early);
     if (boot) {
       // The page came with the daemon's snapshot: the first render can be the catalog (or the vend under way).
@@ -429,6 +427,10 @@ export class ZapvendKiosk extends LitElement {
       if (arrived !== undefined) this.currentIs(arrived);
       else if (!this.currentChecked) this.firstCheck = this.checkCurrent();
     }
+    // Only now: a WebSocket index.html already opened replays its open and messages synchronously, and they must
+    // find the snapshot applied and the first check started (else the snapshot's recheck on open is skipped, and
+    // an order paid between the page's request and the socket never reaches the screen).
+    this.conn.start(this.early);
     this.addEventListener("pointerdown", this.onActivity);
     this.addEventListener("keydown", this.onActivity);
     // A clock for the countdown and the rate's age; the screens read `this.now`, never Date.now() in render.
