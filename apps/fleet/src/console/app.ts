@@ -1,11 +1,12 @@
-// The fleet console: one lit element with its views (overview, machine, sales, alerts, and for admins users/tokens
-// and the audit), routed by the URL hash, behind the login page. Live: the WebSocket's `hello` gives the whole
-// picture, later messages patch it; nothing polls. What a role may not do is not shown (the server refuses it anyway).
+// The fleet console's shell: the session, the live feed and the routing by URL hash, behind the login page. Each
+// view lives in its own module (overview-view, machine-view, sales-view, alerts-view, admin). Live: the
+// WebSocket's `hello` gives the whole picture, later messages patch it; nothing polls. What a role may not do is not shown (the server refuses it anyway).
 import { LitElement, html, nothing, type TemplateResult } from "lit";
-import type { Alert, CommandRecord, DesiredStateEdit, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Price, Sale, SalesReportRow, SessionInfo } from "@zapvend/protocol";
+import type { Alert, DesiredView, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Sale, SessionInfo } from "@zapvend/protocol";
+import { renderAlerts } from "./alerts-view.js";
 import { api, ApiCallError, can, LiveFeed, setSession } from "./api.js";
-import { barChart, lineChart } from "./charts.js";
-import { ago, fiat, parsePriceInput, price, priceInput, sats, time } from "./format.js";
+import { renderOverview } from "./overview-view.js";
+import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
 
 type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" };
@@ -35,8 +36,6 @@ export class FleetApp extends LitElement {
     showCleared: { state: true },
     report: { state: true },
     recentSales: { state: true },
-    edits: { state: true },
-    busy: { state: true },
     session: { state: true },
   };
 
@@ -48,11 +47,8 @@ export class FleetApp extends LitElement {
   declare error: string;
   declare now: number;
   declare showCleared: boolean;
-  declare report: { byDay: SalesReportRow[]; byMachine: SalesReportRow[] } | null;
+  declare report: SalesReport | null;
   declare recentSales: Sale[];
-  /** Price and enable edits typed but not saved yet, per slot. */
-  declare edits: Record<string, { price?: string; enabled?: boolean }>;
-  declare busy: boolean;
   /** undefined while asking the server, null when logged out (the login page shows). */
   declare session: SessionInfo | null | undefined;
 
@@ -75,8 +71,6 @@ export class FleetApp extends LitElement {
     this.showCleared = false;
     this.report = null;
     this.recentSales = [];
-    this.edits = {};
-    this.busy = false;
     this.session = undefined;
   }
 
@@ -141,7 +135,6 @@ export class FleetApp extends LitElement {
     this.route = parseRoute(location.hash);
     if (!this.session) return;
     this.error = "";
-    this.edits = {};
     try {
       if (this.route.view === "machine") {
         this.detail = null;
@@ -231,303 +224,28 @@ export class FleetApp extends LitElement {
       <main>
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
         ${r.view === "overview"
-          ? this.renderOverview()
+          ? renderOverview({ machines: this.machines, alerts: this.alerts, now: this.now })
           : r.view === "machine"
-            ? this.renderMachine()
+            ? html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .role=${s.role}
+                @desired=${(e: CustomEvent<DesiredView>) => this.detail && (this.detail = { ...this.detail, desired: e.detail })}></zv-fleet-machine>`
             : r.view === "sales"
-              ? this.renderSales()
+              ? renderSales(this.report, this.recentSales)
               : r.view === "admin"
                 ? html`<zv-fleet-admin></zv-fleet-admin>`
                 : r.view === "audit"
                   ? html`<zv-fleet-audit></zv-fleet-audit>`
-                  : this.renderAlerts()}
+                  : renderAlerts({
+                      alerts: this.alerts,
+                      showCleared: this.showCleared,
+                      now: this.now,
+                      canAcknowledge: this.can("technician"),
+                      onShowCleared: (show) => {
+                        this.showCleared = show;
+                        void this.navigate();
+                      },
+                      onAcknowledge: (id) => void this.ack(id),
+                    })}
       </main>
-    `;
-  }
-
-  // ---------------------------------------------------------------- overview
-
-  private stockBars(stock: MachineSummary["stock"]): TemplateResult {
-    return html`<span class="stock">${stock.map(
-      (s) => html`<span title="${s.slot} ${s.name}: ${s.stock}/${s.capacity}" data-slot=${s.slot} data-stock=${s.stock}>
-        <span class="stockbar ${s.stock / s.capacity < 0.2 ? "low" : ""}"><span style="width:${Math.round((s.stock / s.capacity) * 100)}%"></span></span>
-        <span class="muted">${s.slot} ${s.stock}</span>
-      </span>`,
-    )}</span>`;
-  }
-
-  private renderOverview(): TemplateResult {
-    const list = [...this.machines.values()].sort((a, b) => a.id.localeCompare(b.id));
-    const online = list.filter((m) => m.status === "online").length;
-    return html`
-      <div class="cards">
-        <div class="card"><span class="muted">machines online</span><b data-test="online-count">${online} / ${list.length}</b></div>
-        <div class="card"><span class="muted">open alerts</span><b>${this.alerts.filter((a) => a.clearedAt === null).length}</b></div>
-        <div class="card"><span class="muted">faults</span><b>${list.reduce((n, m) => n + m.faults.length, 0)}</b></div>
-      </div>
-      <section>
-        <table>
-          <thead><tr><th>machine</th><th>state</th><th>last seen</th><th>stock</th><th>faults</th><th>missing events</th></tr></thead>
-          <tbody>
-            ${list.length === 0 ? html`<tr><td colspan="6" class="muted">No machine has reported yet.</td></tr>` : nothing}
-            ${list.map(
-              (m) => html`<tr data-machine=${m.id}>
-                <td><a href="#/machines/${m.id}">${m.id}</a><div class="muted">${m.model ?? ""}</div></td>
-                <td><span class="badge status-${m.status}" data-status>${m.status}</span></td>
-                <td>${ago(m.lastSeen, this.now)}</td>
-                <td>${this.stockBars(m.stock)}</td>
-                <td>${m.faults.map((f) => html`<span class="badge sev-critical" title=${f.message}>${f.code}</span> `)}</td>
-                <td>${m.missingEvents > 0 ? html`<span class="badge sev-warning" data-missing>${m.missingEvents} missing</span>` : html`<span class="muted">0</span>`}</td>
-              </tr>`,
-            )}
-          </tbody>
-        </table>
-      </section>
-    `;
-  }
-
-  // ---------------------------------------------------------------- machine detail
-
-  private renderMachine(): TemplateResult {
-    const d = this.detail;
-    if (!d) return html`<p class="muted">loading…</p>`;
-    const m = d.machine;
-    const t = d.telemetry;
-    const desired = d.desired;
-    const desiredBadge = !desired
-      ? nothing
-      : desired.pending
-        ? html`<span class="badge pending" data-desired="pending">v${desired.version} pending</span>`
-        : desired.reportedStatus === "refused" && desired.reportedVersion === desired.version
-          ? html`<span class="badge refused" data-desired="refused">v${desired.version} refused: ${desired.reportedError?.message ?? ""}</span>`
-          : html`<span class="badge applied" data-desired="applied">v${desired.version} applied</span>`;
-    const dirty = Object.keys(this.edits).length > 0;
-    const operator = this.can("operator");
-    return html`
-      <section>
-        <h2>${m.id} <span class="badge status-${m.status}" data-status>${m.status}</span></h2>
-        <div class="muted">${m.model ?? "?"} · software ${m.softwareVersion ?? "?"} · boot ${m.boot ?? "?"} · last seen ${ago(m.lastSeen, this.now)}
-          ${t ? html` · ${t.temperatureC === null ? "no thermometer" : `${t.temperatureC.toFixed(1)} °C`} · door ${t.door} · payments ${t.payments} · hardware ${t.hardware}` : nothing}
-          · <a href="/api/reports/dex/${m.id}" download>DEX file</a></div>
-        ${m.faults.map((f) => html`<div class="error">${f.code}: ${f.message}</div>`)}
-        ${d.gaps.length ? html`<div class="error" data-gaps>Missing events (sequence gaps): ${d.gaps.map((g) => (g.fromSeq === g.toSeq ? `${g.fromSeq}` : `${g.fromSeq}–${g.toSeq}`)).join(", ")}</div>` : nothing}
-      </section>
-      <section>
-        <h2>Slots, prices and availability ${desiredBadge}</h2>
-        <table>
-          <thead><tr><th>slot</th><th>product</th><th>stock</th><th>price now</th>${operator ? html`<th>new price</th><th>enabled</th>` : html`<th>enabled</th>`}</tr></thead>
-          <tbody>
-            ${d.slots.map((s) => {
-              const e = this.edits[s.slot] ?? {};
-              const want = desired?.slots[s.slot];
-              return html`<tr data-slot-row=${s.slot}>
-                <td>${s.slot}</td><td>${s.name}</td>
-                <td>${this.stockBars([{ slot: s.slot, name: s.name, stock: s.stock, capacity: s.capacity }])} / ${s.capacity}</td>
-                <td data-price>${price(s.price)}${want?.price && desired?.pending ? html` <span class="muted">→ ${price(want.price)}</span>` : nothing}</td>
-                ${!operator ? html`<td>${s.enabled ? "yes" : "no"}</td>` : html`<td><input type="text" aria-label="new price for ${s.slot}" .value=${e.price ?? priceInput(s.price)}
-                  @input=${(ev: Event) => this.edit(s.slot, { price: (ev.target as HTMLInputElement).value }, s.price)} />
-                  <span class="muted">${s.price.unit === "msat" ? "sat" : s.price.currency}</span></td>
-                <td><input type="checkbox" aria-label="enable ${s.slot}" .checked=${e.enabled ?? s.enabled}
-                  @change=${(ev: Event) => this.edit(s.slot, { enabled: (ev.target as HTMLInputElement).checked }, s.price)} /></td>`}
-              </tr>`;
-            })}
-          </tbody>
-        </table>
-        ${operator
-          ? html`<p><button class="primary" data-send-desired ?disabled=${!dirty || this.busy} @click=${() => void this.saveDesired()}>Send to machine</button>
-              <span class="muted">Changes are signed and sent as the machine's desired state; they show as pending until the machine reports them applied.</span></p>`
-          : nothing}
-      </section>
-      <div class="grid2">
-        <section>
-          <h2>Commands</h2>
-          ${this.can("technician")
-            ? html`<p>
-                <select aria-label="slot for commands" id="cmd-slot">${d.slots.map((s) => html`<option value=${s.slot}>${s.slot} ${s.name}</option>`)}</select>
-                <button data-command-button="test-vend" ?disabled=${this.busy} @click=${() => void this.command("test-vend", { slot: this.selectedSlot() })}>Test vend</button>
-                <button data-command-button="restock" ?disabled=${this.busy} @click=${() => void this.command("restock", { slot: this.selectedSlot() })}>Restock slot</button>
-                ${operator
-                  ? html`<button data-command-button="rebirth" ?disabled=${this.busy} @click=${() => void this.command("rebirth", {})}>Rebirth</button>
-                      <button data-command-button="reboot" ?disabled=${this.busy} @click=${() => void this.command("reboot", {})}>Reboot</button>`
-                  : nothing}
-              </p>`
-            : nothing}
-          <table>
-            <thead><tr><th>sent</th><th>command</th><th>status</th><th>result</th></tr></thead>
-            <tbody>${d.commands.map((c) => this.commandRow(c))}</tbody>
-          </table>
-        </section>
-        <section>
-          <h2>Temperature</h2>
-          <svg width="100%" viewBox="0 0 420 140" role="img" aria-label="temperature chart" data-chart="temperature">
-            ${lineChart(d.history.filter((s) => s.temperatureC !== null).map((s) => ({ x: s.ts, y: s.temperatureC! })), { width: 420, height: 140, unit: "°" })}
-          </svg>
-          <h2>Memory</h2>
-          <svg width="100%" viewBox="0 0 420 100" role="img" aria-label="memory chart">
-            ${lineChart(d.history.map((s) => ({ x: s.ts, y: s.rssMb })), { width: 420, height: 100, unit: "MB" })}
-          </svg>
-        </section>
-      </div>
-      <section>
-        <h2>Recent orders</h2>
-        <table>
-          <thead><tr><th>settled</th><th>slot</th><th>product</th><th>amount</th><th>payment</th><th>evidence</th></tr></thead>
-          <tbody>${d.sales.map(
-            (s) => html`<tr data-sale=${s.eventId}><td>${time(s.settledAt)}</td><td>${s.slot}</td><td>${s.productName}</td>
-              <td>${sats(s.amountMsat)}${s.fiat ? html` <span class="muted">${fiat(s.fiat)}</span>` : nothing}</td>
-              <td class="muted" title=${s.paymentHash}>${s.hold ? "hold, settled" : "paid"} · ${s.paymentHash.slice(0, 12)}…</td>
-              <td class="muted">${s.evidence.kind === "pour"
-                ? `poured ${s.evidence.pouredMl.toFixed(0)}/${s.evidence.targetMl} ml, ${s.evidence.pulses} pulses · ${s.evidence.runMs} ms`
-                : s.evidence.kind === "spiral"
-                  ? `drop ${s.evidence.dropSeen ? "seen" : "not seen"}, ${s.evidence.homed ? "homed" : "not homed"} · ${s.evidence.runMs} ms`
-                  : `VMC selection ${s.evidence.selection}: VEND ${s.evidence.result.toUpperCase()} · ${s.evidence.waitedMs} ms`}</td></tr>`,
-          )}</tbody>
-        </table>
-      </section>
-      <section>
-        <h2>Events</h2>
-        <table>
-          <thead><tr><th>seq</th><th>time</th><th>type</th><th>detail</th></tr></thead>
-          <tbody>${d.events.map((e) => html`<tr><td>${e.seq}</td><td>${time(e.ts)}</td><td>${e.type}</td><td class="muted">${JSON.stringify(e.body).slice(0, 160)}</td></tr>`)}</tbody>
-        </table>
-      </section>
-    `;
-  }
-
-  private commandRow(c: CommandRecord): TemplateResult {
-    const result = c.status === "sent" ? (c.expiresAt < this.now ? "no answer (expired)" : "waiting…") : c.error ? `${c.error.code}: ${c.error.message}` : JSON.stringify(c.data ?? {});
-    return html`<tr data-command=${c.rid}><td>${time(c.sentAt)}</td><td>${c.name} <span class="muted">${JSON.stringify(c.args)}</span></td>
-      <td><span class="badge ${c.status === "ok" ? "applied" : c.status === "error" ? "refused" : "pending"}" data-command-status>${c.status}</span></td>
-      <td class="muted">${result}</td></tr>`;
-  }
-
-  private selectedSlot(): string {
-    return (this.renderRoot.querySelector("#cmd-slot") as HTMLSelectElement | null)?.value ?? "";
-  }
-
-  private edit(slot: string, change: { price?: string; enabled?: boolean }, _current: Price): void {
-    this.edits = { ...this.edits, [slot]: { ...this.edits[slot], ...change } };
-  }
-
-  private async saveDesired(): Promise<void> {
-    const d = this.detail;
-    if (!d) return;
-    const edit: DesiredStateEdit = { slots: {} };
-    for (const [slot, e] of Object.entries(this.edits)) {
-      const s = d.slots.find((x) => x.slot === slot);
-      if (!s) continue;
-      const change: { price?: Price; enabled?: boolean } = {};
-      if (e.price !== undefined && e.price !== priceInput(s.price)) {
-        const p = parsePriceInput(e.price, s.price);
-        if (!p) {
-          this.error = `${slot}: "${e.price}" is not a price (${s.price.unit === "msat" ? "whole sats" : s.price.currency})`;
-          return;
-        }
-        change.price = p;
-      }
-      if (e.enabled !== undefined && e.enabled !== s.enabled) change.enabled = e.enabled;
-      if (Object.keys(change).length) edit.slots![slot] = change;
-    }
-    if (Object.keys(edit.slots!).length === 0) {
-      this.edits = {};
-      return;
-    }
-    this.busy = true;
-    this.error = "";
-    try {
-      const desired = await api.editDesired(d.machine.id, edit);
-      this.detail = { ...d, desired };
-      this.edits = {};
-    } catch (err) {
-      this.error = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async command(name: string, args: Record<string, unknown>): Promise<void> {
-    const d = this.detail;
-    if (!d) return;
-    this.busy = true;
-    this.error = "";
-    try {
-      await api.command(d.machine.id, name, args);
-    } catch (err) {
-      this.error = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  // ---------------------------------------------------------------- sales
-
-  private renderSales(): TemplateResult {
-    const rep = this.report;
-    if (!rep) return html`<p class="muted">loading…</p>`;
-    const total = rep.byMachine.reduce((n, r) => n + BigInt(r.amountMsat), 0n);
-    const count = rep.byMachine.reduce((n, r) => n + r.count, 0);
-    return html`
-      <div class="cards">
-        <div class="card"><span class="muted">sales, last 30 days</span><b data-test="sales-count">${count}</b></div>
-        <div class="card"><span class="muted">revenue, last 30 days</span><b data-test="sales-total">${sats(total.toString())}</b></div>
-      </div>
-      <section>
-        <h2>Revenue per day (sats)</h2>
-        <svg width="100%" viewBox="0 0 720 180" role="img" aria-label="sales per day">
-          ${barChart(rep.byDay.map((r) => ({ label: r.day!.slice(5), value: Number(BigInt(r.amountMsat) / 1000n), title: `${r.day}: ${r.count} sales, ${sats(r.amountMsat)}` })), { width: 720, height: 180 })}
-        </svg>
-      </section>
-      <section>
-        <h2>Per machine <span class="muted"><a href="/api/sales.csv" download>sales CSV</a> · <a href="/api/reports/reconciliation?format=csv" download>reconciliation CSV</a></span></h2>
-        <table>
-          <thead><tr><th>machine</th><th>sales</th><th>sats</th><th>fiat</th><th>export</th></tr></thead>
-          <tbody>${rep.byMachine.map(
-            (r) => html`<tr data-report-machine=${r.machineId ?? ""}><td><a href="#/machines/${r.machineId}">${r.machineId}</a></td><td>${r.count}</td><td>${sats(r.amountMsat)}</td>
-              <td>${r.fiat.map((f) => fiat(f)).join(" + ")}</td><td><a href="/api/reports/dex/${r.machineId}" download>DEX</a></td></tr>`,
-          )}</tbody>
-        </table>
-      </section>
-      <section>
-        <h2>Latest sales</h2>
-        <table>
-          <thead><tr><th>settled</th><th>machine</th><th>slot</th><th>product</th><th>amount</th><th>payment hash</th></tr></thead>
-          <tbody>${this.recentSales.map(
-            (s) => html`<tr data-sale=${s.eventId}><td>${time(s.settledAt)}</td><td>${s.machineId}</td><td>${s.slot}</td><td>${s.productName}</td>
-              <td>${sats(s.amountMsat)}${s.fiat ? html` <span class="muted">${fiat(s.fiat)}</span>` : nothing}</td><td class="muted">${s.paymentHash.slice(0, 16)}…</td></tr>`,
-          )}</tbody>
-        </table>
-      </section>
-    `;
-  }
-
-  // ---------------------------------------------------------------- alerts
-
-  private renderAlerts(): TemplateResult {
-    const list = this.alerts;
-    return html`
-      <section>
-        <h2>Alerts
-          <label class="muted"><input type="checkbox" .checked=${this.showCleared} @change=${(e: Event) => {
-            this.showCleared = (e.target as HTMLInputElement).checked;
-            void this.navigate();
-          }} /> show cleared</label></h2>
-        <table>
-          <thead><tr><th>severity</th><th>machine</th><th>alert</th><th>raised</th><th>state</th><th></th></tr></thead>
-          <tbody>
-            ${list.length === 0 ? html`<tr><td colspan="6" class="muted">No open alert. All good.</td></tr>` : nothing}
-            ${list.map(
-              (a) => html`<tr data-alert=${a.id} data-kind=${a.kind}>
-                <td><span class="badge sev-${a.severity}">${a.severity}</span></td>
-                <td><a href="#/machines/${a.machineId}">${a.machineId}</a></td>
-                <td>${a.message}</td>
-                <td>${ago(a.raisedAt, this.now)}</td>
-                <td>${a.clearedAt !== null ? html`cleared ${ago(a.clearedAt, this.now)}` : a.acknowledgedAt !== null ? html`<span data-acknowledged>acknowledged</span>` : html`<b>open</b>`}</td>
-                <td>${a.acknowledgedAt === null && a.clearedAt === null && this.can("technician") ? html`<button @click=${() => void this.ack(a.id)}>Acknowledge</button>` : nothing}</td>
-              </tr>`,
-            )}
-          </tbody>
-        </table>
-      </section>
     `;
   }
 
