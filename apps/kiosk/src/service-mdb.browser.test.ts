@@ -23,8 +23,8 @@ afterEach(async () => {
   page = machine = undefined;
 });
 
-async function start(serviceAccess: "vmc-service" | "pin"): Promise<{ machine: FakeMachine; page: Page }> {
-  machine = new FakeMachine({ kioskDir: KIOSK_DIR, pin: "2468", demoBoard: false, mdb: { serviceAccess } });
+async function start(serviceAccess: "vmc-service" | "pin", demoVmc = false): Promise<{ machine: FakeMachine; page: Page }> {
+  machine = new FakeMachine({ kioskDir: KIOSK_DIR, pin: "2468", demoBoard: false, mdb: { serviceAccess, demoVmc } });
   await machine.start();
   page = await openKiosk(browser, machine.url);
   await page.locator('[data-screen="keypad"]').waitFor();
@@ -45,6 +45,8 @@ describe("kiosk: service menu of an MDB machine", () => {
     // Refused before the PIN is checked: the typed digits wait for the service mode.
     expect(await page.locator("[data-dots]").textContent()).toBe("●●●●");
     expect(await page.locator("[data-open-door]").count()).toBe(0);
+    // Not the sim VMC: no demo button, only the instruction.
+    expect(await page.locator("[data-open-vmc]").count()).toBe(0);
 
     // The technician opens the machine: the VMC disables the reader.
     machine.setMdb({ state: "disabled", badLines: 2 });
@@ -94,6 +96,20 @@ describe("kiosk: service menu of an MDB machine", () => {
     machine.setMdb({ state: "enabled" });
     await page.locator('[data-screen="keypad"]').waitFor();
     expect(await page.locator('[data-screen="service"]').count()).toBe(0);
+  });
+
+  it("the demo (sim VMC): a button puts the VMC in its service mode and signs in; another ends it on leaving", async () => {
+    const { machine, page } = await start("vmc-service", true);
+    await page.getByRole("button", { name: "Service" }).click();
+    await typePin(page, "2468");
+    await page.getByRole("button", { name: "Put the machine in service mode (demo)" }).click();
+    await page.locator("[data-status]").waitFor();
+    expect(machine.status.mdb?.state).toBe("disabled");
+    expect(machine.requests.filter((r) => r.path === "/api/demo/vmc").map((r) => r.body)).toEqual([{ inService: false }]);
+    await page.getByRole("button", { name: "End the machine's service mode (demo)" }).click();
+    await page.locator('[data-screen="keypad"]').waitFor();
+    expect(machine.status.mdb?.state).toBe("enabled");
+    expect(machine.requests.filter((r) => r.path === "/api/demo/vmc").map((r) => r.body)).toEqual([{ inService: false }, { inService: true }]);
   });
 
   it('serviceAccess "pin": the PIN alone opens it while the machine sells; a failed test vend shows its code', async () => {

@@ -16,6 +16,8 @@ import {
   CurrentOrderResponse,
   DemoSimRequest,
   DemoSimResponse,
+  DemoVmcRequest,
+  DemoVmcResponse,
   HarnessReport,
   HealthResponse,
   Order,
@@ -85,7 +87,7 @@ export interface FakeMachineOptions {
    * are the selection map, and the service menu opens as the daemon's `board.serviceAccess` says: `vmc-service` only
    * while the reader is disabled (`setMdb({state: "disabled"})`, the VMC's service mode), `pin` always.
    */
-  mdb?: { serviceAccess: "vmc-service" | "pin" };
+  mdb?: { serviceAccess: "vmc-service" | "pin"; demoVmc?: boolean };
 }
 
 export const MDB_PRODUCTS: FakeProduct[] = [
@@ -398,6 +400,7 @@ export class FakeMachine {
       uptimeMs: 60_000,
       ...(this.demoWallet ? { demoWallet: true } : {}),
       ...(this.demoBoard ? { demoBoard: true } : {}),
+      ...(this.opts.mdb?.demoVmc ? { demoVmc: true } : {}),
     });
   }
 
@@ -521,6 +524,18 @@ export class FakeMachine {
         if (r.data.faults) this.simFaults = [...r.data.faults];
         if (r.data.door) this.setStatus({ door: r.data.door });
         return send(res, 200, checked(DemoSimResponse, { door: this.status.door, faults: this.simFaults }));
+      }
+      if (method === "POST" && p === "/api/demo/vmc") {
+        // The sim VMC's service mode only (what the service menu's demo buttons use).
+        if (!this.opts.mdb?.demoVmc) throw new Failure(404, "not_found", "POST /api/demo/vmc exists only with the sim VMC");
+        const r = DemoVmcRequest.safeParse(body);
+        if (!r.success || !("inService" in r.data)) throw new Failure(400, "bad_value", "this fake takes {inService} only");
+        this.setMdb({ state: r.data.inService ? "enabled" : "disabled" });
+        return send(
+          res,
+          200,
+          checked(DemoVmcResponse, { phase: this.status.mdb!.state, inService: r.data.inService, readerOn: true, plugged: true, failNext: false, selections: [], pending: null, lines: [] }),
+        );
       }
       if (p.startsWith("/api/service/")) return this.service(method, p, body, req.headers.authorization, res);
       throw new Failure(404, "not_found", `no route ${method} ${p}`);

@@ -757,6 +757,7 @@ export class ZapvendKiosk extends LitElement {
         .client=${this.client}
         .language=${this.uiLang}
         .demoBoard=${this.health?.demoBoard === true}
+        .demoVmc=${this.health?.demoVmc === true}
         .door=${this.status?.door}
         .operatingMode=${this.status?.operatingMode}
         .mdb=${this.status?.mdb}

@@ -133,6 +133,10 @@ export class ZapvendServiceMenu extends LitElement {
 
   /** Set by the kiosk: the board is the sim board, so `POST /api/demo/sim` can open and close its door. */
   demoBoard = false;
+  /** Set by the kiosk: the machine is the reader of the sim VMC, so `POST /api/demo/vmc` can put it in its service mode. */
+  demoVmc = false;
+  /** The login was refused because the VMC is not in its service mode (MDB machine). */
+  private vmcNotInService = false;
   private doorState: "open" | "closed" | undefined;
   /** Set by the kiosk from the machine's status pushes. Closing the door ends the session (the machine revokes it). */
   get door(): "open" | "closed" | undefined {
@@ -255,12 +259,49 @@ export class ZapvendServiceMenu extends LitElement {
     await this.login();
   }
 
+  /** Demo: the sim VMC goes into its service mode (it disables the reader), then signs in with the PIN typed. */
+  private async openDemoVmc(): Promise<void> {
+    this.set({ busy: true, error: undefined });
+    try {
+      await this.client.demoVmc({ inService: false });
+      this.set({ vmcNotInService: false });
+    } catch (err) {
+      this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      return;
+    } finally {
+      this.set({ busy: false });
+    }
+    // The reader's state follows the VMC's lines: the login may come a moment before the machine saw it.
+    for (let attempt = 0; attempt < 10 && !this.signedIn; attempt++) {
+      await this.login();
+      if (!this.vmcNotInService) return;
+      this.vmcNotInService = false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Demo: leaves the menu and takes the sim VMC out of its service mode (the machine sells again). */
+  private async exitClosingVmc(): Promise<void> {
+    try {
+      await this.client.serviceLogout();
+    } catch {
+      // The VMC leaving its service mode ends the session anyway.
+    }
+    try {
+      await this.client.demoVmc({ inService: true });
+    } catch (err) {
+      this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      return;
+    }
+    this.dispatchEvent(new CustomEvent("exit", { bubbles: true, composed: true }));
+  }
+
   private async login(): Promise<void> {
     if (this.pin.length < 4 || this.busy) return;
     this.set({ busy: true, error: undefined });
     try {
       await this.client.serviceLogin(this.pin);
-      this.set({ signedIn: true, pin: "", doorClosed: false });
+      this.set({ signedIn: true, pin: "", doorClosed: false, vmcNotInService: false });
       await this.loadStatus();
     } catch (err) {
       const code = err instanceof KioskApiError ? err.code : "network";
@@ -271,7 +312,7 @@ export class ZapvendServiceMenu extends LitElement {
       }
       if (code === "vmc_not_in_service") {
         // The same for an MDB machine's VMC: the PIN waits until the machine is in its service mode.
-        this.set({ error: this.m("vmcNotInService") });
+        this.set({ error: this.m("vmcNotInService"), vmcNotInService: true });
         return;
       }
       const key: MessageKey =
@@ -363,6 +404,9 @@ export class ZapvendServiceMenu extends LitElement {
         ${this.doorClosed && this.demoBoard
           ? html`<button class="primary" data-open-door ?disabled=${this.busy} @click=${() => this.openDemoDoor()}>${this.m("openDoorDemo")}</button>`
           : nothing}
+        ${this.vmcNotInService && this.demoVmc
+          ? html`<button class="primary" data-open-vmc ?disabled=${this.busy} @click=${() => this.openDemoVmc()}>${this.m("openVmcDemo")}</button>`
+          : nothing}
         <div class="pad">
           ${["1", "2", "3", "4", "5", "6", "7", "8", "9"].map(digit)}
           <button @click=${() => this.set({ pin: "" })}>${this.m("clear")}</button>
@@ -402,6 +446,9 @@ export class ZapvendServiceMenu extends LitElement {
         <button @click=${() => this.exit()}>${this.m("exit")}</button>
         ${this.demoBoard && this.door === "open"
           ? html`<button data-close-door @click=${() => this.exitClosingDoor()}>${this.m("closeDoorDemo")}</button>`
+          : nothing}
+        ${this.demoVmc && this.status?.mdb?.state === "disabled"
+          ? html`<button data-close-vmc @click=${() => this.exitClosingVmc()}>${this.m("closeVmcDemo")}</button>`
           : nothing}
       </header>
       <main role="tabpanel">
