@@ -184,7 +184,10 @@ describe("the kiosk of an MDB machine (real daemon, sim VMC over a pty)", () => 
     const after = log.slice(request + 1);
     expect(after.filter((l) => l.startsWith("> C,VEND,"))).toEqual(["> C,VEND,-1"]);
     expect(state.pending).toBeNull();
-    // The keypad works again: the next press is a new vend request on screen.
+    // The keypad works again: the next press is a new vend request on screen, also over the service menu's PIN pad
+    // left open with nobody signed in.
+    await page.getByRole("button", { name: "保守" }).click();
+    await screen("service-pin").waitFor({ timeout: 10_000 });
     expect(await vmc({ select: 11 })).toBe(200);
     await pay.locator("svg[data-qr]").waitFor({ timeout: 15_000 });
     await pay.locator("[data-cancel]").click();

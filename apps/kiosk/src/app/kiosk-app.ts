@@ -504,7 +504,9 @@ export class ZapvendKiosk extends LitElement {
    */
   private adoptVendRequest(o: Order): void {
     const s = this.screen.name;
-    if (this.known.has(o.orderId) || s === "service" || s === "vending") return;
+    // The service menu keeps the screen only while a technician is signed in: a PIN pad left open (the technician
+    // went away, or the VMC was not in its service mode) must not hide the buyer's invoice.
+    if (this.known.has(o.orderId) || (s === "service" && this.serviceInSession()) || s === "vending") return;
     this.known.add(o.orderId);
     const entry = this.catalog?.products.find((p) => p.slot === o.slot);
     // The selection map's name, else "selection 12" in the buyer's language (the machine's stand-in is English).
@@ -513,6 +515,12 @@ export class ZapvendKiosk extends LitElement {
     this.orderConfirmed = true;
     this.conn?.send({ type: "watch", orderId: o.orderId });
     this.show({ name: "payment", order: this.follow });
+  }
+
+  /** A technician is signed in to the service menu on screen. */
+  private serviceInSession(): boolean {
+    const menu = this.renderRoot.querySelector("zapvend-service-menu") as { inSession?: boolean } | null;
+    return menu?.inSession === true;
   }
 
   /** True on a machine that is the MDB reader of a VMC: the buyer chooses on the machine's keypad. */

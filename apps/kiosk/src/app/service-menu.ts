@@ -192,6 +192,11 @@ export class ZapvendServiceMenu extends LitElement {
   /** A test vend is waiting for the VMC (on an MDB machine: for the technician's keypad press). */
   private testing = false;
 
+  /** A technician is signed in (the kiosk lets a buyer's MDB vend request replace only a menu nobody is using). */
+  get inSession(): boolean {
+    return this.signedIn;
+  }
+
   private pin = "";
   /** The login was refused because the door is closed: the pad says so (and offers the demo door). */
   private doorClosed = false;
