@@ -75,11 +75,17 @@ describe("kiosk: service menu of an MDB machine", () => {
 
     // A test vend: the machine waits for the keypad press; the technician leaves the VMC's service mode for it, which
     // ends the session, but the result still shows.
-    machine.testVendDelayMs = 1_500;
+    let pressed!: () => void;
+    machine.testVendGate = new Promise((resolve) => (pressed = resolve));
     await rows.nth(0).getByRole("button", { name: "Test vend" }).click();
     await expect.poll(() => page.locator("[data-note]").textContent()).toBe("Test vend 11: leave the machine's service mode and press 11 on its keypad…");
     await shot(page, "31-service-mdb-test-vend");
     machine.setMdb({ state: "enabled" });
+    // The push of the reader's new state reaches the menu, which stays for the result.
+    await page.getByRole("tab", { name: "Status" }).click();
+    await expect.poll(() => page.locator("[data-mdb-state]").getAttribute("data-mdb-state")).toBe("enabled");
+    expect(await page.locator('[data-screen="service"]').count()).toBe(1);
+    pressed();
     await expect.poll(() => page.locator("[data-note]").textContent()).toBe("Test vend S11: OK");
     expect(machine.requests.filter((r) => r.path === "/api/service/test-vend").map((r) => r.body)).toEqual([{ slot: "S11" }]);
     await page.getByRole("button", { name: "Exit" }).click();

@@ -167,8 +167,11 @@ export class FakeMachine {
     this.setStatus({});
   }
 
-  /** How long a test vend takes to answer (an MDB test vend waits for the keypad press), ms; `nextVend` says how it ends. */
-  testVendDelayMs = 0;
+  /**
+   * When set, a test vend answers only once this settles (an MDB test vend waits for the technician's keypad press);
+   * `nextVend` says how it ends.
+   */
+  testVendGate: Promise<void> | undefined;
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -602,7 +605,7 @@ export class FakeMachine {
               finishedAt: Date.now(),
             }),
           );
-        if (this.testVendDelayMs > 0) setTimeout(answer, this.testVendDelayMs);
+        if (this.testVendGate) void this.testVendGate.then(answer);
         else answer();
         return;
       }
