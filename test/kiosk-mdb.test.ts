@@ -24,6 +24,7 @@ const bins = {
 const children: ChildProcess[] = [];
 let dir: string;
 let kioskUrl: string;
+let simUrl: string;
 let browser: Browser;
 let page: Page;
 let logs = "";
@@ -60,7 +61,7 @@ beforeAll(async () => {
   if (missing.length > 0) throw new Error(`not built: ${missing.map(([n]) => n).join(", ")} (npm run build)`);
   dir = mkdtempSync(path.join(tmpdir(), "zapvend-kiosk-mdb-"));
   const brokerUrl = await start("broker", [bins.broker, "--port", "0", "--allow-anonymous"], "broker");
-  const simUrl = await start("sim-lightning", [bins.sim, "--port", "0"], "sim-lightning");
+  simUrl = await start("sim-lightning", [bins.sim, "--port", "0"], "sim-lightning");
   const config = {
     machineId: "kiosk-mdb-01",
     http: { host: "127.0.0.1", port: 0 },
@@ -132,6 +133,7 @@ describe("the kiosk of an MDB machine (real daemon, sim VMC over a pty)", () => 
     expect(secondsLeft).toBeGreaterThan(0);
     expect(secondsLeft).toBeLessThanOrEqual(45);
     expect(await pay.locator("[data-keypad-cancel]").count()).toBe(1);
+    expect(await pay.locator("[data-cancel]").textContent()).toContain("Cancel");
 
     await page.locator("[data-demo-pay]").click();
     await page.locator("[data-vmc]").waitFor({ timeout: 15_000 });
@@ -150,6 +152,46 @@ describe("the kiosk of an MDB machine (real daemon, sim VMC over a pty)", () => 
     await page.locator("[data-demo-pay]").click();
     await page.locator('[data-screen="failed"][data-kind="refunded"]').waitFor({ timeout: 20_000 });
     await page.getByRole("button", { name: "OK" }).click();
+    await page.getByRole("button", { name: "English" }).click();
+  });
+
+  it("the on-screen Cancel: the order is cancelled, the invoice too, the VMC's request denied, and the screen is back at the keypad", async () => {
+    await page.getByRole("button", { name: "日本語" }).click();
+    expect(await vmc({ select: 11 })).toBe(200);
+    const pay = screen("payment");
+    await pay.locator("svg[data-qr]").waitFor({ timeout: 15_000 });
+    const { order } = (await (await fetch(`${kioskUrl}/api/orders/current`)).json()) as { order: { orderId: string; paymentHash: string; state: string; slot: string } };
+    expect(order).toMatchObject({ slot: "S11", state: "pending" });
+    // The label in the buyer's language (all four are in i18n.ts; Japanese here).
+    expect((await pay.locator("[data-cancel]").textContent())?.trim()).toBe("キャンセル");
+    await pay.locator("[data-cancel]").click();
+    await screen("keypad").waitFor({ timeout: 10_000 });
+    expect(await screen("keypad").locator("[data-notice]").textContent()).toContain("取り消しました");
+
+    // The order: expired by the buyer; nothing approved, the invoice cancelled on the node.
+    await expect.poll(async () => ((await (await fetch(`${kioskUrl}/api/orders/${order.orderId}`)).json()) as { state: string }).state, { timeout: 10_000 }).toBe("expired");
+    const done = (await (await fetch(`${kioskUrl}/api/orders/${order.orderId}`)).json()) as { failure: { code: string } | null };
+    expect(done.failure?.code).toBe("cancelled_by_buyer");
+    const rHash = Buffer.from(order.paymentHash, "hex").toString("base64");
+    await expect
+      .poll(async () => ((await (await fetch(`${simUrl}/sim/invoices`)).json()) as { invoices: Array<{ r_hash: string; state: string }> }).invoices.find((i) => i.r_hash === rHash)?.state, { timeout: 10_000 })
+      .toBe("CANCELED");
+    // The VMC's log: the request for 11, zapvend's deny, no approval, and the VMC back to waiting for a selection.
+    const state = (await (await fetch(`${kioskUrl}/api/demo/vmc`)).json()) as { pending: unknown; lines: Array<{ dir: string; line: string }> };
+    const log = state.lines.map((l) => `${l.dir === "from-host" ? ">" : "<"} ${l.line}`);
+    const request = log.map((l) => /^< c,STATUS,VEND,2\.00,11$/.test(l)).lastIndexOf(true);
+    expect(request).toBeGreaterThanOrEqual(0);
+    const after = log.slice(request + 1);
+    expect(after.filter((l) => l.startsWith("> C,VEND,"))).toEqual(["> C,VEND,-1"]);
+    expect(state.pending).toBeNull();
+    // The keypad works again: the next press is a new vend request on screen, also over the service menu's PIN pad
+    // left open with nobody signed in.
+    await page.getByRole("button", { name: "保守" }).click();
+    await screen("service-pin").waitFor({ timeout: 10_000 });
+    expect(await vmc({ select: 11 })).toBe(200);
+    await pay.locator("svg[data-qr]").waitFor({ timeout: 15_000 });
+    await pay.locator("[data-cancel]").click();
+    await screen("keypad").waitFor({ timeout: 10_000 });
     await page.getByRole("button", { name: "English" }).click();
   });
 

@@ -114,9 +114,10 @@ describe("fleet HTTP API and WebSocket", () => {
     const csv = await get("/api/sales.csv?machine=snacks-01");
     expect(csv.type).toMatch(/^text\/csv/);
     const lines = (csv.body as string).trim().split("\r\n");
-    expect(lines[0]).toBe("settled_at,machine_id,event_id,seq,order_id,slot,product,amount_msat,amount_sat,fiat_currency,fiat_amount_minor,payment_hash,hold_invoice");
+    expect(lines[0]).toBe("settled_at,machine_id,event_id,seq,order_id,slot,selection,product,amount_msat,amount_sat,fiat_currency,fiat_amount_minor,payment_hash,hold_invoice");
     expect(lines).toHaveLength(3);
-    expect(lines.some((l) => l.includes(",A2,Product A2,2000000,2000.000,EUR,150,"))).toBe(true);
+    // A direct-drive sale has no VMC selection: the column is empty.
+    expect(lines.some((l) => l.includes(",A2,,Product A2,2000000,2000.000,EUR,150,"))).toBe(true);
 
     const bySlot = await get("/api/reports/sales?group=slot&machine=snacks-01");
     expect((bySlot.body as Array<{ key: string; count: number; amountMsat: string }>).map((r) => [r.key, r.count, r.amountMsat])).toEqual([
@@ -153,6 +154,16 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(sales.map((s) => [s.slot, s.selection, s.evidence.kind]).sort()).toEqual([
       ["S12", 12, "mdb"],
       ["S44", 44, "mdb"],
+    ]);
+    // The sales CSV carries the selection beside the slot.
+    const csv = ((await get("/api/sales.csv?machine=mdb-01")).body as string).trim().split("\r\n");
+    const header = csv[0]!.split(",");
+    const col = (name: string) => header.indexOf(name);
+    expect(col("selection")).toBe(col("slot") + 1);
+    const rows = csv.slice(1).map((l) => l.split(","));
+    expect(rows.map((r) => [r[col("slot")], r[col("selection")], r[col("product")]]).sort()).toEqual([
+      ["S12", "12", "Product S12"],
+      ["S44", "44", "Product S44"],
     ]);
     const segs = ((await get("/api/reports/dex/mdb-01")).body as string).trim().split("\r\n");
     const pa1 = segs.filter((s) => s.startsWith("PA1*"));

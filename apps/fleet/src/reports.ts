@@ -23,9 +23,13 @@ function csv(header: string[], rows: Array<Array<string | number | boolean | nul
   return [header, ...rows].map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
 }
 
+/**
+ * One row per sale. `selection` is the VMC's selection number of a sale on an MDB machine (the id the VMC's own keypad
+ * and DEX use), empty for direct drive; it sits beside `slot` ("S12" for selection 12) so a spreadsheet sorts by it.
+ */
 export function salesCsv(sales: readonly Sale[]): string {
   return csv(
-    ["settled_at", "machine_id", "event_id", "seq", "order_id", "slot", "product", "amount_msat", "amount_sat", "fiat_currency", "fiat_amount_minor", "payment_hash", "hold_invoice"],
+    ["settled_at", "machine_id", "event_id", "seq", "order_id", "slot", "selection", "product", "amount_msat", "amount_sat", "fiat_currency", "fiat_amount_minor", "payment_hash", "hold_invoice"],
     sales.map((s) => [
       new Date(s.settledAt).toISOString(),
       s.machineId,
@@ -33,6 +37,7 @@ export function salesCsv(sales: readonly Sale[]): string {
       s.seq,
       s.orderId,
       s.slot,
+      s.selection ?? null,
       s.productName,
       s.amountMsat,
       msatToSats(s.amountMsat),

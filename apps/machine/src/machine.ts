@@ -19,6 +19,7 @@ import {
   TestVendRequest,
   isSimulatedBoard,
   mdbInvoiceExpirySec,
+  selectionOfSlot,
   parseValue,
   type Catalog,
   type DemoSimResponse,
@@ -104,6 +105,9 @@ function orderSessionTable(db: Database.Database): OrderSessionStore {
   };
 }
 
+/** How long a test vend on an MDB machine waits for the technician to press the selection on the keypad, ms. */
+const MDB_TEST_VEND_PRESS_MS = 90_000;
+
 export class Machine extends EventEmitter<MachineApiEvents> implements MachineApi {
   readonly machineId: string;
   readonly version = VERSION;
@@ -130,7 +134,8 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   ) {
     super();
     this.machineId = config.machineId;
-    this.auth = new ServiceAuth({ pinHash: config.servicePinHash, now: () => Date.now() });
+    // Without a door (or the VMC's service mode) in front of the PIN pad, each lockout in a row lasts twice as long.
+    this.auth = new ServiceAuth({ pinHash: config.servicePinHash, now: () => Date.now(), escalate: config.board.kind === "mdb" && config.board.serviceAccess === "pin" });
   }
 
   /** Called on a signed `reboot` command after a clean stop; the CLI exits and systemd starts the daemon again. */
@@ -226,7 +231,17 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     if (this.mdb) {
       // From here on the VMC's vend requests become orders; its state changes show on the kiosk ("not selling").
       this.mdb.sales.attach(ctl);
-      const offState = this.mdb.device.on("state", () => this.emitStatus());
+      let previous = this.mdb.device.state;
+      const offState = this.mdb.device.on("state", (state) => {
+        // The VMC leaving its service mode (enabling the reader again, or a reset) is the closing door: every
+        // service session ends. A test vend the technician started still answers its own request.
+        if (this.serviceAccess === "vmc-service" && previous === "disabled" && state !== "disabled") {
+          this.auth.revokeAll();
+          this.log.info("the VMC left its service mode: service sessions ended", { state });
+        }
+        previous = state;
+        this.emitStatus();
+      });
       const offClosed = this.mdb.device.on("closed", () => this.emitStatus());
       this.cleanups.push(offState, offClosed);
     } else this.watchHardware(ctl);
@@ -548,6 +563,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     const s = this.status();
     return {
       ...s,
+      serviceAccess: this.serviceAccess,
       version: this.version,
       uptimeMs: Date.now() - this.startedAt,
       boot: this.boot,
@@ -555,12 +571,27 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     };
   }
 
+  /**
+   * What opens the service menu: the door sensor (direct drive); on an MDB machine, which has no door sensor of
+   * zapvend's, the VMC's service mode (it disables the reader) or, by config, the PIN alone.
+   */
+  get serviceAccess(): "door" | "vmc-service" | "pin" {
+    return this.config.board.kind === "mdb" ? this.config.board.serviceAccess : "door";
+  }
+
   serviceRoute = async (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => {
     const sub = req.path.slice("/api/service/".length);
     if (req.method === "POST" && sub === "login") {
-      // The door before the PIN: at a closed machine nobody gets to try a PIN at all.
-      if (this.hardware?.status().door !== "open") {
+      // The door (or the VMC's service mode) before the PIN: at a closed machine nobody gets to try a PIN at all.
+      const access = this.serviceAccess;
+      if (access === "door" && this.hardware?.status().door !== "open") {
         return { status: 403, body: { error: { code: "door_closed", message: "open the machine's door to use the service menu" } } };
+      }
+      if (access === "vmc-service" && this.mdb?.device.state !== "disabled") {
+        return {
+          status: 403,
+          body: { error: { code: "vmc_not_in_service", message: `put the vending machine in its own service mode (open it): the service menu opens while the VMC keeps the reader disabled (now ${this.mdb?.device.state ?? "no reader"})` } },
+        };
       }
       const parsed = parseValue(ServiceLoginRequest, req.body);
       if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
@@ -599,6 +630,14 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     if (req.method === "POST" && sub === "test-vend") {
       const parsed = parseValue(TestVendRequest, req.body);
       if (!parsed.ok) throw new ApiFailure(400, parsed.error.code, parsed.error.message);
+      if (this.mdb) {
+        // Through the VMC: the next keypad press of this selection is approved without payment (no order, no sale).
+        const selection = selectionOfSlot(parsed.value.slot);
+        if (selection === undefined) throw new ApiFailure(404, "unknown_slot", `${parsed.value.slot} is not a VMC selection (S<number>)`);
+        const r = await this.mdb.sales.testVend(selection, { requestTimeoutMs: MDB_TEST_VEND_PRESS_MS });
+        this.emitStatus();
+        return { status: 200, body: { slot: parsed.value.slot, ...r, finishedAt: Date.now() } };
+      }
       const r = await this.ctl.testVend(parsed.value.slot);
       this.emitStatus();
       return { status: 200, body: { slot: parsed.value.slot, ...r, finishedAt: Date.now() } };

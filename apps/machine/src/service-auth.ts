@@ -36,6 +36,14 @@ export interface ServiceAuthOptions {
   maxFailures?: number;
   /** Lockout, ms. Default 5 minutes. */
   lockoutMs?: number;
+  /**
+   * Each lockout in a row (no right PIN between them) lasts twice the one before, up to `maxLockoutMs`. For a menu
+   * the PIN alone opens (an MDB machine with `serviceAccess: "pin"`): without a door in front of the PIN pad, a fixed
+   * 5 minutes would let anyone at the screen try 1,440 PINs a day. Default false.
+   */
+  escalate?: boolean;
+  /** Longest escalated lockout, ms. Default 24 hours. */
+  maxLockoutMs?: number;
 }
 
 export type LoginResult = { ok: true; token: string; expiresAt: number } | { ok: false; code: "no_pin_configured" | "wrong_pin" | "locked"; retryAt?: number };
@@ -44,6 +52,8 @@ export class ServiceAuth {
   private readonly tokens = new Map<string, number>();
   private failures = 0;
   private lockedUntil = 0;
+  /** Lockouts in a row since the last right PIN. */
+  private lockouts = 0;
 
   constructor(private readonly opts: ServiceAuthOptions) {}
 
@@ -55,12 +65,16 @@ export class ServiceAuth {
       this.failures++;
       if (this.failures >= (this.opts.maxFailures ?? 5)) {
         this.failures = 0;
-        this.lockedUntil = now + (this.opts.lockoutMs ?? 300_000);
+        const base = this.opts.lockoutMs ?? 300_000;
+        const ms = this.opts.escalate ? Math.min(base * 2 ** this.lockouts, this.opts.maxLockoutMs ?? 86_400_000) : base;
+        this.lockouts++;
+        this.lockedUntil = now + ms;
         return { ok: false, code: "locked", retryAt: this.lockedUntil };
       }
       return { ok: false, code: "wrong_pin" };
     }
     this.failures = 0;
+    this.lockouts = 0;
     const token = randomBytes(24).toString("base64url");
     const expiresAt = now + (this.opts.tokenTtlMs ?? 600_000);
     this.tokens.set(token, expiresAt);

@@ -9,5 +9,5 @@ export { Journal, openJournalDb, type OrderRecord } from "./journal.js";
 export { VendController, type ControllerEvents, type ControllerOptions, type PriceQuote, type VmcRequest } from "./controller.js";
 export { ControllerFaultCode, safeEvent, eventProblem } from "./events.js";
 export { DirectDriveVend, type VendItem, type VendStep, type VendStepStatus } from "./vend-step.js";
-export { VmcSales, MdbVendCode, vmcUnitsToMinor, currencyMinorDigits, type VmcSalesOptions } from "./mdb/vmc-sales.js";
+export { VmcSales, MdbVendCode, vmcUnitsToMinor, currencyMinorDigits, type VmcSalesOptions, type VmcTestVendResult } from "./mdb/vmc-sales.js";
 export type { MdbPort, MdbPortEvents, MdbVendRequestLike } from "./mdb/port.js";

@@ -17,6 +17,14 @@ describe("the MDB board config", () => {
     if (r.ok && r.value.board.kind === "mdb") expect(mdbInvoiceExpirySec(r.value.board)).toBe(50);
   });
 
+  it("serviceAccess: the VMC's service mode by default, the PIN alone when said; nothing else", () => {
+    const r = parseMachineConfig({ ...base, board: { kind: "mdb", port: "sim" } });
+    expect(r.ok && r.value.board.kind === "mdb" && r.value.board.serviceAccess).toBe("vmc-service");
+    const pin = parseMachineConfig({ ...base, board: { kind: "mdb", port: "sim", serviceAccess: "pin" } });
+    expect(pin.ok && pin.value.board.kind === "mdb" && pin.value.board.serviceAccess).toBe("pin");
+    expect(parseMachineConfig({ ...base, board: { kind: "mdb", port: "sim", serviceAccess: "door" } }).ok).toBe(false);
+  });
+
   it("counts the sim VMC as a simulated board and a real serial port as a real one (the demo wallet)", () => {
     const { allowDemoWallet: _allowed, ...noFlag } = base;
     expect(parseMachineConfig({ ...noFlag, board: { kind: "mdb", port: "sim" } }).ok).toBe(true);

@@ -56,6 +56,13 @@ export const MdbBoardConfig = z.strictObject({
   maxPriceMinor: z.int().min(1).max(1_000_000_000).optional(),
   /** A selection that is not in the catalog's selection map: sold as "selection N" (true) or denied (false). Default true. */
   sellUnmappedSelections: z.boolean().default(true),
+  /**
+   * When the kiosk's service menu opens (zapvend has no door sensor in a machine with its own VMC):
+   * `"vmc-service"` (default): PIN, and only while the VMC keeps the reader disabled (its service mode, the machine
+   * open: the stand-in for the open door); the VMC enabling the reader again ends every service session.
+   * `"pin"`: PIN alone, at any time, with the PIN lockout; for a VMC that does not disable the reader in its service mode.
+   */
+  serviceAccess: z.enum(["vmc-service", "pin"]).default("vmc-service"),
   /** The sim VMC (only with `port: "sim"`): its selections with prices in VMC units. */
   sim: z
     .strictObject({

@@ -21,6 +21,12 @@ export const ServiceLoginErrorCode = {
    * checked, so a buyer at a closed machine cannot guess PINs. Closing the door ends every service token.
    */
   DOOR_CLOSED: "door_closed",
+  /**
+   * 403, an MDB machine with `serviceAccess: "vmc-service"`: the VMC is not in its service mode (it does not keep the
+   * reader disabled). Like `door_closed`, answered before the PIN is checked; the VMC enabling the reader again ends
+   * every service token.
+   */
+  VMC_NOT_IN_SERVICE: "vmc_not_in_service",
 } as const;
 export type ServiceLoginErrorCode = (typeof ServiceLoginErrorCode)[keyof typeof ServiceLoginErrorCode];
 
@@ -54,6 +60,11 @@ export const ServiceStatusResponse = MachineStatusView.extend({
   uptimeMs: z.int().min(0),
   boot: z.int().min(0),
   slots: z.array(ServiceSlot).max(200),
+  /**
+   * What opens the service menu: `door` (the door sensor, direct drive), `vmc-service` (an MDB machine whose VMC
+   * disabled the reader: its service mode) or `pin` (the PIN alone). Absent from older daemons: `door`.
+   */
+  serviceAccess: z.enum(["door", "vmc-service", "pin"]).optional(),
 });
 export type ServiceStatusResponse = z.infer<typeof ServiceStatusResponse>;
 

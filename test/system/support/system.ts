@@ -77,6 +77,8 @@ export interface SystemOptions {
   waitSelling?: boolean;
   /** `mdb` machine: more of its board config (`approvalTimeoutSec`, `invoiceExpirySec`, `maxPriceMinor`, ...) and the sim VMC's vend duration. */
   mdb?: Record<string, unknown> & { vendDurationMs?: number };
+  /** The service PIN's hash (`hashPin`), for the service menu's routes. Default: none (the menu is disabled). */
+  servicePinHash?: string;
 }
 
 /** The board config of the `mdb` system: the sim VMC, with the test's settings. */
@@ -164,6 +166,7 @@ export class VendSystem {
       pricing: { currency: "EUR", rate: { source: "fixed", msatPerUnit: "1000000" } },
       catalog,
       dataDir,
+      ...(opts.servicePinHash ? { servicePinHash: opts.servicePinHash } : {}),
     });
     if (!parsed.ok) throw new Error(`config: ${parsed.error.message}`);
     const logs: string[] = [];

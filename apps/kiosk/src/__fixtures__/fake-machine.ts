@@ -16,6 +16,8 @@ import {
   CurrentOrderResponse,
   DemoSimRequest,
   DemoSimResponse,
+  DemoVmcRequest,
+  DemoVmcResponse,
   HarnessReport,
   HealthResponse,
   Order,
@@ -48,7 +50,7 @@ const REGTEST = { bech32: "bcrt", pubKeyHash: 0x6f, scriptHash: 0xc4, validWitne
 export interface FakeProduct {
   slot: string;
   name: string;
-  kind: "pour" | "spiral";
+  kind: "pour" | "spiral" | "mdb";
   priceMsat: string | null;
   fiatMinor: number | null;
   stock: number;
@@ -80,7 +82,18 @@ export interface FakeMachineOptions {
    * `<!-- %ZAPVEND_BOOT% -->` (apps/machine http-server.ts). Default false: the page as built (another server).
    */
   bootSnapshot?: boolean;
+  /**
+   * An MDB machine (zapvend is the card reader of a VMC): the status carries `mdb` (the reader enabled), the products
+   * are the selection map, and the service menu opens as the daemon's `board.serviceAccess` says: `vmc-service` only
+   * while the reader is disabled (`setMdb({state: "disabled"})`, the VMC's service mode), `pin` always.
+   */
+  mdb?: { serviceAccess: "vmc-service" | "pin"; demoVmc?: boolean };
 }
+
+export const MDB_PRODUCTS: FakeProduct[] = [
+  { slot: "S11", name: "Cola", kind: "mdb", priceMsat: "2000000", fiatMinor: 200, stock: 10, capacity: 10, icon: "🥤" },
+  { slot: "S12", name: "Chocolate bar", kind: "mdb", priceMsat: "2500000", fiatMinor: 250, stock: 10, capacity: 10, icon: "🍫", enabled: false },
+];
 
 export const DEFAULT_PRODUCTS: FakeProduct[] = [
   { slot: "A1", name: "Cold brew", kind: "pour", priceMsat: "2100000", fiatMinor: 250, stock: 12, capacity: 20, volumeMl: 250, icon: "☕" },
@@ -131,13 +144,34 @@ export class FakeMachine {
   private readonly pin: string;
 
   constructor(private readonly opts: FakeMachineOptions) {
-    this.products = structuredClone(opts.products ?? DEFAULT_PRODUCTS);
+    this.products = structuredClone(opts.products ?? (opts.mdb ? MDB_PRODUCTS : DEFAULT_PRODUCTS));
     this.demoWallet = opts.demoWallet ?? true;
     this.demoBoard = opts.demoBoard ?? true;
     this.pin = opts.pin ?? "2468";
     this.status = { machineId: this.machineId, mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
     if (opts.operatingMode ?? true) this.status.operatingMode = "normal";
+    if (opts.mdb) this.status.mdb = { state: "enabled", selling: true, approvalTimeoutSec: 60, badLines: 0, lastLineAt: null, unconfirmedVends: 0 };
   }
+
+  /**
+   * The VMC changes the reader's MDB state or its counters (MDB machine). As the daemon: not `enabled`/`idle`/`vend`
+   * is not selling, and with `vmc-service` access the reader leaving `disabled` ends every service session.
+   */
+  setMdb(patch: Partial<NonNullable<MachineStatusView["mdb"]>>): void {
+    const before = this.status.mdb;
+    if (!before) throw new Error("not an MDB machine");
+    const mdb = { ...before, ...patch };
+    mdb.selling = mdb.state === "enabled" || mdb.state === "idle" || mdb.state === "vend";
+    if (this.opts.mdb?.serviceAccess === "vmc-service" && before.state === "disabled" && mdb.state !== "disabled") this.tokens.clear();
+    this.status = { ...this.status, mdb };
+    this.setStatus({});
+  }
+
+  /**
+   * When set, a test vend answers only once this settles (an MDB test vend waits for the technician's keypad press);
+   * `nextVend` says how it ends.
+   */
+  testVendGate: Promise<void> | undefined;
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -199,7 +233,7 @@ export class FakeMachine {
     // As the daemon: a fault of a part every slot shares (the drop beam, the board) stops all selling; a slot's
     // fault (a jam) leaves the hardware `degraded` and the other slots on sale.
     const machineWide = s.faults.some((f) => MACHINE_WIDE_FAULTS.includes(f.code));
-    this.status.selling = s.mode === "normal" && s.payments !== "down" && s.hardware !== "down" && !machineWide && s.door === "closed";
+    this.status.selling = s.mode === "normal" && s.payments !== "down" && s.hardware !== "down" && !machineWide && s.door === "closed" && (s.mdb?.selling ?? true);
     // Closing the door ends every service session (the daemon revokes the tokens).
     if (doorClosed) this.tokens.clear();
     this.broadcast({ type: "status", status: this.status });
@@ -369,6 +403,7 @@ export class FakeMachine {
       uptimeMs: 60_000,
       ...(this.demoWallet ? { demoWallet: true } : {}),
       ...(this.demoBoard ? { demoBoard: true } : {}),
+      ...(this.opts.mdb?.demoVmc ? { demoVmc: true } : {}),
     });
   }
 
@@ -493,6 +528,18 @@ export class FakeMachine {
         if (r.data.door) this.setStatus({ door: r.data.door });
         return send(res, 200, checked(DemoSimResponse, { door: this.status.door, faults: this.simFaults }));
       }
+      if (method === "POST" && p === "/api/demo/vmc") {
+        // The sim VMC's service mode only (what the service menu's demo buttons use).
+        if (!this.opts.mdb?.demoVmc) throw new Failure(404, "not_found", "POST /api/demo/vmc exists only with the sim VMC");
+        const r = DemoVmcRequest.safeParse(body);
+        if (!r.success || !("inService" in r.data)) throw new Failure(400, "bad_value", "this fake takes {inService} only");
+        this.setMdb({ state: r.data.inService ? "enabled" : "disabled" });
+        return send(
+          res,
+          200,
+          checked(DemoVmcResponse, { phase: this.status.mdb!.state, inService: r.data.inService, readerOn: true, plugged: true, failNext: false, selections: [], pending: null, lines: [] }),
+        );
+      }
       if (p.startsWith("/api/service/")) return this.service(method, p, body, req.headers.authorization, res);
       throw new Failure(404, "not_found", `no route ${method} ${p}`);
     } catch (err) {
@@ -506,7 +553,11 @@ export class FakeMachine {
       const parsed = ServiceLoginRequest.safeParse(body);
       if (!parsed.success) throw new Failure(400, "bad_value", "a PIN is 4 to 12 digits");
       // Before the PIN: a buyer at a closed machine cannot guess PINs.
-      if (this.status.door === "closed") throw new Failure(403, "door_closed", "open the machine's door to use the service menu");
+      if (this.opts.mdb) {
+        if (this.opts.mdb.serviceAccess === "vmc-service" && this.status.mdb?.state !== "disabled") {
+          throw new Failure(403, "vmc_not_in_service", "put the vending machine in its own service mode (open it)");
+        }
+      } else if (this.status.door === "closed") throw new Failure(403, "door_closed", "open the machine's door to use the service menu");
       if (parsed.data.pin !== this.pin) throw new Failure(401, "wrong_pin", "wrong PIN");
       const token = randomBytes(24).toString("base64url");
       this.tokens.add(token);
@@ -540,6 +591,24 @@ export class FakeMachine {
       const r = TestVendRequest.safeParse(body);
       if (!r.success) throw new Failure(400, "bad_value", r.error.message);
       const ok = this.nextVend.ok;
+      if (this.opts.mdb) {
+        const selection = Number(r.data.slot.slice(1));
+        const answer = () =>
+          send(
+            res,
+            200,
+            checked(TestVendResponse, {
+              slot: r.data.slot,
+              ok,
+              failure: ok ? null : { code: (this.nextVend as { code: string }).code, message: "the VMC could not vend" },
+              evidence: { kind: "mdb", selection, priceUnits: 200, result: ok ? "success" : "failure", waitedMs: 1500 },
+              finishedAt: Date.now(),
+            }),
+          );
+        if (this.testVendGate) void this.testVendGate.then(answer);
+        else answer();
+        return;
+      }
       return send(
         res,
         200,
@@ -559,6 +628,7 @@ export class FakeMachine {
   private serviceStatus(): ServiceStatusResponse {
     return checked(ServiceStatusResponse, {
       ...this.status,
+      serviceAccess: this.opts.mdb?.serviceAccess ?? "door",
       version: "0.1.0-test",
       uptimeMs: 42 * 60_000,
       boot: this.boot,

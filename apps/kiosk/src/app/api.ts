@@ -13,6 +13,8 @@ import type {
   CurrentOrderResponse,
   DemoSimRequest,
   DemoSimResponse,
+  DemoVmcRequest,
+  DemoVmcResponse,
   HarnessReport,
   HealthResponse,
   KioskClientMessage,
@@ -146,6 +148,10 @@ export class MachineClient {
     return this.request("POST", "/api/demo/pay", { orderId });
   }
   /** Opens or closes the sim board's door (demo only). */
+  /** The sim VMC (demo only): its keypad and service mode (`POST /api/demo/vmc`). */
+  demoVmc(body: DemoVmcRequest): Promise<DemoVmcResponse> {
+    return this.request("POST", "/api/demo/vmc", body);
+  }
   demoSim(body: DemoSimRequest): Promise<DemoSimResponse> {
     return this.request("POST", "/api/demo/sim", body);
   }

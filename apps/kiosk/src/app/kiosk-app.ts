@@ -74,7 +74,7 @@ const SHOWN_AFTER_RELOAD: readonly OrderState[] = ["held", "dispensing", "comple
 type FailureKind = "refunded" | "credited" | "expired" | "cancelled" | "withdrawn";
 
 type Screen =
-  | { name: "catalog"; error?: MessageKey; errorCode?: string }
+  | { name: "catalog"; error?: MessageKey; errorCode?: string; notice?: MessageKey }
   | { name: "creating"; slot: string }
   | { name: "payment"; order: OrderView; paying?: boolean }
   | { name: "vending"; order: OrderView; progress?: VendProgress }
@@ -504,7 +504,9 @@ export class ZapvendKiosk extends LitElement {
    */
   private adoptVendRequest(o: Order): void {
     const s = this.screen.name;
-    if (this.known.has(o.orderId) || s === "service" || s === "vending") return;
+    // The service menu keeps the screen only while a technician is signed in: a PIN pad left open (the technician
+    // went away, or the VMC was not in its service mode) must not hide the buyer's invoice.
+    if (this.known.has(o.orderId) || (s === "service" && this.serviceInSession()) || s === "vending") return;
     this.known.add(o.orderId);
     const entry = this.catalog?.products.find((p) => p.slot === o.slot);
     // The selection map's name, else "selection 12" in the buyer's language (the machine's stand-in is English).
@@ -513,6 +515,12 @@ export class ZapvendKiosk extends LitElement {
     this.orderConfirmed = true;
     this.conn?.send({ type: "watch", orderId: o.orderId });
     this.show({ name: "payment", order: this.follow });
+  }
+
+  /** A technician is signed in to the service menu on screen. */
+  private serviceInSession(): boolean {
+    const menu = this.renderRoot.querySelector("zapvend-service-menu") as { inSession?: boolean } | null;
+    return menu?.inSession === true;
   }
 
   /** True on a machine that is the MDB reader of a VMC: the buyer chooses on the machine's keypad. */
@@ -642,7 +650,8 @@ export class ZapvendKiosk extends LitElement {
     this.screen = screen;
     this.now = Date.now();
     clearTimeout(this.leaveTimer);
-    const ms = screen.name === "done" ? DONE_SCREEN_MS : screen.name === "failed" ? FAILED_SCREEN_MS : 0;
+    // A notice on the idle screen ("cancelled, nothing was charged") goes as the "take your product" screen does.
+    const ms = screen.name === "done" || (screen.name === "catalog" && screen.notice) ? DONE_SCREEN_MS : screen.name === "failed" ? FAILED_SCREEN_MS : 0;
     if (ms) this.leaveTimer = setTimeout(() => this.show({ name: "catalog" }), ms);
     this.requestUpdate();
   }
@@ -720,6 +729,20 @@ export class ZapvendKiosk extends LitElement {
     }
   }
 
+  /**
+   * The buyer backs out of the VMC's vend request on this screen: the machine cancels the invoice and denies the
+   * VMC's request (which ends its session), and the screen is back at "choose on the keypad" at once, saying that
+   * nothing was charged. Paid just before the tap: the cancel is refused and the vend shows (the order push).
+   */
+  private async cancelVendRequest(order: OrderView): Promise<void> {
+    this.show({ name: "catalog", notice: "vmcCancelled" });
+    try {
+      this.onOrder(await this.client.cancel(order.orderId));
+    } catch {
+      // 409: no longer pending (paid, or the VMC gave up first): the order's pushes tell the rest.
+    }
+  }
+
   private async demoPay(order: OrderView): Promise<void> {
     if (this.screen.name !== "payment") return;
     this.screen = { ...this.screen, paying: true };
@@ -742,8 +765,10 @@ export class ZapvendKiosk extends LitElement {
         .client=${this.client}
         .language=${this.uiLang}
         .demoBoard=${this.health?.demoBoard === true}
+        .demoVmc=${this.health?.demoVmc === true}
         .door=${this.status?.door}
         .operatingMode=${this.status?.operatingMode}
+        .mdb=${this.status?.mdb}
         @exit=${() => this.show({ name: "catalog" })}
       ></zapvend-service-menu>`;
     }
@@ -766,7 +791,7 @@ export class ZapvendKiosk extends LitElement {
       case "catalog":
       case "creating":
         if (this.status && !this.status.selling) return this.renderOutOfService();
-        if (this.isVmcMachine && s.name === "catalog") return this.renderKeypadIdle(s.error, s.errorCode);
+        if (this.isVmcMachine && s.name === "catalog") return this.renderKeypadIdle(s.error, s.errorCode, s.notice);
         return s.name === "catalog" ? this.renderCatalog(s.error, s.errorCode) : this.renderBusy(this.m("creating"));
       case "payment":
         if (this.status && !this.status.selling) return this.renderOutOfService();
@@ -877,10 +902,11 @@ export class ZapvendKiosk extends LitElement {
   }
 
   /** The idle screen of an MDB machine: the buyer chooses on the machine's own keypad, the invoice comes here. */
-  private renderKeypadIdle(error?: MessageKey, code?: string): TemplateResult {
+  private renderKeypadIdle(error?: MessageKey, code?: string, notice?: MessageKey): TemplateResult {
     return html`<div class="screen" data-screen="keypad">
       ${this.renderHeader(this.m("keypadTitle"))}
       ${error ? html`<p class="banner" role="alert">${this.m(error, { code: code ?? "" })}</p>` : nothing}
+      ${notice ? html`<div class="credit" role="status" data-notice><span>${this.m(notice)}</span></div>` : nothing}
       ${this.credit
         ? html`<div class="credit" role="status" data-credit>
             <span>${this.m("creditBanner", { amount: formatSats(this.uiLang, this.credit.amountMsat) })}</span>
@@ -998,9 +1024,8 @@ export class ZapvendKiosk extends LitElement {
               </button>`
             : nothing}
           ${live ? html`<a class="button" href=${walletLink(order.bolt11 ?? "")}>${this.m("openWallet")}</a>` : nothing}
-          ${order.kind === "mdb"
-            ? html`<p class="muted" data-keypad-cancel>${this.m("cancelOnKeypad")}</p>`
-            : html`<button @click=${() => this.cancel(order)}>${this.m("cancel")}</button>`}
+          <button data-cancel @click=${() => (order.kind === "mdb" ? this.cancelVendRequest(order) : this.cancel(order))}>${this.m("cancel")}</button>
+          ${order.kind === "mdb" ? html`<p class="muted" data-keypad-cancel>${this.m("cancelOnKeypad")}</p>` : nothing}
         </div>
       </div>
     </div>`;

@@ -1,10 +1,10 @@
 import { LitElement, css, html, nothing, type TemplateResult } from "lit";
-import type { HarnessReport, ServiceSlot, ServiceStatusResponse, TestVendResponse } from "@zapvend/protocol";
+import type { HarnessReport, MdbStatusView, ServiceSlot, ServiceStatusResponse, TestVendResponse } from "@zapvend/protocol";
 import { KioskApiError, type MachineClient, type ServiceMode } from "./api.js";
 import { t, type Lang, type MessageKey } from "./i18n.js";
 import { baseStyles } from "./styles.js";
 
-type Tab = "status" | "stock" | "harness";
+type Tab = "status" | "stock" | "harness" | "selections";
 
 /** Longest PIN the pad takes (the machine accepts 4 to 12 digits). */
 const MAX_PIN_DIGITS = 12;
@@ -14,6 +14,13 @@ const MAX_PIN_DIGITS = 12;
  * of a login; any `401` (token expired, machine restarted, door closed) brings the PIN pad back. The machine opens
  * the menu only with its door open (`403 door_closed`); on the sim board (`demoBoard`) the menu offers to open and
  * close the simulated door. Fires `exit` when closed.
+ *
+ * On an MDB machine (the status has `mdb`: zapvend is the card reader of a machine with its own controller, the VMC)
+ * the machine has no door sensor of zapvend's: the menu opens while the VMC keeps the reader disabled (its service
+ * mode, `403 vmc_not_in_service` otherwise) or, by config, with the PIN alone. It shows what applies there: the
+ * reader's MDB state and counters, and the selection map with a test vend through the VMC; no stock, no hardware
+ * checks (those are `zapvend-harness --board mdb`). The VMC enabling the reader again ends the session, and the menu
+ * leaves so the buyer's next vend request shows.
  */
 export class ZapvendServiceMenu extends LitElement {
   static override styles = [
@@ -126,6 +133,10 @@ export class ZapvendServiceMenu extends LitElement {
 
   /** Set by the kiosk: the board is the sim board, so `POST /api/demo/sim` can open and close its door. */
   demoBoard = false;
+  /** Set by the kiosk: the machine is the reader of the sim VMC, so `POST /api/demo/vmc` can put it in its service mode. */
+  demoVmc = false;
+  /** The login was refused because the VMC is not in its service mode (MDB machine). */
+  private vmcNotInService = false;
   private doorState: "open" | "closed" | undefined;
   /** Set by the kiosk from the machine's status pushes. Closing the door ends the session (the machine revokes it). */
   get door(): "open" | "closed" | undefined {
@@ -157,6 +168,34 @@ export class ZapvendServiceMenu extends LitElement {
     }
   }
   private pushedMode: ServiceMode | undefined;
+
+  /**
+   * Set by the kiosk from the machine's status pushes: the MDB reader's state and counters (MDB machines only). The
+   * VMC leaving its service mode (the reader no longer disabled) ends a `vmc-service` session, as the closing door
+   * does; a test vend in flight still shows its result first.
+   */
+  get mdb(): MdbStatusView | undefined {
+    return this.pushedMdb;
+  }
+  set mdb(v: MdbStatusView | undefined) {
+    const left = this.pushedMdb?.state === "disabled" && v !== undefined && v.state !== "disabled";
+    this.pushedMdb = v;
+    if (v && this.status?.mdb) this.status = { ...this.status, mdb: v };
+    if (left && this.signedIn && this.status?.serviceAccess === "vmc-service" && !this.testing) {
+      this.client.serviceToken = undefined;
+      this.signedIn = false;
+      this.dispatchEvent(new CustomEvent("exit", { bubbles: true, composed: true }));
+    }
+    this.requestUpdate();
+  }
+  private pushedMdb: MdbStatusView | undefined;
+  /** A test vend is waiting for the VMC (on an MDB machine: for the technician's keypad press). */
+  private testing = false;
+
+  /** A technician is signed in (the kiosk lets a buyer's MDB vend request replace only a menu nobody is using). */
+  get inSession(): boolean {
+    return this.signedIn;
+  }
 
   private pin = "";
   /** The login was refused because the door is closed: the pad says so (and offers the demo door). */
@@ -225,12 +264,49 @@ export class ZapvendServiceMenu extends LitElement {
     await this.login();
   }
 
+  /** Demo: the sim VMC goes into its service mode (it disables the reader), then signs in with the PIN typed. */
+  private async openDemoVmc(): Promise<void> {
+    this.set({ busy: true, error: undefined });
+    try {
+      await this.client.demoVmc({ inService: false });
+      this.set({ vmcNotInService: false });
+    } catch (err) {
+      this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      return;
+    } finally {
+      this.set({ busy: false });
+    }
+    // The reader's state follows the VMC's lines: the login may come a moment before the machine saw it.
+    for (let attempt = 0; attempt < 10 && !this.signedIn; attempt++) {
+      await this.login();
+      if (!this.vmcNotInService) return;
+      this.vmcNotInService = false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Demo: leaves the menu and takes the sim VMC out of its service mode (the machine sells again). */
+  private async exitClosingVmc(): Promise<void> {
+    try {
+      await this.client.serviceLogout();
+    } catch {
+      // The VMC leaving its service mode ends the session anyway.
+    }
+    try {
+      await this.client.demoVmc({ inService: true });
+    } catch (err) {
+      this.set({ error: this.m("errGeneric", { code: err instanceof KioskApiError ? err.code : "internal" }) });
+      return;
+    }
+    this.dispatchEvent(new CustomEvent("exit", { bubbles: true, composed: true }));
+  }
+
   private async login(): Promise<void> {
     if (this.pin.length < 4 || this.busy) return;
     this.set({ busy: true, error: undefined });
     try {
       await this.client.serviceLogin(this.pin);
-      this.set({ signedIn: true, pin: "", doorClosed: false });
+      this.set({ signedIn: true, pin: "", doorClosed: false, vmcNotInService: false });
       await this.loadStatus();
     } catch (err) {
       const code = err instanceof KioskApiError ? err.code : "network";
@@ -239,7 +315,13 @@ export class ZapvendServiceMenu extends LitElement {
         this.set({ error: this.m("doorClosed"), doorClosed: true });
         return;
       }
-      const key: MessageKey = code === "wrong_pin" ? "wrongPin" : code === "locked" ? "locked" : code === "no_pin_configured" ? "noPin" : "errGeneric";
+      if (code === "vmc_not_in_service") {
+        // The same for an MDB machine's VMC: the PIN waits until the machine is in its service mode.
+        this.set({ error: this.m("vmcNotInService"), vmcNotInService: true });
+        return;
+      }
+      const key: MessageKey =
+        code === "wrong_pin" ? "wrongPin" : code === "locked" ? "locked" : code === "no_pin_configured" ? "noPin" : code === "vmc_not_in_service" ? "vmcNotInService" : "errGeneric";
       this.set({ error: this.m(key, { code }), pin: "" });
     } finally {
       this.set({ busy: false });
@@ -287,8 +369,24 @@ export class ZapvendServiceMenu extends LitElement {
   }
 
   private async testVend(slot: string): Promise<void> {
-    const r: TestVendResponse | undefined = await this.call(() => this.client.testVend(slot));
+    const selection = this.isMdb ? /^S(\d+)$/.exec(slot)?.[1] : undefined;
+    this.testing = true;
+    let r: TestVendResponse | undefined;
+    try {
+      r = await this.call(() => {
+        // Through the VMC: the machine waits for the technician to press the selection on the keypad.
+        if (selection !== undefined) this.set({ note: this.m("testVendPress", { n: selection }) });
+        return this.client.testVend(slot);
+      });
+    } finally {
+      this.testing = false;
+    }
     if (r) this.set({ note: r.ok ? this.m("testOk", { slot }) : this.m("testFailed", { slot, code: r.failure?.code ?? "?" }) });
+  }
+
+  /** The machine is the MDB card reader of a vending machine with its own controller. */
+  private get isMdb(): boolean {
+    return this.status?.mdb !== undefined;
   }
 
   private async runHarness(): Promise<void> {
@@ -311,6 +409,9 @@ export class ZapvendServiceMenu extends LitElement {
         ${this.doorClosed && this.demoBoard
           ? html`<button class="primary" data-open-door ?disabled=${this.busy} @click=${() => this.openDemoDoor()}>${this.m("openDoorDemo")}</button>`
           : nothing}
+        ${this.vmcNotInService && this.demoVmc
+          ? html`<button class="primary" data-open-vmc ?disabled=${this.busy} @click=${() => this.openDemoVmc()}>${this.m("openVmcDemo")}</button>`
+          : nothing}
         <div class="pad">
           ${["1", "2", "3", "4", "5", "6", "7", "8", "9"].map(digit)}
           <button @click=${() => this.set({ pin: "" })}>${this.m("clear")}</button>
@@ -328,11 +429,16 @@ export class ZapvendServiceMenu extends LitElement {
   }
 
   private renderMenu(): TemplateResult {
-    const tabs: Array<[Tab, MessageKey]> = [
-      ["status", "status"],
-      ["stock", "stock"],
-      ["harness", "harness"],
-    ];
+    const tabs: Array<[Tab, MessageKey]> = this.isMdb
+      ? [
+          ["status", "status"],
+          ["selections", "selections"],
+        ]
+      : [
+          ["status", "status"],
+          ["stock", "stock"],
+          ["harness", "harness"],
+        ];
     return html`<div class="screen" data-screen="service">
       <header>
         <h1>${this.m("service")} · ${this.status?.machineId ?? ""}</h1>
@@ -346,11 +452,20 @@ export class ZapvendServiceMenu extends LitElement {
         ${this.demoBoard && this.door === "open"
           ? html`<button data-close-door @click=${() => this.exitClosingDoor()}>${this.m("closeDoorDemo")}</button>`
           : nothing}
+        ${this.demoVmc && this.status?.mdb?.state === "disabled"
+          ? html`<button data-close-vmc @click=${() => this.exitClosingVmc()}>${this.m("closeVmcDemo")}</button>`
+          : nothing}
       </header>
       <main role="tabpanel">
         ${this.error ? html`<p class="note error" role="alert">${this.error}</p>` : nothing}
         ${this.note ? html`<p class="note" role="status" data-note>${this.note}</p>` : nothing}
-        ${this.tab === "status" ? this.renderStatus() : this.tab === "stock" ? this.renderStock() : this.renderHarness()}
+        ${this.tab === "status"
+          ? this.renderStatus()
+          : this.tab === "selections"
+            ? this.renderSelections()
+            : this.tab === "stock"
+              ? this.renderStock()
+              : this.renderHarness()}
       </main>
     </div>`;
   }
@@ -381,8 +496,13 @@ export class ZapvendServiceMenu extends LitElement {
       </tr>
       <tr><th>${this.m("selling")}</th><td>${st.selling ? this.m("yes") : this.m("no")}</td></tr>
       <tr><th>${this.m("payments")}</th><td>${health(st.payments)}</td></tr>
-      <tr><th>${this.m("hardware")}</th><td>${health(st.hardware)}</td></tr>
-      <tr><th>${this.m("door")}</th><td>${st.door}</td></tr>
+      ${st.mdb
+        ? html`<tr><th>${this.m("mdbReader")}</th><td data-mdb-state=${st.mdb.state}><span class=${st.mdb.selling ? "pass" : "fail"}>${st.mdb.state}</span></td></tr>
+            <tr><th>${this.m("mdbApprovalTimeout")}</th><td>${st.mdb.approvalTimeoutSec} s</td></tr>
+            <tr><th>${this.m("mdbBadLines")}</th><td data-bad-lines>${st.mdb.badLines}</td></tr>
+            <tr><th>${this.m("mdbUnconfirmed")}</th><td data-unconfirmed class=${st.mdb.unconfirmedVends > 0 ? "fail" : ""}>${st.mdb.unconfirmedVends}</td></tr>`
+        : html`<tr><th>${this.m("hardware")}</th><td>${health(st.hardware)}</td></tr>
+            <tr><th>${this.m("door")}</th><td>${st.door}</td></tr>`}
       <tr>
         <th>${this.m("faults")}</th>
         <td data-faults>${st.faults.length ? st.faults.map((f) => html`<div><b>${f.code}</b> ${f.message}</div>`) : this.m("none")}</td>
@@ -417,6 +537,28 @@ export class ZapvendServiceMenu extends LitElement {
           </td>
         </tr>`;
       })}
+    </table>`;
+  }
+
+  /** The selection map of an MDB machine: the VMC's selection numbers, names, on sale or not, and a test vend each. */
+  private renderSelections(): TemplateResult {
+    const st = this.status;
+    if (!st) return html`<div class="spinner"></div>`;
+    return html`<table data-selections>
+      <tr>
+        <th>${this.m("selection")}</th>
+        <th></th>
+        <th>${this.m("enabled")}</th>
+        <th></th>
+      </tr>
+      ${st.slots.map(
+        (s) => html`<tr data-slot=${s.slot}>
+          <th>${/^S(\d+)$/.exec(s.slot)?.[1] ?? s.slot}</th>
+          <td>${s.name}</td>
+          <td data-enabled>${s.enabled ? this.m("yes") : this.m("no")}</td>
+          <td><button ?disabled=${this.busy} @click=${() => this.testVend(s.slot)}>${this.m("testVend")}</button></td>
+        </tr>`,
+      )}
     </table>`;
   }
 

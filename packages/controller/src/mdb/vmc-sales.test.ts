@@ -331,3 +331,71 @@ describe("the VMC-first vend cycle", () => {
     expect(orders.map((o) => `${o.slot}:${o.state}`).sort()).toEqual(["S12:expired", "S44:pending"]);
   });
 });
+
+describe("a technician's test vend through the VMC (the kiosk's service menu)", () => {
+  it("approves the next request of that selection without an order; other selections are denied; VEND SUCCESS is the result", async () => {
+    const { ctl, sales, device, ln, sink, start } = setup();
+    await start();
+    const result = sales.testVend(12, { requestTimeoutMs: 60_000 });
+    expect(sales.testVendOpen()).toBe(true);
+    // A buyer (or the technician's slip) presses 44: denied, and no order, no invoice.
+    device.request(44, 200);
+    await flush();
+    expect(device.sent).toEqual(["deny"]);
+    device.request(12, 150);
+    await flush();
+    expect(device.sent).toEqual(["deny", "approve:150"]);
+    device.success(12, 150);
+    expect(await result).toMatchObject({ ok: true, failure: null, evidence: { kind: "mdb", selection: 12, priceUnits: 150, result: "success" } });
+    expect(ctl.journal.recentOrders(10)).toEqual([]);
+    expect(ln.invoices.size).toBe(0);
+    expect(sink.types()).toEqual([]);
+    expect(sales.testVendOpen()).toBe(false);
+    // Sales go on: the next request is a buyer's order again.
+    device.request(12, 150);
+    await flush();
+    expect(onlyOrder(ctl)).toMatchObject({ slot: "S12", state: "pending" });
+  });
+
+  it("VEND FAILURE, nobody pressing in time, a busy reader and a closed port each end with a code", async () => {
+    const { sales, device, clock, start } = setup();
+    await start();
+    const failed = sales.testVend(12, { requestTimeoutMs: 60_000 });
+    device.request(12, 150);
+    await flush();
+    device.failure(12, 150);
+    expect(await failed).toMatchObject({ ok: false, failure: { code: "VMC_VEND_FAILURE" }, evidence: { result: "failure" } });
+
+    const nobody = sales.testVend(12, { requestTimeoutMs: 60_000 });
+    // Only one at a time.
+    expect(await sales.testVend(13, { requestTimeoutMs: 60_000 })).toMatchObject({ ok: false, failure: { code: "MDB_BUSY" } });
+    await clock.advance(60_000);
+    expect(await nobody).toMatchObject({ ok: false, failure: { code: "MDB_NO_VEND_REQUEST" }, evidence: null });
+
+    // A buyer's vend request is open: the technician waits for it to end.
+    device.request(12, 150);
+    await flush();
+    expect(await sales.testVend(12, { requestTimeoutMs: 60_000 })).toMatchObject({ ok: false, failure: { code: "MDB_BUSY" } });
+    device.cancel();
+    await flush();
+
+    const unplugged = sales.testVend(12, { requestTimeoutMs: 60_000 });
+    device.request(12, 150);
+    await flush();
+    device.unplug();
+    expect(await unplugged).toMatchObject({ ok: false, failure: { code: "MDB_PORT_CLOSED" } });
+    expect(device.sent.filter((c) => c.startsWith("approve"))).toEqual(["approve:150", "approve:150"]);
+  });
+
+  it("an abort before the keypad press disarms it", async () => {
+    const { sales, device, start } = setup();
+    await start();
+    const abort = new AbortController();
+    const r = sales.testVend(12, { requestTimeoutMs: 60_000, signal: abort.signal });
+    abort.abort();
+    expect(await r).toMatchObject({ ok: false, failure: { code: "VEND_ABORTED" } });
+    device.request(12, 150);
+    await flush();
+    expect(device.sent).toEqual([]);
+  });
+});

@@ -38,6 +38,10 @@ export const MdbVendCode = {
   NOT_SUPPORTED: "NOT_SUPPORTED",
   /** A vend request above `maxPriceMinor`: denied and reported. */
   PRICE_ABOVE_CEILING: "MDB_PRICE_ABOVE_CEILING",
+  /** A technician's test vend: nobody pressed the selection on the keypad in time. */
+  NO_VEND_REQUEST: "MDB_NO_VEND_REQUEST",
+  /** A technician's test vend while a buyer's vend request (or another test vend) is open. */
+  BUSY: "MDB_BUSY",
 } as const;
 export type MdbVendCode = (typeof MdbVendCode)[keyof typeof MdbVendCode];
 
@@ -84,6 +88,22 @@ interface Waiter {
   settle: (result: { evidence: MdbEvidence } | { failure: CodedError; evidence?: MdbEvidence }) => void;
 }
 
+/** The result of a technician's test vend through the VMC (no order, no payment, not a sale). */
+export interface VmcTestVendResult {
+  ok: boolean;
+  failure: CodedError | null;
+  evidence: MdbEvidence | null;
+}
+
+/** A technician's test vend, armed: the next vend request of `selection` is approved without payment. */
+interface TestVend {
+  selection: number;
+  /** The approved request, once the technician pressed the selection. */
+  approved?: { priceUnits: number; startedAt: number };
+  timer: unknown;
+  finish: (r: VmcTestVendResult) => void;
+}
+
 /** The one vend request the VMC has open (multi-vend is off: never more than one). */
 interface OpenRequest {
   request: MdbVendRequestLike;
@@ -106,6 +126,7 @@ export class VmcSales implements VendStep {
   private ctl: VendController | undefined;
   private open: OpenRequest | undefined;
   private portClosed: Error | undefined;
+  private test: TestVend | undefined;
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(private readonly opts: VmcSalesOptions) {
@@ -119,21 +140,26 @@ export class VmcSales implements VendStep {
     this.ctl = ctl;
     const d = this.opts.device;
     this.unsubscribe.push(
-      d.on("vend-request", (req) => this.onVendRequest(req)),
-      d.on("vend-success", (r) => this.onResult(r, "success")),
-      d.on("vend-failure", (r) => this.onResult(r, "failure")),
-      d.on("session-cancel", (c) =>
+      d.on("vend-request", (req) => (this.test ? this.onTestRequest(this.test, req) : this.onVendRequest(req))),
+      d.on("vend-success", (r) => (this.test?.approved ? this.onTestResult(this.test, "success") : this.onResult(r, "success"))),
+      d.on("vend-failure", (r) => (this.test?.approved ? this.onTestResult(this.test, "failure") : this.onResult(r, "failure"))),
+      d.on("session-cancel", (c) => {
+        if (this.test?.approved) this.endTest(this.test, { code: MdbVendCode.VMC_CANCELLED, message: `the test vend ended without a result (${c.reason})` });
         this.vmcGaveUp(
           c.reason === "vmc-cancel"
             ? { code: MdbVendCode.VMC_CANCELLED, message: "the vend was cancelled on the machine's keypad" }
             : c.reason === "disabled"
               ? { code: MdbVendCode.VMC_DISABLED, message: "the VMC disabled the reader" }
               : { code: MdbVendCode.VMC_TIMEOUT, message: "the VMC stopped waiting for the payment" },
-        ),
-      ),
-      d.on("vmc-reset", () => this.vmcGaveUp({ code: MdbVendCode.VMC_RESET, message: "the VMC reset the reader mid-session" })),
+        );
+      }),
+      d.on("vmc-reset", () => {
+        if (this.test?.approved) this.endTest(this.test, { code: MdbVendCode.VMC_RESET, message: "the VMC reset the reader during the test vend" });
+        this.vmcGaveUp({ code: MdbVendCode.VMC_RESET, message: "the VMC reset the reader mid-session" });
+      }),
       d.on("closed", (err) => {
         this.portClosed = err ?? new Error("the MDB interface's port was closed");
+        if (this.test) this.endTest(this.test, { code: MdbVendCode.MDB_PORT_CLOSED, message: `the MDB interface's port closed: ${this.portClosed.message}`.slice(0, 400) });
         this.vmcGaveUp({ code: MdbVendCode.MDB_PORT_CLOSED, message: `the MDB interface's port closed: ${this.portClosed.message}`.slice(0, 400) });
       }),
       d.on("state", () => undefined),
@@ -145,6 +171,7 @@ export class VmcSales implements VendStep {
 
   /** Stops listening (the device and the controller stay open; their owner closes them). */
   detach(): void {
+    if (this.test) this.endTest(this.test, { code: "stopping", message: "the machine is stopping" });
     for (const u of this.unsubscribe.splice(0)) u();
     this.ctl = undefined;
   }
@@ -173,6 +200,84 @@ export class VmcSales implements VendStep {
   /** The open vend request and its order, if any (the demo and the tests). */
   current(): { selection: number; priceUnits: number; orderId?: string } | undefined {
     return this.open ? { ...this.open.request, ...(this.open.orderId ? { orderId: this.open.orderId } : {}) } : undefined;
+  }
+
+  /** A technician's test vend is armed or under way. */
+  testVendOpen(): boolean {
+    return this.test !== undefined;
+  }
+
+  // --- the technician's test vend -------------------------------------------------------------------------------
+
+  /**
+   * A technician's test vend through the VMC, from the kiosk's service menu: the cashless device cannot make the VMC
+   * vend by itself (the Qibixx cashless-slave API has no "vend selection N"; the VMC asks, the reader answers), so the
+   * next vend request of `selection` from the keypad is approved without payment, and the VMC's VEND SUCCESS or
+   * FAILURE is the result. Requests for other selections meanwhile are denied. No order, no invoice, not a sale.
+   * Resolves (never rejects) once the VMC answered, nobody pressed the selection within `requestTimeoutMs`, or
+   * `signal` aborted before the approval.
+   */
+  testVend(selection: number, opts: { requestTimeoutMs: number; signal?: AbortSignal }): Promise<VmcTestVendResult> {
+    const refuse = (code: string, message: string): Promise<VmcTestVendResult> => Promise.resolve({ ok: false, failure: { code, message }, evidence: null });
+    if (this.portClosed) return refuse(MdbVendCode.MDB_PORT_CLOSED, `the MDB interface is gone: ${this.portClosed.message}`.slice(0, 400));
+    if (!this.ctl) return refuse("stopping", "the machine is not attached to the VMC");
+    if (this.test) return refuse(MdbVendCode.BUSY, `a test vend of selection ${this.test.selection} is already waiting`);
+    if (this.open && !this.open.gone) return refuse(MdbVendCode.BUSY, `a buyer's vend request (selection ${this.open.request.selection}) is open`);
+    return new Promise<VmcTestVendResult>((resolve) => {
+      const onAbort = () => {
+        if (this.test === test && !test.approved) this.endTest(test, { code: "VEND_ABORTED", message: "the test vend was cancelled" });
+      };
+      const test: TestVend = {
+        selection,
+        timer: this.clock.setTimeout(
+          () => this.endTest(test, { code: MdbVendCode.NO_VEND_REQUEST, message: `nobody pressed selection ${selection} on the keypad within ${Math.round(opts.requestTimeoutMs / 1000)} s` }),
+          opts.requestTimeoutMs,
+        ),
+        finish: (r) => {
+          opts.signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+      };
+      this.test = test;
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      this.log.info("test vend armed: waiting for the selection on the keypad", { selection });
+      if (opts.signal?.aborted) onAbort();
+    });
+  }
+
+  private onTestRequest(test: TestVend, req: MdbVendRequestLike): void {
+    if (test.approved) return;
+    const deny = () => void this.opts.device.denyVend().catch((err: unknown) => this.log.error("deny failed", { selection: req.selection, err: String(err) }));
+    if (req.selection !== test.selection) {
+      this.log.info("test vend: another selection pressed, denied", { pressed: req.selection, want: test.selection });
+      deny();
+      return;
+    }
+    this.clock.clearTimeout(test.timer);
+    test.approved = { priceUnits: req.priceUnits, startedAt: this.clock.now() };
+    test.timer = this.clock.setTimeout(
+      () => this.endTest(test, { code: MdbVendCode.VMC_RESULT_TIMEOUT, message: `no VEND SUCCESS or FAILURE within ${this.opts.vendResultTimeoutMs} ms of the approval` }),
+      this.opts.vendResultTimeoutMs,
+    );
+    this.log.info("test vend: approving without payment", { selection: req.selection, priceUnits: req.priceUnits });
+    this.opts.device
+      .approveVend(req.priceUnits)
+      .catch((err: unknown) => this.endTest(test, { code: MdbVendCode.MDB_WRITE_FAILED, message: `the approval could not be written: ${String(err)}`.slice(0, 400) }));
+  }
+
+  private onTestResult(test: TestVend, result: "success" | "failure"): void {
+    const a = test.approved!;
+    const evidence: MdbEvidence = { kind: "mdb", selection: test.selection, priceUnits: a.priceUnits, result, waitedMs: Math.max(0, this.clock.now() - a.startedAt) };
+    if (result === "success") this.endTest(test, undefined, evidence);
+    else this.endTest(test, { code: MdbVendCode.VMC_VEND_FAILURE, message: `the VMC could not vend selection ${test.selection}` }, evidence);
+  }
+
+  private endTest(test: TestVend, failure: CodedError | undefined, evidence?: MdbEvidence): void {
+    if (this.test !== test) return;
+    this.test = undefined;
+    this.clock.clearTimeout(test.timer);
+    this.log.info("test vend ended", { selection: test.selection, ok: !failure, code: failure?.code });
+    test.finish({ ok: !failure, failure: failure ?? null, evidence: evidence ?? null });
   }
 
   // --- the vend step ------------------------------------------------------------------------------------------
