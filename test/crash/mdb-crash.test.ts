@@ -281,6 +281,7 @@ describe("mdb machine: SIGKILL at random points of VMC-first vends", () => {
       completedNotSettled: 0,
       stockMismatches: 0,
       stockVsPhysical: 0,
+      givenAwayUncounted: 0,
     });
 
     // MDB: a settle only after a journaled VEND SUCCESS (evidence `mdb`/`success`, written before `completed`).
