@@ -95,6 +95,8 @@ const machines = [
 const stats = { purchases: 0, kills: 0, brokerRestarts: 0, nodeRestarts: 0, nodeStalls: 0, nodeRefusals: 0, notificationDrops: 0, hardwareFaults: 0, hardwareFaultsVia: "", technicianVisits: 0, vmcFaults: 0, walkAways: 0 };
 /** The sim VMC's faults by name, as injected. */
 const vmcFaultCounts = Object.fromEntries(VMC_FAULTS.map((f) => [f, 0]));
+/** Cancel/reset attempts that found no vend to hit (the daemon alive): reported, so a campaign that never hits one shows it. */
+const vmcFaultsMissed = {};
 const TECHNICIAN_PIN = "2468";
 const servicePinHash = pinHash(TECHNICIAN_PIN);
 let simUrl = "";
@@ -298,6 +300,8 @@ async function vmcFaults(m) {
     if (done) {
       stats.vmcFaults++;
       vmcFaultCounts[fault]++;
+    } else if (m.proc && m.url === url) {
+      vmcFaultsMissed[fault] = (vmcFaultsMissed[fault] ?? 0) + 1; // no vend open in time, or the VMC refused it
     }
   }
 }
@@ -585,6 +589,7 @@ async function main() {
     notificationDrops: stats.notificationDrops,
     hardwareFaults: stats.hardwareFaults,
     vmcFaults: vmcFaultCounts,
+    vmcFaultsMissed,
     walkAways: stats.walkAways,
     doubleVends: report.counts.doubleVends,
     settledWithoutEvidence: report.counts.settledWithoutEvidence,
@@ -628,7 +633,7 @@ async function main() {
     [
       `chaos: ${result.purchases} purchases in ${result.campaignS} s (seed ${SEED})`,
       `  faults: ${result.kills} daemon kills, ${result.brokerRestarts} broker restarts, ${stats.nodeRestarts} node restarts, ${stats.nodeStalls} node stalls + ${stats.nodeRefusals} node refusals, ${result.notificationDrops} dropped notifications, ${result.hardwareFaults} hardware faults (${stats.hardwareFaultsVia}), ${stats.technicianVisits} technician visits`,
-      `  mdb-01: ${stats.vmcFaults} VMC faults ${JSON.stringify(vmcFaultCounts)}, ${stats.walkAways} buyers walked away, ${report.figures.unconfirmedVends} vends counted as possibly given away`,
+      `  mdb-01: ${stats.vmcFaults} VMC faults ${JSON.stringify(vmcFaultCounts)} (missed ${JSON.stringify(vmcFaultsMissed)}), ${stats.walkAways} buyers walked away, ${report.figures.unconfirmedVends} vends counted as possibly given away`,
       `  outcomes: ${JSON.stringify(report.figures)}`,
       `  invariants: ${Object.entries(report.counts).map(([k, v]) => `${k} ${v}`).join(", ")}${last.quiet ? "" : ", NOT QUIET"}`,
       `  ${bad === 0 ? "all invariants hold" : `${bad} VIOLATIONS (details in ${out})`}; written ${path.relative(root, out)}`,
