@@ -18,6 +18,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 
+/**
+ * Failure codes of an MDB vend whose approval went out with no result from the VMC: refunded and counted by the
+ * machine as possibly given away (the controller's MDB_OUTCOME_UNKNOWN_CODES, order-machine.ts).
+ */
+export const MDB_OUTCOME_UNKNOWN_CODES = new Set(["MDB_RESULT_UNKNOWN", "MDB_PORT_CLOSED", "VMC_RESULT_TIMEOUT", "VMC_RESET", "VMC_DISABLED", "VMC_TIMEOUT", "VEND_ABORTED"]);
+
 /** LND's base64 r_hash -> hex payment hash. */
 export const b64ToHex = (b64) => Buffer.from(b64, "base64").toString("hex");
 
@@ -214,18 +220,21 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
         figures.productsRefunded += came;
         givenAwayBySlot.set(o.slot, (givenAwayBySlot.get(o.slot) ?? 0) + came);
         // MDB: a product the VMC vended for an order that was not completed is one the machine must have counted as
-        // possibly given away (an approval whose result it never read: refunded with MDB_RESULT_UNKNOWN).
+        // possibly given away (an approval whose result it never read: a refund with MDB_RESULT_UNKNOWN after a
+        // crash, or with the port closed, a VMC reset, no result in time...).
         const code = o.failure ? JSON.parse(o.failure).code : null;
-        if (o.kind === "mdb" && !(o.state === "refunded" && code === "MDB_RESULT_UNKNOWN")) {
+        if (o.kind === "mdb" && !(o.state === "refunded" && MDB_OUTCOME_UNKNOWN_CODES.has(code))) {
           bad("givenAwayUncounted", m.machineId, { ...ref, code, why: "the VMC vended a product for this order, which was not completed and not counted as possibly given away" });
         }
       }
-      if (o.kind === "mdb" && o.state === "refunded" && o.failure && JSON.parse(o.failure).code === "MDB_RESULT_UNKNOWN") figures.unconfirmedVends++;
     }
-    // The machine's own count of possibly given-away vends (health's `mdb.unconfirmedVends`) is its refunds of them.
-    const unknownRefunds = j.orders.filter((o) => o.kind === "mdb" && o.state === "refunded" && o.failure && JSON.parse(o.failure).code === "MDB_RESULT_UNKNOWN").length;
+    // The machine's own count of possibly given-away vends (health's `mdb.unconfirmedVends`) is its refunds of them:
+    // vended orders (they entered `dispensing`: the approval went out) refunded with one of those codes.
+    const dispensed = new Set(j.transitions.filter((t) => t.to_state === "dispensing").map((t) => t.order_id));
+    const unknownRefunds = j.orders.filter((o) => o.kind === "mdb" && o.state === "refunded" && dispensed.has(o.order_id) && o.failure && MDB_OUTCOME_UNKNOWN_CODES.has(JSON.parse(o.failure).code)).length;
+    figures.unconfirmedVends += unknownRefunds;
     if (j.unconfirmedVends !== unknownRefunds) {
-      bad("givenAwayUncounted", m.machineId, { counted: j.unconfirmedVends, refunds: unknownRefunds, why: "mdb_unconfirmed_vends != orders refunded with MDB_RESULT_UNKNOWN" });
+      bad("givenAwayUncounted", m.machineId, { counted: j.unconfirmedVends, refunds: unknownRefunds, why: "mdb_unconfirmed_vends != vended orders refunded with no result from the VMC" });
     }
 
     // Stock: what the journal says is left = what was loaded - what was sold with evidence.
