@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 // `npm run chaos` (issue #10): a bounded fault campaign against the full demo system on loopback. Buyers keep
-// purchasing on both machines while the campaign SIGKILLs the machine daemons at random moments, restarts the broker,
-// stalls and restarts the sim Lightning node (a real restart, from its state file), drops its payment notifications
-// and injects hardware faults. Then it reconciles the sim node's invoices, each machine's journal and sim physical
-// record, and the fleet's store (test/crash/reconcile.mjs, shared with the crash test), writes
-// bench/results/chaos.json, prints a summary, and exits 1 when any invariant count is not 0.
+// purchasing on the three machines of the demo while the campaign SIGKILLs the machine daemons at random moments,
+// restarts the broker, stalls and restarts the sim Lightning node (a real restart, from its state file), drops its
+// payment notifications and injects hardware faults. Then it reconciles the sim node's invoices, each machine's
+// journal and sim physical record, and the fleet's store (test/crash/reconcile.mjs, shared with the crash tests),
+// writes bench/results/chaos.json, prints a summary, and exits 1 when any invariant count is not 0.
+//
+// `mdb-01` (issue #16) is the MDB retrofit: zapvend as the cashless reader of the sim VMC behind a socat pty, in the
+// daemon's process. Its buyer presses a selection on the VMC's keypad (`POST /api/demo/vmc`), which sends the VEND
+// REQUEST that makes the order, and pays it, or sometimes walks away (the invoice expires before the VMC's approval
+// timeout and the request is denied). Its faults are the VMC's: VEND FAILURE, a keypad cancel, a VMC reset
+// mid-session, garbage bytes on the line, the VMC out of service for a moment, and rarely the interface unplugged
+// (the port closes; the daemon's next restart brings it back). Its physical record is the sim VMC's (each approval it
+// read and each product it vended), and the reconciliation also checks that every product it vended for an order
+// that was not completed was counted as possibly given away (`givenAwayUncounted`).
 //
 //   CHAOS_SECONDS   length of the fault campaign (default 300); the reconciliation and shutdown come after it
 //   CHAOS_PURCHASES most purchases in all (default 400)
@@ -25,7 +34,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { b64ToHex, quietness, reconcile, violations } from "../test/crash/reconcile.mjs";
+import { b64ToHex, quietness, readJournal, reconcile, violations } from "../test/crash/reconcile.mjs";
 import { Processes, bins, freePort, http, machineConfig, operatorKey, pinHash, prng, root, sleep, until, waitBuilt } from "../test/crash/system.mjs";
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 300);
@@ -44,6 +53,13 @@ const procs = new Processes(dir);
 const say = (line) => process.stderr.write(`[chaos] ${line}\n`);
 
 const FAULTS = { spiral: ["spiral-jam", "drop-sensor-stuck"], pour: ["pump-dry", "flow-sensor-dead"] };
+/** The sim VMC's faults (POST /api/demo/vmc), for the MDB machine. */
+const VMC_FAULTS = ["failNext", "cancel", "reset", "garbage", "outOfService", "unplug"];
+const MDB_SELECTIONS = [
+  { selection: 10, priceUnits: 150, name: "Water" },
+  { selection: 11, priceUnits: 200, name: "Cola" },
+  { selection: 12, priceUnits: 250, name: "Chocolate bar" },
+];
 
 const machines = [
   {
@@ -66,9 +82,21 @@ const machines = [
       capacity: 60,
     })),
   },
+  {
+    machineId: "mdb-01",
+    kind: "mdb",
+    // A VMC that waits 12 s for an approval (the schema's least is 10): the invoice expires after 8 s, so a buyer who
+    // walks away costs the campaign little time. The VMC vends in 1.5 s.
+    board: { kind: "mdb", port: "sim", approvalTimeoutSec: 12, invoiceExpirySec: 8, vendResultTimeoutSec: 10, sim: { selections: MDB_SELECTIONS, vendDurationMs: 1_500 } },
+    catalog: MDB_SELECTIONS.map((s) => ({ slot: `S${s.selection}`, name: s.name, kind: "mdb", price: { unit: "fiat", currency: "EUR", amountMinor: s.priceUnits }, stock: 200, capacity: 200 })),
+  },
 ];
 
-const stats = { purchases: 0, kills: 0, brokerRestarts: 0, nodeRestarts: 0, nodeStalls: 0, nodeRefusals: 0, notificationDrops: 0, hardwareFaults: 0, hardwareFaultsVia: "", technicianVisits: 0 };
+const stats = { purchases: 0, kills: 0, brokerRestarts: 0, nodeRestarts: 0, nodeStalls: 0, nodeRefusals: 0, notificationDrops: 0, hardwareFaults: 0, hardwareFaultsVia: "", technicianVisits: 0, vmcFaults: 0, walkAways: 0 };
+/** The sim VMC's faults by name, as injected. */
+const vmcFaultCounts = Object.fromEntries(VMC_FAULTS.map((f) => [f, 0]));
+/** Cancel/reset attempts that found no vend to hit (the daemon alive): reported, so a campaign that never hits one shows it. */
+const vmcFaultsMissed = {};
 const TECHNICIAN_PIN = "2468";
 const servicePinHash = pinHash(TECHNICIAN_PIN);
 let simUrl = "";
@@ -114,7 +142,7 @@ async function startMachine(m, simFaults = []) {
         simFaults,
         operatorKeys: [{ keyId: key.keyId, publicKey: key.publicKeyHex }],
         servicePinHash,
-      }), (k, v) => (k === "payments" && regtest ? lndPayments() : v)),
+      }), (k, v) => (k === "payments" && regtest ? lndPayments() : k === "board" && m.board ? m.board : v)),
   );
   m.proc = await procs.startRetrying(m.machineId, [bins.machine, "--config", m.configFile], `kiosk ${m.machineId}`, { env: { ZAPVEND_SIM_PHYSICAL_LOG: m.physicalLog } });
   m.url = m.proc.url;
@@ -194,7 +222,89 @@ async function buyer(m) {
   }
 }
 
+/**
+ * The MDB machine's buyer: presses a selection on the VMC's keypad; the VEND REQUEST makes the order (no
+ * POST /api/orders on this machine: the VMC sets the price). Pays it, or one time in ten walks away.
+ */
+async function vmcBuyer(m) {
+  const seen = new Set();
+  while (!stopCampaign && stats.purchases < MAX_PURCHASES) {
+    if (!m.proc) {
+      await sleep(200);
+      continue;
+    }
+    const url = m.url;
+    const { selection } = rnd.pick(MDB_SELECTIONS);
+    const pressed = await http(`${url}/api/demo/vmc`, { method: "POST", body: { select: selection }, timeoutMs: 5_000 }).catch(() => ({ status: -1 }));
+    if (pressed.status !== 200) {
+      await sleep(500); // the reader is not enabled (a restart, out of service, unplugged), or a vend is still running
+      continue;
+    }
+    const order = await until(
+      async () => {
+        const o = (await http(`${url}/api/orders/current`, { timeoutMs: 3_000 })).body?.order;
+        return o && o.state === "pending" && !seen.has(o.orderId) ? o : undefined;
+      },
+      { timeoutMs: 8_000, intervalMs: 50 },
+    );
+    if (!order) continue; // denied (payments down, sold out) or the daemon died: the VMC's request is gone
+    seen.add(order.orderId);
+    stats.purchases++;
+    m.orders.push(order.orderId);
+    // A buyer takes a moment to scan the QR (the window in which a keypad cancel or a VMC reset hits an unpaid request).
+    await sleep(rnd.int(100, 1_500));
+    if (rnd.chance(0.1)) stats.walkAways++;
+    else wallet.push(http(`${walletUrl || simUrl}/wallet/pay`, { method: "POST", body: { bolt11: order.bolt11 }, timeoutMs: 240_000 }).then((r) => r.status, () => -1));
+    await until(
+      async () => {
+        if (!m.proc) return false;
+        const s = (await http(`${m.url}/api/orders/${order.orderId}`, { timeoutMs: 3_000 })).body?.state;
+        return ["completed", "refunded", "credited", "expired"].includes(s);
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    await sleep(rnd.int(0, 500));
+  }
+}
+
 // ---- faults ------------------------------------------------------------------------------------------------------
+
+/** The sim VMC's faults, each through POST /api/demo/vmc; a cancel or a reset waits (briefly) for a vend to hit. */
+async function vmcFaults(m) {
+  while (!stopCampaign) {
+    await nap(rnd.int(5_000, 15_000));
+    if (stopCampaign || !m.proc) continue;
+    const url = m.url;
+    // Unplugging is rare: the machine stops selling until its next restart (the killer's, within 6-20 s).
+    const fault = rnd.chance(0.05) ? "unplug" : rnd.pick(VMC_FAULTS.filter((f) => f !== "unplug"));
+    const vmc = async (body) => (await http(`${url}/api/demo/vmc`, { method: "POST", body, timeoutMs: 5_000 }).catch(() => ({ status: -1 }))).status === 200;
+    const pending = (approved) =>
+      until(
+        async () => {
+          const p = (await http(`${url}/api/demo/vmc`, { timeoutMs: 3_000 })).body?.pending;
+          return p && (approved === undefined || p.approved === approved);
+        },
+        { timeoutMs: 5_000, intervalMs: 50 },
+      );
+    let done = false;
+    if (fault === "failNext") done = await vmc({ failNext: true });
+    else if (fault === "garbage") done = await vmc({ garbage: true });
+    else if (fault === "unplug") done = await vmc({ unplug: true });
+    else if (fault === "cancel") done = Boolean(await pending(false)) && (await vmc({ cancel: true }));
+    else if (fault === "reset") done = Boolean(await pending(rnd.chance(0.5))) && (await vmc({ reset: true }));
+    else if (fault === "outOfService") {
+      done = await vmc({ inService: false });
+      await sleep(rnd.int(1_000, 3_000));
+      if (m.proc && m.url === url) await vmc({ inService: true });
+    }
+    if (done) {
+      stats.vmcFaults++;
+      vmcFaultCounts[fault]++;
+    } else if (m.proc && m.url === url) {
+      vmcFaultsMissed[fault] = (vmcFaultsMissed[fault] ?? 0) + 1; // no vend open in time, or the VMC refused it
+    }
+  }
+}
 
 async function killer(m) {
   while (!stopCampaign) {
@@ -204,7 +314,7 @@ async function killer(m) {
     await sleep(rnd.int(0, 1_500));
     // Some restarts come up with a hardware fault when the daemon has no live switch for it.
     let faults = [];
-    if (!m.liveSim && rnd.chance(0.25)) {
+    if (!m.liveSim && FAULTS[m.kind] && rnd.chance(0.25)) {
       faults = [rnd.pick(FAULTS[m.kind])];
       stats.hardwareFaults++;
       say(`${m.machineId}: restart with sim fault ${faults[0]}`);
@@ -410,9 +520,11 @@ async function main() {
     });
     await startMachine(m);
     // The live sim switch of the daemon (POST /api/demo/sim); without it, faults come with a restart instead.
-    m.liveSim = (await http(`${m.url}/api/demo/sim`, { method: "POST", body: { faults: [] } }).catch(() => ({ status: -1 }))).status === 200;
+    // The MDB machine has no sim board: its faults are the sim VMC's (vmcFaults).
+    m.liveSim = m.kind !== "mdb" && (await http(`${m.url}/api/demo/sim`, { method: "POST", body: { faults: [] } }).catch(() => ({ status: -1 }))).status === 200;
   }
-  stats.hardwareFaultsVia = machines.every((m) => m.liveSim) ? "POST /api/demo/sim" : "restart with board.simFaults";
+  const boards = machines.filter((m) => m.kind !== "mdb");
+  stats.hardwareFaultsVia = boards.every((m) => m.liveSim) ? "POST /api/demo/sim" : "restart with board.simFaults";
   say(`up: broker ${brokerUrl}, ${regtest ? "operator LND" : "sim node"} ${simUrl}, fleet ${fleet.url}, ${machines.map((m) => `${m.machineId} ${m.url}`).join(", ")}`);
 
   const campaignStart = Date.now();
@@ -422,10 +534,12 @@ async function main() {
   }, SECONDS * 1000);
   const progress = setInterval(() => say(`${Math.round((Date.now() - campaignStart) / 1000)} s: ${JSON.stringify(stats)}`), 30_000);
   await Promise.all([
-    // Two buyers per machine: orders queue up behind a vend, as at a busy machine.
-    ...machines.flatMap((m) => [buyer(m), buyer(m)]),
+    // Two buyers per machine: orders queue up behind a vend, as at a busy machine. One at the VMC's keypad: the VMC
+    // takes one vend request at a time.
+    ...machines.flatMap((m) => (m.kind === "mdb" ? [vmcBuyer(m)] : [buyer(m), buyer(m)])),
     ...machines.map(killer),
     ...machines.map(hardwareFaults),
+    ...machines.filter((m) => m.kind === "mdb").map(vmcFaults),
     brokerRestarts(),
     nodeOutages(),
     notificationDrops(),
@@ -440,6 +554,7 @@ async function main() {
   for (const m of machines) {
     if (!m.proc) await startMachine(m);
     if (m.liveSim) await http(`${m.url}/api/demo/sim`, { method: "POST", body: { faults: [] } }).catch(() => undefined);
+    if (m.kind === "mdb") await http(`${m.url}/api/demo/vmc`, { method: "POST", body: { inService: true } }).catch(() => undefined);
   }
   const invoices = async () => (regtest ? await lndInvoices() : (await http(`${simUrl}/sim/invoices`, { timeoutMs: 10_000 })).body.invoices);
   const recon = machines.map((m) => ({ machineId: m.machineId, dbPath: path.join(m.dataDir, "machine.db"), physicalLog: m.physicalLog, catalog: m.catalog, kills: m.kills }));
@@ -473,6 +588,9 @@ async function main() {
     nodeStalls: stats.nodeStalls + stats.nodeRefusals,
     notificationDrops: stats.notificationDrops,
     hardwareFaults: stats.hardwareFaults,
+    vmcFaults: vmcFaultCounts,
+    vmcFaultsMissed,
+    walkAways: stats.walkAways,
     doubleVends: report.counts.doubleVends,
     settledWithoutEvidence: report.counts.settledWithoutEvidence,
     paidWithoutOutcome: report.counts.paidWithoutOutcome,
@@ -483,6 +601,7 @@ async function main() {
     completedNotSettled: report.counts.completedNotSettled,
     stockMismatches: report.counts.stockMismatches,
     stockVsPhysical: report.counts.stockVsPhysical,
+    givenAwayUncounted: report.counts.givenAwayUncounted,
     fleetPhantom: report.counts.fleetPhantom,
     nodeInvoicesLost: report.counts.nodeInvoicesLost,
     // What the fleet itself noticed: events it knows it never received (gaps in each machine's sequence).
@@ -491,7 +610,7 @@ async function main() {
     notQuietBecause: last.quiet ? [] : last.why,
     faults: { nodeRestarts: stats.nodeRestarts, nodeStalls: stats.nodeStalls, nodeRefusals: stats.nodeRefusals, hardwareFaultsVia: stats.hardwareFaultsVia, technicianVisits: stats.technicianVisits },
     figures: report.figures,
-    perMachine: Object.fromEntries(machines.map((m) => [m.machineId, { purchases: m.orders.length, kills: m.kills.length }])),
+    perMachine: Object.fromEntries(machines.map((m) => [m.machineId, { purchases: m.orders.length, kills: m.kills.length, completed: completedAt(m) }])),
     walletAnswers: walletAnswers ? countBy(walletAnswers) : "some wallet payments still unanswered after 30 s",
     logs: dir,
     details: report.details,
@@ -506,6 +625,7 @@ async function main() {
     ...(result.purchases === 0 ? ["0 purchases"] : []),
     ...(result.kills === 0 ? ["0 daemon kills"] : []),
     ...((report.figures.completed ?? 0) === 0 ? ["0 completed sales"] : []),
+    ...machines.filter((m) => result.perMachine[m.machineId].completed === 0).map((m) => `0 completed sales on ${m.machineId}`),
   ];
   const bad = violations(report.counts) + (last.quiet ? 0 : 1) + idle.length;
   if (idle.length) console.log(`chaos: NOTHING TESTED: ${idle.join(", ")}`);
@@ -513,12 +633,22 @@ async function main() {
     [
       `chaos: ${result.purchases} purchases in ${result.campaignS} s (seed ${SEED})`,
       `  faults: ${result.kills} daemon kills, ${result.brokerRestarts} broker restarts, ${stats.nodeRestarts} node restarts, ${stats.nodeStalls} node stalls + ${stats.nodeRefusals} node refusals, ${result.notificationDrops} dropped notifications, ${result.hardwareFaults} hardware faults (${stats.hardwareFaultsVia}), ${stats.technicianVisits} technician visits`,
+      `  mdb-01: ${stats.vmcFaults} VMC faults ${JSON.stringify(vmcFaultCounts)} (missed ${JSON.stringify(vmcFaultsMissed)}), ${stats.walkAways} buyers walked away, ${report.figures.unconfirmedVends} vends counted as possibly given away`,
       `  outcomes: ${JSON.stringify(report.figures)}`,
       `  invariants: ${Object.entries(report.counts).map(([k, v]) => `${k} ${v}`).join(", ")}${last.quiet ? "" : ", NOT QUIET"}`,
       `  ${bad === 0 ? "all invariants hold" : `${bad} VIOLATIONS (details in ${out})`}; written ${path.relative(root, out)}`,
     ].join("\n"),
   );
   return bad === 0 ? 0 : 1;
+}
+
+/** A machine's completed orders, from its journal. */
+function completedAt(m) {
+  try {
+    return readJournal(path.join(m.dataDir, "machine.db")).orders.filter((o) => o.state === "completed").length;
+  } catch {
+    return 0;
+  }
 }
 
 function fleetGaps(file) {

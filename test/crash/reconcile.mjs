@@ -5,7 +5,8 @@
 //     cancelled (refunded). The node is another process; the machine cannot rewrite what it says.
 //   - the physical record of each sim board (`ZAPVEND_SIM_PHYSICAL_LOG`, appended by the sim's physics the moment a
 //     product leaves a spiral or a pump starts/stops, synchronously, so it survives the SIGKILL of the daemon): what
-//     actually came out, independent of the journal's own claims.
+//     actually came out, independent of the journal's own claims. For an MDB machine the sim VMC writes the same
+//     record: the approval it read, and each product it vended (right before its VEND SUCCESS).
 //   - each machine's journal (SQLite: orders, order_transitions, inventory, credits), read-only, and the fleet's store
 //     (SQLite ledger) for what reached the operator.
 //
@@ -16,6 +17,12 @@
 // an order. A second `-> dispensing` transition of one order counts as a double vend too.
 import { existsSync, readFileSync } from "node:fs";
 import Database from "better-sqlite3";
+
+/**
+ * Failure codes of an MDB vend whose approval went out with no result from the VMC: refunded and counted by the
+ * machine as possibly given away (the controller's MDB_OUTCOME_UNKNOWN_CODES, order-machine.ts).
+ */
+export const MDB_OUTCOME_UNKNOWN_CODES = new Set(["MDB_RESULT_UNKNOWN", "MDB_PORT_CLOSED", "VMC_RESULT_TIMEOUT", "VMC_RESET", "VMC_DISABLED", "VMC_TIMEOUT", "VEND_ABORTED"]);
 
 /** LND's base64 r_hash -> hex payment hash. */
 export const b64ToHex = (b64) => Buffer.from(b64, "base64").toString("hex");
@@ -35,7 +42,9 @@ export function readJournal(dbPath) {
     const transitions = db.prepare("SELECT seq, order_id, from_state, to_state, at, note FROM order_transitions ORDER BY seq").all();
     const inventory = Object.fromEntries(db.prepare("SELECT slot, stock FROM inventory").all().map((r) => [r.slot, r.stock]));
     const credits = new Set(db.prepare("SELECT order_id FROM credits").all().map((r) => r.order_id));
-    return { orders, transitions, inventory, credits };
+    // MDB: approved vends whose result was never read, refunded and counted as possibly given away.
+    const unconfirmed = db.prepare("SELECT value FROM settings WHERE key = 'mdb_unconfirmed_vends'").get();
+    return { orders, transitions, inventory, credits, unconfirmedVends: Number(unconfirmed?.value ?? 0) };
   } finally {
     db.close();
   }
@@ -109,11 +118,12 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
     completedNotSettled: 0,
     stockMismatches: 0,
     stockVsPhysical: 0,
+    givenAwayUncounted: 0,
     fleetMissing: 0,
     fleetDuplicated: 0,
     fleetPhantom: 0,
   };
-  const figures = { orders: 0, paid: 0, completed: 0, refunded: 0, credited: 0, expired: 0, products: 0, pumpRuns: 0, productsRefunded: 0, stockDrift: 0 };
+  const figures = { orders: 0, paid: 0, completed: 0, refunded: 0, credited: 0, expired: 0, products: 0, pumpRuns: 0, productsRefunded: 0, stockDrift: 0, unconfirmedVends: 0 };
   const seenHashes = new Set();
   const bad = (kind, machineId, info) => {
     counts[kind]++;
@@ -209,7 +219,22 @@ export function reconcile({ invoices, machines, fleetDbPath }) {
       if ((o.state === "refunded" || o.state === "expired" || o.state === "credited") && came > 0) {
         figures.productsRefunded += came;
         givenAwayBySlot.set(o.slot, (givenAwayBySlot.get(o.slot) ?? 0) + came);
+        // MDB: a product the VMC vended for an order that was not completed is one the machine must have counted as
+        // possibly given away (an approval whose result it never read: a refund with MDB_RESULT_UNKNOWN after a
+        // crash, or with the port closed, a VMC reset, no result in time...).
+        const code = o.failure ? JSON.parse(o.failure).code : null;
+        if (o.kind === "mdb" && !(o.state === "refunded" && MDB_OUTCOME_UNKNOWN_CODES.has(code))) {
+          bad("givenAwayUncounted", m.machineId, { ...ref, code, why: "the VMC vended a product for this order, which was not completed and not counted as possibly given away" });
+        }
       }
+    }
+    // The machine's own count of possibly given-away vends (health's `mdb.unconfirmedVends`) is its refunds of them:
+    // vended orders (they entered `dispensing`: the approval went out) refunded with one of those codes.
+    const dispensed = new Set(j.transitions.filter((t) => t.to_state === "dispensing").map((t) => t.order_id));
+    const unknownRefunds = j.orders.filter((o) => o.kind === "mdb" && o.state === "refunded" && dispensed.has(o.order_id) && o.failure && MDB_OUTCOME_UNKNOWN_CODES.has(JSON.parse(o.failure).code)).length;
+    figures.unconfirmedVends += unknownRefunds;
+    if (j.unconfirmedVends !== unknownRefunds) {
+      bad("givenAwayUncounted", m.machineId, { counted: j.unconfirmedVends, refunds: unknownRefunds, why: "mdb_unconfirmed_vends != vended orders refunded with no result from the VMC" });
     }
 
     // Stock: what the journal says is left = what was loaded - what was sold with evidence.

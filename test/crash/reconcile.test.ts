@@ -13,12 +13,14 @@ const hash = (n: number) => n.toString(16).padStart(64, "0");
 const b64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
 
 interface Fixture {
-  orders: Array<{ id: string; n: number; state: string; evidence?: boolean; failure?: boolean; transitions: Array<[string | null, string, number, string?]> }>;
+  orders: Array<{ id: string; n: number; state: string; kind?: string; evidence?: boolean; failure?: boolean | string; transitions: Array<[string | null, string, number, string?]> }>;
   stock?: number;
   physical?: Array<{ kind: string; slot: string; atMs: number; ml?: number }>;
   invoices: Array<{ n: number; state: string; paid?: boolean }>;
   kills?: number[];
   fleetSales?: string[];
+  /** The journal's `mdb_unconfirmed_vends` setting. */
+  unconfirmedVends?: number;
 }
 
 function run(f: Fixture) {
@@ -29,13 +31,21 @@ function run(f: Fixture) {
   for (const o of f.orders) {
     db.prepare(
       `INSERT INTO orders (order_id, slot, product_name, kind, state, amount_msat, payment_hash, bolt11, hold, created_at, expires_at, updated_at, evidence, failure)
-       VALUES (?, 'A1', 'Crisps', 'spiral', ?, '1000', ?, 'lnbcrt1', 1, 0, 0, 0, ?, ?)`,
-    ).run(o.id, o.state, hash(o.n), o.evidence ? JSON.stringify({ kind: "spiral", dropSeen: true, homed: true, runMs: 800 }) : null, o.failure ? '{"code":"X","message":"x"}' : null);
+       VALUES (?, 'A1', 'Crisps', ?, ?, '1000', ?, 'lnbcrt1', 1, 0, 0, 0, ?, ?)`,
+    ).run(
+      o.id,
+      o.kind ?? "spiral",
+      o.state,
+      hash(o.n),
+      o.evidence ? JSON.stringify({ kind: "spiral", dropSeen: true, homed: true, runMs: 800 }) : null,
+      o.failure ? JSON.stringify({ code: typeof o.failure === "string" ? o.failure : "X", message: "x" }) : null,
+    );
     for (const [from, to, at, note] of o.transitions) {
       db.prepare("INSERT INTO order_transitions (order_id, from_state, to_state, at, note) VALUES (?, ?, ?, ?, ?)").run(o.id, from, to, at, note ?? null);
     }
   }
   db.prepare("INSERT INTO inventory (slot, stock) VALUES ('A1', ?)").run(f.stock ?? 10 - f.orders.filter((o) => o.state === "completed").length);
+  if (f.unconfirmedVends !== undefined) db.prepare("INSERT INTO settings (key, value) VALUES ('mdb_unconfirmed_vends', ?)").run(String(f.unconfirmedVends));
   db.close();
   const physicalLog = path.join(dir, "physical.jsonl");
   writeFileSync(physicalLog, (f.physical ?? []).map((e) => JSON.stringify(e)).join("\n") + "\n{torn");
@@ -133,5 +143,31 @@ describe("reconcile", () => {
     });
     expect(r.counts).toMatchObject({ fleetMissing: 1, fleetDuplicated: 1, fleetPhantom: 1 });
     expect(r.quiet.quiet).toBe(false);
+  });
+
+  it("MDB: a product the VMC vended for an order not completed must be a refund counted as possibly given away", () => {
+    // dispensing at t, the VMC's product at t+500, then the daemon died: refunded at recovery.
+    const refunded = (id: string, n: number, t: number, code: string) => ({
+      id,
+      n,
+      kind: "mdb",
+      state: "refunded",
+      failure: code,
+      transitions: [
+        [null, "pending", t - 100],
+        ["pending", "held", t - 50],
+        ["held", "dispensing", t],
+        ["dispensing", "refunded", t + 3_000],
+      ] as Array<[string | null, string, number, string?]>,
+    });
+    const physical = [{ kind: "product", slot: "A1", atMs: 1_500 }];
+    const invoices = [{ n: 1, state: "CANCELED" }];
+    const counted = run({ orders: [refunded("o1", 1, 1_000, "MDB_RESULT_UNKNOWN")], physical, invoices, unconfirmedVends: 1 });
+    expect(counted.counts.givenAwayUncounted, JSON.stringify(counted.details)).toBe(0);
+    expect(counted.figures).toMatchObject({ productsRefunded: 1, unconfirmedVends: 1 });
+    // Refunded for another reason although the product came out: not counted.
+    expect(run({ orders: [refunded("o1", 1, 1_000, "VMC_VEND_FAILURE")], physical, invoices, unconfirmedVends: 0 }).counts.givenAwayUncounted).toBe(1);
+    // The machine's own count disagrees with its refunds.
+    expect(run({ orders: [refunded("o1", 1, 1_000, "MDB_RESULT_UNKNOWN")], physical, invoices, unconfirmedVends: 0 }).counts.givenAwayUncounted).toBe(1);
   });
 });

@@ -25,6 +25,7 @@ import {
   decidePaymentUpdate,
   decidePendingRecovery,
   isCreditOnly,
+  mdbPossiblyVended,
   preimageLeaked,
 } from "./order-machine.js";
 import { orderView } from "./order-view.js";
@@ -793,11 +794,16 @@ export class VendController extends EventEmitter<ControllerEvents> {
     order.failure = failure;
     order.evidence = evidence;
     order.updatedAt = this.clock.now();
+    // An MDB approval that went out with no result from the VMC (port closed, VMC reset, no result in time): the
+    // product may have come out. Counted once, with the failure, in its transaction.
+    const possiblyVended = mdbPossiblyVended(order.kind, failure);
     this.opts.db.transaction(() => {
       this.journal.saveOrder(order, "dispensing", `vend failed: ${failure.code}`);
       this.writer.enqueueEvent({ type: "vend-failed", orderId: order.orderId, slot: order.slot, reason: failure, evidence });
       this.faultBook.latchVendFailureInTx(order.slot, failure, order.updatedAt);
+      if (possiblyVended) this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1));
     })();
+    if (possiblyVended) this.log.error("an approved MDB vend ended with no result from the VMC: refunded, possibly given away", { orderId: order.orderId, slot: order.slot, code: failure.code });
     this.faultBook.applyVendFailure(order.orderId, order.slot, failure);
     if (order.hold) {
       // Until the node confirms the cancel the order stays `dispensing` (with its failure): retried with backoff,
@@ -805,7 +811,17 @@ export class VendController extends EventEmitter<ControllerEvents> {
       const cancelled = await this.settlement.cancelOrRetry(order);
       if (!cancelled) return;
       this.writer.transition(order, "refunded", {
-        events: [{ type: "refund", orderId: order.orderId, slot: order.slot, amountMsat: msatString(order.amountMsat), paymentHash: order.paymentHash, reason: failure }],
+        events: [
+          {
+            type: "refund",
+            orderId: order.orderId,
+            slot: order.slot,
+            amountMsat: msatString(order.amountMsat),
+            paymentHash: order.paymentHash,
+            reason: failure,
+            ...(possiblyVended ? { possiblyVended: true } : {}),
+          },
+        ],
       });
       this.opts.payments.untrack(order.paymentHash);
     } else {
@@ -986,9 +1002,9 @@ export class VendController extends EventEmitter<ControllerEvents> {
                 ...(next.possiblyVended ? { possiblyVended: true } : {}),
               },
             ],
-            ...(next.possiblyVended ? { extra: () => this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1)) } : {}),
+            ...(next.possiblyVended && !next.counted ? { extra: () => this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1)) } : {}),
           });
-          if (next.possiblyVended) this.log.error("an approved MDB vend had no result: refunded, possibly given away", { orderId: order.orderId, slot: order.slot });
+          if (next.possiblyVended && !next.counted) this.log.error("an approved MDB vend had no result: refunded, possibly given away", { orderId: order.orderId, slot: order.slot });
         } else {
           this.credit(order, next.failure);
         }

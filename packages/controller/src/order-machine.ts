@@ -127,12 +127,38 @@ export function decideHeldRecovery(order: OrderRecord, now: number, graceMs: num
 
 export type DispensingRecovery =
   | { do: "complete" }
-  /** `possiblyVended`: an MDB approval whose result was never read; the product may have come out. */
-  | { do: "refund"; failure: CodedError; possiblyVended?: boolean }
+  /**
+   * `possiblyVended`: an MDB approval whose result was never read; the product may have come out. `counted`: the
+   * machine already counted it as possibly given away when the vend failed (`failVend`), so it is not counted again.
+   */
+  | { do: "refund"; failure: CodedError; possiblyVended?: boolean; counted?: boolean }
   | { do: "credit"; failure: CodedError };
 
 /** The failure code of an MDB vend the VMC was (or was about to be) approved for, whose result was never read. */
 export const MDB_RESULT_UNKNOWN = "MDB_RESULT_UNKNOWN";
+
+/**
+ * Failures of an MDB vend whose approval was written (or being written) that are not a result from the VMC: the port
+ * closed, the VMC reset or disabled the reader or sent a new request, no result came in time, or the machine
+ * stopped. The VMC may have vended all the same, so, as an approval a crash left without result, the order is
+ * refunded and counted as possibly given away. (VEND FAILURE and a VMC cancel are the VMC's own word that nothing
+ * came out; a failed write or a request already gone never reached the VMC.) The codes are VmcSales's
+ * (`MdbVendCode`) and the controller's abort.
+ */
+export const MDB_OUTCOME_UNKNOWN_CODES: ReadonlySet<string> = new Set([
+  MDB_RESULT_UNKNOWN,
+  "MDB_PORT_CLOSED",
+  "VMC_RESULT_TIMEOUT",
+  "VMC_RESET",
+  "VMC_DISABLED",
+  "VMC_TIMEOUT",
+  "VEND_ABORTED",
+]);
+
+/** A failed vend of an MDB order after its approval went out, with no result from the VMC: possibly given away. */
+export function mdbPossiblyVended(kind: string, failure: CodedError | null): boolean {
+  return kind === "mdb" && failure !== null && MDB_OUTCOME_UNKNOWN_CODES.has(failure.code);
+}
 
 /**
  * A `dispensing` order: settled only with its evidence on disk and no failure; anything else cannot be proven and
@@ -140,6 +166,8 @@ export const MDB_RESULT_UNKNOWN = "MDB_RESULT_UNKNOWN";
  */
 export function decideDispensingRecovery(order: OrderRecord, afterRestart: boolean): DispensingRecovery {
   if (order.evidence && !order.failure) return { do: "complete" };
+  // A failed MDB vend whose cancel did not go through before the restart: counted when it failed.
+  if (order.hold && mdbPossiblyVended(order.kind, order.failure)) return { do: "refund", failure: order.failure!, possiblyVended: true, counted: true };
   if (order.kind === "mdb" && !order.failure) {
     // `dispensing` is on disk before the approval is written, so the approval may have reached the VMC: what cannot
     // be proven is refunded, and the operator is told a product may have been given away.

@@ -3,7 +3,9 @@
 // logs show (see /work/shared/notes/qibixx-mdb.md and packages/hal/README.md), and it can be told to misbehave:
 // approval timeout, VEND FAILURE, keypad cancel, VMC reset mid-session, out of service, HAT unplugged, garbage bytes.
 // It is a product (the demo's third machine runs on it), not a test helper.
+import { appendFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { slotOfSelection } from "@zapvend/protocol";
 import { systemClock, silentLogger, type Clock, type Logger } from "../clock.js";
 import { TypedEmitter } from "../events.js";
 import { formatAmountText, parseAmountText } from "../mdb/amount.js";
@@ -36,7 +38,17 @@ export interface SimVmcOptions {
   dir?: string;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Each physical outcome at the machine as it happens: the VMC read an approval, and a product came out (right
+   * before the VMC reports VEND SUCCESS). `startSimVmc` also appends them to `ZAPVEND_SIM_PHYSICAL_LOG` when set.
+   */
+  onPhysical?: (event: SimVmcPhysicalEvent) => void;
 }
+
+/** What physically happened at the sim VMC (`atMs` on the sim's clock). `slot` is the selection's slot id ("S12"). */
+export type SimVmcPhysicalEvent =
+  | { kind: "vmc-approval"; selection: number; slot: string; atMs: number }
+  | { kind: "product"; selection: number; slot: string; atMs: number };
 
 export type SimVmcDirection = "to-host" | "from-host";
 export interface SimVmcLogEntry {
@@ -94,7 +106,7 @@ interface SerialLike {
 /** Starts socat, opens the VMC end, and returns the running sim. Give `vmc.devicePath` to the MDB device. */
 export async function startSimVmc(opts: SimVmcOptions = {}): Promise<SimVmc> {
   const pty = await openPtyPair(opts.dir !== undefined ? { dir: opts.dir } : {});
-  const vmc = new SimVmc(pty, opts);
+  const vmc = new SimVmc(pty, { ...opts, onPhysical: physicalLogger(opts.onPhysical) });
   try {
     await vmc.start();
   } catch (err) {
@@ -121,6 +133,7 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
   #failNext = false;
   #plugged = true;
   #powered = true;
+  readonly #onPhysical: SimVmcOptions["onPhysical"];
   #timers = new Set<unknown>();
   #vendTimer: unknown;
   #ackTimer: unknown;
@@ -140,6 +153,7 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
       logLimit: opts.logLimit ?? 300,
     };
     this.#selections = new Map((opts.selections ?? DEFAULT_SELECTIONS).map((s) => [s.selection, { ...s }]));
+    this.#onPhysical = opts.onPhysical;
   }
 
   /** The tty the MDB device opens. */
@@ -416,6 +430,7 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     this.#phase = "vending";
     this.#clock.clearTimeout(this.#vendTimer);
     this.emit("approval", { selection: p.selection, amountText, atPerfMs });
+    this.#physical({ kind: "vmc-approval", selection: p.selection, slot: slotOfSelection(p.selection), atMs: this.#clock.now() });
     this.#sendAck();
     this.#vendTimer = this.#after(this.#opts.vendDurationMs, () => {
       if (this.#pending !== p) return;
@@ -426,6 +441,8 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
         this.#endSession(p.selection, "failure");
       } else {
         this.#counts.success++;
+        // The product is out before the VMC says so.
+        this.#physical({ kind: "product", selection: p.selection, slot: slotOfSelection(p.selection), atMs: this.#clock.now() });
         this.#send("c,VEND,SUCCESS");
         this.#endSession(p.selection, "success");
       }
@@ -551,7 +568,29 @@ export class SimVmc extends TypedEmitter<SimVmcEvents> {
     return t;
   }
 
+  #physical(event: SimVmcPhysicalEvent): void {
+    try {
+      this.#onPhysical?.(event);
+    } catch (err) {
+      this.#log.error("physical record failed", { err: String(err) });
+    }
+  }
+
   #assertPlugged(): void {
     if (!this.#plugged) throw new SimVmcError(SimVmcErrorCode.UNPLUGGED, "the MDB interface is unplugged");
   }
+}
+
+/**
+ * Opt-in for crash and chaos tests, as the sim board's: with `ZAPVEND_SIM_PHYSICAL_LOG=<file>` every physical outcome
+ * of the sim VMC is appended to that file as one JSON line, synchronously, so it outlives a SIGKILL of the daemon:
+ * the record of what came out that does not come from the machine's journal.
+ */
+function physicalLogger(inner: SimVmcOptions["onPhysical"]): SimVmcOptions["onPhysical"] {
+  const file = process.env.ZAPVEND_SIM_PHYSICAL_LOG;
+  if (!file) return inner;
+  return (event) => {
+    inner?.(event);
+    appendFileSync(file, `${JSON.stringify({ ...event, pid: process.pid })}\n`);
+  };
 }
