@@ -216,7 +216,13 @@ export class FleetHttpServer {
     }
   }
 
-  private broadcast(msg: FleetWsMessage): void {
+  /** Live consoles connected to this server. */
+  get liveClients(): number {
+    return this.clients.size;
+  }
+
+  /** Sends a live message to every console connected here (the local service's, or another server's via the relay). */
+  broadcast(msg: FleetWsMessage): void {
     if (this.clients.size === 0) return;
     const text = JSON.stringify(msg);
     for (const ws of this.clients.keys()) {

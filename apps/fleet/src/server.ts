@@ -15,6 +15,7 @@ import { FleetHttpServer } from "./http-server.js";
 import { Notifier } from "./notify/notifier.js";
 import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
+import { LiveRelay } from "./live/live-relay.js";
 import { OperatorSigner } from "./signer.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
@@ -31,6 +32,11 @@ export interface FleetServerOptions {
   link?: FleetTransport;
   /** Overrides of the MQTT link's options (client id, clean session, reconnect backoff, end-to-end event acks). */
   linkOptions?: Pick<FleetLinkOptions, "clientId" | "clean" | "reconnect" | "eventAcks">;
+  /**
+   * Relay live console updates to and from the other fleet servers over the broker (`zapvend/v1/fleet/live`).
+   * Default: on when `sharedSubscriptionGroup` is set (several servers), off otherwise.
+   */
+  liveRelay?: boolean;
 }
 
 /** The bridge's clock and logger shapes over the fleet's. */
@@ -67,6 +73,8 @@ export class FleetServer {
   readonly auth: AuthService;
   /** Alert messages to people; absent without `notifications` in the config. */
   readonly notifier: Notifier | undefined;
+  /** Live updates shared with the other fleet servers; absent on a single server. */
+  readonly live: LiveRelay | undefined;
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -107,6 +115,10 @@ export class FleetServer {
       log: this.log,
       now: () => clock.now(),
     });
+    this.live =
+      (options.liveRelay ?? config.sharedSubscriptionGroup !== undefined)
+        ? new LiveRelay({ mqtt: config.mqtt, log: this.log, wanted: () => this.http.liveClients > 0 })
+        : undefined;
   }
 
   get url(): string {
@@ -121,6 +133,8 @@ export class FleetServer {
       await this.notifier.recover(await this.service.store.openAlerts());
     }
     await this.http.start();
+    // Before the link: what this server ingests is shared from its first message on.
+    await this.live?.start(this.service, (msg) => this.http.broadcast(msg));
     // Ended sessions are refused as soon as they expire; this only deletes their rows.
     const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));
     prune();
@@ -143,6 +157,7 @@ export class FleetServer {
     await this.service.drained();
     await this.service.sendAcks(true);
     await this.link.stop();
+    await this.live?.stop();
     await this.http.stop();
     await this.notifier?.stop();
     await this.service.stop();
