@@ -46,6 +46,9 @@ import {
 } from "./http-guard.js";
 import { Router, type Reply, type RouteInfo } from "./http-routes.js";
 import { DeliveryLog } from "./notify/delivery-log.js";
+import type { Notifier } from "./notify/notifier.js";
+import { defineNotifyRoutes } from "./notify/notify-routes.js";
+import { NotifySettingsStore } from "./notify/settings.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -62,6 +65,8 @@ export interface FleetHttpOptions {
   security?: FleetSecurity;
   /** Accounts and sessions; default: over the service's database. */
   auth?: AuthService;
+  /** Alert notifications (their settings page); absent: those routes answer 503 `notifications_unavailable`. */
+  notifier?: Notifier;
 }
 
 const CONSOLE_HTML = `<!doctype html>
@@ -400,6 +405,8 @@ export class FleetHttpServer {
         body: await deliveries.list({ ...(alert !== null ? { alertId: alert } : {}), ...(channel !== null ? { channel } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }),
       };
     });
+
+    defineNotifyRoutes(this.router, { notifier: this.options.notifier, settings: new NotifySettingsStore(store.db), auth: this.auth, readBody, now: this.now });
 
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";

@@ -13,6 +13,7 @@ import { AuthStore } from "./auth/auth-store.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
 import { Notifier } from "./notify/notifier.js";
+import { EMPTY_NOTIFICATIONS, NotifySettingsStore } from "./notify/settings.js";
 import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
 import { LiveRelay } from "./live/live-relay.js";
@@ -71,8 +72,8 @@ export class FleetServer {
   readonly http: FleetHttpServer;
   readonly link: FleetTransport;
   readonly auth: AuthService;
-  /** Alert messages to people; absent without `notifications` in the config. */
-  readonly notifier: Notifier | undefined;
+  /** Alert messages to people: the settings saved in the console, else the config file's `notifications`, else none. */
+  readonly notifier: Notifier;
   /** Live updates shared with the other fleet servers; absent on a single server. */
   readonly live: LiveRelay | undefined;
   private readonly log: Logger;
@@ -102,9 +103,14 @@ export class FleetServer {
       });
     this.service = new FleetService({ store, link: this.link, clock, log: this.log, alerts: config.alerts, retention: config.retention });
     this.auth = new AuthService({ store: new AuthStore(store.db), security: config.security, now: () => clock.now() });
-    this.notifier = config.notifications
-      ? new Notifier({ config: config.notifications, alertSettings: { ...DEFAULT_ALERT_SETTINGS, ...config.alerts }, db: store.db, clock, log: this.log })
-      : undefined;
+    this.notifier = new Notifier({
+      config: config.notifications ?? EMPTY_NOTIFICATIONS,
+      settings: new NotifySettingsStore(store.db),
+      alertSettings: { ...DEFAULT_ALERT_SETTINGS, ...config.alerts },
+      db: store.db,
+      clock,
+      log: this.log,
+    });
     this.http = new FleetHttpServer({
       service: this.service,
       auth: this.auth,
@@ -114,6 +120,7 @@ export class FleetServer {
       consoleDir: options.consoleDir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "console"),
       log: this.log,
       now: () => clock.now(),
+      notifier: this.notifier,
     });
     this.live =
       (options.liveRelay ?? config.sharedSubscriptionGroup !== undefined)
@@ -128,10 +135,10 @@ export class FleetServer {
   async start(): Promise<void> {
     await this.service.start();
     // After the migrations (the delivery log's table), before the first alert evaluation can raise anything new.
-    if (this.notifier) {
-      this.notifier.start(this.service);
-      await this.notifier.recover(await this.service.store.openAlerts());
-    }
+    this.notifier.start(this.service);
+    // The settings saved in the console (if any) before the recovery routes the open alerts.
+    await this.notifier.refresh();
+    await this.notifier.recover(await this.service.store.openAlerts());
     await this.http.start();
     // Before the link: what this server ingests is shared from its first message on.
     await this.live?.start(this.service, (msg) => this.http.broadcast(msg));
@@ -159,7 +166,7 @@ export class FleetServer {
     await this.link.stop();
     await this.live?.stop();
     await this.http.stop();
-    await this.notifier?.stop();
+    await this.notifier.stop();
     await this.service.stop();
     await this.service.store.close();
   }

@@ -2,7 +2,7 @@
 // the few types that differ substituted (`{BIG}` a 64-bit integer, `{REAL}` a double).
 import type { SqlDb } from "./db.js";
 
-const MIGRATIONS: ReadonlyArray<{
+export const MIGRATIONS: ReadonlyArray<{
   version: number;
   name: string;
   sql: string;
@@ -136,6 +136,23 @@ CREATE TABLE notification_deliveries (
 );
 CREATE INDEX notification_deliveries_at ON notification_deliveries (at);
 CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_key, channel, ok);
+`,
+  },
+  {
+    version: 8,
+    name: "notification settings and digest claims",
+    // Issue #18. `notification_settings`: the channels, groups, routes, quiet hours and digest as edited in the
+    // console (one row, id 'current', a JSON document of protocol's FleetNotifications with a version for
+    // optimistic concurrency); once saved it replaces the config file's `notifications`. `notification_claims`:
+    // several fleet servers each hold a waiting digest in memory; the server that sends an alert in a digest claims
+    // (alert event, channel) first, so two servers never both send it.
+    sql: `
+CREATE TABLE notification_settings (
+  id TEXT PRIMARY KEY, version {BIG} NOT NULL, doc TEXT NOT NULL, updated_at {BIG} NOT NULL, updated_by TEXT NOT NULL
+);
+CREATE TABLE notification_claims (
+  item TEXT NOT NULL, channel TEXT NOT NULL, server TEXT NOT NULL, claimed_at {BIG} NOT NULL, PRIMARY KEY (item, channel)
+);
 `,
   },
 ];
