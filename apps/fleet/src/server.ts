@@ -92,8 +92,12 @@ export class FleetServer {
         mqtt: config.mqtt,
         ...(config.sharedSubscriptionGroup !== undefined ? { sharedSubscriptionGroup: config.sharedSubscriptionGroup } : {}),
         // Stable for one installation (host + database), so the broker keeps its session across restarts, and
-        // distinct for two fleet servers on one host.
-        clientId: `zapvend-fleet-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 24)}-${createHash("sha256").update(options.databaseUrl ?? config.database).digest("hex").slice(0, 8)}`,
+        // distinct for two fleet servers on one host. Several servers sharing the ingest share the database too: their
+        // HTTP port tells two on one host apart (the broker would otherwise drop one whenever the other connects).
+        clientId: `zapvend-fleet-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 24)}-${createHash("sha256")
+          .update((options.databaseUrl ?? config.database) + (config.sharedSubscriptionGroup !== undefined ? `|${config.http.port}` : ""))
+          .digest("hex")
+          .slice(0, 8)}`,
         reconnect: { minDelayMs: 500, maxDelayMs: 15_000 },
         ...options.linkOptions,
         boot: () => this.service.boot,
