@@ -20,6 +20,7 @@ import { fileBroker, missingService, reachable, until } from "../__fixtures__/se
 import { pgUrl, PG_SKIP_REASON } from "../__fixtures__/stores.js";
 import { silentLogger } from "../clock.js";
 import { FleetServer } from "../server.js";
+import { LIVE_TOPIC } from "./live-relay.js";
 
 const brokerUrl = await fileBroker();
 const SKIP =
@@ -166,6 +167,16 @@ describe.skipIf(SKIP !== null)(`two fleet servers, one PostgreSQL, one broker${S
     const open = await a.service.store.openAlerts();
     expect(open.filter((x) => x.kind === "door-open" && x.machineId === machineId)).toHaveLength(1);
     onA.close();
+    onB.close();
+  });
+
+  it("hands a console nothing that is not a console message from the relay topic", async () => {
+    const onB = await openConsole(b, authB);
+    const before = b.live!.stats.refused;
+    const rogue = [{ v: 1, origin: "rogue", msg: { type: "hello", machines: [], alerts: [] } }, { v: 1, origin: "rogue", msg: { type: "sale", sale: { machineId: "x" } } }, "not json"];
+    for (const r of rogue) await machine.publishAsync(LIVE_TOPIC, typeof r === "string" ? r : JSON.stringify(r), { qos: 1 });
+    await expect.poll(() => b.live!.stats.refused - before).toBe(3);
+    expect(onB.messages.filter((m) => m.msg.type !== "hello" && m.msg.type !== "machine" && m.msg.type !== "telemetry")).toEqual([]);
     onB.close();
   });
 });
