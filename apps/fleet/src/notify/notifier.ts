@@ -316,6 +316,8 @@ export class Notifier {
     this.lastDigestAt = now;
     const held = [...this.held.values()];
     this.held.clear();
+    // Claims only matter while a digest is being sent; a day later they are history.
+    await this.o.db.run("DELETE FROM notification_claims WHERE claimed_at < ?", [now - 86_400_000]).catch((err: unknown) => this.log("fleet:notify", `old digest claims not deleted: ${(err as Error).message}`, { level: "warn" }));
     const cleared = await this.clearedAmong(held.filter((h) => h.event === NotifyEvent.RAISED).map((h) => h.alert.id));
     const byChannel = new Map<string, DigestItem[]>();
     for (const h of held) {
