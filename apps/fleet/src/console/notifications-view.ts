@@ -123,6 +123,7 @@ function secretState(c: ChannelView): string {
 const local = css`
   input[type="number"], input[type="password"] { background: #0f1115; color: #e6e6e6; border: 1px solid #3a3f4a; border-radius: 6px; padding: 4px 6px; }
   .card label { display: inline-block; margin: 3px 0; }
+  td label, p label { white-space: nowrap; }
 `;
 
 export class FleetNotifications extends LitElement {
@@ -411,8 +412,8 @@ export class FleetNotifications extends LitElement {
         else delete x.quietHours;
       })} /> Quiet hours: only critical alerts go at once, the rest wait for the digest</label></p>
       ${q
-        ? html`<p><label>time zone <input type="text" style="width: 160px" .value=${q.tz} @change=${(e: Event) => this.change((x) => (x.quietHours!.tz = (e.target as HTMLInputElement).value.trim()))} /></label></p>
-            <table><tbody>${DAYS.map((day) => html`<tr><td>${day}</td><td><input type="text" style="width: 260px" data-quiet-day=${day} .value=${(q.days[day] ?? []).join(", ")} placeholder="e.g. 22:00-07:00"
+        ? html`<p><label>time zone <input type="text" style="width: 160px" data-quiet-tz .value=${q.tz} @change=${(e: Event) => this.change((x) => (x.quietHours!.tz = (e.target as HTMLInputElement).value.trim()))} /></label></p>
+            <table data-quiet-days><tbody>${DAYS.map((day) => html`<tr><td>${day}</td><td><input type="text" style="width: 260px" data-quiet-day=${day} .value=${(q.days[day] ?? []).join(", ")} placeholder="e.g. 22:00-07:00"
               @change=${(e: Event) => this.change((x) => {
                 const ranges = list((e.target as HTMLInputElement).value);
                 if (ranges.length) x.quietHours!.days[day] = ranges;

@@ -161,6 +161,17 @@ describe.skipIf(SKIP !== null)(`notification settings page in Chromium${SKIP ? `
     expect(smtp.mails[0]!.raw).toContain("Subject: [zapvend] Test from the zapvend fleet");
     await page.locator('tr[data-delivery-channel="office-mail"][data-ok="yes"]').waitFor();
 
+    // Quiet hours: on, in a zone, Sunday cleared, saved.
+    await page.locator("[data-quiet]").check();
+    await page.locator("[data-quiet-tz]").fill("Europe/Paris");
+    await page.locator("[data-quiet-tz]").dispatchEvent("change");
+    await page.locator('[data-quiet-day="sun"]').fill("");
+    await page.locator('[data-quiet-day="sun"]').dispatchEvent("change");
+    await page.locator("[data-save]").click();
+    await expect.poll(() => notifier.settings.quietHours?.tz).toBe("Europe/Paris");
+    expect(notifier.settings.quietHours!.days).toMatchObject({ mon: ["22:00-07:00"], sat: ["00:00-24:00"] });
+    expect(notifier.settings.quietHours!.days.sun).toBeUndefined();
+
     mkdirSync(RESULTS, { recursive: true });
     await page.screenshot({ path: path.join(RESULTS, "fleet-notifications-1280.png"), fullPage: true });
     await page.setViewportSize({ width: 800, height: 900 });
