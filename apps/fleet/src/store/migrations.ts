@@ -2,7 +2,7 @@
 // the few types that differ substituted (`{BIG}` a 64-bit integer, `{REAL}` a double).
 import type { SqlDb } from "./db.js";
 
-export const MIGRATIONS: ReadonlyArray<{
+const MIGRATIONS: ReadonlyArray<{
   version: number;
   name: string;
   sql: string;
@@ -157,7 +157,10 @@ CREATE TABLE notification_claims (
   },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+// The highest version, whatever the order branches appended theirs in (versions may have gaps: each is applied once).
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+/** Every version this build knows. */
+export const SCHEMA_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
 
 /** Brings the database to the latest schema. Safe to run at every start and from several servers at once. */
 export async function migrate(db: SqlDb, nowMs: number): Promise<number[]> {
