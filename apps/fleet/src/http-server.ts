@@ -67,6 +67,8 @@ export interface FleetHttpOptions {
   auth?: AuthService;
   /** Alert notifications (their settings page); absent: those routes answer 503 `notifications_unavailable`. */
   notifier?: Notifier;
+  /** The live relay between fleet servers, reported by `GET /api/health` as `live` (several servers only). */
+  liveStats?: () => { connected: boolean; published: number; received: number; refused: number };
 }
 
 const CONSOLE_HTML = `<!doctype html>
@@ -311,7 +313,10 @@ export class FleetHttpServer {
     const svc = this.options.service;
     const store = svc.store;
 
-    this.route("GET", "/api/health", "viewer", async () => ({ status: 200, body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats } }));
+    this.route("GET", "/api/health", "viewer", async () => ({
+      status: 200,
+      body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats, ...(this.options.liveStats ? { live: this.options.liveStats() } : {}) },
+    }));
     this.route("GET", "/api/machines", "viewer", async () => ({ status: 200, body: await store.listMachines() }));
     this.route("GET", "/api/machines/:id", "viewer", async ({ params: [id] }) => {
       const machine = await store.getMachine(machineIdOf(id));
@@ -406,7 +411,8 @@ export class FleetHttpServer {
       };
     });
 
-    defineNotifyRoutes(this.router, { notifier: this.options.notifier, settings: new NotifySettingsStore(store.db), auth: this.auth, readBody, now: this.now });
+    // Up to 100 routes and their channels: more than the 16 KiB of other bodies.
+    defineNotifyRoutes(this.router, { notifier: this.options.notifier, settings: new NotifySettingsStore(store.db), auth: this.auth, readBody: (req) => readBody(req, 64 * 1024), now: this.now });
 
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";
@@ -490,12 +496,12 @@ function salesFilter(url: URL, withLimit: boolean, extraKeys: string[] = []): Sa
   return f;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<string> {
+async function readBody(req: http.IncomingMessage, maxBytes = MAX_HTTP_BODY_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_HTTP_BODY_BYTES) throw new FleetError("too_large", `the body is larger than ${MAX_HTTP_BODY_BYTES} bytes`, 413);
+    if (size > maxBytes) throw new FleetError("too_large", `the body is larger than ${maxBytes} bytes`, 413);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");

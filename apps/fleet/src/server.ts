@@ -115,6 +115,11 @@ export class FleetServer {
       clock,
       log: this.log,
     });
+    this.live =
+      (options.liveRelay ?? config.sharedSubscriptionGroup !== undefined)
+        ? new LiveRelay({ mqtt: config.mqtt, log: this.log, wanted: () => this.http.liveClients > 0 })
+        : undefined;
+    const live = this.live;
     this.http = new FleetHttpServer({
       service: this.service,
       auth: this.auth,
@@ -125,11 +130,8 @@ export class FleetServer {
       log: this.log,
       now: () => clock.now(),
       notifier: this.notifier,
+      ...(live ? { liveStats: () => ({ connected: live.connected, ...live.stats }) } : {}),
     });
-    this.live =
-      (options.liveRelay ?? config.sharedSubscriptionGroup !== undefined)
-        ? new LiveRelay({ mqtt: config.mqtt, log: this.log, wanted: () => this.http.liveClients > 0 })
-        : undefined;
   }
 
   get url(): string {

@@ -207,6 +207,8 @@ describe.skipIf(SKIP !== null)(`two fleet servers, one PostgreSQL, one broker${S
     const rogue = [{ v: 1, origin: "rogue", msg: { type: "hello", machines: [], alerts: [] } }, { v: 1, origin: "rogue", msg: { type: "sale", sale: { machineId: "x" } } }, "not json"];
     for (const r of rogue) await machine.publishAsync(LIVE_TOPIC, typeof r === "string" ? r : JSON.stringify(r), { qos: 1 });
     await expect.poll(() => b.live!.stats.refused - before).toBe(3);
+    const health = (await (await fetch(`${b.url}/api/health`, { headers: authB })).json()) as { live: { connected: boolean; refused: number } };
+    expect(health.live).toMatchObject({ connected: true, refused: before + 3 });
     expect(onB.messages.filter((m) => m.msg.type !== "hello" && m.msg.type !== "machine" && m.msg.type !== "telemetry")).toEqual([]);
     onB.close();
   });
