@@ -16,6 +16,7 @@ import { alertMessage, digestMessage, type DigestItem, type NotifyMessage } from
 import { NtfyChannel } from "./ntfy.js";
 import { NotifyError, NotifyErrorCode } from "./channel.js";
 import type { NotifySettingsStore } from "./settings.js";
+import { DigestClaims } from "./digest-claims.js";
 import { channelsOf, groupsFor, isQuiet, waitsForDigest } from "./rules.js";
 import { WebhookChannel } from "./webhook.js";
 
@@ -53,8 +54,7 @@ export interface TestOutcome {
   durationMs: number;
 }
 
-/** A digest claim older than this whose message never went (a server died sending it) may be taken by another. */
-const CLAIM_STALE_MS = 3_600_000;
+
 
 /** What subscribes the notifier: the fleet service (or anything emitting `alert`). */
 export interface AlertSource {
@@ -73,7 +73,7 @@ export class Notifier {
   private config: FleetNotifications;
   private settingsVersion = 0;
   private settingsSource: NotifySettingsSource;
-  private readonly serverId: string;
+  private readonly claims: DigestClaims;
   private readonly channels = new Map<string, NotifyChannel>();
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -106,7 +106,7 @@ export class Notifier {
     this.clock = o.clock ?? systemClock;
     this.log = o.log ?? silentLogger;
     this.newId = o.newId ?? randomUUID;
-    this.serverId = o.serverId ?? randomUUID();
+    this.claims = new DigestClaims(o.db, o.serverId ?? randomUUID(), this.log);
     this.config = o.config;
     this.settingsSource = Object.keys(o.config.channels).length > 0 ? "config" : "none";
     this.deliveries = new DeliveryLog(o.db);
@@ -317,13 +317,13 @@ export class Notifier {
     const held = [...this.held.values()];
     this.held.clear();
     // Claims only matter while a digest is being sent; a day later they are history.
-    await this.o.db.run("DELETE FROM notification_claims WHERE claimed_at < ?", [now - 86_400_000]).catch((err: unknown) => this.log("fleet:notify", `old digest claims not deleted: ${(err as Error).message}`, { level: "warn" }));
-    const cleared = await this.clearedAmong(held.filter((h) => h.event === NotifyEvent.RAISED).map((h) => h.alert.id));
+    await this.claims.prune(now);
+    const cleared = await this.claims.clearedAmong(held.filter((h) => h.event === NotifyEvent.RAISED).map((h) => h.alert.id));
     const byChannel = new Map<string, DigestItem[]>();
     for (const h of held) {
       if (h.event === NotifyEvent.RAISED && cleared.has(h.alert.id)) continue;
       for (const c of h.channels) {
-        if (!(await this.claim(`${h.alert.id}:${h.event}`, c, now))) continue;
+        if (!(await this.claims.claim(`${h.alert.id}:${h.event}`, c, now))) continue;
         let items = byChannel.get(c);
         if (!items) byChannel.set(c, (items = []));
         items.push({ alert: h.alert, event: h.event });
@@ -333,43 +333,11 @@ export class Notifier {
     const sent = await Promise.all(
       [...byChannel].map(async ([c, items]) => {
         const out = await this.send(digestMessage(this.newId(), items, now), [c]);
-        if (out.some((o) => !o.ok)) for (const i of items) await this.release(`${i.alert.id}:${i.event}`, c);
+        if (out.some((o) => !o.ok)) for (const i of items) await this.claims.release(`${i.alert.id}:${i.event}`, c);
         return out;
       }),
     );
     return sent.flat();
-  }
-
-  /** The ids among these of alerts that are cleared in the store (by this server or another). */
-  private async clearedAmong(ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    try {
-      const rows = await this.o.db.all(`SELECT id FROM alerts WHERE cleared_at IS NOT NULL AND id IN (${ids.map(() => "?").join(", ")})`, ids);
-      return new Set(rows.map((r) => String(r.id)));
-    } catch (err) {
-      this.log("fleet:notify", `could not check which waiting alerts cleared: ${(err as Error).message}`, { level: "warn" });
-      return new Set();
-    }
-  }
-
-  /** True when this server may send `item` to `channel` in a digest (nobody claimed it, or the claim is stale). */
-  private async claim(item: string, channel: string, nowMs: number): Promise<boolean> {
-    try {
-      const r = await this.o.db.run(
-        `INSERT INTO notification_claims (item, channel, server, claimed_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (item, channel) DO UPDATE SET server = excluded.server, claimed_at = excluded.claimed_at WHERE notification_claims.claimed_at < ?`,
-        [item, channel, this.serverId, nowMs, nowMs - CLAIM_STALE_MS],
-      );
-      return r.changes === 1;
-    } catch (err) {
-      // Without the claim the alert could go twice; holding it back is "at most once". Logged, not sent.
-      this.log("fleet:notify", `digest claim failed, ${item} not sent to ${channel}: ${(err as Error).message}`, { level: "error" });
-      return false;
-    }
-  }
-
-  private async release(item: string, channel: string): Promise<void> {
-    await this.o.db.run("DELETE FROM notification_claims WHERE item = ? AND channel = ? AND server = ?", [item, channel, this.serverId]).catch(() => {});
   }
 
   private async send(m: NotifyMessage, names: readonly string[]): Promise<ChannelOutcome[]> {

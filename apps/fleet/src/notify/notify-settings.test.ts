@@ -147,7 +147,7 @@ for (const engine of engines) {
       expect((await server.auth.listAudit({ action: "notifications.test", limit: 5 }))[0]).toMatchObject({ ok: true, target: "hook" });
     });
 
-    it("sends an alert held for the digest by two servers once (claims)", async () => {
+    it("sends an alert held for the digest by two servers once (claims), and none another server cleared", async () => {
       await server.service.ingest([birth("m-claims")]);
       const alert = await server.service.store.raiseAlert({ id: randomUUID(), machineId: "m-claims", kind: "no-sales", subject: "", severity: "info", message: "quiet machine" }, Date.now());
       expect(alert).not.toBeNull();
@@ -162,6 +162,13 @@ for (const engine of engines) {
       expect([...a, ...b].filter((o) => o.ok)).toHaveLength(1);
       expect(receiver.requests).toHaveLength(1);
       expect(JSON.parse(receiver.requests[0]!.body)).toMatchObject({ event: "digest", alerts: [{ id: alert!.id }] });
+
+      // Held by one server, cleared by another: the digest leaves it out.
+      const later = await server.service.store.raiseAlert({ id: randomUUID(), machineId: "m-claims", kind: "no-sales", subject: "x", severity: "info", message: "quiet again" }, Date.now());
+      expect(await one.recover([later!])).toBe(1);
+      await server.service.store.clearAlert(later!.id, Date.now());
+      expect(await one.flushDigest()).toEqual([]);
+      expect(receiver.requests).toHaveLength(1);
     });
   });
 }
