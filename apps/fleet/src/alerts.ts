@@ -78,8 +78,10 @@ export class AlertEngine {
   /** Raises and clears alerts for the given machines (all when omitted). Returns every alert that changed. */
   async evaluate(nowMs: number, machineIds?: ReadonlySet<string>): Promise<Alert[]> {
     if (machineIds && machineIds.size === 0) return [];
-    const machines = await this.store.machineHealth(machineIds ? [...machineIds] : undefined);
+    // Open alerts first, then the machines: with several fleet servers on one store, the health read is then never
+    // older than the alerts read, so a server never clears an alert another just raised on fresher data.
     const open = await this.store.openAlerts();
+    const machines = await this.store.machineHealth(machineIds ? [...machineIds] : undefined);
     const changed: Alert[] = [];
     const openBy = new Map<string, (typeof open)[number]>();
     for (const a of open) openBy.set(`${a.machineId}\u0000${a.kind}\u0000${a.subject}`, a);

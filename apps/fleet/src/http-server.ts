@@ -46,6 +46,9 @@ import {
 } from "./http-guard.js";
 import { Router, type Reply, type RouteInfo } from "./http-routes.js";
 import { DeliveryLog } from "./notify/delivery-log.js";
+import type { Notifier } from "./notify/notifier.js";
+import { defineNotifyRoutes } from "./notify/notify-routes.js";
+import { NotifySettingsStore } from "./notify/settings.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -62,6 +65,10 @@ export interface FleetHttpOptions {
   security?: FleetSecurity;
   /** Accounts and sessions; default: over the service's database. */
   auth?: AuthService;
+  /** Alert notifications (their settings page); absent: those routes answer 503 `notifications_unavailable`. */
+  notifier?: Notifier;
+  /** The live relay between fleet servers, reported by `GET /api/health` as `live` (several servers only). */
+  liveStats?: () => { connected: boolean; published: number; received: number; refused: number };
 }
 
 const CONSOLE_HTML = `<!doctype html>
@@ -216,7 +223,13 @@ export class FleetHttpServer {
     }
   }
 
-  private broadcast(msg: FleetWsMessage): void {
+  /** Live consoles connected to this server. */
+  get liveClients(): number {
+    return this.clients.size;
+  }
+
+  /** Sends a live message to every console connected here (the local service's, or another server's via the relay). */
+  broadcast(msg: FleetWsMessage): void {
     if (this.clients.size === 0) return;
     const text = JSON.stringify(msg);
     for (const ws of this.clients.keys()) {
@@ -300,7 +313,10 @@ export class FleetHttpServer {
     const svc = this.options.service;
     const store = svc.store;
 
-    this.route("GET", "/api/health", "viewer", async () => ({ status: 200, body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats } }));
+    this.route("GET", "/api/health", "viewer", async () => ({
+      status: 200,
+      body: { ok: true, boot: svc.boot, ingest: svc.stats, retention: svc.retentionStats, ...(this.options.liveStats ? { live: this.options.liveStats() } : {}) },
+    }));
     this.route("GET", "/api/machines", "viewer", async () => ({ status: 200, body: await store.listMachines() }));
     this.route("GET", "/api/machines/:id", "viewer", async ({ params: [id] }) => {
       const machine = await store.getMachine(machineIdOf(id));
@@ -395,6 +411,9 @@ export class FleetHttpServer {
       };
     });
 
+    // Up to 100 routes and their channels: more than the 16 KiB of other bodies.
+    defineNotifyRoutes(this.router, { notifier: this.options.notifier, settings: new NotifySettingsStore(store.db), auth: this.auth, readBody: (req) => readBody(req, 64 * 1024), now: this.now });
+
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";
       if (group !== "machine" && group !== "slot" && group !== "day") throw new FleetError("bad_value", "group must be machine, slot or day", 400);
@@ -477,12 +496,12 @@ function salesFilter(url: URL, withLimit: boolean, extraKeys: string[] = []): Sa
   return f;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<string> {
+async function readBody(req: http.IncomingMessage, maxBytes = MAX_HTTP_BODY_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_HTTP_BODY_BYTES) throw new FleetError("too_large", `the body is larger than ${MAX_HTTP_BODY_BYTES} bytes`, 413);
+    if (size > maxBytes) throw new FleetError("too_large", `the body is larger than ${maxBytes} bytes`, 413);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");

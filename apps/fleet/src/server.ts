@@ -13,8 +13,10 @@ import { AuthStore } from "./auth/auth-store.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
 import { Notifier } from "./notify/notifier.js";
+import { EMPTY_NOTIFICATIONS, NotifySettingsStore } from "./notify/settings.js";
 import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
+import { LiveRelay } from "./live/live-relay.js";
 import { OperatorSigner } from "./signer.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
@@ -31,6 +33,11 @@ export interface FleetServerOptions {
   link?: FleetTransport;
   /** Overrides of the MQTT link's options (client id, clean session, reconnect backoff, end-to-end event acks). */
   linkOptions?: Pick<FleetLinkOptions, "clientId" | "clean" | "reconnect" | "eventAcks">;
+  /**
+   * Relay live console updates to and from the other fleet servers over the broker (`zapvend/v1/fleet/live`).
+   * Default: on when `sharedSubscriptionGroup` is set (several servers), off otherwise.
+   */
+  liveRelay?: boolean;
 }
 
 /** The bridge's clock and logger shapes over the fleet's. */
@@ -65,8 +72,10 @@ export class FleetServer {
   readonly http: FleetHttpServer;
   readonly link: FleetTransport;
   readonly auth: AuthService;
-  /** Alert messages to people; absent without `notifications` in the config. */
-  readonly notifier: Notifier | undefined;
+  /** Alert messages to people: the settings saved in the console, else the config file's `notifications`, else none. */
+  readonly notifier: Notifier;
+  /** Live updates shared with the other fleet servers; absent on a single server. */
+  readonly live: LiveRelay | undefined;
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -83,8 +92,12 @@ export class FleetServer {
         mqtt: config.mqtt,
         ...(config.sharedSubscriptionGroup !== undefined ? { sharedSubscriptionGroup: config.sharedSubscriptionGroup } : {}),
         // Stable for one installation (host + database), so the broker keeps its session across restarts, and
-        // distinct for two fleet servers on one host.
-        clientId: `zapvend-fleet-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 24)}-${createHash("sha256").update(options.databaseUrl ?? config.database).digest("hex").slice(0, 8)}`,
+        // distinct for two fleet servers on one host. Several servers sharing the ingest share the database too: their
+        // HTTP port tells two on one host apart (the broker would otherwise drop one whenever the other connects).
+        clientId: `zapvend-fleet-${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 24)}-${createHash("sha256")
+          .update((options.databaseUrl ?? config.database) + (config.sharedSubscriptionGroup !== undefined ? `|${config.http.port}` : ""))
+          .digest("hex")
+          .slice(0, 8)}`,
         reconnect: { minDelayMs: 500, maxDelayMs: 15_000 },
         ...options.linkOptions,
         boot: () => this.service.boot,
@@ -94,9 +107,19 @@ export class FleetServer {
       });
     this.service = new FleetService({ store, link: this.link, clock, log: this.log, alerts: config.alerts, retention: config.retention });
     this.auth = new AuthService({ store: new AuthStore(store.db), security: config.security, now: () => clock.now() });
-    this.notifier = config.notifications
-      ? new Notifier({ config: config.notifications, alertSettings: { ...DEFAULT_ALERT_SETTINGS, ...config.alerts }, db: store.db, clock, log: this.log })
-      : undefined;
+    this.notifier = new Notifier({
+      config: config.notifications ?? EMPTY_NOTIFICATIONS,
+      settings: new NotifySettingsStore(store.db),
+      alertSettings: { ...DEFAULT_ALERT_SETTINGS, ...config.alerts },
+      db: store.db,
+      clock,
+      log: this.log,
+    });
+    this.live =
+      (options.liveRelay ?? config.sharedSubscriptionGroup !== undefined)
+        ? new LiveRelay({ mqtt: config.mqtt, log: this.log, wanted: () => this.http.liveClients > 0 })
+        : undefined;
+    const live = this.live;
     this.http = new FleetHttpServer({
       service: this.service,
       auth: this.auth,
@@ -106,6 +129,8 @@ export class FleetServer {
       consoleDir: options.consoleDir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "console"),
       log: this.log,
       now: () => clock.now(),
+      notifier: this.notifier,
+      ...(live ? { liveStats: () => ({ connected: live.connected, ...live.stats }) } : {}),
     });
   }
 
@@ -116,11 +141,13 @@ export class FleetServer {
   async start(): Promise<void> {
     await this.service.start();
     // After the migrations (the delivery log's table), before the first alert evaluation can raise anything new.
-    if (this.notifier) {
-      this.notifier.start(this.service);
-      await this.notifier.recover(await this.service.store.openAlerts());
-    }
+    this.notifier.start(this.service);
+    // The settings saved in the console (if any) before the recovery routes the open alerts.
+    await this.notifier.refresh();
+    await this.notifier.recover(await this.service.store.openAlerts());
     await this.http.start();
+    // Before the link: what this server ingests is shared from its first message on.
+    await this.live?.start(this.service, (msg) => this.http.broadcast(msg));
     // Ended sessions are refused as soon as they expire; this only deletes their rows.
     const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));
     prune();
@@ -143,8 +170,9 @@ export class FleetServer {
     await this.service.drained();
     await this.service.sendAcks(true);
     await this.link.stop();
+    await this.live?.stop();
     await this.http.stop();
-    await this.notifier?.stop();
+    await this.notifier.stop();
     await this.service.stop();
     await this.service.store.close();
   }

@@ -177,6 +177,10 @@ describe("the same ACL on the embedded broker (aedes)", () => {
     expect(acl.allows("a+", "zapvend-a+", "read", "zapvend/v1/m/a+/cmd/reboot")).toBe(false); // no wildcard users
     expect(acl.allows(null, "x", "read", "zapvend/v1/fleet/state")).toBe(false); // anonymous: no patterns
     expect(acl.allows("zapvend-fleet", "zapvend-fleet", "read", "zapvend/v1/m/a-01/cmd/reboot/res")).toBe(true);
+    // The fleet servers' live relay (issue #18): theirs only; a machine can neither forge nor read console updates.
+    expect(acl.allows("zapvend-fleet", "zapvend-fleet", "write", "zapvend/v1/fleet/live")).toBe(true);
+    expect(acl.allows("a-01", "zapvend-a-01", "write", "zapvend/v1/fleet/live")).toBe(false);
+    expect(acl.allows("a-01", "zapvend-a-01", "read", "zapvend/v1/fleet/live")).toBe(false);
     expect(topicMatches("zapvend/v1/m/#", "zapvend/v1/m")).toBe(true);
     expect(topicMatches("#", "$SYS/broker/uptime")).toBe(false);
   });

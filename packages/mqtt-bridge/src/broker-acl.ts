@@ -25,6 +25,7 @@ topic write zapvend/v1/m/+/state/desired
 topic write zapvend/v1/m/+/cmd/+
 topic write zapvend/v1/m/+/event-ack
 topic readwrite zapvend/v1/fleet/state
+topic readwrite zapvend/v1/fleet/live
 pattern write zapvend/v1/m/%u/status
 pattern write zapvend/v1/m/%u/birth
 pattern write zapvend/v1/m/%u/telemetry

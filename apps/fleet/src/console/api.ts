@@ -61,7 +61,8 @@ export class ApiCallError extends Error {
   }
 }
 
-async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
+/** One API call, its answer checked (exported for the lazily loaded pages, which bring their own checks). */
+export async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { credentials: "same-origin", ...init });
@@ -81,7 +82,7 @@ async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promi
   }
 }
 
-const json = (method: string, body: unknown = {}): RequestInit => ({
+export const json = (method: string, body: unknown = {}): RequestInit => ({
   method,
   headers: { "content-type": "application/json", ...(csrfToken ? { "x-csrf-token": csrfToken } : {}) },
   body: JSON.stringify(body),

@@ -9,7 +9,7 @@ import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
 
-type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" };
+type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" } | { view: "notifications" };
 
 function parseRoute(hash: string): Route {
   const m = /^#\/machines\/([a-z0-9-]+)$/.exec(hash);
@@ -18,6 +18,7 @@ function parseRoute(hash: string): Route {
   if (hash === "#/alerts") return { view: "alerts" };
   if (hash === "#/admin") return { view: "admin" };
   if (hash === "#/audit") return { view: "audit" };
+  if (hash === "#/notifications") return { view: "notifications" };
   return { view: "overview" };
 }
 
@@ -143,6 +144,9 @@ export class FleetApp extends LitElement {
         await this.loadSales();
       } else if (this.route.view === "alerts") {
         this.alerts = await api.alerts(this.showCleared);
+      } else if (this.route.view === "notifications") {
+        // Its own module, loaded on the first visit (a chunk of its own where the build splits).
+        await import("./notifications-view.js");
       }
     } catch (err) {
       this.error = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
@@ -214,6 +218,7 @@ export class FleetApp extends LitElement {
         <nav>
           ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")}
           ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")}
+          ${this.can("operator") ? link("#/notifications", "Notifications", r.view === "notifications") : nothing}
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
         <span class="live ${this.connected ? "on" : "off"}" data-live=${this.connected ? "on" : "off"}>${this.connected ? "live" : "reconnecting…"}</span>
@@ -234,6 +239,8 @@ export class FleetApp extends LitElement {
                 ? html`<zv-fleet-admin></zv-fleet-admin>`
                 : r.view === "audit"
                   ? html`<zv-fleet-audit></zv-fleet-audit>`
+                  : r.view === "notifications"
+                    ? html`<zv-fleet-notifications></zv-fleet-notifications>`
                   : renderAlerts({
                       alerts: this.alerts,
                       showCleared: this.showCleared,

@@ -4,14 +4,15 @@
 import { randomUUID } from "node:crypto";
 import { num, type SqlDb } from "../store/db.js";
 
-export const NotifyEvent = { RAISED: "raised", RESOLVED: "resolved", DIGEST: "digest" } as const;
+/** `test`: "send a test" from the console (no alert). */
+export const NotifyEvent = { RAISED: "raised", RESOLVED: "resolved", DIGEST: "digest", TEST: "test" } as const;
 export type NotifyEvent = (typeof NotifyEvent)[keyof typeof NotifyEvent];
 
 export interface DeliveryAttempt {
   id: string;
   /** One message (one alert's raise, its resolve, or one digest) sent to one or more channels. */
   messageId: string;
-  /** `<alert id>:raised`, `<alert id>:resolved`, `digest:<message id>`. */
+  /** `<alert id>:raised`, `<alert id>:resolved`, `digest:<message id>`, `test:<message id>`. */
   dedupeKey: string;
   event: NotifyEvent;
   alertIds: string[];

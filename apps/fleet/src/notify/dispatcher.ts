@@ -35,7 +35,8 @@ export class Dispatcher {
   constructor(
     private readonly log: DeliveryLog,
     private readonly clock: Clock,
-    private readonly policy: RetryPolicy,
+    /** Replaced when the notification settings change (attempts and backoff of the next messages). */
+    public policy: RetryPolicy,
     private readonly logger: Logger,
   ) {}
 

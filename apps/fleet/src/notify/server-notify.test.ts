@@ -53,17 +53,18 @@ describe("FleetServer with notifications", () => {
     server = new FleetServer({ config, log: silentLogger, link: new RecordingLink() });
     await server.start();
     // The open door alert was told: nothing waits for the digest, and re-evaluating raises nothing new.
-    expect(server.notifier!.waiting).toBe(0);
+    expect(server.notifier.waiting).toBe(0);
     await server.service.ingest([telemetry("snacks-01", { door: "open", seq: 3 })]);
-    await server.notifier!.idle();
+    await server.notifier.idle();
     expect(receiver.requests).toHaveLength(1);
   });
 
-  it("without `notifications` there is no notifier, and the deliveries API answers an empty list", async () => {
+  it("without `notifications` (in the file or saved in the console) the notifier has no channel, and the deliveries API answers an empty list", async () => {
     const { notifications: _none, ...plain } = config;
     server = new FleetServer({ config: plain, log: silentLogger, link: new RecordingLink() });
     await server.start();
-    expect(server.notifier).toBeUndefined();
+    expect(server.notifier.settingsFrom).toBe("none");
+    expect(Object.keys(server.notifier.settings.channels)).toEqual([]);
     const token = await server.auth.createToken("ops", "operator", { actor: "test", address: null });
     const res = await fetch(`${server.url}/api/notifications/deliveries`, { headers: { authorization: `Bearer ${token.secret}` } });
     expect(res.status).toBe(200);

@@ -138,9 +138,29 @@ CREATE INDEX notification_deliveries_at ON notification_deliveries (at);
 CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_key, channel, ok);
 `,
   },
+  {
+    version: 8,
+    name: "notification settings and digest claims",
+    // Issue #18. `notification_settings`: the channels, groups, routes, quiet hours and digest as edited in the
+    // console (one row, id 'current', a JSON document of protocol's FleetNotifications with a version for
+    // optimistic concurrency); once saved it replaces the config file's `notifications`. `notification_claims`:
+    // several fleet servers each hold a waiting digest in memory; the server that sends an alert in a digest claims
+    // (alert event, channel) first, so two servers never both send it.
+    sql: `
+CREATE TABLE notification_settings (
+  id TEXT PRIMARY KEY, version {BIG} NOT NULL, doc TEXT NOT NULL, updated_at {BIG} NOT NULL, updated_by TEXT NOT NULL
+);
+CREATE TABLE notification_claims (
+  item TEXT NOT NULL, channel TEXT NOT NULL, server TEXT NOT NULL, claimed_at {BIG} NOT NULL, PRIMARY KEY (item, channel)
+);
+`,
+  },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+// The highest version, whatever the order branches appended theirs in (versions may have gaps: each is applied once).
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+/** Every version this build knows. */
+export const SCHEMA_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
 
 /** Brings the database to the latest schema. Safe to run at every start and from several servers at once. */
 export async function migrate(db: SqlDb, nowMs: number): Promise<number[]> {
