@@ -136,6 +136,9 @@ describe("the fleet catalog on the demo", () => {
     await img.scrollIntoViewIfNeeded();
     await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth), { timeout: 20_000 }).toBe(480);
     await expect.poll(() => kpage.getByText("Fleet crisps").count()).toBeGreaterThan(0);
+    // In the buyer's language: the fleet's Japanese name.
+    await kpage.getByRole("button", { name: "日本語" }).click();
+    await expect.poll(() => kpage.getByText("フリートチップス").count()).toBeGreaterThan(0);
     mkdirSync(path.join(root, "bench/results"), { recursive: true });
     await kpage.screenshot({ path: path.join(root, "bench/results/catalog-demo-kiosk.png") });
     await kctx.close();
