@@ -22,6 +22,11 @@ import { FleetHttpServer } from "../http-server.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SKIP = missingService("fleet catalog editor", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+/** An image's decoded width once it has loaded (0 before): run in the page. */
+const loadedWidth = (img: unknown) => {
+  const i = img as { complete: boolean; naturalWidth: number };
+  return i.complete ? i.naturalWidth : 0;
+};
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
 
 describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
@@ -112,7 +117,7 @@ describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SK
     // The preview is the fleet's own WebP, loaded from /api/pictures/<sha256>, with what the compression did.
     const preview = page.locator("[data-product-form] img[data-picture]");
     await preview.waitFor();
-    await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(480);
+    await expect.poll(() => preview.evaluate(loadedWidth)).toBe(480);
     const sha = (await preview.getAttribute("data-picture"))!;
     expect(await page.locator("[data-upload-info]").textContent()).toMatch(/3000×2000 → [0-9.]+ KB WebP 480×320/);
     await page.getByRole("button", { name: "Save" }).click();
@@ -160,7 +165,7 @@ describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SK
     const row = page.locator('tr[data-product="cola"]');
     await row.waitFor();
     expect(await row.textContent()).toContain("2,000 sat");
-    await expect.poll(() => row.locator("img[data-picture]").evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(200);
+    await expect.poll(() => row.locator("img[data-picture]").evaluate(loadedWidth)).toBe(200);
     expect(await page.locator("[data-product-form]").count()).toBe(0);
     expect(await row.getByRole("button").count()).toBe(0);
     expect(await page.getByLabel("snacks-01 A2").isDisabled()).toBe(true);

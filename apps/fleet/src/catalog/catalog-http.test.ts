@@ -58,8 +58,9 @@ describe("fleet catalog API (issue #18)", () => {
       headers: { ...as[role], ...(body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
     });
-    const type = r.headers.get("content-type") ?? "";
-    return { status: r.status, headers: r.headers, body: type.startsWith("application/json") ? ((await r.json()) as Record<string, any>) : Buffer.from(await r.arrayBuffer()) };
+    const bytes = Buffer.from(await r.arrayBuffer());
+    const isJson = (r.headers.get("content-type") ?? "").startsWith("application/json");
+    return { status: r.status, headers: r.headers, body: (isJson ? JSON.parse(bytes.toString("utf8")) : {}) as Record<string, unknown>, bytes };
   };
   const upload = (role: keyof typeof as, bytes: Buffer) => call(role, "POST", "/api/pictures", { dataBase64: bytes.toString("base64") });
   const desiredOf = (machineId: string) =>
@@ -81,7 +82,7 @@ describe("fleet catalog API (issue #18)", () => {
       expect(got.status).toBe(200);
       expect(got.headers.get("content-type")).toBe("image/webp");
       expect(got.headers.get("cache-control")).toContain("immutable");
-      expect((got.body as Buffer).length).toBe(pic.bytes);
+      expect(got.bytes.length).toBe(pic.bytes);
     }
     expect((await call("viewer", "GET", `/api/pictures/${"0".repeat(64)}`)).body).toMatchObject({ error: { code: "picture_not_found" } });
     expect((await call("viewer", "GET", "/api/pictures/../../etc/passwd")).status).toBe(404);
@@ -157,7 +158,7 @@ describe("fleet catalog API (issue #18)", () => {
 
     // The picture went out once, retained, with the bytes the fleet serves, before the first state naming it.
     expect(link.pictures.map((p) => p.sha256)).toEqual([sha]);
-    const served = (await call("viewer", "GET", `/api/pictures/${sha}`)).body as Buffer;
+    const served = (await call("viewer", "GET", `/api/pictures/${sha}`)).bytes;
     expect(link.pictures[0]!.bytes.equals(served)).toBe(true);
 
     const s1 = desiredOf("snacks-01");
