@@ -444,6 +444,14 @@ export function desiredDiff(before: DesiredView | null, after: DesiredView): Rec
   }
   if (Object.keys(slots).length) diff.slots = slots;
   if ((before?.mode ?? null) !== after.mode) diff.mode = { before: before?.mode ?? null, after: after.mode };
+  // The catalog's products (issue #18), per product that changed.
+  const products: Record<string, { before: unknown; after: unknown }> = {};
+  for (const id of new Set([...Object.keys(before?.products ?? {}), ...Object.keys(after.products ?? {})])) {
+    const b = before?.products?.[id] ?? null;
+    const a = after.products?.[id] ?? null;
+    if (JSON.stringify(b) !== JSON.stringify(a)) products[id] = { before: b, after: a };
+  }
+  if (Object.keys(products).length) diff.products = products;
   return diff;
 }
 

@@ -199,6 +199,10 @@ describe("fleet catalog API (issue #18)", () => {
     const history = (await call("viewer", "GET", "/api/machines/snacks-01/desired/history")).body as unknown as Array<{ detail: { version: number; catalog: unknown } }>;
     expect(history.map((h) => h.detail.version)).toEqual([4, 3, 2, 1]);
     expect(history[1]!.detail.catalog).toEqual({ product: "crisps" });
+    expect((history[1]!.detail as unknown as { diff: { products: unknown } }).diff.products).toEqual({
+      crisps: { before: expect.objectContaining({ names: crisps.names }), after: expect.objectContaining({ names: { ...crisps.names, en: "Salted crisps" } }) },
+    });
+    expect((history[0]!.detail as unknown as { diff: { products: unknown } }).diff.products).toEqual({ cola: { before: { names: { en: "Cola" } }, after: null } });
   });
 
   it("saves a change made while the broker is away and sends it, with its pictures, when the link comes back", async () => {
