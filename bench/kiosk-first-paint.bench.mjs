@@ -21,6 +21,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { percentile, root, round, spawnPrinting, spread, startBroker, stopChild, until } from "./lib.mjs";
+/* global OffscreenCanvas -- the page.evaluate callback of seedPictures runs in Chromium */
 
 const REPS = Number(process.env.ZAPVEND_BENCH_FIRST_PAINT_REPS ?? 20);
 const WARMUP = 2;
