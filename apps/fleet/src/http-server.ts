@@ -46,6 +46,8 @@ import {
 } from "./http-guard.js";
 import { Router, type Reply, type RouteInfo } from "./http-routes.js";
 import { DeliveryLog } from "./notify/delivery-log.js";
+import { CatalogService } from "./catalog/catalog-service.js";
+import { defineCatalogRoutes } from "./catalog/catalog-routes.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -62,6 +64,8 @@ export interface FleetHttpOptions {
   security?: FleetSecurity;
   /** Accounts and sessions; default: over the service's database. */
   auth?: AuthService;
+  /** The catalog (issue #18); default: over the service's database. */
+  catalog?: CatalogService;
 }
 
 const CONSOLE_HTML = `<!doctype html>
@@ -104,6 +108,7 @@ export class FleetHttpServer {
       { closeSockets: (match) => this.closeSockets(match), readBody: (req) => readBody(req) },
       this.security.sessionMaxMs,
     );
+    defineCatalogRoutes(this.router, options.catalog ?? new CatalogService({ service: options.service, clock: { now: this.now }, log: this.log }), this.auth);
   }
 
   /** Every route with the role it needs (`public`: the login and the console's files). */

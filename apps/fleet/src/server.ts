@@ -12,6 +12,7 @@ import { AuthService } from "./auth/auth-service.js";
 import { AuthStore } from "./auth/auth-store.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
+import { CatalogService } from "./catalog/catalog-service.js";
 import { Notifier } from "./notify/notifier.js";
 import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
@@ -65,6 +66,8 @@ export class FleetServer {
   readonly http: FleetHttpServer;
   readonly link: FleetTransport;
   readonly auth: AuthService;
+  /** Products, pictures and slot assignments (issue #18). */
+  readonly catalog: CatalogService;
   /** Alert messages to people; absent without `notifications` in the config. */
   readonly notifier: Notifier | undefined;
   private readonly log: Logger;
@@ -97,9 +100,11 @@ export class FleetServer {
     this.notifier = config.notifications
       ? new Notifier({ config: config.notifications, alertSettings: { ...DEFAULT_ALERT_SETTINGS, ...config.alerts }, db: store.db, clock, log: this.log })
       : undefined;
+    this.catalog = new CatalogService({ service: this.service, clock, log: this.log });
     this.http = new FleetHttpServer({
       service: this.service,
       auth: this.auth,
+      catalog: this.catalog,
       security: config.security,
       host: config.http.host,
       port: config.http.port,
@@ -130,7 +135,12 @@ export class FleetServer {
     await this.link.start(
       (msg) => this.service.push(msg),
       () => {
-        void this.service.republishPending();
+        // Pending desired states first, then the catalog: its pictures again (a broker restarted without
+        // persistence lost them) and the machines whose state lags the catalog (edited while the broker was away).
+        void this.service
+          .republishPending()
+          .then(() => this.catalog.onConnected())
+          .catch((err: unknown) => this.log("fleet:catalog", `sending the catalog after connecting failed: ${(err as Error).message}`));
         // Acks computed while the broker was away go out now.
         void this.service.sendAcks();
       },

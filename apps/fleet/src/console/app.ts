@@ -9,7 +9,7 @@ import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
 
-type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" };
+type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" } | { view: "catalog" };
 
 function parseRoute(hash: string): Route {
   const m = /^#\/machines\/([a-z0-9-]+)$/.exec(hash);
@@ -18,6 +18,7 @@ function parseRoute(hash: string): Route {
   if (hash === "#/alerts") return { view: "alerts" };
   if (hash === "#/admin") return { view: "admin" };
   if (hash === "#/audit") return { view: "audit" };
+  if (hash === "#/catalog") return { view: "catalog" };
   return { view: "overview" };
 }
 
@@ -141,6 +142,9 @@ export class FleetApp extends LitElement {
         this.detail = await api.machine(this.route.id);
       } else if (this.route.view === "sales") {
         await this.loadSales();
+      } else if (this.route.view === "catalog") {
+        // Its own module (issue #18), loaded on first use: a chunk of its own once the console build splits them.
+        await import("./catalog-view.js");
       } else if (this.route.view === "alerts") {
         this.alerts = await api.alerts(this.showCleared);
       }
@@ -213,7 +217,7 @@ export class FleetApp extends LitElement {
         <h1>⚡ zapvend fleet</h1>
         <nav>
           ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")}
-          ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")}
+          ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")} ${link("#/catalog", "Catalog", r.view === "catalog")}
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
         <span class="live ${this.connected ? "on" : "off"}" data-live=${this.connected ? "on" : "off"}>${this.connected ? "live" : "reconnecting…"}</span>
@@ -234,6 +238,8 @@ export class FleetApp extends LitElement {
                 ? html`<zv-fleet-admin></zv-fleet-admin>`
                 : r.view === "audit"
                   ? html`<zv-fleet-audit></zv-fleet-audit>`
+                  : r.view === "catalog"
+                  ? html`<zv-fleet-catalog .userRole=${s.role} .machines=${this.machines}></zv-fleet-catalog>`
                   : renderAlerts({
                       alerts: this.alerts,
                       showCleared: this.showCleared,
