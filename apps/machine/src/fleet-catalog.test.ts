@@ -143,6 +143,10 @@ describe("the fleet catalog on the machine", () => {
       expect(a1.picture).toBeUndefined();
       expect(cat.products.find((p) => p.slot === "A2")).toMatchObject({ name: "Mixed nuts", enabled: false });
       expect((await fetch(new URL(`/pictures/${goodRef.sha256}`, url))).status).toBe(404);
+      // An order (and so its sale event) carries the fleet's English name at the fleet's price.
+      const order = await fetch(new URL("/api/orders", url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slot: "A1" }) });
+      expect(order.status).toBe(201);
+      expect(await order.json()).toMatchObject({ productName: "Salted crisps", amountMsat: "1200000" });
       // The birth is published again with the fleet's names: the fleet sees them at once.
       await expect.poll(() => births.at(-1)?.slots.find((x) => x.slot === "A1")?.name).toBe("Salted crisps");
 
