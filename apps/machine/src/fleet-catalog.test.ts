@@ -85,15 +85,19 @@ async function watch(machineId: string) {
   const sub = await mqtt.connectAsync(brokerUrl, { clientId: `test-catalog-sub-${runId}-${machineId}`, clean: true, reconnectPeriod: 0 });
   const reported: Array<Record<string, unknown>> = [];
   let install: number | undefined;
+  const births: Array<{ slots: Array<{ slot: string; name: string }> }> = [];
   sub.on("message", (topic, payload) => {
     if (payload.length === 0) return;
     const body = JSON.parse(payload.toString()) as Record<string, unknown>;
-    if (topic === topics.birth(machineId)) install = body.install as number;
+    if (topic === topics.birth(machineId)) {
+      install = body.install as number;
+      births.push(body as unknown as (typeof births)[number]);
+    }
     if (topic === topics.reported(machineId)) reported.push(body);
   });
   await sub.subscribeAsync([topics.birth(machineId), topics.reported(machineId)], { qos: 1 });
   await expect.poll(() => install, { timeout: 10_000 }).toBeDefined();
-  return { sub, reported, install: install! };
+  return { sub, reported, births, install: install! };
 }
 
 async function catalogOf(url: string): Promise<Catalog> {
@@ -115,7 +119,7 @@ describe("the fleet catalog on the machine", () => {
     let machine = new Machine(config(machineId, dataDir));
     let url = await machine.start();
     try {
-      const { sub, reported, install } = await watch(machineId);
+      const { sub, reported, births, install } = await watch(machineId);
       const good = webpBytes(900);
       const goodRef = refOf(good);
       const later = webpBytes(700);
@@ -139,6 +143,12 @@ describe("the fleet catalog on the machine", () => {
       expect(a1.picture).toBeUndefined();
       expect(cat.products.find((p) => p.slot === "A2")).toMatchObject({ name: "Mixed nuts", enabled: false });
       expect((await fetch(new URL(`/pictures/${goodRef.sha256}`, url))).status).toBe(404);
+      // An order (and so its sale event) carries the fleet's English name at the fleet's price.
+      const order = await fetch(new URL("/api/orders", url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slot: "A1" }) });
+      expect(order.status).toBe(201);
+      expect(await order.json()).toMatchObject({ productName: "Salted crisps", amountMsat: "1200000" });
+      // The birth is published again with the fleet's names: the fleet sees them at once.
+      await expect.poll(() => births.at(-1)?.slots.find((x) => x.slot === "A1")?.name).toBe("Salted crisps");
 
       await publishPicture(goodRef.sha256, good);
       await expect.poll(async () => (await catalogOf(url)).products.find((p) => p.slot === "A1")?.picture, { timeout: 10_000 }).toEqual({

@@ -428,13 +428,23 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
    * and the pictures still missing asked for over MQTT.
    */
   private applyCatalog(ctl: VendController, applied: AppliedCatalog): void {
+    const previous = this.applied;
     this.applied = applied;
+    let renamed = false;
     for (const p of this.config.catalog) {
-      const product = productOfSlot(applied, p.slot);
-      ctl.updateProduct(p.slot, product ? { name: product.names.en, icon: product.icon } : { name: p.name, icon: p.icon });
+      const label = (a: AppliedCatalog) => {
+        const product = productOfSlot(a, p.slot);
+        return product ? { name: product.names.en, icon: product.icon } : { name: p.name, icon: p.icon };
+      };
+      const change = label(applied);
+      const was = label(previous);
+      if (was.name !== change.name || was.icon !== change.icon) renamed = true;
+      ctl.updateProduct(p.slot, change);
     }
     const missing = referencedPictures(applied).filter((r) => !this.pictureStore?.has(r.sha256));
     this.bridge?.pictures?.want(missing);
+    // The birth names each slot's product: the fleet sees the new names without waiting for the next connection.
+    if (renamed && this.bridge?.connected) void this.bridge.rebirth().catch(() => {});
   }
 
   /** After a restart: the slots' prices and enabled flags and the products as the fleet last set them. */
