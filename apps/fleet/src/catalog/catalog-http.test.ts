@@ -105,6 +105,9 @@ describe("fleet catalog API (issue #18)", () => {
     const form = await raw(base, "POST", "/api/pictures", { ...as.operator, "content-type": "multipart/form-data; boundary=x" }, "--x\r\n\r\nabc\r\n--x--");
     expect([form.status, errorCode(form)]).toEqual([415, "unsupported_media_type"]);
     const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: "#000" } }).png().toBuffer();
+    // Raw image bytes are not taken either (only the JSON form): the same guard refuses them.
+    const rawPng = await raw(base, "POST", "/api/pictures", { ...as.operator, "content-type": "image/png" }, png.toString("latin1"));
+    expect([rawPng.status, errorCode(rawPng)]).toEqual([415, "unsupported_media_type"]);
     expect(await upload("technician", png)).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
     expect(await upload("viewer", png)).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
     expect(await http.auth.listAudit({ action: "catalog.picture", limit: 10 })).toHaveLength(0);
