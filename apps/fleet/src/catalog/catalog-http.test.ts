@@ -16,7 +16,7 @@ import { CatalogService } from "./catalog-service.js";
 
 const eur = (amountMinor: number) => ({ unit: "fiat", currency: "EUR", amountMinor }) as const;
 
-describe("fleet catalog API (issue #18)", () => {
+for (const engine of engines) describe.skipIf(engine.skip !== null)(`fleet catalog API (issue #18) on ${engine.name}`, () => {
   let service: FleetService;
   let http: FleetHttpServer;
   let catalog: CatalogService;
@@ -27,7 +27,7 @@ describe("fleet catalog API (issue #18)", () => {
   const as: Record<"viewer" | "technician" | "operator", Record<string, string>> = { viewer: {}, technician: {}, operator: {} };
 
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
+    const opened = await engine.open();
     cleanup = opened.cleanup;
     const keys = testSigner();
     link = new RecordingLink(keys.signer);
