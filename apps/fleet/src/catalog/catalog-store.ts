@@ -80,7 +80,7 @@ export class CatalogStore {
     return (await this.getProduct(p.id))!;
   }
 
-  /** Deletes a product no slot shows; false when there was none. Throws `InUse` with the slots when assigned. */
+  /** Deletes a product no slot shows: `deleted` false when there was none, or (with `assigned`) while slots show it. */
   async deleteProduct(id: string): Promise<{ deleted: boolean; assigned: SlotAssignment[] }> {
     return this.db.transaction(async (tx) => {
       const assigned = (await tx.all("SELECT * FROM catalog_assignments WHERE product_id = ? ORDER BY machine_id, slot", [id])).map(assignmentOf);
