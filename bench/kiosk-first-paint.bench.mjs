@@ -7,6 +7,11 @@
 // (`Emulation.setCPUThrottlingRate {rate: 4}`) before navigating. Two warm-up loads, then ZAPVEND_BENCH_FIRST_PAINT_REPS
 // (default 20) measured ones.
 //
+// ZAPVEND_BENCH_FIRST_PAINT_PICTURES=1 (issue #18) measures the catalog with the fleet's pictures: before the loads, a
+// desired state signed with an operator key gives every slot a fleet product with a 480x360 WebP (encoded by this
+// Chromium, published retained on its picture topic as the fleet does); the machine fetches, verifies and stores
+// them, and every cold load then fetches them from `/pictures/<sha256>` (lazy <img> with width/height).
+//
 // What is measured, in the page's own clock from its navigation start (`performance.timeOrigin`): the kiosk sets the
 // User Timing mark `zapvend:products-rendered` when the first `button[data-slot]` is in its shadow DOM (lit's
 // `updated()`), then `zapvend:products-painted` from a task queued in the next `requestAnimationFrame` callback, i.e.
@@ -16,12 +21,62 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { percentile, root, round, spawnPrinting, spread, startBroker, stopChild, until } from "./lib.mjs";
+/* global OffscreenCanvas -- the page.evaluate callback of seedPictures runs in Chromium */
 
 const REPS = Number(process.env.ZAPVEND_BENCH_FIRST_PAINT_REPS ?? 20);
 const WARMUP = 2;
 const CPU_THROTTLE = 4;
 const GOAL_MS = 500;
 const CHROMIUM = process.env.ZAPVEND_CHROMIUM ?? "/usr/bin/chromium";
+const PICTURES = process.env.ZAPVEND_BENCH_FIRST_PAINT_PICTURES === "1";
+
+/**
+ * Gives each slot of the running machine a fleet product with a picture, through the broker as the fleet does, and
+ * waits until the machine serves them all. The pictures: 480x360 WebP with a texture, encoded by Chromium.
+ */
+async function seedPictures(browser, brokerUrl, machineUrl, machineId, slots, operator) {
+  const { createHash, randomUUID } = await import("node:crypto");
+  const mqtt = (await import("mqtt")).default;
+  const { signPayload } = await import(path.join(root, "packages/mqtt-bridge/dist/index.js"));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pictures = [];
+  for (let i = 0; i < slots.length; i++) {
+    const bytes = await page.evaluate(async (seed) => {
+      const c = new OffscreenCanvas(480, 360);
+      const g = c.getContext("2d");
+      for (let y = 0; y < 360; y += 8) for (let x = 0; x < 480; x += 8) {
+        g.fillStyle = `hsl(${(x + y * seed) % 360} 60% ${30 + ((x * y + seed) % 40)}%)`;
+        g.fillRect(x, y, 8, 8);
+      }
+      const blob = await c.convertToBlob({ type: "image/webp", quality: 0.6 });
+      return [...new Uint8Array(await blob.arrayBuffer())];
+    }, i + 3);
+    const buf = Buffer.from(bytes);
+    if (buf.length > 40_960) throw new Error(`kiosk-first-paint: the seeded picture is ${buf.length} bytes, above 40 KB`);
+    pictures.push({ buf, ref: { sha256: createHash("sha256").update(buf).digest("hex"), type: "image/webp", bytes: buf.length, width: 480, height: 360 } });
+  }
+  await context.close();
+  const client = await mqtt.connectAsync(brokerUrl, { clientId: `bench-fleet-${process.pid}`, clean: true, reconnectPeriod: 0 });
+  try {
+    let install;
+    client.on("message", (topic, payload) => {
+      if (topic.endsWith("/birth") && payload.length > 0) install = JSON.parse(payload.toString()).install;
+    });
+    await client.subscribeAsync(`zapvend/v1/m/${machineId}/birth`, { qos: 1 });
+    await until(() => install !== undefined, { timeoutMs: 15_000, what: "machine birth" });
+    for (const p of pictures) await client.publishAsync(`zapvend/v1/pictures/${p.ref.sha256}`, p.buf, { qos: 1, retain: true });
+    const products = Object.fromEntries(slots.map((s, i) => [`bench-${s.toLowerCase()}`, { names: { en: `Fleet ${s}`, fr: `Flotte ${s}` }, picture: pictures[i].ref }]));
+    const desired = signPayload(
+      { v: 1, id: randomUUID(), ts: Date.now(), boot: 1, seq: 1, version: 1, aud: machineId, install, slots: Object.fromEntries(slots.map((s) => [s, { product: `bench-${s.toLowerCase()}` }])), products, keyId: operator.keyId },
+      operator.privateKey,
+    );
+    await client.publishAsync(`zapvend/v1/m/${machineId}/state/desired`, JSON.stringify(desired), { qos: 1, retain: true });
+  } finally {
+    await client.endAsync();
+  }
+  await until(async () => (await (await fetch(`${machineUrl}/api/catalog`)).json()).products.every((p) => p.picture), { timeoutMs: 20_000, everyMs: 100, what: "pictures stored" });
+}
 
 /** Run in the page: null until the painted mark exists, then the marks, the navigation's responseEnd and the cards. */
 const MARKS_EXPRESSION = `(() => {
@@ -95,6 +150,14 @@ export default async function kioskFirstPaint() {
       dataDir: path.join(dir, "machine"),
       kioskDir,
     };
+    let operator;
+    if (PICTURES) {
+      const { generateKeyPairSync } = await import("node:crypto");
+      const { publicKeyHex } = await import(path.join(root, "packages/mqtt-bridge/dist/index.js"));
+      const { privateKey } = generateKeyPairSync("ed25519");
+      operator = { keyId: "bench", privateKey };
+      config.operatorKeys = [{ keyId: "bench", publicKey: publicKeyHex(privateKey) }];
+    }
     const configFile = path.join(dir, "machine.json");
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     const m = await spawnPrinting("machine", [path.join(root, "apps/machine/dist/cli.js"), "--config", configFile], `kiosk ${config.machineId}`, {
@@ -112,6 +175,7 @@ export default async function kioskFirstPaint() {
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
     });
+    if (PICTURES) await seedPictures(browser, broker.url, m.url, config.machineId, config.catalog.map((p) => p.slot), operator);
     const painted = [];
     const rendered = [];
     const html = [];
@@ -126,7 +190,7 @@ export default async function kioskFirstPaint() {
     const row = (name, label, xs, p, extra = {}) => ({ name, label, value: round(percentile(xs, p), 1), unit: "ms", samples: xs.length, ...extra });
     // The host's load during the run: Chromium's 4x throttle multiplies whatever CPU share the renderer gets, so a
     // busy host (other processes on the same cores) moves this figure a lot.
-    const load = { loadavg1: round(os.loadavg()[0], 2), cpus: os.cpus().length };
+    const load = { loadavg1: round(os.loadavg()[0], 2), cpus: os.cpus().length, ...(PICTURES ? { pictures: true } : {}) };
     return [
       row("kiosk-first-products-ms-p50", `cold load -> first product cards painted, CPU throttled ${CPU_THROTTLE}x, median`, painted, 50, { goal, spread: round(spread(painted), 1), ...load }),
       row("kiosk-first-products-ms-p95", `cold load -> first product cards painted, CPU throttled ${CPU_THROTTLE}x, p95`, painted, 95, { goal, ...load }),

@@ -11,7 +11,6 @@ import {
   type CommandAccepted,
   type CommandRecord,
   type CommandRequest,
-  type DesiredStateEdit,
   type DesiredView,
   type MachineSummary,
   type MqttMessage,
@@ -22,7 +21,7 @@ import { AlertEngine, DEFAULT_ALERT_SETTINGS, type AlertSettings } from "./alert
 import { silentLogger, systemClock, type Clock, type Logger } from "./clock.js";
 import { FleetError, FleetErrorCode } from "./errors.js";
 import type { FleetLink } from "./link.js";
-import type { ApplyOutcome, EventRun, FleetStore } from "./store/fleet-store.js";
+import type { ApplyOutcome, DesiredEdit, EventRun, FleetStore } from "./store/fleet-store.js";
 
 export interface FleetServiceEvents {
   machine: [machine: MachineSummary];
@@ -481,7 +480,7 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
   }
 
   /** Merges the edit into the machine's desired state, signs it and publishes it retained with the next version. */
-  async editDesired(machineId: string, edit: DesiredStateEdit): Promise<DesiredView> {
+  async editDesired(machineId: string, edit: DesiredEdit): Promise<DesiredView> {
     const machine = await this.requireMachine(machineId);
     const known = new Set(machine.stock.map((s) => s.slot));
     for (const slot of Object.keys(edit.slots ?? {})) {
@@ -492,6 +491,12 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
     await this.publishDesired(link, machineId, desired);
     this.safeEmit("desired", machineId, desired);
     return desired;
+  }
+
+  /** Publishes a catalog picture, retained, by its hash (issue #18; apps/fleet/src/catalog). */
+  async publishPicture(sha256: string, bytes: Uint8Array): Promise<void> {
+    const link = this.requireLink();
+    await link.publishPicture(sha256, bytes);
   }
 
   /** Publishes again every desired state the machine has not reported yet (after a reconnection). */
@@ -528,7 +533,13 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
     const install = await this.store.installOf(machineId);
     try {
       // Retained and signed by the link; a machine that connects later still gets it.
-      await link.publishDesired(machineId, { version: d.version, slots: d.slots, ...(d.mode ? { mode: d.mode } : {}), ...(install !== null ? { install } : {}) });
+      await link.publishDesired(machineId, {
+        version: d.version,
+        slots: d.slots,
+        ...(d.mode ? { mode: d.mode } : {}),
+        ...(d.products ? { products: d.products } : {}),
+        ...(install !== null ? { install } : {}),
+      });
     } catch (err) {
       throw new FleetError(FleetErrorCode.PUBLISH_FAILED, `desired state v${d.version} is saved but could not be published: ${(err as Error).message}`, 503);
     }

@@ -59,6 +59,12 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "POST /api/tokens": "admin",
   "DELETE /api/tokens/:id": "admin",
   "GET /api/audit": "admin",
+  "GET /api/catalog": "viewer",
+  "PUT /api/catalog/products/:id": "operator",
+  "DELETE /api/catalog/products/:id": "operator",
+  "PUT /api/catalog/machines/:id/slots/:slot": "operator",
+  "POST /api/pictures": "operator",
+  "GET /api/pictures/:sha": "viewer",
 };
 
 const PASSWORD = "correct horse battery staple";

@@ -49,6 +49,8 @@ import { DeliveryLog } from "./notify/delivery-log.js";
 import type { Notifier } from "./notify/notifier.js";
 import { defineNotifyRoutes } from "./notify/notify-routes.js";
 import { NotifySettingsStore } from "./notify/settings.js";
+import { CatalogService } from "./catalog/catalog-service.js";
+import { defineCatalogRoutes } from "./catalog/catalog-routes.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -69,6 +71,8 @@ export interface FleetHttpOptions {
   notifier?: Notifier;
   /** The live relay between fleet servers, reported by `GET /api/health` as `live` (several servers only). */
   liveStats?: () => { connected: boolean; published: number; received: number; refused: number };
+  /** The catalog (issue #18); default: over the service's database. */
+  catalog?: CatalogService;
 }
 
 const CONSOLE_HTML = `<!doctype html>
@@ -111,6 +115,7 @@ export class FleetHttpServer {
       { closeSockets: (match) => this.closeSockets(match), readBody: (req) => readBody(req) },
       this.security.sessionMaxMs,
     );
+    defineCatalogRoutes(this.router, options.catalog ?? new CatalogService({ service: options.service, clock: { now: this.now }, log: this.log }), this.auth);
   }
 
   /** Every route with the role it needs (`public`: the login and the console's files). */
@@ -458,6 +463,14 @@ export function desiredDiff(before: DesiredView | null, after: DesiredView): Rec
   }
   if (Object.keys(slots).length) diff.slots = slots;
   if ((before?.mode ?? null) !== after.mode) diff.mode = { before: before?.mode ?? null, after: after.mode };
+  // The catalog's products (issue #18), per product that changed.
+  const products: Record<string, { before: unknown; after: unknown }> = {};
+  for (const id of new Set([...Object.keys(before?.products ?? {}), ...Object.keys(after.products ?? {})])) {
+    const b = before?.products?.[id] ?? null;
+    const a = after.products?.[id] ?? null;
+    if (JSON.stringify(b) !== JSON.stringify(a)) products[id] = { before: b, after: a };
+  }
+  if (Object.keys(products).length) diff.products = products;
   return diff;
 }
 

@@ -6,4 +6,4 @@ import type { FleetLink as BridgeFleetLink } from "@zapvend/mqtt-bridge";
  * the bridge's `FleetLink` (`@zapvend/mqtt-bridge`), which also does the signing; the ingest, store and HTTP layers
  * never see MQTT. Tests substitute a subclass that records instead of publishing.
  */
-export type FleetLink = Pick<BridgeFleetLink, "start" | "stop" | "publish" | "sendCommand" | "publishDesired" | "publishEventAck" | "eventAcks" | "connected">;
+export type FleetLink = Pick<BridgeFleetLink, "start" | "stop" | "publish" | "sendCommand" | "publishDesired" | "publishPicture" | "publishEventAck" | "eventAcks" | "connected">;

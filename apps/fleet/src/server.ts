@@ -12,6 +12,7 @@ import { AuthService } from "./auth/auth-service.js";
 import { AuthStore } from "./auth/auth-store.js";
 import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
+import { CatalogService } from "./catalog/catalog-service.js";
 import { Notifier } from "./notify/notifier.js";
 import { EMPTY_NOTIFICATIONS, NotifySettingsStore } from "./notify/settings.js";
 import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
@@ -76,6 +77,8 @@ export class FleetServer {
   readonly notifier: Notifier;
   /** Live updates shared with the other fleet servers; absent on a single server. */
   readonly live: LiveRelay | undefined;
+  /** Products, pictures and slot assignments (issue #18). */
+  readonly catalog: CatalogService;
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -120,9 +123,11 @@ export class FleetServer {
         ? new LiveRelay({ mqtt: config.mqtt, log: this.log, wanted: () => this.http.liveClients > 0 })
         : undefined;
     const live = this.live;
+    this.catalog = new CatalogService({ service: this.service, clock, log: this.log });
     this.http = new FleetHttpServer({
       service: this.service,
       auth: this.auth,
+      catalog: this.catalog,
       security: config.security,
       host: config.http.host,
       port: config.http.port,
@@ -157,7 +162,12 @@ export class FleetServer {
     await this.link.start(
       (msg) => this.service.push(msg),
       () => {
-        void this.service.republishPending();
+        // Pending desired states first, then the catalog: its pictures again (a broker restarted without
+        // persistence lost them) and the machines whose state lags the catalog (edited while the broker was away).
+        void this.service
+          .republishPending()
+          .then(() => this.catalog.onConnected())
+          .catch((err: unknown) => this.log("fleet:catalog", `sending the catalog after connecting failed: ${(err as Error).message}`));
         // Acks computed while the broker was away go out now.
         void this.service.sendAcks();
       },

@@ -66,6 +66,8 @@ export interface MachineApi extends EventEmitter<MachineApiEvents> {
    * when the backend is not BTCPay. A delivery is a hint only: the adapter's lookup is the proof of payment.
    */
   btcpayWebhook?: (rawBody: Uint8Array, signature: string | undefined) => Promise<{ accepted: boolean; status: number; reason?: string }>;
+  /** A stored catalog picture (issue #18) by its sha256 (64 lower-case hex digits), or undefined. */
+  picture?(sha256: string): { file: string; type: string } | undefined;
   /** Extra routes (the technician's service API); return undefined when the route is not theirs. */
   serviceRoute?: (req: { method: string; path: string; body: unknown; authorization: string | undefined }) => Promise<{ status: number; body: unknown } | undefined>;
 }
@@ -394,6 +396,7 @@ export class MachineServer {
         }
         throw new ApiFailure(404, "not_found", `no route ${method} ${p}`);
       }
+      if (p.startsWith("/pictures/") && (method === "GET" || method === "HEAD")) return this.servePicture(p, res);
       if (method === "GET" || method === "HEAD") return this.serveStatic(p, res, session);
       throw new ApiFailure(405, "method_not_allowed", `${method} is not allowed here`);
     } catch (err) {
@@ -426,6 +429,35 @@ export class MachineServer {
     }
     const block = `<script type="application/json" id="zapvend-boot">${jsonForScript(boot)}</script>`;
     return Buffer.from(htmlText.replace(KIOSK_BOOT_MARKER, () => block), "utf8");
+  }
+
+  /**
+   * `GET /pictures/<sha256>`: a catalog picture the machine fetched from the fleet and verified. The name is its
+   * hash, so the bytes never change: cached for a year. Only 64 hex digits name a file (no path ever reaches the disk).
+   */
+  private servePicture(p: string, res: http.ServerResponse): void {
+    const m = /^\/pictures\/([0-9a-f]{64})$/.exec(p);
+    const stored = m ? this.opts.api.picture?.(m[1]!) : undefined;
+    let size: number | undefined;
+    try {
+      if (stored) size = statSync(stored.file).size;
+    } catch {
+      size = undefined; // pruned or lost since the index said so
+    }
+    if (!stored || size === undefined) {
+      return send(res, 404, { error: { code: "not_found", message: m ? "this machine has no such picture (yet)" : "a picture is named by its sha256 in lower-case hex" } });
+    }
+    res.writeHead(200, {
+      "content-type": stored.type,
+      "content-length": size,
+      "cache-control": "public, max-age=31536000, immutable",
+      "x-content-type-options": "nosniff",
+    });
+    if (res.req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    createReadStream(stored.file).pipe(res);
   }
 
   private serveStatic(p: string, res: http.ServerResponse, session: string | null): void {

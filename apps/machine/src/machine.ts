@@ -17,11 +17,14 @@ import {
   ServiceModeRequest,
   ServiceLoginRequest,
   TestVendRequest,
+  UNKNOWN_PRODUCT,
   isSimulatedBoard,
+  unknownSlotProducts,
   mdbInvoiceExpirySec,
   selectionOfSlot,
   parseValue,
   type Catalog,
+  type CatalogEntry,
   type DemoSimResponse,
   type DemoVmcResponse,
   type DesiredStatePayload,
@@ -37,6 +40,8 @@ import { ApiFailure, MachineServer, type MachineApi, type MachineApiEvents, type
 import { createLogger, type Logger } from "./log.js";
 import { ServiceAuth } from "./service-auth.js";
 import { resolvePourStations } from "./pour-stations.js";
+import { AppliedCatalogStore, EMPTY_APPLIED_CATALOG, appliedCatalogOf, productOfSlot, referencedPictures, type AppliedCatalog } from "./applied-catalog.js";
+import { PictureStore, type StoredPicture } from "./picture-store.js";
 // The MDB board (and with it `@zapvend/hal/mdb`) is loaded only when the config names it.
 import type { MdbBoard } from "./mdb-board.js";
 
@@ -126,6 +131,10 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
   private bridge: MachineBridge | undefined;
   private btcpay: BtcpayBackend | undefined;
   private desiredVersion = 0;
+  /** The fleet's slots and products as last applied (issue #18), kept in the database across restarts. */
+  private applied: AppliedCatalog = EMPTY_APPLIED_CATALOG;
+  private appliedStore: AppliedCatalogStore | undefined;
+  private pictureStore: PictureStore | undefined;
   url: string | undefined;
 
   constructor(
@@ -158,6 +167,12 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     this.cleanups.push(() => {
       this.db?.close();
     });
+    // The fleet's catalog as last applied, and the pictures it shows: only those stay on the SD card.
+    this.appliedStore = new AppliedCatalogStore(this.db, this.log.child("catalog"));
+    this.applied = this.appliedStore.load();
+    this.pictureStore = new PictureStore(path.join(config.dataDir, "pictures"), this.log.child("catalog:pictures"));
+    this.pictureStore.open();
+    this.pictureStore.prune(new Set(referencedPictures(this.applied).map((p) => p.sha256)));
 
     let stationOf = new Map<string, string>();
     if (config.board.kind === "mdb") {
@@ -198,6 +213,9 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
 
     // The bridge opens its outbox in the journal's database before the controller recovers (recovery may emit).
     this.bridge = this.createBridge(this.db);
+    const onPicture = () => this.emit("catalog", this.catalog());
+    this.bridge.pictures?.on("stored", onPicture);
+    this.cleanups.push(() => void this.bridge?.pictures?.off("stored", onPicture));
     await this.bridge.start();
     this.boot = this.bridge.boot;
     this.cleanups.push(() => this.bridge?.stop());
@@ -214,6 +232,9 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       logger: this.log.child("vend:controller"),
     });
     const ctl = this.controller;
+    // What the fleet set before the restart holds from the first sale on, broker or not; the retained desired state
+    // that comes again is applied over it.
+    if (this.applied.version > 0) this.restoreApplied(ctl);
     ctl.on("order", (o) => {
       this.emit("order", o);
       // Stock is reserved when an order is created (`pending`, or `held` at once when a credit pays it all) and
@@ -368,6 +389,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       },
       appliedState: applied,
       onDesiredState: (d) => this.applyDesired(d, applied),
+      storePicture: (ref, bytes) => this.pictureStore!.put(ref, bytes),
       commandHandlers: {
         "test-vend": async ({ slot }) => {
           const r = await this.ctl.testVend(slot);
@@ -399,15 +421,76 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     for (const slot of Object.keys(d.slots ?? {})) {
       if (!known.has(slot)) return { ...applied(), status: "refused", error: { code: "unknown_slot", message: `this machine has no slot ${slot}` } };
     }
+    const unknownProducts = unknownSlotProducts(d);
+    if (unknownProducts.length > 0) {
+      return { ...applied(), status: "refused", error: { code: UNKNOWN_PRODUCT, message: `slots name products this desired state does not define: ${unknownProducts.slice(0, 5).join(", ")}` } };
+    }
     for (const [slot, change] of Object.entries(d.slots ?? {})) {
       ctl.updateProduct(slot, { ...(change.enabled !== undefined ? { enabled: change.enabled } : {}), ...(change.price ? { price: change.price } : {}) });
     }
+    this.applyCatalog(ctl, appliedCatalogOf(d));
+    this.appliedStore?.save(this.applied);
     // A retained desired state comes again after each restart: its mode is applied once per version, so it does not
     // undo a later change from the service menu (both go through setMode, which keeps the mode in the journal).
     if (d.mode && d.version > ctl.modeDesiredVersion()) this.setMode(d.mode, d.version);
     this.desiredVersion = d.version;
     this.emitStatus();
     return { ...applied(), status: "applied" };
+  }
+
+  /**
+   * The fleet product of each slot (the state is whole: a slot without one shows the config's name and icon again),
+   * and the pictures still missing asked for over MQTT.
+   */
+  private applyCatalog(ctl: VendController, applied: AppliedCatalog): void {
+    const previous = this.applied;
+    this.applied = applied;
+    let renamed = false;
+    for (const p of this.config.catalog) {
+      const label = (a: AppliedCatalog) => {
+        const product = productOfSlot(a, p.slot);
+        return product ? { name: product.names.en, icon: product.icon } : { name: p.name, icon: p.icon };
+      };
+      const change = label(applied);
+      const was = label(previous);
+      if (was.name !== change.name || was.icon !== change.icon) renamed = true;
+      ctl.updateProduct(p.slot, change);
+    }
+    const missing = referencedPictures(applied).filter((r) => !this.pictureStore?.has(r.sha256));
+    this.bridge?.pictures?.want(missing);
+    // The birth names each slot's product: the fleet sees the new names without waiting for the next connection.
+    if (renamed && this.bridge?.connected) void this.bridge.rebirth().catch(() => {});
+  }
+
+  /** After a restart: the slots' prices and enabled flags and the products as the fleet last set them. */
+  private restoreApplied(ctl: VendController): void {
+    // Before the controller's start (its journal is not open yet): the slots of the config are its products.
+    const known = new Set(this.config.catalog.map((p) => p.slot));
+    for (const [slot, change] of Object.entries(this.applied.slots)) {
+      // A slot the local config no longer has: the fleet's next desired state is refused for it, nothing to restore.
+      if (!known.has(slot)) continue;
+      ctl.updateProduct(slot, { ...(change.enabled !== undefined ? { enabled: change.enabled } : {}), ...(change.price ? { price: change.price } : {}) });
+    }
+    this.applyCatalog(ctl, this.applied);
+    this.desiredVersion = this.applied.version;
+    this.log.info("fleet catalog restored", { version: this.applied.version, products: Object.keys(this.applied.products).length, pictures: this.pictureStore?.size ?? 0 });
+  }
+
+  /** A stored catalog picture by its hash (checked by the HTTP layer as 64 hex digits), for `GET /pictures/<sha256>`. */
+  picture(sha256: string): StoredPicture | undefined {
+    return this.pictureStore?.get(sha256);
+  }
+
+  /** The fleet product's names and, once stored, its picture, on a slot's catalog entry. */
+  private withFleetProduct(e: CatalogEntry): CatalogEntry {
+    const product = productOfSlot(this.applied, e.slot);
+    if (!product) return e;
+    const pic = product.picture;
+    return {
+      ...e,
+      names: product.names,
+      ...(pic && this.pictureStore?.has(pic.sha256) ? { picture: { url: `/pictures/${pic.sha256}`, width: pic.width, height: pic.height } } : {}),
+    };
   }
 
   /** In or out of service, from the service menu or the fleet's desired state: one path. */
@@ -477,7 +560,7 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
       machineId: this.machineId,
       currency: this.config.pricing.currency,
       rate: this.currentRate(),
-      products: this.controller?.catalog() ?? [],
+      products: (this.controller?.catalog() ?? []).map((e) => this.withFleetProduct(e)),
     };
   }
 

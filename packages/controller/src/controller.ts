@@ -285,8 +285,11 @@ export class VendController extends EventEmitter<ControllerEvents> {
     return this.mode;
   }
 
-  /** Applies a slot change from the fleet's desired state (price, enabled). */
-  updateProduct(slot: string, change: Partial<Pick<Product, "price" | "enabled">>): void {
+  /**
+   * Applies a slot change from the fleet's desired state (price, enabled; the name and icon of the fleet product the
+   * slot shows, issue #18). `icon: undefined` given explicitly removes the icon.
+   */
+  updateProduct(slot: string, change: Partial<Pick<Product, "price" | "enabled" | "name" | "icon">>): void {
     const p = this.products.get(slot);
     if (!p) throw new ControllerError("unknown_slot", `no slot ${slot}`);
     this.products.set(slot, { ...p, ...change });

@@ -97,6 +97,30 @@ function aclCases(broker: () => BrokerUnderTest) {
     }
   });
 
+  it("catalog pictures: the fleet writes them retained, every machine reads them, no machine writes one", async () => {
+    const good = "a".repeat(64);
+    const forged = "b".repeat(64);
+    const fleet = await as("zapvend-fleet", []);
+    const a = await as("a-01", []);
+    try {
+      await fleet.client.publishAsync(topics.picture(good), Buffer.from("RIFF-fleet-picture"), { qos: 1, retain: true });
+      await a.client.publishAsync(topics.picture(forged), Buffer.from("RIFF-forged"), { qos: 1, retain: true });
+      await a.client.publishAsync(topics.picture(good), Buffer.from("RIFF-overwrite"), { qos: 1, retain: true });
+      // A machine that subscribes later gets the fleet's retained picture, and nothing a machine wrote.
+      const b = await as("b-01", [topics.picture(good), topics.picture(forged)]);
+      try {
+        await b.waitFor(() => b.messages.length >= 1, 5_000, "the retained picture");
+        await settle();
+        expect(b.messages.map((m) => [m.topic, m.payload])).toEqual([[topics.picture(good), "RIFF-fleet-picture"]]);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await fleet.client.publishAsync(topics.picture(good), "", { qos: 1, retain: true });
+      await Promise.all([fleet.close(), a.close()]);
+    }
+  });
+
   it("refuses anonymous clients, unknown users and wrong passwords", async () => {
     const anonymous = await tryConnect(broker().url, { clientId: "zapvend-a-01" });
     const wrong = await tryConnect(broker().url, { username: "a-01", password: "not-the-password", clientId: "zapvend-a-01" });

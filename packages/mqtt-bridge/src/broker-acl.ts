@@ -26,6 +26,7 @@ topic write zapvend/v1/m/+/cmd/+
 topic write zapvend/v1/m/+/event-ack
 topic readwrite zapvend/v1/fleet/state
 topic readwrite zapvend/v1/fleet/live
+topic write zapvend/v1/pictures/#
 pattern write zapvend/v1/m/%u/status
 pattern write zapvend/v1/m/%u/birth
 pattern write zapvend/v1/m/%u/telemetry
@@ -36,6 +37,7 @@ pattern read zapvend/v1/m/%u/state/desired
 pattern read zapvend/v1/m/%u/cmd/+
 pattern read zapvend/v1/m/%u/event-ack
 pattern read zapvend/v1/fleet/state
+pattern read zapvend/v1/pictures/+
 `;
 
 /** A parsed Mosquitto ACL: `allows(user, clientId, access, topic)`. */

@@ -177,11 +177,20 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
    * installation id as the fleet last saw it (birth or status); without it (none seen yet) a current machine refuses
    * the state with MISSING_INSTALL, and the fleet publishes it again once it learns the id.
    */
-  async publishDesired(machineId: string, desired: Pick<DesiredStatePayload, "version" | "slots" | "mode" | "install">): Promise<void> {
+  async publishDesired(machineId: string, desired: Pick<DesiredStatePayload, "version" | "slots" | "mode" | "install" | "products">): Promise<void> {
     const key = this.key();
     const { install, ...body } = desired;
     const signed = signPayload({ ...this.envelope({}), ...body, aud: machineId, ...(install !== undefined ? { install } : {}), keyId: key.keyId }, key.privateKey);
     await this.publish(topics.desired(machineId), signed, { qos: 1, retain: true });
+  }
+
+  /**
+   * Publishes a catalog picture (issue #18) retained at QoS 1 on `zapvend/v1/pictures/<sha256>`, the payload its raw
+   * bytes. Machines check the hash, size and type before storing it, so the payload is not signed.
+   */
+  publishPicture(sha256: string, bytes: Uint8Array): Promise<void> {
+    if (!this.conn) return Promise.reject(new BridgeError(BridgeErrorCode.NOT_RUNNING, "the fleet link is not started"));
+    return this.conn.publish(topics.picture(sha256), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1, retain: true });
   }
 
   private key(): { keyId: string; privateKey: KeyObject } {

@@ -21,6 +21,15 @@ export {
   type MachineBridgeOptions,
   type TelemetryBody,
 } from "./machine-bridge.js";
+export {
+  PictureErrorCode,
+  PictureFetcher,
+  verifyPicture,
+  type PictureCheck,
+  type PictureFetcherCounters,
+  type PictureFetcherEvents,
+  type PictureFetcherOptions,
+} from "./picture-fetcher.js";
 export { privateKeyFrom, publicKeyFromHex, publicKeyHex, signPayload, trustedKeyMap, verifySignedPayload, type VerifyResult } from "./signing.js";
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from "./embedded-broker.js";
 export { AclCache, BrokerAcl, ZAPVEND_ACL, topicMatches, type AclAccess } from "./broker-acl.js";

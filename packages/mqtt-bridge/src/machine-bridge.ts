@@ -31,6 +31,7 @@ import { BridgeError, BridgeErrorCode } from "./errors.js";
 import { Outbox } from "./outbox.js";
 import { OutboxPublisher, type OutboxPublisherOptions } from "./outbox-publisher.js";
 import { trustedKeyMap, verifySignedPayload } from "./signing.js";
+import { PictureFetcher, type PictureFetcherOptions } from "./picture-fetcher.js";
 
 type EnvelopeKeys = keyof Envelope;
 /** The bridge adds the envelope and the installation id. */
@@ -83,6 +84,11 @@ export interface MachineBridgeOptions {
   keepaliveSec?: number;
   /** Random source for reconnect jitter. Default Math.random. */
   random?: () => number;
+  /**
+   * Stores a catalog picture that arrived and verified (issue #18); with it the bridge has `pictures`, which the
+   * machine tells which pictures it lacks. Without it no picture topic is subscribed.
+   */
+  storePicture?: PictureFetcherOptions["store"];
 }
 
 /** Counters of what the bridge refused or dropped (also in telemetry logs). */
@@ -119,6 +125,8 @@ export interface MachineBridgeEvents {
 
 export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
   readonly outbox: Outbox;
+  /** The catalog pictures this machine still needs over MQTT (present when `storePicture` was given). */
+  readonly pictures: PictureFetcher | undefined;
   readonly counters: BridgeCounters = {
     eventsPublished: 0,
     eventsConfirmed: 0,
@@ -150,6 +158,7 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     this.logger = opts.logger ?? silentLogger;
     this.trusted = trustedKeyMap(opts.trustedKeys);
     this.outbox = new Outbox(opts.db, { clock: this.clock });
+    this.pictures = opts.storePicture ? new PictureFetcher({ store: opts.storePicture, logger: this.logger }) : undefined;
   }
 
   get boot(): number {
@@ -219,6 +228,7 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
       );
     }
     this.publisher?.stop();
+    this.pictures?.detach();
     this.removeEnqueueListener?.();
     conn.client.removeListener("connect", this.onConnect);
     conn.client.removeListener("close", this.onClose);
@@ -276,6 +286,7 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
     this.conn?.client.subscribe(topics.machineInboxFilters(id), { qos: 1 }, (err) => {
       if (err) this.logger.error("subscribe failed", { error: err.message });
     });
+    if (this.conn) this.pictures?.connected(this.conn.client);
     this.publisher?.resume();
     this.sendTelemetry();
     this.safeEmit("connected");
@@ -311,6 +322,11 @@ export class MachineBridge extends EventEmitter<MachineBridgeEvents> {
   };
 
   private readonly onMessage = (topic: string, payload: Buffer) => {
+    // A catalog picture: raw bytes, not a JSON message; checked and stored beside the inbox, never behind a command.
+    if (PictureFetcher.isPictureTopic(topic)) {
+      if (this.pictures) void this.pictures.handle(topic, payload);
+      return;
+    }
     // The fleet's state and its acks are handled at once, not behind a running command: a PUBACK that follows the
     // retained fleet/state on the wire must find the ack mode it announced already in force.
     if (topic === FLEET_STATE_TOPIC || topic.endsWith("/event-ack")) {

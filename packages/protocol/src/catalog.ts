@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CurrencyCode, EpochMs, MachineId, MsatString, SlotId, text } from "./common.js";
+import { MAX_PICTURE_SIDE, ProductNames } from "./fleet-catalog.js";
 
 /** `mdb`: vended by the machine's own controller (VMC), zapvend approves it as the MDB cashless reader. */
 export const ProductKind = { POUR: "pour", SPIRAL: "spiral", MDB: "mdb" } as const;
@@ -72,6 +73,14 @@ export const CatalogEntry = z.object({
   stock: z.int().min(0),
   soldOut: z.boolean(),
   enabled: z.boolean(),
+  /** The fleet product's names per language (issue #18); the kiosk falls back to `en`, then to `name`. */
+  names: ProductNames.optional(),
+  /** The product's picture, present once the machine has it stored: `url` is `/pictures/<sha256>` on the machine. */
+  picture: z.object({
+    url: z.string().regex(/^\/pictures\/[0-9a-f]{64}$/, "a picture url is /pictures/<sha256>"),
+    width: z.int().min(1).max(MAX_PICTURE_SIDE),
+    height: z.int().min(1).max(MAX_PICTURE_SIDE),
+  }).optional(),
 });
 export type CatalogEntry = z.infer<typeof CatalogEntry>;
 

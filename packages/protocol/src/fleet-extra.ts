@@ -6,6 +6,7 @@ import { CodedError, EpochMs, Id, MachineId, MsatString, SlotId, HealthSchema, t
 import { FiatAmount, Price, ProductKindSchema } from "./catalog.js";
 import { Alert, MachineSummary, Sale } from "./fleet-api.js";
 import { DesiredSlot } from "./mqtt-payloads.js";
+import { DesiredProducts } from "./fleet-catalog.js";
 import { CommandName, EventType } from "./mqtt-topics.js";
 import { parseJson, parseValue, type ParseResult } from "./result.js";
 
@@ -52,6 +53,8 @@ export const DesiredView = z.object({
   version: z.int().min(1),
   slots: z.record(SlotId, DesiredSlot),
   mode: z.enum(["normal", "maintenance"]).nullable(),
+  /** The catalog products the slots name (issue #18); absent while no slot has one. */
+  products: DesiredProducts.optional(),
   requestedAt: EpochMs,
   reportedVersion: z.int().min(0).nullable(),
   reportedStatus: z.enum(["applied", "refused"]).nullable(),

@@ -7,6 +7,8 @@ export * from "./result.js";
 export * from "./common.js";
 export * from "./faults.js";
 export * from "./catalog.js";
+export * from "./fleet-catalog.js";
+export * from "./fleet-catalog-api.js";
 export * from "./order.js";
 export * from "./kiosk-api.js";
 export * from "./mqtt-topics.js";

@@ -3,6 +3,7 @@ import { MdbStatusView } from "./mdb.js";
 import { CodedError, EpochMs, HealthSchema, Hex32, Id, MachineId, MsatString, SlotId, text } from "./common.js";
 import { FiatAmount, Price, ProductKindSchema } from "./catalog.js";
 import { OrderEvidence } from "./order.js";
+import { DesiredProducts, ProductId } from "./fleet-catalog.js";
 import { CommandName, EventType } from "./mqtt-topics.js";
 
 /** Protocol version of every payload. */
@@ -162,7 +163,8 @@ export type EventBodyOf<T extends EventType> = Extract<EventBody, { type: T }>;
 export const EventPayload = z.intersection(Envelope.extend(InstallField), EventBody);
 export type EventPayload = Envelope & { install?: InstallId | undefined } & EventBody;
 
-export const DesiredSlot = z.object({ enabled: z.boolean().optional(), price: Price.optional() });
+/** A slot in the desired state; `product` (issue #18) names one of the state's `products` (else `unknown_product`). */
+export const DesiredSlot = z.object({ enabled: z.boolean().optional(), price: Price.optional(), product: ProductId.optional() });
 
 /**
  * `m/<id>/state/desired`, retained, written by the fleet and signed like a command (`keyId`, `sig` over every other
@@ -178,6 +180,8 @@ export const DesiredStatePayload = Envelope.extend({
   install: InstallId.optional(),
   slots: z.record(SlotId, DesiredSlot).optional(),
   mode: z.enum(["normal", "maintenance"]).optional(),
+  /** The fleet catalog's products that the slots name (issue #18, fleet-catalog.ts). */
+  products: DesiredProducts.optional(),
 });
 export type DesiredStatePayload = z.infer<typeof DesiredStatePayload>;
 

@@ -53,9 +53,33 @@ export const topics = {
     `${machine(machineId)}/event-ack`,
     `${TOPIC_ROOT}/fleet/state`,
   ],
+  /**
+   * fleet -> machines, retained, QoS 1 (issue #18): a catalog picture; the payload is the raw image bytes (not JSON),
+   * which a machine checks against the hash in the topic. Not below `m/`, so `parseTopic` does not know it: use
+   * `parsePictureTopic`.
+   */
+  picture: (sha256: string) => {
+    if (!SHA256_RE.test(sha256)) throw new RangeError(`not a sha256: ${JSON.stringify(String(sha256).slice(0, 80))}`);
+    return `${TOPIC_ROOT}/pictures/${sha256}`;
+  },
+  /** Every picture: the fleet's broker ACL (write) and the machines' (read). */
+  picturesFilter: () => `${TOPIC_ROOT}/pictures/#`,
   /** A shared subscription (MQTT 5 and most 3.1.1 brokers) so several fleet servers split the load. */
   shared: (group: string, filter: string) => `$share/${group}/${filter}`,
 };
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/** The hash named by a picture topic (`topics.picture`), or a coded error for any other topic. */
+export function parsePictureTopic(topic: string): ParseResult<{ sha256: string }> {
+  const prefix = `${TOPIC_ROOT}/pictures/`;
+  if (typeof topic !== "string" || !topic.startsWith(prefix)) {
+    return { ok: false, error: { code: "bad_value", message: "not a picture topic", path: "topic" } };
+  }
+  const sha256 = topic.slice(prefix.length);
+  if (!SHA256_RE.test(sha256)) return { ok: false, error: { code: "bad_value", message: "bad sha256 in picture topic", path: "topic" } };
+  return { ok: true, value: { sha256 } };
+}
 
 function machine(machineId: string): string {
   const r = MachineId.safeParse(machineId);

@@ -36,6 +36,12 @@ export class RecordingLink extends FleetLink {
     if (topic.endsWith("/event-ack")) this.acks.push({ topic, payload: copy });
     else this.published.push({ topic, payload: copy, ...options });
   }
+  /** Catalog pictures published (issue #18), in order. */
+  readonly pictures: Array<{ sha256: string; bytes: Buffer }> = [];
+  override async publishPicture(sha256: string, bytes: Uint8Array): Promise<void> {
+    if (!this.up) throw new Error("not connected");
+    this.pictures.push({ sha256, bytes: Buffer.from(bytes) });
+  }
   override async stop(): Promise<void> {}
 }
 

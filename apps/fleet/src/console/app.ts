@@ -9,7 +9,15 @@ import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
 
-type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" } | { view: "notifications" };
+type Route =
+  | { view: "overview" }
+  | { view: "machine"; id: string }
+  | { view: "sales" }
+  | { view: "alerts" }
+  | { view: "admin" }
+  | { view: "audit" }
+  | { view: "notifications" }
+  | { view: "catalog" };
 
 function parseRoute(hash: string): Route {
   const m = /^#\/machines\/([a-z0-9-]+)$/.exec(hash);
@@ -19,6 +27,7 @@ function parseRoute(hash: string): Route {
   if (hash === "#/admin") return { view: "admin" };
   if (hash === "#/audit") return { view: "audit" };
   if (hash === "#/notifications") return { view: "notifications" };
+  if (hash === "#/catalog") return { view: "catalog" };
   return { view: "overview" };
 }
 
@@ -142,6 +151,9 @@ export class FleetApp extends LitElement {
         this.detail = await api.machine(this.route.id);
       } else if (this.route.view === "sales") {
         await this.loadSales();
+      } else if (this.route.view === "catalog") {
+        // Its own module (issue #18), loaded on first use: a chunk of its own once the console build splits them.
+        await import("./catalog-view.js");
       } else if (this.route.view === "alerts") {
         this.alerts = await api.alerts(this.showCleared);
       } else if (this.route.view === "notifications") {
@@ -217,7 +229,7 @@ export class FleetApp extends LitElement {
         <h1>⚡ zapvend fleet</h1>
         <nav>
           ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")}
-          ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")}
+          ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")} ${link("#/catalog", "Catalog", r.view === "catalog")}
           ${this.can("operator") ? link("#/notifications", "Notifications", r.view === "notifications") : nothing}
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
@@ -241,6 +253,8 @@ export class FleetApp extends LitElement {
                   ? html`<zv-fleet-audit></zv-fleet-audit>`
                   : r.view === "notifications"
                     ? html`<zv-fleet-notifications></zv-fleet-notifications>`
+                  : r.view === "catalog"
+                  ? html`<zv-fleet-catalog .userRole=${s.role} .machines=${this.machines}></zv-fleet-catalog>`
                   : renderAlerts({
                       alerts: this.alerts,
                       showCleared: this.showCleared,

@@ -74,7 +74,7 @@ export function obj<T>(fields: { [K in keyof T]-?: Check<T[K]> }): Check<T> {
     return o as T;
   };
 }
-const opt = <T>(c: Check<T>): Check<T | undefined> => (v, p) => (v === undefined ? undefined : c(v, p));
+export const opt = <T>(c: Check<T>): Check<T | undefined> => (v, p) => (v === undefined ? undefined : c(v, p));
 
 const codedError = obj<{ code: string; message: string }>({ code: str, message: str });
 const fiatAmount = obj<{ currency: string; amountMinor: number }>({ currency: str, amountMinor: int });
@@ -143,11 +143,13 @@ export const commandRecord = obj<CommandRecord>({
   error: nullable(codedError),
   completedAt: nullable(int),
 });
-const desiredSlot = obj<{ enabled?: boolean; price?: Price }>({ enabled: opt(bool), price: opt(price) });
+const desiredSlot = obj<{ enabled?: boolean; price?: Price; product?: string }>({ enabled: opt(bool), price: opt(price), product: opt(str) });
 export const desiredView = obj<DesiredView>({
   version: int,
   slots: recordOf(desiredSlot) as Check<DesiredView["slots"]>,
   mode: nullable(oneOf("normal", "maintenance")),
+  // The catalog's products (issue #18): shown by console/catalog-view.ts, which checks what it uses.
+  products: opt(record) as Check<DesiredView["products"]>,
   requestedAt: int,
   reportedVersion: nullable(int),
   reportedStatus: nullable(oneOf("applied", "refused")),

@@ -124,6 +124,14 @@ function jsonOrNull<T>(v: unknown): T | null {
   return v === null || v === undefined ? null : json<T>(v);
 }
 
+/** A slot of a desired-state edit: the console's fields, and the catalog's product (null clears it). */
+export type DesiredEditSlot = NonNullable<DesiredStateEdit["slots"]>[string] & { product?: string | null };
+/**
+ * What `updateDesired` merges: the console's edit (`DesiredStateEdit`), plus from the catalog (issue #18) a slot's
+ * product and the whole `products` map (replacing the previous one when given).
+ */
+export type DesiredEdit = Omit<DesiredStateEdit, "slots"> & { slots?: Record<string, DesiredEditSlot>; products?: DesiredView["products"] };
+
 export class FleetStore {
   private readonly sampleMs: number;
   private readonly greatest: string;
@@ -866,13 +874,14 @@ export class FleetStore {
   private async desiredWith(ex: SqlExecutor, machineId: string): Promise<DesiredView | null> {
     const r = (await ex.all("SELECT desired_version, desired_json, desired_at, reported_version, reported_status, reported_error FROM machines WHERE id = ?", [machineId]))[0];
     if (!r || r.desired_json === null) return null;
-    const d = json<{ slots: DesiredView["slots"]; mode: DesiredView["mode"] }>(r.desired_json);
+    const d = json<{ slots: DesiredView["slots"]; mode: DesiredView["mode"]; products?: DesiredView["products"] }>(r.desired_json);
     const version = num(r.desired_version);
     const reportedVersion = numOrNull(r.reported_version);
     return {
       version,
       slots: d.slots,
       mode: d.mode,
+      ...(d.products ? { products: d.products } : {}),
       requestedAt: num(r.desired_at),
       reportedVersion,
       reportedStatus: strOrNull(r.reported_status) as DesiredView["reportedStatus"],
@@ -885,14 +894,22 @@ export class FleetStore {
    * Merges an edit over the current desired state and gives it the next version: higher than any the fleet wrote
    * and any the machine reported, so a machine never mistakes it for one it already applied.
    */
-  async updateDesired(machineId: string, edit: DesiredStateEdit, nowMs: number): Promise<DesiredView> {
+  async updateDesired(machineId: string, edit: DesiredEdit, nowMs: number): Promise<DesiredView> {
     return this.db.transaction(async (tx) => {
       const r = (await tx.all("SELECT desired_version, desired_json, reported_version FROM machines WHERE id = ?", [machineId]))[0];
       if (!r) throw new RangeError(`unknown machine ${machineId}`);
-      const cur = jsonOrNull<{ slots: DesiredView["slots"]; mode: DesiredView["mode"] }>(r.desired_json) ?? { slots: {}, mode: null };
+      const cur = jsonOrNull<{ slots: DesiredView["slots"]; mode: DesiredView["mode"]; products?: DesiredView["products"] }>(r.desired_json) ?? { slots: {}, mode: null };
       const slots: DesiredView["slots"] = { ...cur.slots };
-      for (const [slot, s] of Object.entries(edit.slots ?? {})) slots[slot] = { ...(slots[slot] ?? {}), ...s };
-      const next = { slots, mode: edit.mode ?? cur.mode };
+      for (const [slot, s] of Object.entries(edit.slots ?? {})) {
+        const { product, ...rest } = s as DesiredEditSlot;
+        const merged = { ...(slots[slot] ?? {}), ...rest };
+        // The catalog (issue #18) sets a slot's product, or clears it with null.
+        if (product === null) delete merged.product;
+        else if (product !== undefined) merged.product = product;
+        slots[slot] = merged;
+      }
+      const products = edit.products !== undefined ? edit.products : cur.products;
+      const next = { slots, mode: edit.mode ?? cur.mode, ...(products && Object.keys(products).length > 0 ? { products } : {}) };
       const version = Math.max(num(r.desired_version), numOrNull(r.reported_version) ?? 0) + 1;
       await tx.run("UPDATE machines SET desired_version = ?, desired_json = ?, desired_at = ? WHERE id = ?", [version, JSON.stringify(next), nowMs, machineId]);
       return (await this.desiredWith(tx, machineId))!;

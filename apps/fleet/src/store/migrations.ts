@@ -139,6 +139,29 @@ CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_k
 `,
   },
   {
+    version: 7,
+    name: "catalog",
+    // Issue #18: the fleet's products (names per language, icon, picture, price), their pictures (WebP/AVIF of at
+    // most 40 KB, by sha256, base64 in the database so every fleet server sharing it serves them and one backup
+    // holds them) and which machine slot (or MDB selection "S<n>") shows which product, with an optional price of
+    // its own. The desired state sent to a machine is computed from these rows (apps/fleet/src/catalog).
+    sql: `
+CREATE TABLE catalog_pictures (
+  sha256 TEXT PRIMARY KEY, type TEXT NOT NULL, bytes {BIG} NOT NULL, width {BIG} NOT NULL, height {BIG} NOT NULL,
+  data_base64 TEXT NOT NULL, source_bytes {BIG} NOT NULL, created_at {BIG} NOT NULL
+);
+CREATE TABLE catalog_products (
+  id TEXT PRIMARY KEY, names_json TEXT NOT NULL, icon TEXT, picture_sha256 TEXT, price_json TEXT NOT NULL,
+  created_at {BIG} NOT NULL, updated_at {BIG} NOT NULL
+);
+CREATE TABLE catalog_assignments (
+  machine_id TEXT NOT NULL, slot TEXT NOT NULL, product_id TEXT NOT NULL, price_json TEXT, updated_at {BIG} NOT NULL,
+  PRIMARY KEY (machine_id, slot)
+);
+CREATE INDEX catalog_assignments_product ON catalog_assignments (product_id);
+`,
+  },
+  {
     version: 8,
     name: "notification settings and digest claims",
     // Issue #18. `notification_settings`: the channels, groups, routes, quiet hours and digest as edited in the

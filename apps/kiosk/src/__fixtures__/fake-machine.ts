@@ -58,6 +58,10 @@ export interface FakeProduct {
   volumeMl?: number;
   icon?: string;
   enabled?: boolean;
+  /** The fleet product's names (issue #18). */
+  names?: CatalogEntry["names"];
+  /** The fleet product's picture: in the catalog (as the daemon does) only while `FakeMachine.pictures` holds it. */
+  picture?: { sha256: string; width: number; height: number };
 }
 
 export interface FakeMachineOptions {
@@ -114,6 +118,8 @@ export class FakeMachine {
   status: MachineStatusView;
   products: FakeProduct[];
   readonly orders = new Map<string, Order>();
+  /** The pictures this machine has stored, by sha256, served at `/pictures/<sha256>` as the daemon does. */
+  readonly pictures = new Map<string, { type: string; bytes: Buffer }>();
   readonly requests: Array<{ method: string; path: string; body: unknown }> = [];
   demoWallet: boolean;
   demoBoard: boolean;
@@ -263,6 +269,8 @@ export class FakeMachine {
       stock: p.stock,
       soldOut: p.stock === 0,
       enabled: p.enabled ?? true,
+      ...(p.names ? { names: p.names } : {}),
+      ...(p.picture && this.pictures.has(p.picture.sha256) ? { picture: { url: `/pictures/${p.picture.sha256}`, width: p.picture.width, height: p.picture.height } } : {}),
     }));
     return checked(Catalog, { machineId: this.machineId, currency: this.opts.currency ?? "EUR", rate, products });
   }
@@ -488,6 +496,13 @@ export class FakeMachine {
     const body = method === "POST" ? await readBody(req) : undefined;
     this.requests.push({ method, path: p, body });
     try {
+      const pic = /^\/pictures\/([0-9a-f]{64})$/.exec(p);
+      if (pic) {
+        const stored = this.pictures.get(pic[1]!);
+        if (!stored) return send(res, 404, { error: { code: "not_found", message: "no such picture" } });
+        res.writeHead(200, { "content-type": stored.type, "content-length": stored.bytes.length, "cache-control": "public, max-age=31536000, immutable" });
+        return void res.end(stored.bytes);
+      }
       if (!p.startsWith("/api/")) return this.serveStatic(p, res);
       if (method === "GET" && p === "/api/health") return send(res, 200, this.health());
       if (method === "GET" && p === "/api/catalog") return send(res, 200, this.catalog());

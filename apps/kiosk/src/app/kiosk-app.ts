@@ -3,6 +3,7 @@ import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, O
 import { KioskApiError, MachineClient, MachineConnection, bootOf, creditOf, isOrderLike, takeEarlyStart, type EarlyStart } from "./api.js";
 import { canRender } from "./glyphs.js";
 import { LANGS, LANG_LATIN_NAME, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
+import { entryName, pictureStyles, productVisual } from "./product-card.js";
 import { paymentUri, walletLink } from "./qr.js";
 import type * as QrCodeModule from "./qr-code.js";
 import { baseStyles } from "./styles.js";
@@ -102,6 +103,7 @@ export const CREDIT_IDLE_MS = 120_000;
 export class ZapvendKiosk extends LitElement {
   static override styles = [
     baseStyles,
+    pictureStyles,
     css`
       header {
         display: flex;
@@ -881,13 +883,10 @@ export class ZapvendKiosk extends LitElement {
 
   private renderProduct(p: CatalogEntry): TemplateResult {
     const buyable = p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
-    const icon = p.icon ?? (p.kind === "pour" ? "🥤" : "🍫");
+    // The fleet's picture (lazy, sized) or the icon; the name in the buyer's language (product-card.ts).
     return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable} @click=${() => this.buy(p)}>
       <span class="top"
-        >${canRender(icon)
-          ? html`<span class="icon" aria-hidden="true">${icon}</span>`
-          : // No emoji font: a plain tile with the slot, never an empty box.
-            html`<span class="icon placeholder" aria-hidden="true" data-icon-fallback>${p.slot}</span>`}<span class="name">${p.name}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
+        >${productVisual(p, () => this.requestUpdate())}<span class="name" data-name>${entryName(p, this.uiLang)}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
       ${p.soldOut || p.stock === 0
         ? html`<span class="badge">${this.m("soldOut")}</span>`
         : !p.enabled
@@ -1011,7 +1010,7 @@ export class ZapvendKiosk extends LitElement {
           ${live ? html`<span>${this.m("scanToPay")}</span>` : nothing}
         </div>
         <div class="side">
-          <h2 data-product>${this.iconOf(order)}${order.productName}</h2>
+          <h2 data-product>${this.iconOf(order)}${this.orderName(order)}</h2>
           <p class="amount" data-amount>${formatSats(this.uiLang, order.amountMsat)}</p>
           ${order.fiat ? html`<p class="fiatbig" data-fiat>${formatFiat(this.uiLang, order.fiat.currency, order.fiat.amountMinor)}</p>` : nothing}
           ${order.creditAppliedMsat
@@ -1034,8 +1033,17 @@ export class ZapvendKiosk extends LitElement {
   /** The product's icon (the selection map's image) before its name, on an MDB machine's payment screen. */
   private iconOf(order: OrderView): TemplateResult | typeof nothing {
     if (order.kind !== "mdb") return nothing;
-    const icon = this.catalog?.products.find((p) => p.slot === order.slot)?.icon;
+    const entry = this.catalog?.products.find((p) => p.slot === order.slot);
+    // The fleet's picture where the machine has it (issue #18), else the icon.
+    if (entry?.picture) return productVisual(entry, () => this.requestUpdate(), "title");
+    const icon = entry?.icon;
     return icon ? html`<span class="icon" aria-hidden="true" data-icon>${icon} </span>` : nothing;
+  }
+
+  /** The order's product in the buyer's language, where the catalog has the fleet's names for its slot. */
+  private orderName(order: OrderView): string {
+    const entry = this.catalog?.products.find((p) => p.slot === order.slot);
+    return entry?.names && entry.names.en === order.productName ? entryName(entry, this.uiLang) : order.productName;
   }
 
   private renderVending(progress?: VendProgress): TemplateResult {

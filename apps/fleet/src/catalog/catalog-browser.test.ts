@@ -1,0 +1,174 @@
+// The catalog editor in a real Chromium (issue #18): an operator logs in, adds a product with names in four
+// languages, uploads a photo (shown back as the WebP the machines get), saves and assigns it to a slot; the fleet
+// publishes the picture retained and a signed desired state naming it. A viewer reads the same page without any way
+// to edit. The server is the real one (HTTP, SQLite); the broker is the recording link, so the test sees exactly
+// what would be published. Screenshots at 800 and 1280 px go to bench/results/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import sharp from "sharp";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DesiredStatePayload, FleetRole } from "@zapvend/protocol";
+import { buildConsole } from "../../console-build.mjs";
+import { testAuth } from "../__fixtures__/auth.js";
+import { birth, status } from "../__fixtures__/messages.js";
+import { RecordingLink } from "../__fixtures__/recording-link.js";
+import { missingService } from "../__fixtures__/services.js";
+import { engines } from "../__fixtures__/stores.js";
+import { FleetService } from "../fleet-service.js";
+import { FleetHttpServer } from "../http-server.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SKIP = missingService("fleet catalog editor", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+/** An image's decoded width once it has loaded (0 before): run in the page. */
+const loadedWidth = (img: unknown) => {
+  const i = img as { complete: boolean; naturalWidth: number };
+  return i.complete ? i.naturalWidth : 0;
+};
+const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
+
+describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
+  let browser: Browser;
+  let consoleDir: string;
+  let tmp: string;
+  let service: FleetService;
+  let http: FleetHttpServer;
+  let link: RecordingLink;
+  let cleanup: () => Promise<void>;
+  let context: BrowserContext;
+  let page: Page;
+  const PASSWORD = "catalog test password";
+
+  async function loginAs(user: string, hash: string): Promise<void> {
+    await page.goto(`${http.url}/${hash}`);
+    await page.getByLabel("user").fill(user);
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-user-menu]").waitFor();
+  }
+
+  beforeAll(async () => {
+    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
+    tmp = mkdtempSync(path.join(tmpdir(), "zapvend-catalog-"));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(consoleDir, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    const opened = await engines[0]!.open();
+    cleanup = opened.cleanup;
+    link = new RecordingLink();
+    service = new FleetService({ store: opened.store, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
+    await service.start();
+    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
+    await http.start();
+    await service.ingest([
+      birth("snacks-01", { slots: [{ slot: "A1", name: "Crisps (config)" }, { slot: "A2" }] }),
+      status("snacks-01", "online", { boot: 1, seq: 1 }),
+      birth("mdb-01", { board: "mdb", slots: [{ slot: "S12" }] }),
+    ]);
+    for (const role of ["viewer", "operator"] as FleetRole[]) await http.auth.addUser(role, role, PASSWORD, { actor: "test", address: null });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+  });
+  afterEach(async () => {
+    await context.close();
+    await http.stop();
+    await service.stop();
+    await cleanup();
+  });
+
+  it("an operator adds a product with a photo and names in four languages, and assigns it: picture and signed state go out", async () => {
+    // A 3000 x 2000 photo of about 1 MB.
+    const photoPath = path.join(tmp, "crisps.jpg");
+    const w = 3000;
+    const h = 2000;
+    const pixels = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < pixels.length; i += 3) {
+      const x = (i / 3) % w;
+      const y = Math.floor(i / 3 / w);
+      pixels[i] = 200 + ((x * 31 + y * 17) % 55);
+      pixels[i + 1] = (x + y) % 256;
+      pixels[i + 2] = ((x ^ y) * 7) % 256;
+    }
+    writeFileSync(photoPath, await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+
+    await loginAs("operator", "#/catalog");
+    await page.getByText("No products yet.").waitFor();
+    await page.getByLabel("id").fill("crisps");
+    await page.getByLabel("name (English)").fill("Crisps");
+    await page.getByLabel("name (Français)").fill("Chips");
+    await page.getByLabel("name (日本語)").fill("ポテトチップス");
+    await page.getByLabel("name (中文)").fill("薯片");
+    await page.getByLabel("icon").fill("🥔");
+    await page.getByLabel("price unit").selectOption("EUR");
+    await page.getByLabel("price", { exact: true }).fill("1.50");
+    await page.getByLabel("picture").setInputFiles(photoPath);
+    // The preview is the fleet's own WebP, loaded from /api/pictures/<sha256>, with what the compression did.
+    const preview = page.locator("[data-product-form] img[data-picture]");
+    await preview.waitFor();
+    await expect.poll(() => preview.evaluate(loadedWidth)).toBe(480);
+    const sha = (await preview.getAttribute("data-picture"))!;
+    expect(await page.locator("[data-upload-info]").textContent()).toMatch(/3000×2000 → [0-9.]+ KB WebP 480×320/);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator('tr[data-product="crisps"]').waitFor();
+    expect(await page.locator('tr[data-product="crisps"]').textContent()).toContain("Chips / ポテトチップス / 薯片");
+    expect(await page.locator('tr[data-product="crisps"]').textContent()).toContain("1.50 EUR");
+
+    await page.getByLabel("snacks-01 A1").selectOption("crisps");
+    await expect.poll(() => page.locator("[data-notice]").textContent()).toContain("sent to snacks-01 v1");
+    await expect.poll(() => page.locator('tr[data-product="crisps"] [data-slots]').textContent()).toBe("snacks-01 A1");
+
+    // What a machine gets: the picture (retained, its bytes the fleet serves), then the signed state naming it.
+    expect(link.pictures.map((p) => p.sha256)).toEqual([sha]);
+    const desired = link.published.filter((p) => p.topic === "zapvend/v1/m/snacks-01/state/desired").at(-1)!.payload as unknown as DesiredStatePayload;
+    expect(desired.slots).toEqual({ A1: { product: "crisps", price: { unit: "fiat", currency: "EUR", amountMinor: 150 } } });
+    expect(desired.products).toEqual({
+      crisps: { names: { en: "Crisps", fr: "Chips", ja: "ポテトチップス", zh: "薯片" }, icon: "🥔", picture: { sha256: sha, type: "image/webp", bytes: link.pictures[0]!.bytes.length, width: 480, height: 320 } },
+    });
+    expect(link.pictures[0]!.bytes.length).toBeLessThanOrEqual(40_960);
+
+    // Editing the price sends a new version to the machine showing it.
+    await page.locator('tr[data-product="crisps"]').getByRole("button", { name: "Edit" }).click();
+    await page.getByLabel("price", { exact: true }).fill("1.80");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => page.locator("[data-notice]").textContent()).toContain("sent to snacks-01 v2");
+
+    mkdirSync(RESULTS, { recursive: true });
+    for (const width of [800, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: path.join(RESULTS, `fleet-catalog-${width}.png`), fullPage: true });
+    }
+  }, 60_000);
+
+  it("a viewer reads the catalog with its pictures but has nothing to edit with", async () => {
+    const png = await sharp({ create: { width: 200, height: 200, channels: 3, background: "#c60" } }).png().toBuffer();
+    const up = await service.store.db.all("SELECT 1"); // the store is up
+    expect(up).toHaveLength(1);
+    const { CatalogService } = await import("./catalog-service.js");
+    const catalog = new CatalogService({ service, clock: { now: Date.now }, log: () => {} });
+    const pic = await catalog.uploadPicture(png);
+    await catalog.upsertProduct("cola", { names: { en: "Cola" }, picture: pic.picture.sha256, price: { unit: "msat", amountMsat: "2000000" } });
+    await catalog.assign("snacks-01", "A2", "cola", null);
+
+    await loginAs("viewer", "#/catalog");
+    const row = page.locator('tr[data-product="cola"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain("2,000 sat");
+    await expect.poll(() => row.locator("img[data-picture]").evaluate(loadedWidth)).toBe(200);
+    expect(await page.locator("[data-product-form]").count()).toBe(0);
+    expect(await row.getByRole("button").count()).toBe(0);
+    expect(await page.getByLabel("snacks-01 A2").isDisabled()).toBe(true);
+    expect(await page.getByLabel("snacks-01 A2").inputValue()).toBe("cola");
+  }, 60_000);
+});
