@@ -5,6 +5,7 @@ import { LitElement, html, nothing, type TemplateResult } from "lit";
 import type { Alert, DesiredView, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Sale, SessionInfo } from "@zapvend/protocol";
 import { renderAlerts } from "./alerts-view.js";
 import { api, ApiCallError, can, LiveFeed, setSession } from "./api.js";
+import { defined, ensureElement } from "./lazy.js";
 import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
@@ -138,7 +139,14 @@ export class FleetApp extends LitElement {
     try {
       if (this.route.view === "machine") {
         this.detail = null;
-        this.detail = await api.machine(this.route.id);
+        const [detail] = await Promise.all([api.machine(this.route.id), ensureElement("zv-fleet-machine", () => import("./machine-view.js").then((m) => m.FleetMachineView))]);
+        this.detail = detail;
+      } else if (this.route.view === "admin") {
+        await ensureElement("zv-fleet-admin", () => import("./admin.js").then((m) => m.FleetAdmin));
+        this.requestUpdate();
+      } else if (this.route.view === "audit") {
+        await ensureElement("zv-fleet-audit", () => import("./admin.js").then((m) => m.FleetAudit));
+        this.requestUpdate();
       } else if (this.route.view === "sales") {
         await this.loadSales();
       } else if (this.route.view === "alerts") {
@@ -226,14 +234,14 @@ export class FleetApp extends LitElement {
         ${r.view === "overview"
           ? renderOverview({ machines: this.machines, alerts: this.alerts, now: this.now })
           : r.view === "machine"
-            ? html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .role=${s.role}
+            ? !defined("zv-fleet-machine") ? html`<p class="muted">loading…</p>` : html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .userRole=${s.role}
                 @desired=${(e: CustomEvent<DesiredView>) => this.detail && (this.detail = { ...this.detail, desired: e.detail })}></zv-fleet-machine>`
             : r.view === "sales"
               ? renderSales(this.report, this.recentSales)
               : r.view === "admin"
-                ? html`<zv-fleet-admin></zv-fleet-admin>`
+                ? defined("zv-fleet-admin") ? html`<zv-fleet-admin></zv-fleet-admin>` : html`<p class="muted">loading…</p>`
                 : r.view === "audit"
-                  ? html`<zv-fleet-audit></zv-fleet-audit>`
+                  ? defined("zv-fleet-audit") ? html`<zv-fleet-audit></zv-fleet-audit>` : html`<p class="muted">loading…</p>`
                   : renderAlerts({
                       alerts: this.alerts,
                       showCleared: this.showCleared,

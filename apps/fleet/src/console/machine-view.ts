@@ -14,7 +14,7 @@ export class FleetMachineView extends LitElement {
   static override properties = {
     detail: { attribute: false },
     now: { attribute: false },
-    role: { attribute: false },
+    userRole: { attribute: false },
     edits: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -22,7 +22,8 @@ export class FleetMachineView extends LitElement {
 
   declare detail: MachineDetail | null;
   declare now: number;
-  declare role: FleetRole | undefined;
+  /** The signed-in user's role (not `role`: that is the element's ARIA role, a native property of every Element). */
+  declare userRole: FleetRole | undefined;
   /** Price and enable edits typed but not saved yet, per slot. */
   declare edits: Record<string, { price?: string; enabled?: boolean }>;
   declare busy: boolean;
@@ -32,7 +33,7 @@ export class FleetMachineView extends LitElement {
     super();
     this.detail = null;
     this.now = Date.now();
-    this.role = undefined;
+    this.userRole = undefined;
     this.edits = {};
     this.busy = false;
     this.error = "";
@@ -61,7 +62,7 @@ export class FleetMachineView extends LitElement {
           ? html`<span class="badge refused" data-desired="refused">v${desired.version} refused: ${desired.reportedError?.message ?? ""}</span>`
           : html`<span class="badge applied" data-desired="applied">v${desired.version} applied</span>`;
     const dirty = Object.keys(this.edits).length > 0;
-    const operator = can(this.role, "operator");
+    const operator = can(this.userRole, "operator");
     return html`
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
       <section>
@@ -101,7 +102,7 @@ export class FleetMachineView extends LitElement {
       <div class="grid2">
         <section>
           <h2>Commands</h2>
-          ${can(this.role, "technician")
+          ${can(this.userRole, "technician")
             ? html`<p>
                 <select aria-label="slot for commands" id="cmd-slot">${d.slots.map((s) => html`<option value=${s.slot}>${s.slot} ${s.name}</option>`)}</select>
                 <button data-command-button="test-vend" ?disabled=${this.busy} @click=${() => void this.command("test-vend", { slot: this.selectedSlot() })}>Test vend</button>
