@@ -44,6 +44,7 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "POST /api/alerts/:id/acknowledge": "technician",
   "GET /api/notifications/deliveries": "operator",
   "GET /api/reports/sales": "viewer",
+  "GET /api/overview": "viewer",
   "GET /api/reports/reconciliation": "viewer",
   "GET /api/reports/dex/:id": "viewer",
   "GET /api/users": "admin",

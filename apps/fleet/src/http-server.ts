@@ -45,8 +45,10 @@ import {
 } from "./http-guard.js";
 import { Router, type Reply, type RouteInfo } from "./http-routes.js";
 import { DeliveryLog } from "./notify/delivery-log.js";
+import { defineOverviewRoutes } from "./overview.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
+import { OverviewStore } from "./store/overview-store.js";
 
 export interface FleetHttpOptions {
   service: FleetService;
@@ -61,6 +63,8 @@ export interface FleetHttpOptions {
   security?: FleetSecurity;
   /** Accounts and sessions; default: over the service's database. */
   auth?: AuthService;
+  /** The operator's IANA time zone of the overview's days and hours (periods.ts `operatorTimeZone`). Default UTC. */
+  timeZone?: string;
 }
 
 /** Commands a technician may send; every other one needs an operator. */
@@ -90,6 +94,7 @@ export class FleetHttpServer {
     this.security = options.security ?? DEFAULT_FLEET_SECURITY;
     this.auth = options.auth ?? new AuthService({ store: new AuthStore(options.service.store.db), security: this.security, now: this.now });
     this.defineRoutes();
+    defineOverviewRoutes(this.router, { store: new OverviewStore(options.service.store.db), timeZone: options.timeZone ?? "UTC", now: this.now });
     defineAuthRoutes(
       this.router,
       this.auth,

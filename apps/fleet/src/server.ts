@@ -16,6 +16,7 @@ import { Notifier } from "./notify/notifier.js";
 import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
 import { OperatorSigner } from "./signer.js";
+import { operatorTimeZone, type TimeZoneSource } from "./periods.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
 
@@ -67,12 +68,15 @@ export class FleetServer {
   readonly auth: AuthService;
   /** Alert messages to people; absent without `notifications` in the config. */
   readonly notifier: Notifier | undefined;
+  /** The operator's time zone of every day and hour the console shows, and where it came from. */
+  readonly timeZone: { zone: string; source: TimeZoneSource };
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
   constructor(options: FleetServerOptions) {
     const { config } = options;
+    this.timeZone = operatorTimeZone(config);
     const clock = options.clock ?? systemClock;
     this.log = options.log ?? stderrLogger;
     const signer = OperatorSigner.fromFile(config.operatorKey.keyId, config.operatorKey.privateKeyPath);
@@ -106,6 +110,7 @@ export class FleetServer {
       consoleDir: options.consoleDir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "console"),
       log: this.log,
       now: () => clock.now(),
+      timeZone: this.timeZone.zone,
     });
   }
 
@@ -121,6 +126,7 @@ export class FleetServer {
       await this.notifier.recover(await this.service.store.openAlerts());
     }
     await this.http.start();
+    this.log("fleet:overview", `time zone ${this.timeZone.zone} (${this.timeZone.source === "default" ? "default: set timeZone in the config" : `from ${this.timeZone.source}`})`);
     // Ended sessions are refused as soon as they expire; this only deletes their rows.
     const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));
     prune();
