@@ -45,6 +45,7 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "GET /api/notifications/deliveries": "operator",
   "GET /api/reports/sales": "viewer",
   "GET /api/overview": "viewer",
+  "GET /api/time-zone": "viewer",
   "GET /api/reports/reconciliation": "viewer",
   "GET /api/reports/dex/:id": "viewer",
   "GET /api/users": "admin",

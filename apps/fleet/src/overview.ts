@@ -23,8 +23,10 @@ export async function fleetOverview(store: OverviewStore, timeZone: string, now:
   return { timeZone, generatedAt: now, periods: { today, yesterday, last7Days }, machines, perDay, perHour };
 }
 
-/** Registers `GET /api/overview` (viewer). */
+/** Registers `GET /api/overview` and `GET /api/time-zone` (viewer). */
 export function defineOverviewRoutes(router: RouteRegistrar, deps: { store: OverviewStore; timeZone: string; now: () => number }): void {
+  // The zone alone, for pages that show times without the overview's numbers (a machine's page).
+  router.route("GET", "/api/time-zone", "viewer", async () => ({ status: 200, body: { timeZone: deps.timeZone } }));
   router.route("GET", "/api/overview", "viewer", async ({ url }) => {
     for (const k of url.searchParams.keys()) throw new FleetError("unknown_key", `unknown query key "${k}" (the overview takes none)`, 400);
     return { status: 200, body: await fleetOverview(deps.store, deps.timeZone, deps.now()) };

@@ -61,7 +61,7 @@ export class ApiCallError extends Error {
   }
 }
 
-async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
+export async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { credentials: "same-origin", ...init });

@@ -2,10 +2,12 @@
 // view lives in its own module (overview-view, machine-view, sales-view, alerts-view, admin). Live: the
 // WebSocket's `hello` gives the whole picture, later messages patch it; nothing polls. What a role may not do is not shown (the server refuses it anyway).
 import { LitElement, html, nothing, type TemplateResult } from "lit";
-import type { Alert, DesiredView, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Sale, SessionInfo } from "@zapvend/protocol";
+import type { Alert, DesiredView, FleetOverview, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Sale, SessionInfo } from "@zapvend/protocol";
 import { renderAlerts } from "./alerts-view.js";
-import { api, ApiCallError, can, LiveFeed, setSession } from "./api.js";
+import { api, ApiCallError, call, can, LiveFeed, setSession } from "./api.js";
 import { defined, ensureElement } from "./lazy.js";
+import { fleetOverview, timeZoneAnswer } from "./overview-check.js";
+import { applySale, stale } from "./overview-live.js";
 import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
@@ -38,6 +40,8 @@ export class FleetApp extends LitElement {
     report: { state: true },
     recentSales: { state: true },
     session: { state: true },
+    overview: { state: true },
+    timeZone: { state: true },
   };
 
   declare route: Route;
@@ -52,6 +56,10 @@ export class FleetApp extends LitElement {
   declare recentSales: Sale[];
   /** undefined while asking the server, null when logged out (the login page shows). */
   declare session: SessionInfo | null | undefined;
+  /** The overview's numbers (GET /api/overview), kept up to date by live sales. */
+  declare overview: FleetOverview | null;
+  /** The operator's IANA zone of every time shown (the fleet's `timeZone`). */
+  declare timeZone: string;
 
   private readonly feed = new LiveFeed(
     (m) => this.onLive(m),
@@ -73,6 +81,8 @@ export class FleetApp extends LitElement {
     this.report = null;
     this.recentSales = [];
     this.session = undefined;
+    this.overview = null;
+    this.timeZone = "UTC";
   }
 
   private can(role: FleetRole): boolean {
@@ -97,6 +107,7 @@ export class FleetApp extends LitElement {
     setSession(s, this.lost);
     this.session = s;
     this.feed.start();
+    void call(timeZoneAnswer, "/api/time-zone").then((z) => (this.timeZone = z.timeZone), () => {});
     void this.navigate();
   }
 
@@ -121,7 +132,11 @@ export class FleetApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener("hashchange", this.onHash);
-    this.clockTimer = setInterval(() => (this.now = Date.now()), 5_000);
+    this.clockTimer = setInterval(() => {
+      this.now = Date.now();
+      // Local midnight passed: today is another day.
+      if (this.overview && this.route.view === "overview" && stale(this.overview, this.now)) void this.loadOverview();
+    }, 5_000);
     void this.checkSession();
   }
 
@@ -147,6 +162,8 @@ export class FleetApp extends LitElement {
       } else if (this.route.view === "audit") {
         await ensureElement("zv-fleet-audit", () => import("./admin.js").then((m) => m.FleetAudit));
         this.requestUpdate();
+      } else if (this.route.view === "overview") {
+        await this.loadOverview();
       } else if (this.route.view === "sales") {
         await this.loadSales();
       } else if (this.route.view === "alerts") {
@@ -155,6 +172,11 @@ export class FleetApp extends LitElement {
     } catch (err) {
       this.error = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
     }
+  }
+
+  private async loadOverview(): Promise<void> {
+    this.overview = await call(fleetOverview, "/api/overview");
+    this.timeZone = this.overview.timeZone;
   }
 
   private async loadSales(): Promise<void> {
@@ -180,6 +202,7 @@ export class FleetApp extends LitElement {
         break;
       }
       case "sale":
+        if (this.overview) this.overview = applySale(this.overview, m.sale);
         if (this.detail?.machine.id === m.sale.machineId) this.detail = { ...this.detail, sales: [m.sale, ...this.detail.sales].slice(0, 50) };
         if (this.route.view === "sales") {
           this.recentSales = [m.sale, ...this.recentSales].slice(0, 100);
@@ -232,9 +255,9 @@ export class FleetApp extends LitElement {
       <main>
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
         ${r.view === "overview"
-          ? renderOverview({ machines: this.machines, alerts: this.alerts, now: this.now })
+          ? renderOverview({ machines: this.machines, alerts: this.alerts, now: this.now, overview: this.overview })
           : r.view === "machine"
-            ? !defined("zv-fleet-machine") ? html`<p class="muted">loading…</p>` : html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .userRole=${s.role}
+            ? !defined("zv-fleet-machine") ? html`<p class="muted">loading…</p>` : html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .userRole=${s.role} .timeZone=${this.timeZone}
                 @desired=${(e: CustomEvent<DesiredView>) => this.detail && (this.detail = { ...this.detail, desired: e.detail })}></zv-fleet-machine>`
             : r.view === "sales"
               ? renderSales(this.report, this.recentSales)
