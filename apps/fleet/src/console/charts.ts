@@ -4,7 +4,10 @@
 // box drawn on hover by CSS (`.tip`, see styles.ts), so the value is readable without a mouse delay.
 import { svg, type SVGTemplateResult } from "lit";
 
-const PAD = { left: 46, right: 8, top: 10, bottom: 22 };
+/** `top` leaves a strip above the plot for the hover tooltip, so no later bar or point is drawn over it. */
+const PAD = { left: 46, right: 8, top: 26, bottom: 22 };
+/** The widest a bar gets (one machine's bar must not fill the chart). */
+const MAX_BAR = 64;
 
 /** 1, 2, 2.5 or 5 times a power of ten: about `count` ticks from 0 (or `min`) to at least `max`. */
 export function niceTicks(min: number, max: number, count = 4): number[] {
@@ -23,7 +26,7 @@ export function compact(v: number): string {
   const a = Math.abs(v);
   if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
   if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
-  return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(1);
+  return Number.isInteger(v) ? v.toLocaleString("en-US") : String(+v.toFixed(2));
 }
 
 function yAxis(ticks: number[], py: (v: number) => number, width: number, unit: string): SVGTemplateResult {
@@ -33,11 +36,11 @@ function yAxis(ticks: number[], py: (v: number) => number, width: number, unit: 
   )}</g>`;
 }
 
-/** A tooltip box above (x, y), shown while its group is hovered. */
-function tip(x: number, y: number, width: number, text: string): SVGTemplateResult {
+/** A tooltip box in the strip above the plot, centred on x, shown while its group is hovered. */
+function tip(x: number, width: number, text: string): SVGTemplateResult {
   const w = Math.min(width - 4, text.length * 6 + 10);
   const left = Math.max(2, Math.min(width - w - 2, x - w / 2));
-  const top = Math.max(2, y - 24);
+  const top = 3;
   return svg`<g class="tip"><rect x=${left} y=${top} width=${w} height="18" rx="3" fill="#0f1115" stroke="#f7931a"></rect>
     <text x=${left + w / 2} y=${top + 12.5} fill="#e6e6e6" font-size="10" text-anchor="middle">${text}</text></g>`;
 }
@@ -60,7 +63,7 @@ export function barChart(bars: readonly Bar[], opts: { width: number; height: nu
   const top = ticks.at(-1)!;
   const plotH = h - PAD.top - PAD.bottom;
   const py = (v: number) => PAD.top + plotH - (v / top) * plotH;
-  const bw = (w - PAD.left - PAD.right) / bars.length;
+  const bw = Math.min(MAX_BAR, (w - PAD.left - PAD.right) / bars.length);
   const every = Math.max(1, Math.ceil(bars.length / Math.floor((w - PAD.left) / 44)));
   const showValues = bw >= 28;
   return svg`${yAxis(ticks, py, w, opts.unit ?? "")}
@@ -72,7 +75,7 @@ export function barChart(bars: readonly Bar[], opts: { width: number; height: nu
         <rect x=${x + Math.min(2, bw * 0.1)} y=${y} width=${Math.max(1, bw - Math.min(4, bw * 0.2))} height=${Math.max(0, PAD.top + plotH - y)} fill="#f7931a"></rect>
         ${showValues && b.value > 0 ? svg`<text x=${x + bw / 2} y=${y - 3} fill="#cfd3dc" font-size="9" text-anchor="middle">${compact(b.value)}</text>` : svg``}
         ${i % every === 0 ? svg`<text x=${x + bw / 2} y=${h - 6} fill="#8b929e" font-size="10" text-anchor="middle" data-xtick>${b.label}</text>` : svg``}
-        ${tip(x + bw / 2, y, w, b.title)}</g>`;
+        ${tip(x + bw / 2, w, b.title)}</g>`;
     })}
     <line x1=${PAD.left} x2=${w - PAD.right} y1=${PAD.top + plotH} y2=${PAD.top + plotH} stroke="#5a606b"></line>`;
 }
@@ -106,13 +109,14 @@ export function lineChart(
   const band = opts.band
     ? svg`<rect x=${PAD.left} y=${py(opts.band[1])} width=${w - PAD.left - PAD.right} height=${Math.max(0, py(opts.band[0]) - py(opts.band[1]))} fill="#1f3b2a" opacity="0.6"></rect>`
     : svg``;
-  const xTicks = [0, 1 / 3, 2 / 3, 1].map((f) => x0 + f * (x1 - x0));
+  // Four time ticks, fewer when the span is so short that two would read the same.
+  const xTicks = [0, 1 / 3, 2 / 3, 1].map((f) => x0 + f * (x1 - x0)).filter((t, i, all) => i === 0 || opts.timeLabel(t) !== opts.timeLabel(all[i - 1]!));
   return svg`${band}${yAxis(ticks, py, w, opts.unit)}
-    ${xTicks.map((t, i) => svg`<text x=${px(t)} y=${h - 6} fill="#8b929e" font-size="10" text-anchor=${i === 0 ? "start" : i === 3 ? "end" : "middle"} data-xtick>${opts.timeLabel(t)}</text>`)}
+    ${xTicks.map((t, i) => svg`<text x=${px(t)} y=${h - 6} fill="#8b929e" font-size="10" text-anchor=${i === 0 ? "start" : i === xTicks.length - 1 ? "end" : "middle"} data-xtick>${opts.timeLabel(t)}</text>`)}
     <polyline fill="none" stroke="#f7931a" stroke-width="2" stroke-linejoin="round" points=${points.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")} data-line></polyline>
     ${points.map((p) => {
       const text = `${opts.timeLabel(p.x)}: ${p.y.toFixed(digits)}${opts.unit}`;
       return svg`<g class="point"><title>${text}</title><circle cx=${px(p.x)} cy=${py(p.y)} r="6" fill="transparent"></circle>
-        <circle cx=${px(p.x)} cy=${py(p.y)} r=${points.length > 60 ? 1.5 : 2.5} fill="#f7931a"></circle>${tip(px(p.x), py(p.y), w, text)}</g>`;
+        <circle cx=${px(p.x)} cy=${py(p.y)} r=${points.length > 60 ? 1.5 : 2.5} fill="#f7931a"></circle>${tip(px(p.x), w, text)}</g>`;
     })}`;
 }

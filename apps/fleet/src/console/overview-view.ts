@@ -22,12 +22,13 @@ export function stockBars(stock: MachineSummary["stock"]): TemplateResult {
 }
 
 const satsOf = (msat: string): number => Number(BigInt(msat) / 1000n);
+const salesWord = (n: number): string => `${n} ${n === 1 ? "sale" : "sales"}`;
 
 function periodCard(key: string, title: string, p: PeriodTotals): TemplateResult {
   const note = noFiatNote(p);
   return html`<div class="card period" data-period=${key}>
     <span class="muted">${title}</span>
-    <b data-sales-count>${p.count} ${p.count === 1 ? "sale" : "sales"}</b>
+    <b data-sales-count>${salesWord(p.count)}</b>
     <div data-revenue-sats>${sats(p.amountMsat)}</div>
     <div class="muted" data-revenue-fiat>${fiatTotals(p)}${note ? html` · <span data-no-fiat>${note}</span>` : nothing}</div>
     <ol class="top" data-top-products>${p.products.slice(0, TOP_PRODUCTS).map((x) => html`<li data-product=${x.product}>${x.product} <span class="muted">× ${x.count} · ${sats(x.amountMsat)}</span></li>`)}</ol>
@@ -55,7 +56,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
               <h2>Revenue per day (sat) <span class="muted">last ${o.perDay.length} days · ${tz}</span></h2>
               <svg width="100%" viewBox="0 0 520 180" role="img" aria-label="revenue per day" data-chart="per-day">
                 ${barChart(
-                  o.perDay.map((p) => ({ label: p.label.slice(5), value: satsOf(p.amountMsat), title: `${p.label}: ${p.count} sales, ${sats(p.amountMsat)}` })),
+                  o.perDay.map((p) => ({ label: p.label.slice(5), value: satsOf(p.amountMsat), title: `${p.label}: ${salesWord(p.count)}, ${sats(p.amountMsat)}` })),
                   { width: 520, height: 180 },
                 )}
               </svg>
@@ -64,7 +65,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
               <h2>Revenue per hour today (sat) <span class="muted">${tz}</span></h2>
               <svg width="100%" viewBox="0 0 520 180" role="img" aria-label="revenue per hour today" data-chart="per-hour">
                 ${barChart(
-                  o.perHour.map((p) => ({ label: p.label.slice(0, 2), value: satsOf(p.amountMsat), title: `${p.label}–${clockTime(tz, p.to)}: ${p.count} sales, ${sats(p.amountMsat)}` })),
+                  o.perHour.map((p) => ({ label: p.label.slice(0, 2), value: satsOf(p.amountMsat), title: `${p.label}–${clockTime(tz, p.to)}: ${salesWord(p.count)}, ${sats(p.amountMsat)}` })),
                   { width: 520, height: 180 },
                 )}
               </svg>
@@ -72,11 +73,11 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
           </div>
           <section>
             <h2>Sales per machine today (sat) <span class="muted">top ${TOP_MACHINES}</span></h2>
-            <svg width="100%" viewBox="0 0 1040 170" role="img" aria-label="sales per machine today" data-chart="per-machine">
+            <svg width="100%" viewBox="0 0 720 170" role="img" aria-label="sales per machine today" data-chart="per-machine">
               ${topMachines.length
                 ? barChart(
-                    topMachines.map((m) => ({ label: m.id, value: satsOf(m.amountMsat), title: `${m.id}: ${m.count} sales today, ${sats(m.amountMsat)}` })),
-                    { width: 1040, height: 170 },
+                    topMachines.map((m) => ({ label: m.id, value: satsOf(m.amountMsat), title: `${m.id}: ${salesWord(m.count)} today, ${sats(m.amountMsat)}` })),
+                    { width: 720, height: 170 },
                   )
                 : svg`<text x="8" y="20" fill="#888">no sales today yet</text>`}
             </svg>
