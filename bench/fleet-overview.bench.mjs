@@ -4,7 +4,7 @@
 // without fiat): today / yesterday / last 7 days with fiat per currency and products, each machine's sales today and
 // last sale, revenue per day and per hour. 5 warm-up requests, then 60 one after the other (one operator opening
 // the overview, not a flood): p50, p99, max, spread. Baseline: the same 7-day totals summed straight from the ledger
-// (what the overview would cost without migration 10's quarter-hour sums), 5 times.
+// (what the overview would cost without migration 10's hourly sums), 5 times.
 // SQLite always; PostgreSQL as a second row when `ZAPVEND_BENCH_PG_URL` or `TEST_PG_URL` names a server (its own
 // schema, dropped afterwards). `ZAPVEND_BENCH_OVERVIEW_MACHINES` / `_DAYS` / `_REQUESTS` change the sizes.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -39,10 +39,10 @@ const machineId = (i) => `bench-${String(i).padStart(5, "0")}`;
 /**
  * Takes the ledger's secondary indexes and migration 10's trigger off while the history is bulk-inserted, and puts
  * them back afterwards from their own stored definitions (sqlite_master / pg_indexes), then sums the history into
- * `sales_quarters` with the same statement as migration 10's back-fill: the same end state as 1.8 M ingested sales
+ * `sales_hours` with the same statement as migration 10's back-fill: the same end state as 1.8 M ingested sales
  * (the bench checks the overview's 7-day count against the ledger), minutes faster to build.
  */
-async function bulk(db, fill) {
+export async function bulk(db, fill) {
   if (db.dialect === "sqlite") {
     const defs = await db.all("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'ledger' AND type IN ('index', 'trigger') AND sql IS NOT NULL");
     for (const d of defs) await db.run(`DROP ${d.type === "index" ? "INDEX" : "TRIGGER"} ${d.name}`);
@@ -51,21 +51,21 @@ async function bulk(db, fill) {
   } else {
     const defs = await db.all("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ledger' AND schemaname = current_schema() AND indexname NOT LIKE '%pkey'");
     for (const d of defs) await db.run(`DROP INDEX ${d.indexname}`);
-    await db.run("ALTER TABLE ledger DISABLE TRIGGER ledger_sales_quarters");
+    await db.run("ALTER TABLE ledger DISABLE TRIGGER USER");
     await fill();
-    await db.run("ALTER TABLE ledger ENABLE TRIGGER ledger_sales_quarters");
+    await db.run("ALTER TABLE ledger ENABLE TRIGGER USER");
     for (const d of defs) await db.run(d.indexdef);
   }
-  await db.run(`INSERT INTO sales_quarters (quarter, product, currency, n, msat, fiat_minor)
-    SELECT at / 900000, COALESCE(product_name, slot), COALESCE(fiat_currency, ''), COUNT(*), SUM(amount_msat), SUM(COALESCE(fiat_minor, 0))
-    FROM ledger WHERE kind = 'sale' GROUP BY at / 900000, COALESCE(product_name, slot), COALESCE(fiat_currency, '')`);
+  await db.run(`INSERT INTO sales_hours (hour, product, currency, n, msat, fiat_minor)
+    SELECT at / 3600000, COALESCE(product_name, slot), COALESCE(fiat_currency, ''), COUNT(*), SUM(amount_msat), SUM(COALESCE(fiat_minor, 0))
+    FROM ledger WHERE kind = 'sale' GROUP BY at / 3600000, COALESCE(product_name, slot), COALESCE(fiat_currency, '')`);
   // What a live database has from its own statistics (SQLite: ANALYZE; PostgreSQL: autovacuum).
   if (db.dialect === "sqlite") await db.run("ANALYZE");
-  else for (const t of ["ledger", "sales_quarters", "machines"]) await db.run(`ANALYZE ${t}`);
+  else for (const t of ["ledger", "sales_hours", "machines"]) await db.run(`ANALYZE ${t}`);
 }
 
 /** Inserts the machines and their sales through the store's own SQL surface. */
-async function seed(db, now) {
+export async function seed(db, now) {
   const rand = rng(18);
   const first = now - DAYS * DAY_MS;
   const machineRows = [];

@@ -1,6 +1,7 @@
 // The overview's numbers on both engines, in Europe/Paris around the spring-forward Sunday (29 March 2026, 23 h):
 // exact counts, sats, fiat per currency and sales without fiat, products, each machine's today, the per-day and
-// per-hour series, and a redelivered sale counted once. The sums come from migration 10's trigger.
+// per-hour series, and a redelivered sale counted once. The sums come from migration 10's trigger; a zone at UTC+5:30
+// (midnight on a half hour) reads its cut hours from the ledger and must give the ledger's own numbers.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MqttMessage } from "@zapvend/protocol";
 import { event, sale } from "../__fixtures__/messages.js";
@@ -81,6 +82,29 @@ for (const engine of engines) {
       ]);
     });
 
+    it("counts each machine's today as sales arrive (trigger), leaves a late sale of yesterday out, recomputes on a new day", async () => {
+      await seed();
+      const o = new OverviewStore(store.db);
+      const today = (await fleetOverview(o, TZ, NOW)).machines;
+      expect(today.find((m) => m.id === "m-2")).toMatchObject({ count: 0 });
+      await apply([
+        sale("m-2", { seq: 10, slot: "A1", settledAt: NOW - 60_000, amountMsat: "1500000" }),
+        sale("m-2", { seq: 11, slot: "A1", settledAt: NOW - 30_000, amountMsat: "2000000" }),
+        sale("m-1", { seq: 12, slot: "A1", settledAt: Date.UTC(2026, 2, 29, 12), amountMsat: "1500000" }), // yesterday, late
+      ]);
+      // Counted by the trigger: the day did not change, so nothing was recomputed.
+      const rows = await store.db.all("SELECT n, msat FROM machine_today WHERE machine_id = 'm-2'");
+      expect(rows.map((r) => [num(r.n), num(r.msat)])).toEqual([[2, 3500000]]);
+      const after = (await fleetOverview(o, TZ, NOW)).machines;
+      expect(after.find((m) => m.id === "m-2")).toEqual({ id: "m-2", count: 2, amountMsat: "3500000", lastSaleAt: NOW - 30_000 });
+      expect(after.find((m) => m.id === "m-1")).toMatchObject({ count: 2, amountMsat: "3500000" });
+      // The next local day: recomputed from the ledger, nobody sold yet.
+      const tomorrow = (await fleetOverview(o, TZ, NOW + 86_400_000)).machines;
+      expect(tomorrow.map((m) => m.count)).toEqual([0, 0, 0]);
+      // And back (another server's zone, or a test): the ledger again, the same numbers.
+      expect((await fleetOverview(o, TZ, NOW)).machines.find((m) => m.id === "m-2")).toMatchObject({ count: 2, amountMsat: "3500000" });
+    });
+
     it("series: 14 local days (the 23-hour Sunday included) and today's 24 hours", async () => {
       await seed();
       const o = await fleetOverview(new OverviewStore(store.db), TZ, NOW);
@@ -97,20 +121,39 @@ for (const engine of engines) {
       ]);
     });
 
-    it("keeps the quarter-hour sums equal to the ledger (the trigger fires once per stored sale)", async () => {
+    it("keeps the hourly sums equal to the ledger (the trigger fires once per stored sale)", async () => {
       await seed();
-      const sums = await store.db.all("SELECT SUM(n) AS n, SUM(msat) AS msat FROM sales_quarters");
+      const sums = await store.db.all("SELECT SUM(n) AS n, SUM(msat) AS msat FROM sales_hours");
       const ledger = await store.db.all("SELECT COUNT(*) AS n, SUM(amount_msat) AS msat FROM ledger WHERE kind = 'sale'");
       expect(num(sums[0]!.n)).toBe(7);
       expect(num(sums[0]!.n)).toBe(num(ledger[0]!.n));
       expect(num(sums[0]!.msat)).toBe(num(ledger[0]!.msat));
     });
 
-    it("answers a span that does not fall on quarter hours from the ledger, with the same numbers", async () => {
+    it("answers a span that does not fall on whole hours with the ledger's numbers", async () => {
       await seed();
       const o = new OverviewStore(store.db);
       const span = { from: Date.UTC(2026, 2, 29, 22, 0, 1), to: Date.UTC(2026, 2, 30, 22) };
       expect(await o.periodTotals(span)).toMatchObject({ count: 2, amountMsat: "3500000" });
+    });
+
+    it("in Asia/Kolkata (midnight at 18:30 UTC) every period and bucket equals a count over the ledger", async () => {
+      await seed();
+      // More sales on both sides of the Kolkata midnights and half hours.
+      const extra: MqttMessage[] = [];
+      for (let i = 0; i < 48; i++) extra.push(sale("m-4", { seq: i + 1, slot: i % 2 ? "A1" : "A2", settledAt: Date.UTC(2026, 2, 29, 0, 0) + i * 1_700_000, amountMsat: String(1000000 + i * 1000) }));
+      await apply(extra);
+      const tz = "Asia/Kolkata";
+      const o = await fleetOverview(new OverviewStore(store.db), tz, NOW);
+      const count = async (from: number, to: number) => {
+        const r = (await store.db.all("SELECT COUNT(*) AS n, SUM(amount_msat) AS msat FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?", [from, to]))[0]!;
+        return { count: num(r.n), amountMsat: String(r.msat === null ? 0 : BigInt(r.msat as never)) };
+      };
+      expect(o.periods.today.from % H).toBe(H / 2);
+      for (const p of [o.periods.today, o.periods.yesterday, o.periods.last7Days, ...o.perDay, ...o.perHour]) {
+        expect({ count: p.count, amountMsat: p.amountMsat }, `${p.from}`).toEqual(await count(p.from, p.to));
+      }
+      expect(o.perHour.reduce((n, p) => n + p.count, 0)).toBe(o.periods.today.count);
     });
   });
 }
