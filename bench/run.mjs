@@ -26,6 +26,7 @@ const REQUIRED = [
   "bolt11-verify-vs-bolt11-lib",
   "fleet-ingest-events-per-s",
   "fleet-login-kdf-p99-ms",
+  "fleet-overview-api-p99-ms",
   "machine-rss-mb",
   "kiosk-js-gzip-kb",
   "outbox-flush-events-per-s",

@@ -227,6 +227,8 @@ async function main() {
     mqtt: { url: brokerUrl, ...credentials("zapvend-fleet") },
     database: path.join(demoDir, "fleet.db"),
     operatorKey: { keyId: key.keyId, privateKeyPath: path.join(demoDir, "operator-key.pem") },
+    // The overview's days are the operator's: on the demo, this computer's zone.
+    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
   };
   const fleetFile = path.join(demoDir, "fleet.json");
   writeSecret(fleetFile, fleetConfig);

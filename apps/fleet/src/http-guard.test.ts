@@ -13,7 +13,7 @@ import { FleetService } from "./fleet-service.js";
 import { FleetHttpServer } from "./http-server.js";
 
 /** The only routes anyone may use: the login, and the console's page and script (which hold no data). */
-const PUBLIC = new Set(["POST /api/login", "GET /", "GET /console.js"]);
+const PUBLIC = new Set(["POST /api/login", "GET /", "GET /console.js", "GET /chunks/:file"]);
 
 /**
  * The least role each route needs. A new route must be added here with its role, or this test fails: the
@@ -23,6 +23,7 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "POST /api/login": "public",
   "GET /": "public",
   "GET /console.js": "public",
+  "GET /chunks/:file": "public",
   "POST /api/logout": "viewer",
   "GET /api/session": "viewer",
   "POST /api/totp/enroll": "viewer",
@@ -47,6 +48,8 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "DELETE /api/notifications/settings": "operator",
   "POST /api/notifications/channels/:name/test": "operator",
   "GET /api/reports/sales": "viewer",
+  "GET /api/overview": "viewer",
+  "GET /api/time-zone": "viewer",
   "GET /api/reports/reconciliation": "viewer",
   "GET /api/reports/dex/:id": "viewer",
   "GET /api/users": "admin",

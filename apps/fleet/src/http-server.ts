@@ -4,12 +4,10 @@
 // protocol's parsers at this edge; every error is answered as `{error: {code, message}}`. Operator actions are
 // written to the audit trail. The operator key never leaves FleetService.
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import {
   DEFAULT_FLEET_SECURITY,
@@ -27,6 +25,7 @@ import {
 import { AuthErrorCode, AuthService, type Principal } from "./auth/auth-service.js";
 import { AuthStore } from "./auth/auth-store.js";
 import { silentLogger, type Logger } from "./clock.js";
+import { consoleFile, consoleHtml } from "./console-files.js";
 import { FleetError, FleetErrorCode } from "./errors.js";
 import type { FleetService } from "./fleet-service.js";
 import { by, defineAuthRoutes } from "./http-auth-routes.js";
@@ -51,8 +50,10 @@ import { defineNotifyRoutes } from "./notify/notify-routes.js";
 import { NotifySettingsStore } from "./notify/settings.js";
 import { CatalogService } from "./catalog/catalog-service.js";
 import { defineCatalogRoutes } from "./catalog/catalog-routes.js";
+import { defineOverviewRoutes } from "./overview.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
+import { OverviewStore } from "./store/overview-store.js";
 
 export interface FleetHttpOptions {
   service: FleetService;
@@ -73,14 +74,9 @@ export interface FleetHttpOptions {
   liveStats?: () => { connected: boolean; published: number; received: number; refused: number };
   /** The catalog (issue #18); default: over the service's database. */
   catalog?: CatalogService;
+  /** The operator's IANA time zone of the overview's days and hours (periods.ts `operatorTimeZone`). Default UTC. */
+  timeZone?: string;
 }
-
-const CONSOLE_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>zapvend fleet</title>
-<style>html,body{margin:0;background:#0f1115;color:#e6e6e6;font:14px system-ui,sans-serif}</style>
-</head><body><zv-fleet-app></zv-fleet-app><script type="module" src="/console.js"></script></body></html>
-`;
 
 /** Commands a technician may send; every other one needs an operator. */
 const TECHNICIAN_COMMANDS = ["test-vend", "restock"] as const;
@@ -109,6 +105,7 @@ export class FleetHttpServer {
     this.security = options.security ?? DEFAULT_FLEET_SECURITY;
     this.auth = options.auth ?? new AuthService({ store: new AuthStore(options.service.store.db), security: this.security, now: this.now });
     this.defineRoutes();
+    defineOverviewRoutes(this.router, { store: new OverviewStore(options.service.store.db), timeZone: options.timeZone ?? "UTC", now: this.now });
     defineAuthRoutes(
       this.router,
       this.auth,
@@ -437,15 +434,15 @@ export class FleetHttpServer {
       return { status: 200, body: dexReport(machine, await store.dexCounters(machine.id), this.now()), type: "text/plain; charset=us-ascii", filename: `${machine.id}.dex` };
     });
 
-    this.route("GET", "/", "public", async () => ({ status: 200, body: CONSOLE_HTML, type: "text/html; charset=utf-8" }));
+    this.route("GET", "/", "public", async () => ({ status: 200, body: await consoleHtml(this.options.consoleDir), type: "text/html; charset=utf-8" }));
     this.route("GET", "/console.js", "public", async () => {
-      const dir = this.options.consoleDir;
-      if (!dir) throw new FleetError(FleetErrorCode.NOT_FOUND, "the console is not built (npm run build)", 404);
-      try {
-        return { status: 200, body: await readFile(path.join(dir, "console.js")), type: "text/javascript; charset=utf-8" };
-      } catch {
-        throw new FleetError(FleetErrorCode.NOT_FOUND, "the console is not built (npm run build)", 404);
-      }
+      const f = await consoleFile(this.options.consoleDir, "console.js");
+      return { status: 200, body: f.body, type: "text/javascript; charset=utf-8" };
+    });
+    // Chunks split off by the console build (lazy pages, shared code): content-hashed names, cached for good.
+    this.route("GET", "/chunks/:file", "public", async ({ params: [file] }) => {
+      const f = await consoleFile(this.options.consoleDir, file ?? "");
+      return { status: 200, body: f.body, type: "text/javascript; charset=utf-8", headers: { "cache-control": "public, max-age=31536000, immutable" } };
     });
   }
 }

@@ -13,6 +13,9 @@ export {
   type RetentionStats,
 } from "./fleet-service.js";
 export { instantOf, isOpenAt, openMsBetween } from "./opening-hours.js";
+export { dayOf, hoursOf, lastDays, operatorTimeZone, overviewPeriods, type Span, type TimeZoneSource } from "./periods.js";
+export { fleetOverview, OVERVIEW_DAYS } from "./overview.js";
+export { OverviewStore } from "./store/overview-store.js";
 export { FleetHttpServer, type FleetHttpOptions } from "./http-server.js";
 export { FleetStore, type ApplyOutcome, type SalesFilter } from "./store/fleet-store.js";
 export { SqliteDb, PostgresDb, type SqlDb } from "./store/db.js";

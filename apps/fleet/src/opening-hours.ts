@@ -7,7 +7,7 @@ import type { OpeningHours } from "@zapvend/protocol";
 const DAY_KEYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 const DAY_MS = 86_400_000;
 
-interface LocalDate {
+export interface LocalDate {
   y: number;
   m: number; // 1..12
   d: number;
@@ -61,12 +61,12 @@ export function instantOf(tz: string, date: LocalDate, minutes: number): number 
   return hi;
 }
 
-function localDate(tz: string, ms: number): LocalDate {
+export function localDate(tz: string, ms: number): LocalDate {
   const w = new Date(wallAsUtc(tz, ms));
   return { y: w.getUTCFullYear(), m: w.getUTCMonth() + 1, d: w.getUTCDate() };
 }
 
-function addDays(date: LocalDate, n: number): LocalDate {
+export function addDays(date: LocalDate, n: number): LocalDate {
   const t = new Date(Date.UTC(date.y, date.m - 1, date.d) + n * DAY_MS);
   return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
 }

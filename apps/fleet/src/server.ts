@@ -19,6 +19,7 @@ import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
 import { LiveRelay } from "./live/live-relay.js";
 import { OperatorSigner } from "./signer.js";
+import { operatorTimeZone, type TimeZoneSource } from "./periods.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
 
@@ -79,12 +80,15 @@ export class FleetServer {
   readonly live: LiveRelay | undefined;
   /** Products, pictures and slot assignments (issue #18). */
   readonly catalog: CatalogService;
+  /** The operator's time zone of every day and hour the console shows, and where it came from. */
+  readonly timeZone: { zone: string; source: TimeZoneSource };
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
   constructor(options: FleetServerOptions) {
     const { config } = options;
+    this.timeZone = operatorTimeZone(config);
     const clock = options.clock ?? systemClock;
     this.log = options.log ?? stderrLogger;
     const signer = OperatorSigner.fromFile(config.operatorKey.keyId, config.operatorKey.privateKeyPath);
@@ -136,6 +140,7 @@ export class FleetServer {
       now: () => clock.now(),
       notifier: this.notifier,
       ...(live ? { liveStats: () => ({ connected: live.connected, ...live.stats }) } : {}),
+      timeZone: this.timeZone.zone,
     });
   }
 
@@ -153,6 +158,7 @@ export class FleetServer {
     await this.http.start();
     // Before the link: what this server ingests is shared from its first message on.
     await this.live?.start(this.service, (msg) => this.http.broadcast(msg));
+    this.log("fleet:overview", `time zone ${this.timeZone.zone} (${this.timeZone.source === "default" ? "default: set timeZone in the config" : `from ${this.timeZone.source}`})`);
     // Ended sessions are refused as soon as they expire; this only deletes their rows.
     const prune = () => void this.auth.pruneSessions().catch((err: unknown) => this.log("fleet:auth", `session pruning failed: ${(err as Error).message}`));
     prune();

@@ -3,6 +3,7 @@ import { CurrencyCode, Hex33, MachineId, MsatString, text } from "./common.js";
 import { AlertKind } from "./fleet-api.js";
 import { Product } from "./catalog.js";
 import { MdbBoardConfig } from "./mdb.js";
+import { TimeZoneName } from "./fleet-overview.js";
 
 /** Bitcoin networks an invoice can be for (BOLT 11 prefixes lnbc, lntb, lntbs, lnbcrt, lnsb). */
 export const NetworkSchema = z.enum(["bitcoin", "testnet", "signet", "regtest", "simnet"]);
@@ -355,6 +356,11 @@ export const FleetConfig = z.strictObject({
   database: z.string().min(1).max(4_096),
   /** The operator key that signs commands and desired state (kept by the server, never sent to a browser). */
   operatorKey: z.strictObject({ keyId: z.string().min(1).max(64), privateKeyPath: FilePath }),
+  /**
+   * The operator's IANA time zone: every day and hour the overview, reports and charts show are counted in it.
+   * Absent: the zone of `alerts.openingHours`, else the one most machines' opening hours use, else UTC.
+   */
+  timeZone: TimeZoneName.optional(),
   /** Share the ingest among several fleet servers with `$share/<group>/...`. */
   sharedSubscriptionGroup: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
   alerts: z

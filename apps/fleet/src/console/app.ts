@@ -2,9 +2,12 @@
 // view lives in its own module (overview-view, machine-view, sales-view, alerts-view, admin). Live: the
 // WebSocket's `hello` gives the whole picture, later messages patch it; nothing polls. What a role may not do is not shown (the server refuses it anyway).
 import { LitElement, html, nothing, type TemplateResult } from "lit";
-import type { Alert, DesiredView, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Sale, SessionInfo } from "@zapvend/protocol";
+import type { Alert, DesiredView, FleetOverview, FleetRole, FleetWsMessage, MachineDetail, MachineSummary, Sale, SessionInfo } from "@zapvend/protocol";
 import { renderAlerts } from "./alerts-view.js";
-import { api, ApiCallError, can, LiveFeed, setSession } from "./api.js";
+import { api, ApiCallError, call, can, LiveFeed, setSession } from "./api.js";
+import { defined, ensureElement } from "./lazy.js";
+import { fleetOverview, timeZoneAnswer } from "./overview-check.js";
+import { applySale, stale } from "./overview-live.js";
 import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
@@ -47,6 +50,8 @@ export class FleetApp extends LitElement {
     report: { state: true },
     recentSales: { state: true },
     session: { state: true },
+    overview: { state: true },
+    timeZone: { state: true },
   };
 
   declare route: Route;
@@ -61,6 +66,10 @@ export class FleetApp extends LitElement {
   declare recentSales: Sale[];
   /** undefined while asking the server, null when logged out (the login page shows). */
   declare session: SessionInfo | null | undefined;
+  /** The overview's numbers (GET /api/overview), kept up to date by live sales. */
+  declare overview: FleetOverview | null;
+  /** The operator's IANA zone of every time shown (the fleet's `timeZone`). */
+  declare timeZone: string;
 
   private readonly feed = new LiveFeed(
     (m) => this.onLive(m),
@@ -82,6 +91,8 @@ export class FleetApp extends LitElement {
     this.report = null;
     this.recentSales = [];
     this.session = undefined;
+    this.overview = null;
+    this.timeZone = "UTC";
   }
 
   private can(role: FleetRole): boolean {
@@ -106,6 +117,7 @@ export class FleetApp extends LitElement {
     setSession(s, this.lost);
     this.session = s;
     this.feed.start();
+    void call(timeZoneAnswer, "/api/time-zone").then((z) => (this.timeZone = z.timeZone), () => {});
     void this.navigate();
   }
 
@@ -130,7 +142,11 @@ export class FleetApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener("hashchange", this.onHash);
-    this.clockTimer = setInterval(() => (this.now = Date.now()), 5_000);
+    this.clockTimer = setInterval(() => {
+      this.now = Date.now();
+      // Local midnight passed: today is another day.
+      if (this.overview && this.route.view === "overview" && stale(this.overview, this.now)) void this.loadOverview();
+    }, 5_000);
     void this.checkSession();
   }
 
@@ -148,21 +164,35 @@ export class FleetApp extends LitElement {
     try {
       if (this.route.view === "machine") {
         this.detail = null;
-        this.detail = await api.machine(this.route.id);
+        const [detail] = await Promise.all([api.machine(this.route.id), ensureElement("zv-fleet-machine", () => import("./machine-view.js").then((m) => m.FleetMachineView))]);
+        this.detail = detail;
+      } else if (this.route.view === "admin") {
+        await ensureElement("zv-fleet-admin", () => import("./admin.js").then((m) => m.FleetAdmin));
+        this.requestUpdate();
+      } else if (this.route.view === "audit") {
+        await ensureElement("zv-fleet-audit", () => import("./admin.js").then((m) => m.FleetAudit));
+        this.requestUpdate();
+      } else if (this.route.view === "overview") {
+        await this.loadOverview();
       } else if (this.route.view === "sales") {
         await this.loadSales();
       } else if (this.route.view === "catalog") {
-        // Its own module (issue #18), loaded on first use: a chunk of its own once the console build splits them.
-        await import("./catalog-view.js");
+        await ensureElement("zv-fleet-catalog", () => import("./catalog-view.js").then((m) => m.FleetCatalogView));
+        this.requestUpdate();
       } else if (this.route.view === "alerts") {
         this.alerts = await api.alerts(this.showCleared);
       } else if (this.route.view === "notifications") {
-        // Its own module, loaded on the first visit (a chunk of its own where the build splits).
-        await import("./notifications-view.js");
+        await ensureElement("zv-fleet-notifications", () => import("./notifications-view.js").then((m) => m.FleetNotifications));
+        this.requestUpdate();
       }
     } catch (err) {
       this.error = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
     }
+  }
+
+  private async loadOverview(): Promise<void> {
+    this.overview = await call(fleetOverview, "/api/overview");
+    this.timeZone = this.overview.timeZone;
   }
 
   private async loadSales(): Promise<void> {
@@ -188,6 +218,7 @@ export class FleetApp extends LitElement {
         break;
       }
       case "sale":
+        if (this.overview) this.overview = applySale(this.overview, m.sale);
         if (this.detail?.machine.id === m.sale.machineId) this.detail = { ...this.detail, sales: [m.sale, ...this.detail.sales].slice(0, 50) };
         if (this.route.view === "sales") {
           this.recentSales = [m.sale, ...this.recentSales].slice(0, 100);
@@ -241,20 +272,22 @@ export class FleetApp extends LitElement {
       <main>
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
         ${r.view === "overview"
-          ? renderOverview({ machines: this.machines, alerts: this.alerts, now: this.now })
+          ? renderOverview({ machines: this.machines, alerts: this.alerts, now: this.now, overview: this.overview })
           : r.view === "machine"
-            ? html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .role=${s.role}
+            ? !defined("zv-fleet-machine") ? html`<p class="muted">loading…</p>` : html`<zv-fleet-machine .detail=${this.detail} .now=${this.now} .userRole=${s.role} .timeZone=${this.timeZone}
                 @desired=${(e: CustomEvent<DesiredView>) => this.detail && (this.detail = { ...this.detail, desired: e.detail })}></zv-fleet-machine>`
             : r.view === "sales"
               ? renderSales(this.report, this.recentSales)
               : r.view === "admin"
-                ? html`<zv-fleet-admin></zv-fleet-admin>`
+                ? defined("zv-fleet-admin") ? html`<zv-fleet-admin></zv-fleet-admin>` : html`<p class="muted">loading…</p>`
                 : r.view === "audit"
-                  ? html`<zv-fleet-audit></zv-fleet-audit>`
+                  ? defined("zv-fleet-audit") ? html`<zv-fleet-audit></zv-fleet-audit>` : html`<p class="muted">loading…</p>`
                   : r.view === "notifications"
-                    ? html`<zv-fleet-notifications></zv-fleet-notifications>`
+                    ? defined("zv-fleet-notifications") ? html`<zv-fleet-notifications></zv-fleet-notifications>` : html`<p class="muted">loading…</p>`
                   : r.view === "catalog"
-                  ? html`<zv-fleet-catalog .userRole=${s.role} .machines=${this.machines}></zv-fleet-catalog>`
+                    ? defined("zv-fleet-catalog")
+                      ? html`<zv-fleet-catalog .userRole=${s.role} .machines=${this.machines}></zv-fleet-catalog>`
+                      : html`<p class="muted">loading…</p>`
                   : renderAlerts({
                       alerts: this.alerts,
                       showCleared: this.showCleared,

@@ -5,16 +5,20 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import type { CommandRecord, DesiredStateEdit, DesiredView, FleetRole, MachineDetail, Price } from "@zapvend/protocol";
 import { api, ApiCallError, can } from "./api.js";
 import { lineChart } from "./charts.js";
+import { eventLine } from "./event-lines.js";
 import { ago, fiat, parsePriceInput, price, priceInput, sats, time } from "./format.js";
 import { stockBars } from "./overview-view.js";
 import { styles } from "./styles.js";
+import { clockTime, dateTime } from "./zone-format.js";
 
 export class FleetMachineView extends LitElement {
   static override styles = styles;
   static override properties = {
     detail: { attribute: false },
     now: { attribute: false },
-    role: { attribute: false },
+    userRole: { attribute: false },
+    timeZone: { attribute: false },
+    showRaw: { state: true },
     edits: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -22,7 +26,12 @@ export class FleetMachineView extends LitElement {
 
   declare detail: MachineDetail | null;
   declare now: number;
-  declare role: FleetRole | undefined;
+  /** The signed-in user's role (not `role`: that is the element's ARIA role, a native property of every Element). */
+  declare userRole: FleetRole | undefined;
+  /** The operator's IANA zone the times are shown in. */
+  declare timeZone: string;
+  /** The events' raw JSON shown beside their readable lines. */
+  declare showRaw: boolean;
   /** Price and enable edits typed but not saved yet, per slot. */
   declare edits: Record<string, { price?: string; enabled?: boolean }>;
   declare busy: boolean;
@@ -32,7 +41,9 @@ export class FleetMachineView extends LitElement {
     super();
     this.detail = null;
     this.now = Date.now();
-    this.role = undefined;
+    this.userRole = undefined;
+    this.timeZone = "UTC";
+    this.showRaw = false;
     this.edits = {};
     this.busy = false;
     this.error = "";
@@ -61,7 +72,8 @@ export class FleetMachineView extends LitElement {
           ? html`<span class="badge refused" data-desired="refused">v${desired.version} refused: ${desired.reportedError?.message ?? ""}</span>`
           : html`<span class="badge applied" data-desired="applied">v${desired.version} applied</span>`;
     const dirty = Object.keys(this.edits).length > 0;
-    const operator = can(this.role, "operator");
+    const operator = can(this.userRole, "operator");
+    const names = new Map(d.slots.map((x) => [x.slot, x.name]));
     return html`
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
       <section>
@@ -101,7 +113,7 @@ export class FleetMachineView extends LitElement {
       <div class="grid2">
         <section>
           <h2>Commands</h2>
-          ${can(this.role, "technician")
+          ${can(this.userRole, "technician")
             ? html`<p>
                 <select aria-label="slot for commands" id="cmd-slot">${d.slots.map((s) => html`<option value=${s.slot}>${s.slot} ${s.name}</option>`)}</select>
                 <button data-command-button="test-vend" ?disabled=${this.busy} @click=${() => void this.command("test-vend", { slot: this.selectedSlot() })}>Test vend</button>
@@ -118,13 +130,13 @@ export class FleetMachineView extends LitElement {
           </table>
         </section>
         <section>
-          <h2>Temperature</h2>
-          <svg width="100%" viewBox="0 0 420 140" role="img" aria-label="temperature chart" data-chart="temperature">
-            ${lineChart(d.history.filter((s) => s.temperatureC !== null).map((s) => ({ x: s.ts, y: s.temperatureC! })), { width: 420, height: 140, unit: "°" })}
+          <h2>Temperature <span class="muted">${d.history.length} samples, one a minute at most · ${this.timeZone}</span></h2>
+          <svg width="100%" viewBox="0 0 420 150" role="img" aria-label="temperature chart" data-chart="temperature">
+            ${lineChart(d.history.filter((s) => s.temperatureC !== null).map((s) => ({ x: s.ts, y: s.temperatureC! })), { width: 420, height: 150, unit: "°C", timeLabel: (ms) => clockTime(this.timeZone, ms) })}
           </svg>
           <h2>Memory</h2>
-          <svg width="100%" viewBox="0 0 420 100" role="img" aria-label="memory chart">
-            ${lineChart(d.history.map((s) => ({ x: s.ts, y: s.rssMb })), { width: 420, height: 100, unit: "MB" })}
+          <svg width="100%" viewBox="0 0 420 120" role="img" aria-label="memory chart" data-chart="memory">
+            ${lineChart(d.history.map((s) => ({ x: s.ts, y: s.rssMb })), { width: 420, height: 120, unit: " MB", timeLabel: (ms) => clockTime(this.timeZone, ms), digits: 0 })}
           </svg>
         </section>
       </div>
@@ -133,7 +145,7 @@ export class FleetMachineView extends LitElement {
         <table>
           <thead><tr><th>settled</th><th>slot</th><th>product</th><th>amount</th><th>payment</th><th>evidence</th></tr></thead>
           <tbody>${d.sales.map(
-            (s) => html`<tr data-sale=${s.eventId}><td>${time(s.settledAt)}</td><td>${s.slot}</td><td>${s.productName}</td>
+            (s) => html`<tr data-sale=${s.eventId}><td>${dateTime(this.timeZone, s.settledAt)}</td><td>${s.slot}</td><td>${s.productName}</td>
               <td>${sats(s.amountMsat)}${s.fiat ? html` <span class="muted">${fiat(s.fiat)}</span>` : nothing}</td>
               <td class="muted" title=${s.paymentHash}>${s.hold ? "hold, settled" : "paid"} · ${s.paymentHash.slice(0, 12)}…</td>
               <td class="muted">${s.evidence.kind === "pour"
@@ -145,10 +157,13 @@ export class FleetMachineView extends LitElement {
         </table>
       </section>
       <section>
-        <h2>Events</h2>
+        <h2>Events <label class="muted"><input type="checkbox" data-raw-toggle .checked=${this.showRaw} @change=${(ev: Event) => (this.showRaw = (ev.target as HTMLInputElement).checked)} /> raw JSON</label></h2>
         <table>
-          <thead><tr><th>seq</th><th>time</th><th>type</th><th>detail</th></tr></thead>
-          <tbody>${d.events.map((e) => html`<tr><td>${e.seq}</td><td>${time(e.ts)}</td><td>${e.type}</td><td class="muted">${JSON.stringify(e.body).slice(0, 160)}</td></tr>`)}</tbody>
+          <thead><tr><th>seq</th><th>time</th><th>event</th></tr></thead>
+          <tbody>${d.events.map(
+            (e) => html`<tr data-event=${e.seq} data-event-type=${e.type}><td>${e.seq}</td><td>${dateTime(this.timeZone, e.ts)}</td>
+              <td><span data-event-line>${eventLine(e, names)}</span>${this.showRaw ? html`<pre class="raw" data-event-raw>${JSON.stringify(e.body, null, 1)}</pre>` : nothing}</td></tr>`,
+          )}</tbody>
         </table>
       </section>
     `;

@@ -1,9 +1,8 @@
-// The console's entry: registers the elements the page uses.
-import { FleetAdmin, FleetAudit } from "./admin.js";
+// The console's entry: registers the elements of the first load. Pages that are not needed at once (the machine
+// page, users, audit) are defined on their first navigation from their own chunks (lazy.ts).
 import { FleetApp } from "./app.js";
 import { FleetLogin } from "./login.js";
-import { FleetMachineView } from "./machine-view.js";
 
-for (const [name, el] of [["zv-fleet-app", FleetApp], ["zv-fleet-login", FleetLogin], ["zv-fleet-admin", FleetAdmin], ["zv-fleet-audit", FleetAudit], ["zv-fleet-machine", FleetMachineView]] as const) {
+for (const [name, el] of [["zv-fleet-app", FleetApp], ["zv-fleet-login", FleetLogin]] as const) {
   if (!customElements.get(name)) customElements.define(name, el);
 }

@@ -47,4 +47,10 @@ export const styles = css`
   code { background: #0f1115; padding: 2px 4px; border-radius: 4px; user-select: all; }
   .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
   @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
+  .period b { font-size: 20px; }
+  .period ol.top { margin: 6px 0 0; padding-left: 18px; font-size: 12px; }
+  pre.raw { margin: 4px 0 0; white-space: pre-wrap; word-break: break-all; font-size: 11px; color: #8b929e; }
+  svg .tip { display: none; pointer-events: none; }
+  svg .bar:hover .tip, svg .point:hover .tip { display: inline; }
+  svg .bar:hover rect[fill="#f7931a"] { fill: #ffb454; }
 `;

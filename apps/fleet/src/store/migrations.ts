@@ -178,6 +178,67 @@ CREATE TABLE notification_claims (
 );
 `,
   },
+  {
+    version: 10,
+    name: "sales aggregates for the overview",
+    // Issue #18: the overview's totals for today, yesterday and 7 days of a 10,000-machine fleet must not sum a
+    // million ledger rows per request. A trigger keeps fleet-wide sums per UTC hour (epoch / 3,600 s), product and
+    // currency, in the ledger insert's own transaction, so the sums are exactly the ledger (a redelivered sale
+    // inserts no ledger row, so it fires nothing). Existing sales are summed in. `currency` '' holds sales without
+    // fiat. A zone whose midnight is not on a whole UTC hour (India, Nepal) reads its partial first and last hour
+    // from the ledger (store/overview-store.ts). "Each machine's sales today" is kept the same way in
+    // `machine_today` for the local day in `overview_day` (one row, set by the overview when the operator's day
+    // changes, which recomputes `machine_today` from the ledger in the same transaction): a sale of another day is
+    // not counted there.
+    sql: `
+CREATE TABLE sales_hours (
+  hour {BIG} NOT NULL, product TEXT NOT NULL, currency TEXT NOT NULL, n {BIG} NOT NULL, msat {BIG} NOT NULL, fiat_minor {BIG} NOT NULL,
+  PRIMARY KEY (hour, product, currency)
+);
+INSERT INTO sales_hours (hour, product, currency, n, msat, fiat_minor)
+  SELECT at / 3600000, COALESCE(product_name, slot), COALESCE(fiat_currency, ''), COUNT(*), SUM(amount_msat), SUM(COALESCE(fiat_minor, 0))
+  FROM ledger WHERE kind = 'sale' GROUP BY at / 3600000, COALESCE(product_name, slot), COALESCE(fiat_currency, '');
+CREATE INDEX ledger_sale_at_machine ON ledger (kind, at, machine_id, amount_msat);
+CREATE TABLE overview_day (id {BIG} PRIMARY KEY, day_from {BIG} NOT NULL, day_to {BIG} NOT NULL);
+CREATE TABLE machine_today (machine_id TEXT PRIMARY KEY, day_from {BIG} NOT NULL, n {BIG} NOT NULL, msat {BIG} NOT NULL);
+`,
+    extra: {
+      sqlite: [
+        `CREATE TRIGGER ledger_sales_hours AFTER INSERT ON ledger WHEN NEW.kind = 'sale' BEGIN
+           INSERT INTO sales_hours (hour, product, currency, n, msat, fiat_minor)
+           VALUES (NEW.at / 3600000, COALESCE(NEW.product_name, NEW.slot), COALESCE(NEW.fiat_currency, ''), 1, NEW.amount_msat, COALESCE(NEW.fiat_minor, 0))
+           ON CONFLICT (hour, product, currency) DO UPDATE SET n = n + 1, msat = msat + excluded.msat, fiat_minor = fiat_minor + excluded.fiat_minor;
+         END`,
+        `CREATE TRIGGER ledger_machine_today AFTER INSERT ON ledger WHEN NEW.kind = 'sale' BEGIN
+           INSERT INTO machine_today (machine_id, day_from, n, msat)
+             SELECT NEW.machine_id, day_from, 1, NEW.amount_msat FROM overview_day WHERE id = 1 AND NEW.at >= day_from AND NEW.at < day_to
+           ON CONFLICT (machine_id) DO UPDATE SET
+             n = CASE WHEN machine_today.day_from = excluded.day_from THEN machine_today.n + 1 ELSE 1 END,
+             msat = CASE WHEN machine_today.day_from = excluded.day_from THEN machine_today.msat + excluded.msat ELSE excluded.msat END,
+             day_from = excluded.day_from;
+         END`,
+      ],
+      postgres: [
+        `CREATE FUNCTION ledger_sales_hours() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           INSERT INTO sales_hours AS h (hour, product, currency, n, msat, fiat_minor)
+           VALUES (NEW.at / 3600000, COALESCE(NEW.product_name, NEW.slot), COALESCE(NEW.fiat_currency, ''), 1, NEW.amount_msat, COALESCE(NEW.fiat_minor, 0))
+           ON CONFLICT (hour, product, currency) DO UPDATE SET n = h.n + 1, msat = h.msat + excluded.msat, fiat_minor = h.fiat_minor + excluded.fiat_minor;
+           RETURN NULL;
+         END $$`,
+        "CREATE TRIGGER ledger_sales_hours AFTER INSERT ON ledger FOR EACH ROW WHEN (NEW.kind = 'sale') EXECUTE FUNCTION ledger_sales_hours()",
+        `CREATE FUNCTION ledger_machine_today() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           INSERT INTO machine_today AS t (machine_id, day_from, n, msat)
+             SELECT NEW.machine_id, d.day_from, 1, NEW.amount_msat FROM overview_day d WHERE d.id = 1 AND NEW.at >= d.day_from AND NEW.at < d.day_to
+           ON CONFLICT (machine_id) DO UPDATE SET
+             n = CASE WHEN t.day_from = excluded.day_from THEN t.n + 1 ELSE 1 END,
+             msat = CASE WHEN t.day_from = excluded.day_from THEN t.msat + excluded.msat ELSE excluded.msat END,
+             day_from = excluded.day_from;
+           RETURN NULL;
+         END $$`,
+        "CREATE TRIGGER ledger_machine_today AFTER INSERT ON ledger FOR EACH ROW WHEN (NEW.kind = 'sale') EXECUTE FUNCTION ledger_machine_today()",
+      ],
+    },
+  },
 ];
 
 // The highest version, whatever the order branches appended theirs in (versions may have gaps: each is applied once).

@@ -1,0 +1,195 @@
+// The overview's numbers and the machine page in a real Chromium (issue #18): a fleet seeded with known sales in
+// Europe/Paris around the spring-forward Sunday, the server's clock and the page's fixed at Monday 30 March 2026
+// 10:00 there. Checks the exact figures of today / yesterday / last 7 days (fiat per currency, sales without fiat,
+// top products), each machine's sales today and last sale, the charts' axes, values and tooltips, a live sale
+// counted without fetching the overview again, the machine page's events as readable lines with the raw JSON
+// toggle, and its temperature line. Writes screenshots at 800 and 1280 px to bench/results/ for review.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildConsole } from "../console-build.mjs";
+import { testAuth } from "./__fixtures__/auth.js";
+import { birth, event, sale, status, telemetry } from "./__fixtures__/messages.js";
+import { RecordingLink } from "./__fixtures__/recording-link.js";
+import { missingService } from "./__fixtures__/services.js";
+import { engines } from "./__fixtures__/stores.js";
+import { FleetService } from "./fleet-service.js";
+import { FleetHttpServer } from "./http-server.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SKIP = missingService("fleet overview", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../bench/results");
+const TZ = "Europe/Paris";
+/** Monday 30 March 2026, 10:00 in Paris (CEST). */
+const NOW = Date.UTC(2026, 2, 30, 8, 0);
+const PASSWORD = "overview test password";
+
+describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
+  let browser: Browser;
+  let consoleDir: string;
+  let service: FleetService;
+  let http: FleetHttpServer;
+  let cleanup: () => Promise<void>;
+  let context: BrowserContext;
+  let page: Page;
+  let overviewRequests: number;
+
+  async function login(hash = ""): Promise<void> {
+    await page.goto(`${http.url}/${hash}`);
+    await page.getByLabel("user").fill("viewer");
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-user-menu]").waitFor();
+  }
+
+  async function shots(name: string): Promise<void> {
+    mkdirSync(RESULTS, { recursive: true });
+    for (const width of [800, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: path.join(RESULTS, `fleet-${name}-${width}.png`), fullPage: true });
+    }
+  }
+
+  beforeAll(async () => {
+    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-overview-")));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(consoleDir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    const opened = await engines[0]!.open();
+    cleanup = opened.cleanup;
+    service = new FleetService({ store: opened.store, link: new RecordingLink(), liveIntervalMs: 50, alertIntervalMs: 3_600_000 });
+    await service.start();
+    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service), timeZone: TZ, now: () => NOW });
+    await http.start();
+    await service.ingest([
+      birth("m-1", { slots: [{ slot: "A1" }, { slot: "A2" }] }),
+      status("m-1", "online", { boot: 1, seq: 1 }),
+      telemetry("m-1", { ts: NOW - 180_000, temperatureC: 5.5 }),
+      telemetry("m-1", { ts: NOW - 120_000, temperatureC: 6.5 }),
+      telemetry("m-1", { ts: NOW - 60_000, temperatureC: 7 }),
+      sale("m-1", { seq: 1, slot: "A1", settledAt: Date.UTC(2026, 2, 30, 7, 15), amountMsat: "1500000" }), // 09:15 today
+      sale("m-1", { seq: 2, slot: "A2", settledAt: Date.UTC(2026, 2, 29, 22, 5), amountMsat: "2000000", fiat: { currency: "EUR", amountMinor: 200 } }), // 00:05 today
+      sale("m-1", { seq: 3, slot: "A1", settledAt: Date.UTC(2026, 2, 29, 21, 50), amountMsat: "1500000" }), // 23:50 yesterday
+      event("m-1", "refund", { seq: 4, ts: Date.UTC(2026, 2, 30, 7, 30) }),
+      event("m-1", "door", { seq: 5, ts: Date.UTC(2026, 2, 30, 7, 40) }),
+      birth("m-2", { slots: [{ slot: "A1" }] }),
+      sale("m-2", { seq: 1, slot: "A1", settledAt: Date.UTC(2026, 2, 29, 0, 30), amountMsat: "1500000", fiat: null }), // 01:30 yesterday, no fiat
+      sale("m-2", { seq: 2, slot: "A1", settledAt: Date.UTC(2026, 2, 28, 22, 30), amountMsat: "1500000", fiat: { currency: "CHF", amountMinor: 180 } }), // Saturday
+      birth("m-3", { slots: [{ slot: "A1" }, { slot: "A2" }] }),
+      sale("m-3", { seq: 1, slot: "A1", settledAt: Date.UTC(2026, 2, 23, 22, 30), amountMsat: "1000000" }), // 8 days ago
+      sale("m-3", { seq: 2, slot: "A2", settledAt: Date.UTC(2026, 2, 23, 23, 10), amountMsat: "2000000", fiat: { currency: "EUR", amountMinor: 200 } }), // Tuesday 24th
+    ]);
+    await http.auth.addUser("viewer", "viewer", PASSWORD, { actor: "test", address: null });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    // The page's clock is the server's: "today" is the same day on both sides.
+    await page.clock.setFixedTime(NOW);
+    overviewRequests = 0;
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/api/overview") overviewRequests++;
+    });
+  });
+  afterEach(async () => {
+    await context?.close();
+    await http.stop();
+    await service.stop();
+    await cleanup();
+  });
+
+  const card = (key: string) => page.locator(`[data-period="${key}"]`);
+  const text = async (sel: string) => ((await page.locator(sel).textContent()) ?? "").replace(/\s+/g, " ").trim();
+
+  it("shows today, yesterday and the last 7 days with exact counts, sats, fiat and top products", async () => {
+    await login();
+    await card("today").locator("[data-sales-count]").waitFor();
+    expect(await text('[data-period="today"] [data-sales-count]')).toBe("2 sales");
+    expect(await text('[data-period="today"] [data-revenue-sats]')).toBe("3,500 sat");
+    expect(await text('[data-period="today"] [data-revenue-fiat]')).toBe("3.50 EUR");
+    expect(await card("today").locator("[data-product]").evaluateAll((els) => els.map((e) => e.getAttribute("data-product")))).toEqual(["Product A2", "Product A1"]);
+    expect(await text('[data-period="yesterday"] [data-sales-count]')).toBe("2 sales");
+    expect(await text('[data-period="yesterday"] [data-revenue-sats]')).toBe("3,000 sat");
+    expect(await text('[data-period="yesterday"] [data-revenue-fiat]')).toBe("1.50 EUR · 1 sale without a fiat value");
+    expect(await text('[data-period="last7Days"] [data-sales-count]')).toBe("6 sales");
+    expect(await text('[data-period="last7Days"] [data-revenue-sats]')).toBe("10,000 sat");
+    expect(await text('[data-period="last7Days"] [data-revenue-fiat]')).toBe("7.00 EUR + 1.80 CHF · 1 sale without a fiat value");
+    expect(await text('[data-period="last7Days"] [data-product="Product A1"]')).toBe("Product A1 × 4 · 6,000 sat");
+
+    // Each machine's row: today's sales and its last sale on the operator's clock.
+    expect(await text('tr[data-machine="m-1"] [data-today-sales]')).toBe("2 · 3,500 sat");
+    expect(await text('tr[data-machine="m-1"] [data-last-sale]')).toMatch(/^30 Mar, 09:15/);
+    expect(await text('tr[data-machine="m-2"] [data-today-sales]')).toBe("0");
+    expect(await text('tr[data-machine="m-2"] [data-last-sale]')).toMatch(/^29 Mar, 01:30/);
+    await shots("overview");
+  });
+
+  it("draws the charts with axes, values and tooltips", async () => {
+    await login();
+    const perDay = page.locator('[data-chart="per-day"]');
+    await perDay.locator("g.bar").first().waitFor();
+    expect(await perDay.locator("g.bar").count()).toBe(14);
+    expect(await perDay.locator("[data-tick]").count()).toBeGreaterThanOrEqual(3);
+    expect(await perDay.locator("[data-tick]").first().textContent()).toBe("0");
+    expect(await perDay.locator("[data-xtick]").count()).toBeGreaterThanOrEqual(7);
+    const monday = perDay.locator('g.bar[data-bar="03-30"]');
+    expect(await monday.getAttribute("data-value")).toBe("3500");
+    expect(await monday.locator("title").textContent()).toBe("2026-03-30: 2 sales, 3,500 sat");
+    // The tooltip box appears on hover.
+    expect(await monday.locator(".tip").isVisible()).toBe(false);
+    await monday.hover();
+    await expect.poll(() => monday.locator(".tip").isVisible()).toBe(true);
+    expect(await monday.locator(".tip text").textContent()).toBe("2026-03-30: 2 sales, 3,500 sat");
+
+    const perHour = page.locator('[data-chart="per-hour"]');
+    expect(await perHour.locator("g.bar").count()).toBe(24);
+    expect(await perHour.locator('g.bar[data-value="2000"] title').textContent()).toBe("00:00–01:00: 1 sale, 2,000 sat");
+    expect(await page.locator('[data-chart="per-machine"] g.bar').evaluateAll((els) => els.map((e) => e.getAttribute("data-bar")))).toEqual(["m-1"]);
+  });
+
+  it("counts a live sale at once without fetching the overview again", async () => {
+    await login();
+    await card("today").locator("[data-sales-count]").waitFor();
+    expect(overviewRequests).toBe(1);
+    await service.ingest([sale("m-2", { seq: 3, slot: "A1", settledAt: NOW - 300_000, amountMsat: "1500000", fiat: { currency: "CHF", amountMinor: 180 } })]);
+    await expect.poll(() => text('[data-period="today"] [data-sales-count]')).toBe("3 sales");
+    expect(await text('[data-period="today"] [data-revenue-sats]')).toBe("5,000 sat");
+    expect(await text('[data-period="today"] [data-revenue-fiat]')).toBe("3.50 EUR + 1.80 CHF");
+    expect(await text('[data-period="last7Days"] [data-sales-count]')).toBe("7 sales");
+    expect(await text('tr[data-machine="m-2"] [data-today-sales]')).toBe("1 · 1,500 sat");
+    expect(await text('tr[data-machine="m-2"] [data-last-sale]')).toMatch(/^30 Mar, 09:55/);
+    expect(await page.locator('[data-chart="per-hour"] g.bar[data-bar="09"]').getAttribute("data-value")).toBe("3000");
+    expect(overviewRequests).toBe(1);
+  });
+
+  it("shows a machine's events as readable lines, the raw JSON behind a toggle, and its temperature line", async () => {
+    await login("#/machines/m-1");
+    const sold = page.locator('tr[data-event-type="sale"][data-event="1"] [data-event-line]');
+    await sold.waitFor();
+    expect(await sold.textContent()).toBe("A1 Product A1 sold, 1,500 sat (1.50 EUR), drop seen");
+    expect(await page.locator('tr[data-event-type="refund"] [data-event-line]').textContent()).toBe("A1 Product A1 refunded 1,500 sat: SPIRAL_JAM (jammed)");
+    expect(await page.locator('tr[data-event-type="door"] [data-event-line]').textContent()).toBe("Door opened");
+    expect(await text('tr[data-event="1"] td:nth-child(2)')).toBe("30 Mar, 09:15");
+    expect(await page.locator("[data-event-raw]").count()).toBe(0);
+    await page.locator("[data-raw-toggle]").check();
+    await page.locator('tr[data-event="1"] [data-event-raw]').waitFor();
+    expect(JSON.parse((await page.locator('tr[data-event="1"] [data-event-raw]').textContent()) ?? "")).toMatchObject({ type: "sale", slot: "A1", amountMsat: "1500000" });
+
+    const temp = page.locator('[data-chart="temperature"]');
+    expect((await temp.locator("[data-line]").getAttribute("points"))?.split(" ")).toHaveLength(3);
+    expect(await temp.locator("[data-tick]").count()).toBeGreaterThanOrEqual(3);
+    expect(await temp.locator("g.point title").allTextContents()).toEqual(["09:57: 5.5°C", "09:58: 6.5°C", "09:59: 7.0°C"]);
+    await page.locator("[data-raw-toggle]").uncheck();
+    await shots("machine");
+  });
+});

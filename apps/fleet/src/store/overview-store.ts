@@ -1,0 +1,181 @@
+// The overview's queries (issue #18): period totals and top products from the hourly sums kept by migration 10's
+// trigger (`sales_hours`), each machine's sales today from the ledger's covering index, the last sale from the
+// machine row. Every period is `[from, to)` of local midnights (periods.ts). Whole UTC hours inside a span are read
+// from the sums; a zone whose midnight is not on a whole UTC hour (UTC+5:30, +5:45) has a partial first and last
+// hour, read from the ledger (at most two hours of sales).
+import type { FleetOverview, PeriodTotals, SeriesPoint } from "@zapvend/protocol";
+import { big, num, str, type SqlDb } from "./db.js";
+import type { Span } from "../periods.js";
+
+const HOUR_MS = 3_600_000;
+/** Products listed per period (the console shows the top ones; a live sale re-ranks them in the browser). */
+const MAX_PRODUCTS = 100;
+
+interface Bucket {
+  product: string;
+  currency: string;
+  n: number;
+  msat: bigint;
+  fiatMinor: number;
+}
+
+/** `[from, to)` as the whole UTC hours inside it (`[h0, h1)` hour numbers, none when h0 >= h1) and the partial rest. */
+export function splitHours(span: Span): { h0: number; h1: number; edges: Span[] } {
+  const h0 = Math.ceil(span.from / HOUR_MS);
+  const h1 = Math.floor(span.to / HOUR_MS);
+  if (h0 >= h1) return { h0, h1: h0, edges: span.to > span.from ? [span] : [] };
+  const edges: Span[] = [];
+  if (span.from < h0 * HOUR_MS) edges.push({ from: span.from, to: h0 * HOUR_MS });
+  if (h1 * HOUR_MS < span.to) edges.push({ from: h1 * HOUR_MS, to: span.to });
+  return { h0, h1, edges };
+}
+
+export class OverviewStore {
+  /** SQLite's planner prefers (machine_id, kind, at) for the GROUP BY and reads the table; the covering index is faster. */
+  private readonly todayIndex: string;
+
+  constructor(readonly db: SqlDb) {
+    this.todayIndex = db.dialect === "sqlite" ? "INDEXED BY ledger_sale_at_machine" : "";
+  }
+
+  /** Sums per (product, currency) over `[from, to)`. */
+  private async buckets(span: Span): Promise<Bucket[]> {
+    const { h0, h1, edges } = splitHours(span);
+    const parts = await Promise.all([
+      h1 > h0
+        ? this.db.all("SELECT product, currency, SUM(n) AS n, SUM(msat) AS msat, SUM(fiat_minor) AS fiat FROM sales_hours WHERE hour >= ? AND hour < ? GROUP BY product, currency", [h0, h1])
+        : Promise.resolve([]),
+      ...edges.map((e) =>
+        this.db.all(
+          `SELECT COALESCE(product_name, slot) AS product, COALESCE(fiat_currency, '') AS currency, COUNT(*) AS n, SUM(amount_msat) AS msat, SUM(COALESCE(fiat_minor, 0)) AS fiat
+           FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ? GROUP BY COALESCE(product_name, slot), COALESCE(fiat_currency, '')`,
+          [e.from, e.to],
+        ),
+      ),
+    ]);
+    const merged = new Map<string, Bucket>();
+    for (const r of parts.flat()) {
+      const product = str(r.product);
+      const currency = str(r.currency);
+      const k = `${product}\u0000${currency}`;
+      const b = merged.get(k) ?? { product, currency, n: 0, msat: 0n, fiatMinor: 0 };
+      b.n += num(r.n);
+      b.msat += big(r.msat);
+      b.fiatMinor += num(r.fiat);
+      merged.set(k, b);
+    }
+    return [...merged.values()];
+  }
+
+  /** Count, sats, fiat per currency (sales without fiat counted apart) and products (most sats first). */
+  async periodTotals(span: Span): Promise<PeriodTotals> {
+    const rows = await this.buckets(span);
+    let count = 0;
+    let msat = 0n;
+    let noFiat = 0;
+    const fiat = new Map<string, { amountMinor: number; count: number }>();
+    const products = new Map<string, { count: number; msat: bigint }>();
+    for (const b of rows) {
+      count += b.n;
+      msat += b.msat;
+      if (b.currency === "") noFiat += b.n;
+      else {
+        const f = fiat.get(b.currency) ?? { amountMinor: 0, count: 0 };
+        f.amountMinor += b.fiatMinor;
+        f.count += b.n;
+        fiat.set(b.currency, f);
+      }
+      const p = products.get(b.product) ?? { count: 0, msat: 0n };
+      p.count += b.n;
+      p.msat += b.msat;
+      products.set(b.product, p);
+    }
+    return {
+      from: span.from,
+      to: span.to,
+      count,
+      amountMsat: msat.toString(),
+      fiat: [...fiat].map(([currency, f]) => ({ currency, ...f })).sort((a, b) => b.count - a.count || a.currency.localeCompare(b.currency)),
+      noFiatCount: noFiat,
+      products: [...products]
+        .sort((a, b) => (b[1].msat > a[1].msat ? 1 : b[1].msat < a[1].msat ? -1 : b[1].count - a[1].count || a[0].localeCompare(b[0])))
+        .slice(0, MAX_PRODUCTS)
+        .map(([product, p]) => ({ product, count: p.count, amountMsat: p.msat.toString() })),
+    };
+  }
+
+  /**
+   * Makes `machine_today` count `today`: when `overview_day` names another day (local midnight passed, or the zone
+   * changed), sets it and recomputes every machine's today from the ledger, in one transaction (the ingest's
+   * transactions are serialised with it, so no sale falls between the two). With several fleet servers on one
+   * PostgreSQL, a sale committed by another server in the very moment of the change may be missed there until the
+   * next change; the periods and charts are not affected.
+   */
+  private async ensureDay(today: Span): Promise<void> {
+    const [row] = await this.db.all("SELECT day_from, day_to FROM overview_day WHERE id = 1");
+    if (row && num(row.day_from) === today.from && num(row.day_to) === today.to) return;
+    await this.db.transaction(async (tx) => {
+      await tx.run("INSERT INTO overview_day (id, day_from, day_to) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET day_from = excluded.day_from, day_to = excluded.day_to", [today.from, today.to]);
+      await tx.run("DELETE FROM machine_today");
+      await tx.run(
+        `INSERT INTO machine_today (machine_id, day_from, n, msat) SELECT machine_id, ?, COUNT(*), SUM(amount_msat) FROM ledger ${this.todayIndex}
+         WHERE kind = 'sale' AND at >= ? AND at < ? GROUP BY machine_id`,
+        [today.from, today.from, today.to],
+      );
+    });
+  }
+
+  /** Every machine that ever sold: its count and sats in `today`, and its latest sale. */
+  async machinesToday(today: Span): Promise<FleetOverview["machines"]> {
+    await this.ensureDay(today);
+    const rows = await this.db.all(
+      `SELECT m.id, m.last_sale_at, t.n, t.msat FROM machines m LEFT JOIN machine_today t ON t.machine_id = m.id AND t.day_from = ?
+       WHERE m.last_sale_at IS NOT NULL`,
+      [today.from],
+    );
+    // Sorted here: ORDER BY id walks the primary key's index and fetches each row from it, a plain scan does not.
+    return rows
+      .map((r) => ({ id: str(r.id), count: r.n === null ? 0 : num(r.n), amountMsat: r.msat === null ? "0" : big(r.msat).toString(), lastSaleAt: num(r.last_sale_at) }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Count and sats per bucket of `spans` (contiguous, oldest first). Whole UTC hours inside a bucket come from the
+   * hourly sums (one query); an hour cut by a bucket's bound (a zone at UTC+5:30) from the ledger.
+   */
+  async series(spans: ReadonlyArray<Span & { label: string }>): Promise<SeriesPoint[]> {
+    if (spans.length === 0) return [];
+    const points = spans.map((s) => ({ from: s.from, to: s.to, label: s.label, count: 0, msat: 0n }));
+    const { h0, h1 } = splitHours({ from: points[0]!.from, to: points.at(-1)!.to });
+    const add = (at: number, n: number, msat: bigint) => {
+      // Buckets are few (14 days, 24 hours): a scan is cheaper than a search here.
+      const p = points.find((b) => at >= b.from && at < b.to);
+      if (p) {
+        p.count += n;
+        p.msat += msat;
+      }
+    };
+    const cut = new Set<number>();
+    for (const p of points) {
+      if (p.from % HOUR_MS !== 0) cut.add(Math.floor(p.from / HOUR_MS));
+      if (p.to % HOUR_MS !== 0) cut.add(Math.floor(p.to / HOUR_MS));
+    }
+    if (h1 > h0) {
+      const rows = await this.db.all("SELECT hour, SUM(n) AS n, SUM(msat) AS msat FROM sales_hours WHERE hour >= ? AND hour < ? GROUP BY hour", [h0, h1]);
+      for (const r of rows) {
+        const hour = num(r.hour);
+        if (!cut.has(hour)) add(hour * HOUR_MS, num(r.n), big(r.msat));
+      }
+    }
+    // The first and last partial hours of the whole range, and every hour a bucket's bound cuts.
+    const fromLedger = [...splitHours({ from: points[0]!.from, to: points.at(-1)!.to }).edges];
+    for (const hour of cut) {
+      if (hour >= h0 && hour < h1) fromLedger.push({ from: hour * HOUR_MS, to: (hour + 1) * HOUR_MS });
+    }
+    for (const e of fromLedger) {
+      const rows = await this.db.all("SELECT at, amount_msat FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?", [e.from, e.to]);
+      for (const r of rows) add(num(r.at), 1, big(r.amount_msat));
+    }
+    return points.map((p) => ({ from: p.from, to: p.to, label: p.label, count: p.count, amountMsat: p.msat.toString() }));
+  }
+}
