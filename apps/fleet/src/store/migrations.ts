@@ -138,9 +138,25 @@ CREATE INDEX notification_deliveries_at ON notification_deliveries (at);
 CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_key, channel, ok);
 `,
   },
+  {
+    version: 9,
+    name: "login failures per account",
+    // Issue #15: the per-account lockout counts in the shared store, so several fleet servers behind a load balancer
+    // give an attacker one budget per account, not one per server (the per-address limit stays in each server's
+    // memory). `account` is the lower-cased name tried (known or not: the lockout must not tell which exist);
+    // `failures` counts in the window that began at `window_start`; `locked_until` is 0 when not locked.
+    sql: `
+CREATE TABLE login_failures (
+  account TEXT PRIMARY KEY, failures {BIG} NOT NULL, window_start {BIG} NOT NULL, locked_until {BIG} NOT NULL
+);
+`,
+  },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+// The highest version, whatever the order branches appended theirs in (versions may have gaps: each is applied once).
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+/** Every version this build knows. */
+export const SCHEMA_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
 
 /** Brings the database to the latest schema. Safe to run at every start and from several servers at once. */
 export async function migrate(db: SqlDb, nowMs: number): Promise<number[]> {
