@@ -33,6 +33,8 @@ export interface Principal {
   /** Cookie sessions only. */
   csrfToken: string | null;
   sessionIdHash: string | null;
+  /** API tokens only. */
+  tokenId?: string | null;
   expiresAt: number | null;
   totp: boolean;
 }
@@ -158,7 +160,26 @@ export class AuthService {
     if (!t || t.revokedAt !== null) return null;
     const now = this.now();
     if (t.lastUsedAt === null || now - t.lastUsedAt >= TOUCH_EVERY_MS) await this.store.touchToken(t.id, now);
-    return { kind: "token", name: t.name, role: t.role, csrfToken: null, sessionIdHash: null, expiresAt: null, totp: false };
+    return { kind: "token", name: t.name, role: t.role, csrfToken: null, sessionIdHash: null, tokenId: t.id, expiresAt: null, totp: false };
+  }
+
+  /**
+   * Whether what authenticated a long-lived connection (the console's WebSocket, checked once at its upgrade) still
+   * holds: the session exists (not logged out, revoked, or removed with its user, possibly by another fleet server
+   * on the same database) and is within its idle and absolute expiry; the token is not revoked. Touches nothing: an
+   * open WebSocket alone does not keep a session alive.
+   */
+  async stillValid(p: { sessionIdHash: string | null; tokenId?: string | null | undefined }): Promise<boolean> {
+    const now = this.now();
+    if (p.sessionIdHash) {
+      const s = await this.store.getSession(p.sessionIdHash);
+      return s !== null && s.expiresAt > now && s.lastSeen + this.opts.security.sessionIdleMs > now && (await this.store.getUser(s.user)) !== null;
+    }
+    if (p.tokenId) {
+      const t = await this.store.getToken(p.tokenId);
+      return t !== null && t.revokedAt === null;
+    }
+    return false;
   }
 
   async logout(p: Principal, address: string | null): Promise<void> {

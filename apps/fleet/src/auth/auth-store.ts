@@ -173,6 +173,11 @@ export class AuthStore {
     return rows[0] ? tokenOf(rows[0]) : null;
   }
 
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const rows = await this.db.all("SELECT * FROM api_tokens WHERE id = ?", [id]);
+    return rows[0] ? tokenOf(rows[0]) : null;
+  }
+
   async listTokens(): Promise<TokenView[]> {
     return (await this.db.all("SELECT * FROM api_tokens ORDER BY created_at, id")).map((r) => {
       const { secretHash: _s, ...view } = tokenOf(r);
