@@ -76,6 +76,12 @@ export interface FleetHttpOptions {
   catalog?: CatalogService;
   /** The operator's IANA time zone of the overview's days and hours (periods.ts `operatorTimeZone`). Default UTC. */
   timeZone?: string;
+  /**
+   * How often the open WebSockets' sessions and tokens are checked again, in ms (default 30 000): a session that
+   * expires (idle or absolute), or is ended by another fleet server on the same database, closes its console's socket
+   * with 4401 within this time, so the console goes back to its login page instead of showing a frozen fleet.
+   */
+  liveCheckMs?: number;
 }
 
 /** Commands a technician may send; every other one needs an operator. */
@@ -85,6 +91,7 @@ interface LiveSocket {
   kind: "session" | "token";
   name: string;
   sessionIdHash: string | null;
+  tokenId: string | null;
 }
 
 export class FleetHttpServer {
@@ -98,6 +105,8 @@ export class FleetHttpServer {
   private readonly now: () => number;
   private readonly security: FleetSecurity;
   private guard: GuardSettings | undefined;
+  private liveTimer: ReturnType<typeof setInterval> | undefined;
+  private checkingLive: Promise<void> | null = null;
 
   constructor(private readonly options: FleetHttpOptions) {
     this.log = options.log ?? silentLogger;
@@ -161,9 +170,13 @@ export class FleetHttpServer {
       });
     });
     this.guard = guardSettings(this.security, { host, port: (server.address() as AddressInfo).port, tls: tls !== undefined });
+    this.liveTimer = setInterval(() => void this.checkLiveSockets(), this.options.liveCheckMs ?? 30_000);
+    this.liveTimer.unref();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.liveTimer);
+    await this.checkingLive;
     for (const u of this.unsubscribe.splice(0)) u();
     for (const ws of this.clients.keys()) ws.terminate();
     this.clients.clear();
@@ -210,8 +223,32 @@ export class FleetHttpServer {
     }
   }
 
+  /** Closes (4401) the sockets whose session or token no longer holds (see `liveCheckMs`). One run at a time. */
+  checkLiveSockets(): Promise<void> {
+    if (this.checkingLive) return this.checkingLive;
+    const run = async () => {
+      for (const [ws, who] of [...this.clients]) {
+        let valid: boolean;
+        try {
+          valid = await this.auth.stillValid(who);
+        } catch (err) {
+          // The store is unavailable: keep the socket (it only pushes what the store already gave it) and retry.
+          this.log("fleet:ws", `session check failed: ${(err as Error).message}`);
+          return;
+        }
+        if (!valid && this.clients.delete(ws)) ws.close(4401, "session ended");
+      }
+    };
+    // Cleared after it is set (a run without sockets finishes before the assignment).
+    const p = run().finally(() => {
+      if (this.checkingLive === p) this.checkingLive = null;
+    });
+    this.checkingLive = p;
+    return p;
+  }
+
   private async onConnection(ws: WebSocket, p: Principal): Promise<void> {
-    this.clients.set(ws, { kind: p.kind, name: p.name, sessionIdHash: p.sessionIdHash });
+    this.clients.set(ws, { kind: p.kind, name: p.name, sessionIdHash: p.sessionIdHash, tokenId: p.tokenId ?? null });
     ws.on("close", () => this.clients.delete(ws));
     ws.on("error", () => this.clients.delete(ws));
     // The console only listens; anything it sends is ignored.

@@ -69,18 +69,23 @@ function fail(code: ProtocolErrorCode, message: string, path: readonly PropertyK
  * 100 000-deep array cannot overflow the stack.
  */
 export function scanUntrusted(input: unknown, maxDepth = DEFAULT_MAX_DEPTH): ParseResult<unknown> {
-  const stack: Array<{ v: unknown; path: PropertyKey[] }> = [{ v: input, path: [] }];
+  if (input === null || typeof input !== "object") return { ok: true, value: input };
+  // Only objects and arrays are pushed (with their path): the leaves, most of a payload, cost no allocation.
+  const stack: Array<{ v: object; path: PropertyKey[] }> = [{ v: input, path: [] }];
   while (stack.length > 0) {
     const { v, path } = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
     if (path.length >= maxDepth) return fail("too_deep", `nested deeper than ${maxDepth} levels`, path);
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], path: [...path, i] });
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (item !== null && typeof item === "object") stack.push({ v: item, path: [...path, i] });
+      }
       continue;
     }
     for (const key of Object.keys(v)) {
       if (FORBIDDEN_KEYS.has(key)) return fail("forbidden_key", `the key "${key}" is not allowed`, [...path, key]);
-      stack.push({ v: (v as Record<string, unknown>)[key], path: [...path, key] });
+      const item: unknown = (v as Record<string, unknown>)[key];
+      if (item !== null && typeof item === "object") stack.push({ v: item, path: [...path, key] });
     }
   }
   return { ok: true, value: input };
@@ -157,9 +162,14 @@ export function parseJson<S extends z.ZodType>(
   return parseValue(schema, value, limits);
 }
 
-/** UTF-8 length of a string, stopping early once it exceeds `stopAbove` (a 10 MB string costs nothing extra). */
+/**
+ * Whether a string's UTF-8 length is above `stopAbove` decides this: it returns a number above `stopAbove` exactly
+ * when the UTF-8 length is (the exact length when it counts). Neither a 10 MB string nor a short one costs a scan.
+ */
 function utf8Length(s: string, stopAbove: number): number {
   if (s.length > stopAbove) return s.length; // each UTF-16 unit is at least one UTF-8 byte
+  // ... and at most 3 (a surrogate pair, 2 units, is 4): a string this short cannot be above the limit.
+  if (s.length * 3 <= stopAbove) return s.length;
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

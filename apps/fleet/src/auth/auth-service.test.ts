@@ -105,6 +105,35 @@ for (const engine of engines) {
       expect((await auth.login({ username: "bob", password: PW }, "192.0.2.8")).info.user).toBe("bob");
     }, 60_000);
 
+    it("counts an account's failures in the store: two fleet servers on one database give one budget, not two", async () => {
+      const other = new AuthService({ store: new AuthStore(store.db), security, now: () => now, passwordCost: TEST_PASSWORD_COST });
+      // 3 failures on this server and 2 on the other (each from fresh addresses): the 5th locks the account on both.
+      for (let i = 0; i < 3; i++) expect((await codeOf(auth.login({ username: "alice", password: `wrong-${i}` }, `10.3.0.${i}`))).code).toBe("bad_credentials");
+      for (let i = 3; i < 5; i++) expect((await codeOf(other.login({ username: "Alice", password: `wrong-${i}` }, `10.3.0.${i}`))).code).toBe("bad_credentials");
+      for (const server of [auth, other]) {
+        const e = await codeOf(server.login({ username: "alice", password: PW }, "10.3.1.1"));
+        expect(e).toMatchObject({ code: "login_locked", status: 429 });
+        expect(e.message).toMatch(/try again in 900 s/);
+      }
+      expect((await auth.listAudit({ action: "login.failed" })).filter((a) => a.detail.locked === true)).toHaveLength(1);
+      now += 15 * 60_000;
+      expect((await other.login({ username: "alice", password: PW }, "10.3.1.1")).info.user).toBe("alice");
+
+      // A success forgets the count; failures spread over more than the window never lock.
+      for (let i = 0; i < 12; i++) {
+        await codeOf(auth.login({ username: "alice", password: `slow-${i}` }, `10.4.0.${i}`));
+        now += 4 * 60_000; // 4 failures per 15 min at most
+      }
+      expect((await auth.login({ username: "alice", password: PW }, "10.4.1.1")).info.user).toBe("alice");
+
+      // Counts that can no longer lock are pruned with the sessions (guessed names do not pile up); a live one stays.
+      await codeOf(auth.login({ username: "ghost-1", password: "x" }, "10.5.0.1"));
+      now += 15 * 60_000 + 1;
+      await codeOf(other.login({ username: "ghost-2", password: "x" }, "10.5.0.2"));
+      await auth.pruneSessions();
+      expect((await store.db.all("SELECT account FROM login_failures ORDER BY account")).map((r) => r.account)).toEqual(["ghost-2"]);
+    }, 60_000);
+
     it("ends a session after the idle time, after the absolute lifetime, on logout and when an admin revokes them", async () => {
       const a = await auth.login({ username: "alice", password: PW }, "10.0.0.1");
       now += 29 * 60_000;

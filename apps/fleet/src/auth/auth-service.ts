@@ -33,6 +33,8 @@ export interface Principal {
   /** Cookie sessions only. */
   csrfToken: string | null;
   sessionIdHash: string | null;
+  /** API tokens only. */
+  tokenId?: string | null;
   expiresAt: number | null;
   totp: boolean;
 }
@@ -59,7 +61,9 @@ export interface AuthServiceOptions {
 
 export class AuthService {
   readonly store: AuthStore;
-  private readonly perAccount: FailureCounter;
+  /** Per account: counted in the store, shared by every fleet server on it (migration 9). */
+  private readonly accountLimit: { max: number; windowMs: number; lockMs: number };
+  /** Per client address: in this server's memory (an address reaches the servers of a load balancer in turn). */
   private readonly perAddress: FailureCounter;
   /** Last TOTP time step used per user: a code is good once (RFC 6238 section 5.2). */
   private readonly totpUsed = new Map<string, number>();
@@ -69,7 +73,7 @@ export class AuthService {
     this.store = opts.store;
     this.cost = opts.passwordCost ?? PASSWORD_COST;
     const s = opts.security;
-    this.perAccount = new FailureCounter({ max: s.maxFailuresPerAccount, windowMs: s.lockoutMs, lockMs: s.lockoutMs });
+    this.accountLimit = { max: s.maxFailuresPerAccount, windowMs: s.lockoutMs, lockMs: s.lockoutMs };
     this.perAddress = new FailureCounter({ max: s.maxFailuresPerAddress, windowMs: s.lockoutMs, lockMs: s.lockoutMs });
   }
 
@@ -94,7 +98,8 @@ export class AuthService {
   async login(req: { username: string; password: string; totp?: string | undefined }, address: string): Promise<{ sessionId: string; info: SessionInfo }> {
     const now = this.now();
     const accountKey = req.username.toLowerCase();
-    const locked = Math.max(this.perAccount.lockedFor(accountKey, now), this.perAddress.lockedFor(address, now));
+    const accountLocked = await this.store.accountLockedUntil(accountKey, now);
+    const locked = Math.max(accountLocked > 0 ? accountLocked - now : 0, this.perAddress.lockedFor(address, now));
     if (locked > 0) {
       await this.audit({ actor: "anonymous", address, action: "login.failed", target: req.username, ok: false, detail: { reason: AuthErrorCode.LOGIN_LOCKED } });
       throw new FleetError(AuthErrorCode.LOGIN_LOCKED, `too many failed logins; try again in ${Math.ceil(locked / 1000)} s`, 429, { retryAfterS: Math.ceil(locked / 1000) });
@@ -102,7 +107,7 @@ export class AuthService {
     const user = await this.store.getUser(req.username);
     const good = await verifyPassword(req.password, user?.passwordHash ?? (await dummyHash(this.cost)));
     const failed = async (reason: string, code: AuthErrorCode, message: string): Promise<never> => {
-      const lockedNow = [this.perAccount.fail(accountKey, now), this.perAddress.fail(address, now)].some(Boolean);
+      const lockedNow = [await this.store.countAccountFailure(accountKey, now, this.accountLimit), this.perAddress.fail(address, now)].some(Boolean);
       await this.audit({ actor: "anonymous", address, action: "login.failed", target: req.username, ok: false, detail: { reason, ...(lockedNow ? { locked: true } : {}) } });
       throw new FleetError(code, message, 401);
     };
@@ -112,7 +117,7 @@ export class AuthService {
       if (!req.totp) throw new FleetError(AuthErrorCode.TOTP_REQUIRED, "this account needs its 6-digit authenticator code", 401);
       if (!this.checkTotp(user.name, user.totpSecret, req.totp, now)) return failed(AuthErrorCode.BAD_TOTP, AuthErrorCode.BAD_TOTP, "wrong or already used authenticator code");
     }
-    this.perAccount.reset(accountKey);
+    await this.store.clearAccountFailures(accountKey);
     if (needsRehash(user.passwordHash, this.cost)) await this.store.updateUser(user.name, { passwordHash: await hashPassword(req.password, this.cost) });
     const sessionId = randomBytes(32).toString("base64url");
     const csrfToken = randomBytes(32).toString("base64url");
@@ -155,7 +160,26 @@ export class AuthService {
     if (!t || t.revokedAt !== null) return null;
     const now = this.now();
     if (t.lastUsedAt === null || now - t.lastUsedAt >= TOUCH_EVERY_MS) await this.store.touchToken(t.id, now);
-    return { kind: "token", name: t.name, role: t.role, csrfToken: null, sessionIdHash: null, expiresAt: null, totp: false };
+    return { kind: "token", name: t.name, role: t.role, csrfToken: null, sessionIdHash: null, tokenId: t.id, expiresAt: null, totp: false };
+  }
+
+  /**
+   * Whether what authenticated a long-lived connection (the console's WebSocket, checked once at its upgrade) still
+   * holds: the session exists (not logged out, revoked, or removed with its user, possibly by another fleet server
+   * on the same database) and is within its idle and absolute expiry; the token is not revoked. Touches nothing: an
+   * open WebSocket alone does not keep a session alive.
+   */
+  async stillValid(p: { sessionIdHash: string | null; tokenId?: string | null | undefined }): Promise<boolean> {
+    const now = this.now();
+    if (p.sessionIdHash) {
+      const s = await this.store.getSession(p.sessionIdHash);
+      return s !== null && s.expiresAt > now && s.lastSeen + this.opts.security.sessionIdleMs > now && (await this.store.getUser(s.user)) !== null;
+    }
+    if (p.tokenId) {
+      const t = await this.store.getToken(p.tokenId);
+      return t !== null && t.revokedAt === null;
+    }
+    return false;
   }
 
   async logout(p: Principal, address: string | null): Promise<void> {
@@ -167,7 +191,9 @@ export class AuthService {
     return { user: p.name, role: p.role, csrfToken: p.csrfToken, via: p.kind, totp: p.totp, expiresAt: p.expiresAt };
   }
 
+  /** Deletes ended sessions' rows, and the login-failure counts that can no longer lock anything. */
   async pruneSessions(): Promise<number> {
+    await this.store.pruneLoginFailures(this.now(), this.accountLimit.windowMs);
     return this.store.pruneSessions(this.now(), this.opts.security.sessionIdleMs);
   }
 

@@ -173,6 +173,11 @@ export class AuthStore {
     return rows[0] ? tokenOf(rows[0]) : null;
   }
 
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const rows = await this.db.all("SELECT * FROM api_tokens WHERE id = ?", [id]);
+    return rows[0] ? tokenOf(rows[0]) : null;
+  }
+
   async listTokens(): Promise<TokenView[]> {
     return (await this.db.all("SELECT * FROM api_tokens ORDER BY created_at, id")).map((r) => {
       const { secretHash: _s, ...view } = tokenOf(r);
@@ -228,6 +233,49 @@ export class AuthStore {
   /** Deletes sessions past their absolute expiry or idle for longer than `idleMs`. */
   async pruneSessions(nowMs: number, idleMs: number): Promise<number> {
     return (await this.db.run("DELETE FROM sessions WHERE expires_at <= ? OR last_seen <= ?", [nowMs, nowMs - idleMs])).changes;
+  }
+
+  // ---------------------------------------------------------------- login failures (per account, shared by every fleet server)
+
+  /** Until when the account is locked (epoch ms), 0 when it is not. */
+  async accountLockedUntil(account: string, nowMs: number): Promise<number> {
+    const rows = await this.db.all("SELECT locked_until FROM login_failures WHERE account = ?", [account]);
+    const until = rows[0] ? num(rows[0].locked_until) : 0;
+    return until > nowMs ? until : 0;
+  }
+
+  /**
+   * Counts a failed login of `account` in one atomic upsert (two fleet servers counting at once both count): the
+   * `limit.max`-th failure inside a window of `limit.windowMs` (begun by the window's first failure) locks the account
+   * for `limit.lockMs` and starts the count afresh. True when this failure locked it.
+   */
+  async countAccountFailure(account: string, nowMs: number, limit: { max: number; windowMs: number; lockMs: number }): Promise<boolean> {
+    const lockAt = nowMs + limit.lockMs;
+    const cut = nowMs - limit.windowMs;
+    // `n`: this failure's number in its window (the window restarts when the last one began before `cut`).
+    const n = "(CASE WHEN login_failures.window_start <= ? THEN 1 ELSE login_failures.failures + 1 END)";
+    const first = limit.max <= 1;
+    // In a transaction: the SQLite adapter's plain `all` is not serialised with the ingest's open transaction.
+    const rows = await this.db.transaction((tx) => tx.all(
+      `INSERT INTO login_failures (account, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
+       ON CONFLICT (account) DO UPDATE SET
+         locked_until = CASE WHEN ${n} >= ? THEN ? ELSE login_failures.locked_until END,
+         failures = CASE WHEN ${n} >= ? THEN 0 ELSE ${n} END,
+         window_start = CASE WHEN login_failures.window_start <= ? THEN ? ELSE login_failures.window_start END
+       RETURNING locked_until`,
+      [account, first ? 0 : 1, nowMs, first ? lockAt : 0, cut, limit.max, lockAt, cut, limit.max, cut, cut, nowMs],
+    ));
+    return rows[0] !== undefined && num(rows[0].locked_until) === lockAt;
+  }
+
+  /** A successful login forgets the account's failures. */
+  async clearAccountFailures(account: string): Promise<void> {
+    await this.db.run("DELETE FROM login_failures WHERE account = ?", [account]);
+  }
+
+  /** Deletes counts that can no longer lock anything (unlocked, window over): guessed names do not pile up. */
+  async pruneLoginFailures(nowMs: number, windowMs: number): Promise<number> {
+    return (await this.db.run("DELETE FROM login_failures WHERE locked_until <= ? AND window_start <= ?", [nowMs, nowMs - windowMs])).changes;
   }
 
   // ---------------------------------------------------------------- audit

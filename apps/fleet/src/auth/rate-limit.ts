@@ -1,7 +1,7 @@
-// Failed-login counting with lockout, per account name and per client address (issue #15). In memory: a restart
-// forgets the counts, which costs an attacker's guesses nothing but a wait; several fleet servers each count their
-// own (a load balancer that spreads one attacker over N servers gives them N x the budget, still bounded).
-
+// Failed-login counting with lockout per client address (issue #15), in memory: a restart forgets the counts, which
+// costs an attacker's guesses nothing but a wait, and each fleet server counts its own (an address spread over N
+// servers by a load balancer gets N x the budget, still bounded). The per-account count, which an attacker with many
+// addresses could otherwise multiply that way, is in the shared store (`AuthStore.countAccountFailure`).
 export interface FailureLimit {
   /** Failures inside `windowMs` that lock the key. */
   max: number;

@@ -179,6 +179,19 @@ CREATE TABLE notification_claims (
 `,
   },
   {
+    version: 9,
+    name: "login failures per account",
+    // Issue #15: the per-account lockout counts in the shared store, so several fleet servers behind a load balancer
+    // give an attacker one budget per account, not one per server (the per-address limit stays in each server's
+    // memory). `account` is the lower-cased name tried (known or not: the lockout must not tell which exist);
+    // `failures` counts in the window that began at `window_start`; `locked_until` is 0 when not locked.
+    sql: `
+CREATE TABLE login_failures (
+  account TEXT PRIMARY KEY, failures {BIG} NOT NULL, window_start {BIG} NOT NULL, locked_until {BIG} NOT NULL
+);
+`,
+  },
+  {
     version: 10,
     name: "sales aggregates for the overview",
     // Issue #18: the overview's totals for today, yesterday and 7 days of a 10,000-machine fleet must not sum a
