@@ -46,6 +46,7 @@ import {
 } from "./http-guard.js";
 import { Router, type Reply, type RouteInfo } from "./http-routes.js";
 import { DeliveryLog } from "./notify/delivery-log.js";
+import { definePicklistRoutes } from "./picklist/picklist-routes.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 
@@ -394,6 +395,9 @@ export class FleetHttpServer {
         body: await deliveries.list({ ...(alert !== null ? { alertId: alert } : {}), ...(channel !== null ? { channel } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }),
       };
     });
+
+    // Issue #18: par levels, the pick list, issued pick lists and their shrinkage (src/picklist/).
+    definePicklistRoutes(this.router, { db: store.db, audit: (e) => this.auth.audit(e), readBody, now: this.now });
 
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";
