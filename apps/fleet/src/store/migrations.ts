@@ -144,8 +144,9 @@ CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_k
     // Issue #18. `slot_pars`: the level an operator wants a slot filled to (none: its capacity). An issued pick list
     // is saved with its lines (`picklist_lines`, the stock, par and units to load at issue time) so that the
     // technician's restocks after it are matched against what it said. The partial indexes serve the pick list's two
-    // hot reads without slowing the ingest of other rows: sales per slot over the last days (covering, so an
-    // index-only scan), and a machine's restock events since a pick list was issued.
+    // hot reads without slowing the ingest of other rows: a slot's sales over the last days (covering: one index
+    // seek per slot, whatever the length of the sales history), and a machine's restock events since a pick list was
+    // issued.
     sql: `
 CREATE TABLE slot_pars (
   machine_id TEXT NOT NULL, slot TEXT NOT NULL, par {BIG} NOT NULL, updated_at {BIG} NOT NULL, updated_by TEXT NOT NULL,
@@ -162,7 +163,7 @@ CREATE TABLE picklist_lines (
   PRIMARY KEY (picklist_id, machine_id, slot)
 );
 CREATE INDEX picklist_lines_machine ON picklist_lines (machine_id, picklist_id);
-CREATE INDEX ledger_sales_slot_at ON ledger (at, machine_id, slot) WHERE kind = 'sale';
+CREATE INDEX ledger_sales_slot_at ON ledger (machine_id, slot, at) WHERE kind = 'sale';
 CREATE INDEX events_restock ON events (machine_id, ts) WHERE type = 'restock';
 `,
   },
