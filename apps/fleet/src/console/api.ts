@@ -61,7 +61,7 @@ export class ApiCallError extends Error {
   }
 }
 
-async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
+export async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { credentials: "same-origin", ...init });
@@ -81,7 +81,7 @@ async function call<T>(check: Check<T>, path: string, init?: RequestInit): Promi
   }
 }
 
-const json = (method: string, body: unknown = {}): RequestInit => ({
+export const json = (method: string, body: unknown = {}): RequestInit => ({
   method,
   headers: { "content-type": "application/json", ...(csrfToken ? { "x-csrf-token": csrfToken } : {}) },
   body: JSON.stringify(body),

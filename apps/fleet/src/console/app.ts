@@ -9,12 +9,14 @@ import { renderOverview } from "./overview-view.js";
 import { renderSales, type SalesReport } from "./sales-view.js";
 import { styles } from "./styles.js";
 
-type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" };
+type Route = { view: "overview" } | { view: "machine"; id: string } | { view: "sales" } | { view: "alerts" } | { view: "admin" } | { view: "audit" } | { view: "picklist"; id: string | null };
 
 function parseRoute(hash: string): Route {
   const m = /^#\/machines\/([a-z0-9-]+)$/.exec(hash);
   if (m) return { view: "machine", id: m[1]! };
   if (hash === "#/sales") return { view: "sales" };
+  const pick = /^#\/picklist(?:\/([A-Za-z0-9_-]{8,64}))?$/.exec(hash);
+  if (pick) return { view: "picklist", id: pick[1] ?? null };
   if (hash === "#/alerts") return { view: "alerts" };
   if (hash === "#/admin") return { view: "admin" };
   if (hash === "#/audit") return { view: "audit" };
@@ -141,6 +143,9 @@ export class FleetApp extends LitElement {
         this.detail = await api.machine(this.route.id);
       } else if (this.route.view === "sales") {
         await this.loadSales();
+      } else if (this.route.view === "picklist") {
+        // Its own module, loaded on first use (a separate chunk where the console's build splits them).
+        await import("./picklist-view.js");
       } else if (this.route.view === "alerts") {
         this.alerts = await api.alerts(this.showCleared);
       }
@@ -212,7 +217,7 @@ export class FleetApp extends LitElement {
       <header>
         <h1>⚡ zapvend fleet</h1>
         <nav>
-          ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")}
+          ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")} ${link("#/picklist", "Pick list", r.view === "picklist")}
           ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")}
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
@@ -230,6 +235,8 @@ export class FleetApp extends LitElement {
                 @desired=${(e: CustomEvent<DesiredView>) => this.detail && (this.detail = { ...this.detail, desired: e.detail })}></zv-fleet-machine>`
             : r.view === "sales"
               ? renderSales(this.report, this.recentSales)
+              : r.view === "picklist"
+                ? html`<zv-fleet-picklist .userRole=${s.role} .issuedId=${r.id}></zv-fleet-picklist>`
               : r.view === "admin"
                 ? html`<zv-fleet-admin></zv-fleet-admin>`
                 : r.view === "audit"

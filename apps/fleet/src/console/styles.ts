@@ -47,4 +47,6 @@ export const styles = css`
   code { background: #0f1115; padding: 2px 4px; border-radius: 4px; user-select: all; }
   .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
   @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
+  /* Printing (the pick list): no navigation, black on white. */
+  @media print { header { display: none; } main { padding: 0; } :host { color: #000; background: #fff; } }
 `;
