@@ -138,7 +138,8 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     expect(await style('section[data-machine="m-2"]', "break-before")).toBe("page");
     expect(await style('section[data-totals]', "break-before")).not.toBe("page");
     // The PDF Chromium prints: the van's totals on page 1, then one page per machine.
-    const pdf = (await page.pdf({ format: "A4" })).toString("latin1");
+    const printed = await page.pdf({ format: "A4", path: path.join(RESULTS, "picklist-print.pdf") });
+    const pdf = printed.toString("latin1");
     expect(pdf.match(/\/Type\s*\/Page[^s]/g)?.length).toBe(4);
     await page.emulateMedia({ media: "screen" });
     expect(await style("header", "display")).not.toBe("none");
