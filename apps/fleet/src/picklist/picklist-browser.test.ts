@@ -78,8 +78,9 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // window.print() would open the print dialog: count the calls instead.
     await context.addInitScript(() => {
-      (window as unknown as { printed: number }).printed = 0;
-      window.print = () => void ((window as unknown as { printed: number }).printed += 1);
+      const w = globalThis as unknown as { printed: number; print: () => void };
+      w.printed = 0;
+      w.print = () => void (w.printed += 1);
     });
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
@@ -128,7 +129,10 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     // Print media: the app's navigation and the page's controls are gone, black on white, a page break before
     // every machine.
     await page.emulateMedia({ media: "print" });
-    const style = (selector: string, prop: string) => page.locator(selector).first().evaluate((el, p) => getComputedStyle(el).getPropertyValue(p), prop);
+    const style = (selector: string, prop: string) => page
+        .locator(selector)
+        .first()
+        .evaluate((el, p) => (globalThis as unknown as { getComputedStyle(e: unknown): { getPropertyValue(n: string): string } }).getComputedStyle(el).getPropertyValue(p), prop);
     expect(await style("header", "display")).toBe("none");
     expect(await style(".controls", "display")).toBe("none");
     expect(await style('input[aria-label="par of A1"]', "display")).toBe("none");
@@ -157,7 +161,7 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     await page.locator("[data-issue]").click();
     const issued = page.locator("[data-picklist]");
     await issued.waitFor();
-    expect(await page.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { printed: number }).printed)).toBe(1);
     const id = await issued.getAttribute("data-picklist");
     expect(page.url()).toContain(`#/picklist/${id}`);
     expect(await page.locator('[data-test="picklist-total"]').innerText()).toBe("27");

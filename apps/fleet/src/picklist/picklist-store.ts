@@ -2,7 +2,7 @@
 // levels per slot, the pick list computed from the stock the machines reported and their recent sales, the issued
 // pick lists saved with their lines, and the technician's restocks matched against them (shrinkage).
 import { randomBytes } from "node:crypto";
-import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, PickLine, PickList, PickMachine, PickRestock, PickTotal, SlotPar } from "@zapvend/protocol";
+import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, PickLine, PickList, PickMachine, PickTotal, SlotPar } from "@zapvend/protocol";
 import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
 import { FleetError, FleetErrorCode } from "../errors.js";
 import { num, numOrNull, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
