@@ -2,7 +2,8 @@
 // tokens of each role. A viewer reads the pick list (read-only); a technician also issues one (saved with its
 // lines) and sees the shrinkage after the restock; only an operator sets par levels.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FleetRole, IssuedPickList, PickList, SlotPar } from "@zapvend/protocol";
+import { IssuedPickList, IssuedPickListSummary, PickList, SlotPar, type FleetRole } from "@zapvend/protocol";
+import { issuedPickList, issuedSummary, pickList, slotPar } from "../console/picklist-check.js";
 import { bearer, testAuth } from "../__fixtures__/auth.js";
 import { event } from "../__fixtures__/messages.js";
 import { H, NOW, seedPicklistFleet } from "../__fixtures__/picklist.js";
@@ -53,6 +54,9 @@ describe("pick list HTTP API", () => {
     const r = await call("viewer", "GET", "/api/picklist");
     expect(r.status).toBe(200);
     const list = r.body as PickList;
+    // The answer is what protocol says, and what the console's checks accept.
+    expect(PickList.safeParse(list).error).toBeUndefined();
+    expect(() => pickList(list, "")).not.toThrow();
     expect(list.generatedAt).toBe(NOW);
     expect(list.machines.map((m) => [m.machineId, m.toLoad, m.daysLeft])).toEqual([["m-1", 21, 2], ["m-2", 6, 14], ["m-3", 5, null]]);
     expect(list.totals.map((t) => [t.name, t.toLoad])).toEqual([["Product A1", 19], ["Product A2", 10], ["Product A3", 3]]);
@@ -93,6 +97,8 @@ describe("pick list HTTP API", () => {
     const ok = await call("operator", "PUT", "/api/machines/m-1/pars", { pars: { A1: 8 } });
     expect(ok.status).toBe(200);
     expect((ok.body as SlotPar[]).find((p) => p.slot === "A1")).toMatchObject({ par: 8, parSet: true });
+    expect(SlotPar.array().safeParse(ok.body).error).toBeUndefined();
+    expect(() => (ok.body as SlotPar[]).map((p) => slotPar(p, ""))).not.toThrow();
     const above = await call("operator", "PUT", "/api/machines/m-1/pars", { pars: { A1: 11 } });
     expect([above.status, code(above)]).toEqual([400, "par_above_capacity"]);
     expect([(await call("operator", "PUT", "/api/machines/m-1/pars", { pars: { A1: -1 } })).status]).toEqual([400]);
@@ -116,10 +122,14 @@ describe("pick list HTTP API", () => {
     const got = (await call("viewer", "GET", `/api/picklists/${issued.id}`)).body as IssuedPickList;
     expect(got.machines[0]!.lines.find((l) => l.slot === "A2")!.restock).toEqual({ at: NOW + 2 * H, previous: 0, counted: 8, loaded: 8, expected: 10, shrinkage: 2 });
     expect([got.restocked, got.shrinkage]).toEqual([1, 2]);
+    expect(IssuedPickList.safeParse(got).error).toBeUndefined();
+    expect(() => issuedPickList(got, "")).not.toThrow();
     const csv = String((await call("viewer", "GET", `/api/picklists/${issued.id}?format=csv`)).body).split("\r\n");
     expect(csv[0]).toBe("picklist_id,issued_at,machine_id,slot,product,stock_at_issue,par,to_load,restocked_at,previous,counted,loaded,expected,shrinkage");
     expect(csv[2]).toBe(`${issued.id},2026-11-20T10:00:00.000Z,m-1,A2,Product A2,0,10,10,2026-11-20T12:00:00.000Z,0,8,8,10,2`);
     const listed = (await call("viewer", "GET", "/api/picklists")).body as Array<{ id: string; shrinkage: number }>;
+    expect(IssuedPickListSummary.array().safeParse(listed).error).toBeUndefined();
+    expect(() => listed.map((l) => issuedSummary(l, ""))).not.toThrow();
     expect(listed.map((l) => [l.id, l.shrinkage])).toEqual([[issued.id, 2]]);
     const audit = await http.auth.listAudit({ action: "picklist.issue", limit: 10 });
     expect(audit.map((e) => e.target)).toEqual([issued.id]);
