@@ -154,14 +154,20 @@ async function measure(engine, db, store) {
   ];
 }
 
+/** `ZAPVEND_BENCH_PICKLIST_ENGINES=postgres` (or `sqlite`) runs one engine only. */
+const ENGINES = (process.env.ZAPVEND_BENCH_PICKLIST_ENGINES ?? "sqlite,postgres").split(",");
+
 export default async function picklist() {
   const rows = [];
-  const dir = mkdtempSync(path.join(tmpdir(), "zapvend-bench-picklist-"));
-  try {
-    rows.push(...(await runEngine("sqlite", new SqliteDb(path.join(dir, "fleet.db")))));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  if (ENGINES.includes("sqlite")) {
+    const dir = mkdtempSync(path.join(tmpdir(), "zapvend-bench-picklist-"));
+    try {
+      rows.push(...(await runEngine("sqlite", new SqliteDb(path.join(dir, "fleet.db")))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
+  if (!ENGINES.includes("postgres")) return rows;
   const pgUrl = process.env.TEST_PG_URL ?? process.env.DATABASE_URL;
   if (!pgUrl) {
     rows.push({ name: "picklist-10k-postgres-p99-ms", label: "skipped: set TEST_PG_URL (or DATABASE_URL) to a PostgreSQL server", value: null, unit: "ms" });
