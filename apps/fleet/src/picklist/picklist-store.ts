@@ -73,25 +73,34 @@ export function totalsOf(machines: ReadonlyArray<{ lines: ReadonlyArray<Pick<Pic
 }
 
 export class PicklistStore {
+  constructor(readonly db: SqlDb) {}
+
   /**
    * A slot's sales in the window, from the partial covering index ledger_sales_slot_at (machine_id, slot, at)
    * WHERE kind = 'sale' (migration 6). SQLite: a correlated count, one index seek per slot (measured 2-3x faster
    * than grouping the window's sales, which needs a temporary B-tree). PostgreSQL: the window's sales grouped once
    * (a hash aggregate) and joined. Either way the cost follows the window's sales, not the whole sales history.
+   * The slots query of one group (`inList`: ` IN (?, ...)` or "" for every machine) and its parameters.
    */
-  private readonly salesColumn: string;
-  private readonly salesJoin: string;
-
-  constructor(readonly db: SqlDb) {
-    if (db.dialect === "sqlite") {
-      this.salesColumn = "(SELECT COUNT(*) FROM ledger l WHERE l.kind = 'sale' AND l.machine_id = s.machine_id AND l.slot = s.slot AND l.at >= ? AND l.at < ?)";
-      this.salesJoin = "";
-    } else {
-      this.salesColumn = "COALESCE(c.n, 0)";
-      this.salesJoin = `
-             LEFT JOIN (SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ? GROUP BY machine_id, slot) c
-               ON c.machine_id = s.machine_id AND c.slot = s.slot`;
+  private slotsQuery(inList: string, ids: readonly string[], fromMs: number, nowMs: number): [string, SqlValue[]] {
+    const cols = "s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par";
+    const pars = "LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot";
+    const where = `s.enabled = 1${inList ? ` AND s.machine_id${inList}` : ""}`;
+    if (this.db.dialect === "sqlite") {
+      return [
+        `SELECT ${cols}, (SELECT COUNT(*) FROM ledger l WHERE l.kind = 'sale' AND l.machine_id = s.machine_id AND l.slot = s.slot AND l.at >= ? AND l.at < ?) AS sold
+         FROM slots s ${pars} WHERE ${where}`,
+        [fromMs, nowMs, ...ids],
+      ];
     }
+    // The group's filter inside the aggregate too: PostgreSQL does not push the join's machines into it.
+    return [
+      `SELECT ${cols}, COALESCE(c.n, 0) AS sold FROM slots s ${pars}
+         LEFT JOIN (SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?${inList ? ` AND machine_id${inList}` : ""}
+                    GROUP BY machine_id, slot) c ON c.machine_id = s.machine_id AND c.slot = s.slot
+       WHERE ${where}`,
+      [fromMs, nowMs, ...ids, ...ids],
+    ];
   }
 
   // ------------------------------------------------------------------ pars
@@ -156,15 +165,8 @@ export class PicklistStore {
       if (ids !== undefined && ids.length === 0) continue;
       const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
       const p: SqlValue[] = ids === undefined ? [] : [...ids];
-      const [mRows, sRows] = await Promise.all([
-        this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
-        this.db.all(
-          `SELECT s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par, ${this.salesColumn} AS sold FROM slots s
-             LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot${this.salesJoin}
-           WHERE s.enabled = 1${ids === undefined ? "" : ` AND s.machine_id${inList}`}`,
-          [fromMs, q.nowMs, ...p],
-        ),
-      ]);
+      const [sql, params] = this.slotsQuery(inList, p as string[], fromMs, q.nowMs);
+      const [mRows, sRows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p), this.db.all(sql, params)]);
       machines.push(...assemble(mRows, sRows, windowDays));
     }
     machines.sort(byNeed);
