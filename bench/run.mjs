@@ -33,6 +33,8 @@ const REQUIRED = [
   "pay-to-kiosk-dispensing-p99-ms",
   "held-to-vmc-approval-p99-ms",
   "vmc-request-to-qr-p99-ms",
+  "picklist-10k-sqlite-p99-ms",
+  "picklist-10k-postgres-p99-ms",
 ];
 const aliases = [
   {

@@ -24,7 +24,7 @@ export async function consoleHtml(dir: string | undefined): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>zapvend fleet</title>
-<style>html,body{margin:0;background:#0f1115;color:#e6e6e6;font:14px system-ui,sans-serif}</style>
+<style>html,body{margin:0;background:#0f1115;color:#e6e6e6;font:14px system-ui,sans-serif}@media print{html,body{background:#fff;color:#000}}</style>
 ${preload.map((f) => `<link rel="modulepreload" href="/${f}">`).join("\n")}
 </head><body><zv-fleet-app></zv-fleet-app><script type="module" src="/console.js"></script></body></html>
 `;

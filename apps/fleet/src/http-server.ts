@@ -51,6 +51,7 @@ import { NotifySettingsStore } from "./notify/settings.js";
 import { CatalogService } from "./catalog/catalog-service.js";
 import { defineCatalogRoutes } from "./catalog/catalog-routes.js";
 import { defineOverviewRoutes } from "./overview.js";
+import { definePicklistRoutes } from "./picklist/picklist-routes.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
 import type { SalesFilter } from "./store/fleet-store.js";
 import { OverviewStore } from "./store/overview-store.js";
@@ -452,6 +453,8 @@ export class FleetHttpServer {
 
     // Up to 100 routes and their channels: more than the 16 KiB of other bodies.
     defineNotifyRoutes(this.router, { notifier: this.options.notifier, settings: new NotifySettingsStore(store.db), auth: this.auth, readBody: (req) => readBody(req, 64 * 1024), now: this.now });
+    // Issue #18: par levels, the pick list, issued pick lists and their shrinkage (src/picklist/).
+    definePicklistRoutes(this.router, { db: store.db, audit: (e) => this.auth.audit(e), readBody, now: this.now });
 
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";

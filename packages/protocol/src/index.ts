@@ -17,6 +17,7 @@ export * from "./fleet-api.js";
 export * from "./fleet-extra.js";
 export * from "./fleet-auth.js";
 export * from "./fleet-overview.js";
+export * from "./fleet-picklist.js";
 export * from "./config.js";
 export * from "./harness.js";
 export * from "./service-api.js";

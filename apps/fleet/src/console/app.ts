@@ -20,12 +20,15 @@ type Route =
   | { view: "admin" }
   | { view: "audit" }
   | { view: "notifications" }
-  | { view: "catalog" };
+  | { view: "catalog" }
+  | { view: "picklist"; id: string | null };
 
 function parseRoute(hash: string): Route {
   const m = /^#\/machines\/([a-z0-9-]+)$/.exec(hash);
   if (m) return { view: "machine", id: m[1]! };
   if (hash === "#/sales") return { view: "sales" };
+  const pick = /^#\/picklist(?:\/([A-Za-z0-9_-]{8,64}))?$/.exec(hash);
+  if (pick) return { view: "picklist", id: pick[1] ?? null };
   if (hash === "#/alerts") return { view: "alerts" };
   if (hash === "#/admin") return { view: "admin" };
   if (hash === "#/audit") return { view: "audit" };
@@ -179,6 +182,9 @@ export class FleetApp extends LitElement {
       } else if (this.route.view === "catalog") {
         await ensureElement("zv-fleet-catalog", () => import("./catalog-view.js").then((m) => m.FleetCatalogView));
         this.requestUpdate();
+      } else if (this.route.view === "picklist") {
+        await ensureElement("zv-fleet-picklist", () => import("./picklist-view.js").then((m) => m.FleetPicklistView));
+        this.requestUpdate();
       } else if (this.route.view === "alerts") {
         this.alerts = await api.alerts(this.showCleared);
       } else if (this.route.view === "notifications") {
@@ -259,7 +265,7 @@ export class FleetApp extends LitElement {
       <header>
         <h1>⚡ zapvend fleet</h1>
         <nav>
-          ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")}
+          ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")} ${link("#/picklist", "Pick list", r.view === "picklist")}
           ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")} ${link("#/catalog", "Catalog", r.view === "catalog")}
           ${this.can("operator") ? link("#/notifications", "Notifications", r.view === "notifications") : nothing}
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
@@ -278,6 +284,10 @@ export class FleetApp extends LitElement {
                 @desired=${(e: CustomEvent<DesiredView>) => this.detail && (this.detail = { ...this.detail, desired: e.detail })}></zv-fleet-machine>`
             : r.view === "sales"
               ? renderSales(this.report, this.recentSales)
+              : r.view === "picklist"
+                ? defined("zv-fleet-picklist")
+                  ? html`<zv-fleet-picklist .userRole=${s.role} .issuedId=${r.id}></zv-fleet-picklist>`
+                  : html`<p class="muted">loading…</p>`
               : r.view === "admin"
                 ? defined("zv-fleet-admin") ? html`<zv-fleet-admin></zv-fleet-admin>` : html`<p class="muted">loading…</p>`
                 : r.view === "audit"

@@ -53,4 +53,6 @@ export const styles = css`
   svg .tip { display: none; pointer-events: none; }
   svg .bar:hover .tip, svg .point:hover .tip { display: inline; }
   svg .bar:hover rect[fill="#f7931a"] { fill: #ffb454; }
+  /* Printing (the pick list): no navigation, black on white. */
+  @media print { header { display: none; } main { padding: 0; } :host { color: #000; background: #fff; } }
 `;

@@ -139,6 +139,35 @@ CREATE INDEX notification_deliveries_dedupe ON notification_deliveries (dedupe_k
 `,
   },
   {
+    version: 6,
+    name: "pick list: par levels, issued pick lists",
+    // Issue #18. `slot_pars`: the level an operator wants a slot filled to (none: its capacity). An issued pick list
+    // is saved with its lines (`picklist_lines`, the stock, par and units to load at issue time) so that the
+    // technician's restocks after it are matched against what it said. The partial indexes serve the pick list's two
+    // hot reads without slowing the ingest of other rows: a slot's sales over the last days (covering: one index
+    // seek per slot, whatever the length of the sales history), and a machine's restock events since a pick list was
+    // issued.
+    sql: `
+CREATE TABLE slot_pars (
+  machine_id TEXT NOT NULL, slot TEXT NOT NULL, par {BIG} NOT NULL, updated_at {BIG} NOT NULL, updated_by TEXT NOT NULL,
+  PRIMARY KEY (machine_id, slot)
+);
+CREATE TABLE picklists (
+  id TEXT PRIMARY KEY, issued_at {BIG} NOT NULL, issued_by TEXT NOT NULL, window_days {BIG} NOT NULL
+);
+CREATE INDEX picklists_issued_at ON picklists (issued_at);
+CREATE TABLE picklist_lines (
+  picklist_id TEXT NOT NULL, position {BIG} NOT NULL, machine_id TEXT NOT NULL, status TEXT NOT NULL, slot TEXT NOT NULL,
+  name TEXT NOT NULL, kind TEXT NOT NULL, capacity {BIG} NOT NULL, par {BIG} NOT NULL, par_set {BIG} NOT NULL,
+  stock {BIG} NOT NULL, to_load {BIG} NOT NULL, days_left {REAL},
+  PRIMARY KEY (picklist_id, machine_id, slot)
+);
+CREATE INDEX picklist_lines_machine ON picklist_lines (machine_id, picklist_id);
+CREATE INDEX ledger_sales_slot_at ON ledger (machine_id, slot, at) WHERE kind = 'sale';
+CREATE INDEX events_restock ON events (machine_id, ts) WHERE type = 'restock';
+`,
+  },
+  {
     version: 7,
     name: "catalog",
     // Issue #18: the fleet's products (names per language, icon, picture, price), their pictures (WebP/AVIF of at

@@ -1,0 +1,320 @@
+// The pick list's queries (issue #18), over the fleet store's `SqlDb` (SQLite or PostgreSQL, migration 6): par
+// levels per slot, the pick list computed from the stock the machines reported and their recent sales, the issued
+// pick lists saved with their lines, and the technician's restocks matched against them (shrinkage).
+import { randomBytes } from "node:crypto";
+import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, PickLine, PickList, PickMachine, PickTotal, SlotPar } from "@zapvend/protocol";
+import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
+import { FleetError, FleetErrorCode } from "../errors.js";
+import { num, numOrNull, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
+
+const DAY_MS = 86_400_000;
+/** Ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
+const CHUNK = 500;
+
+export const PicklistErrorCode = {
+  PAR_ABOVE_CAPACITY: "par_above_capacity",
+  PICKLIST_NOT_FOUND: "picklist_not_found",
+  EMPTY_PICKLIST: "empty_picklist",
+} as const;
+
+export interface PickListQuery {
+  /** The group: these machines only (absent: every machine). */
+  machineIds?: readonly string[];
+  /** Days of sales for the rate. Default 7. */
+  windowDays?: number;
+  nowMs: number;
+}
+
+type MachineStatus = PickMachine["status"];
+
+function chunks<T>(list: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
+  return out;
+}
+
+/** A2 before A10. One collator: `localeCompare` with options builds one per call (most of the pick list's time). */
+const collator = new Intl.Collator("en", { numeric: true });
+const bySlot = (a: { slot: string }, b: { slot: string }) => collator.compare(a.slot, b.slot);
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/**
+ * Most empty slots first, then the fewest days of stock left (machines that sold nothing in the window, which have
+ * no rate to run out at, after those that did), then by id so the order is stable.
+ */
+export function byNeed(a: Pick<PickMachine, "machineId" | "emptySlots" | "daysLeft">, b: Pick<PickMachine, "machineId" | "emptySlots" | "daysLeft">): number {
+  if (a.emptySlots !== b.emptySlots) return b.emptySlots - a.emptySlots;
+  if (a.daysLeft !== b.daysLeft) {
+    if (a.daysLeft === null) return 1;
+    if (b.daysLeft === null) return -1;
+    return a.daysLeft - b.daysLeft;
+  }
+  return a.machineId < b.machineId ? -1 : a.machineId > b.machineId ? 1 : 0;
+}
+
+/** The van's load by product (same name and kind), most units first. */
+export function totalsOf(machines: ReadonlyArray<{ lines: ReadonlyArray<Pick<PickLine, "name" | "kind" | "toLoad">> }>): PickTotal[] {
+  const totals = new Map<string, PickTotal>();
+  for (const m of machines) {
+    const seen = new Set<string>();
+    for (const l of m.lines) {
+      if (l.toLoad === 0) continue;
+      const key = `${l.kind}\u0000${l.name}`;
+      let t = totals.get(key);
+      if (!t) totals.set(key, (t = { name: l.name, kind: l.kind, toLoad: 0, machines: 0 }));
+      t.toLoad += l.toLoad;
+      if (!seen.has(key)) {
+        seen.add(key);
+        t.machines += 1;
+      }
+    }
+  }
+  return [...totals.values()].sort((a, b) => b.toLoad - a.toLoad || collator.compare(a.name, b.name));
+}
+
+export class PicklistStore {
+  constructor(readonly db: SqlDb) {}
+
+  /**
+   * A slot's sales in the window, from the partial covering index ledger_sales_slot_at (machine_id, slot, at)
+   * WHERE kind = 'sale' (migration 6). SQLite: a correlated count, one index seek per slot (measured 2-3x faster
+   * than grouping the window's sales, which needs a temporary B-tree). PostgreSQL: the window's sales grouped once
+   * (a hash aggregate) and joined. Either way the cost follows the window's sales, not the whole sales history.
+   * The slots query of one group (`inList`: ` IN (?, ...)` or "" for every machine) and its parameters.
+   */
+  private slotsQuery(inList: string, ids: readonly string[], fromMs: number, nowMs: number): [string, SqlValue[]] {
+    const cols = "s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par";
+    const pars = "LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot";
+    const where = `s.enabled = 1${inList ? ` AND s.machine_id${inList}` : ""}`;
+    if (this.db.dialect === "sqlite") {
+      return [
+        `SELECT ${cols}, (SELECT COUNT(*) FROM ledger l WHERE l.kind = 'sale' AND l.machine_id = s.machine_id AND l.slot = s.slot AND l.at >= ? AND l.at < ?) AS sold
+         FROM slots s ${pars} WHERE ${where}`,
+        [fromMs, nowMs, ...ids],
+      ];
+    }
+    // The group's filter inside the aggregate too: PostgreSQL does not push the join's machines into it.
+    return [
+      `SELECT ${cols}, COALESCE(c.n, 0) AS sold FROM slots s ${pars}
+         LEFT JOIN (SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?${inList ? ` AND machine_id${inList}` : ""}
+                    GROUP BY machine_id, slot) c ON c.machine_id = s.machine_id AND c.slot = s.slot
+       WHERE ${where}`,
+      [fromMs, nowMs, ...ids, ...ids],
+    ];
+  }
+
+  // ------------------------------------------------------------------ pars
+
+  /** Every slot of the machine with the par the pick list uses; null for an unknown machine. */
+  async pars(machineId: string): Promise<SlotPar[] | null> {
+    const known = await this.db.all("SELECT id FROM machines WHERE id = ?", [machineId]);
+    if (known.length === 0) return null;
+    const rows = await this.db.all(
+      "SELECT s.slot, s.name, s.capacity, p.par FROM slots s LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot WHERE s.machine_id = ?",
+      [machineId],
+    );
+    return rows
+      .map((r) => {
+        const capacity = num(r.capacity);
+        const par = numOrNull(r.par);
+        return { slot: str(r.slot), name: str(r.name), capacity, par: par === null ? capacity : Math.min(par, capacity), parSet: par !== null };
+      })
+      .sort(bySlot);
+  }
+
+  /**
+   * Sets (or with null clears, back to the capacity) the par of some slots, all or none: an unknown machine or slot
+   * or a par above the slot's capacity refuses the whole edit.
+   */
+  async setPars(machineId: string, edit: ParsEdit, by: string, nowMs: number): Promise<SlotPar[]> {
+    const current = await this.pars(machineId);
+    if (current === null) throw new FleetError(FleetErrorCode.MACHINE_NOT_FOUND, `no machine ${machineId}`, 404);
+    const slots = new Map(current.map((s) => [s.slot, s]));
+    for (const [slot, par] of Object.entries(edit.pars)) {
+      const s = slots.get(slot);
+      if (!s) throw new FleetError(FleetErrorCode.UNKNOWN_SLOT, `machine ${machineId} has no slot ${slot}`, 400);
+      if (par !== null && par > s.capacity) throw new FleetError(PicklistErrorCode.PAR_ABOVE_CAPACITY, `par ${par} of slot ${slot} is above its capacity ${s.capacity}`, 400);
+    }
+    await this.db.transaction(async (tx) => {
+      for (const [slot, par] of Object.entries(edit.pars)) {
+        if (par === null) await tx.run("DELETE FROM slot_pars WHERE machine_id = ? AND slot = ?", [machineId, slot]);
+        else {
+          await tx.run(
+            "INSERT INTO slot_pars (machine_id, slot, par, updated_at, updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (machine_id, slot) DO UPDATE SET par = excluded.par, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            [machineId, slot, par, nowMs, by],
+          );
+        }
+      }
+    });
+    return (await this.pars(machineId))!;
+  }
+
+  // ------------------------------------------------------------- pick list
+
+  /**
+   * The pick list now: every enabled slot of the machines (of the group), its stock as last reported, its par, the
+   * units to load and its sales rate over the last `windowDays` (a rolling window ending now, so no day boundary or
+   * time zone is involved).
+   */
+  async compute(q: PickListQuery): Promise<PickList> {
+    const windowDays = q.windowDays ?? PICKLIST_DEFAULT_WINDOW_DAYS;
+    const fromMs = q.nowMs - windowDays * DAY_MS;
+    const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
+    const machines: PickMachine[] = [];
+    for (const ids of groups) {
+      if (ids !== undefined && ids.length === 0) continue;
+      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
+      const p: SqlValue[] = ids === undefined ? [] : [...ids];
+      const [sql, params] = this.slotsQuery(inList, p as string[], fromMs, q.nowMs);
+      const [mRows, sRows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p), this.db.all(sql, params)]);
+      machines.push(...assemble(mRows, sRows, windowDays));
+    }
+    machines.sort(byNeed);
+    return { generatedAt: q.nowMs, windowDays, machines, totals: totalsOf(machines), toLoad: machines.reduce((n, m) => n + m.toLoad, 0) };
+  }
+
+  // ------------------------------------------------------------ issued lists
+
+  /** Saves the pick list computed now with its lines, so the restocks after it can be matched against it. */
+  async issue(q: PickListQuery, by: string): Promise<IssuedPickList> {
+    const list = await this.compute(q);
+    if (list.machines.length === 0) throw new FleetError(PicklistErrorCode.EMPTY_PICKLIST, "no machine to put on the pick list", 400);
+    const id = `pl-${randomBytes(9).toString("base64url")}`;
+    const rows: SqlValue[][] = [];
+    list.machines.forEach((m, position) => {
+      for (const l of m.lines) rows.push([id, position, m.machineId, m.status, l.slot, l.name, l.kind, l.capacity, l.par, l.parSet ? 1 : 0, l.stock, l.toLoad, l.daysLeft]);
+    });
+    await this.db.transaction(async (tx) => {
+      await tx.run("INSERT INTO picklists (id, issued_at, issued_by, window_days) VALUES (?, ?, ?, ?)", [id, q.nowMs, by, list.windowDays]);
+      for (const batch of chunks(rows)) {
+        await tx.run(
+          `INSERT INTO picklist_lines (picklist_id, position, machine_id, status, slot, name, kind, capacity, par, par_set, stock, to_load, days_left) VALUES ${batch.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+          batch.flat(),
+        );
+      }
+    });
+    return (await this.issued(id))!;
+  }
+
+  /** An issued pick list with the restocks since (null: no such list). */
+  async issued(id: string): Promise<IssuedPickList | null> {
+    const head = (await this.db.all("SELECT id, issued_at, issued_by, window_days FROM picklists WHERE id = ?", [id]))[0];
+    if (!head) return null;
+    const issuedAt = num(head.issued_at);
+    const lineRows = await this.db.all("SELECT * FROM picklist_lines WHERE picklist_id = ? ORDER BY position", [id]);
+    const machineIds = [...new Set(lineRows.map((r) => str(r.machine_id)))];
+    const restocks = await this.restocksSince(machineIds, issuedAt, id);
+    const machines = new Map<string, IssuedPickList["machines"][number]>();
+    for (const r of lineRows) {
+      const machineId = str(r.machine_id);
+      let m = machines.get(machineId);
+      if (!m) machines.set(machineId, (m = { machineId, status: str(r.status) as MachineStatus, emptySlots: 0, daysLeft: null, toLoad: 0, lines: [] }));
+      const line: IssuedPickLine = {
+        slot: str(r.slot),
+        name: str(r.name),
+        kind: str(r.kind) as PickLine["kind"],
+        capacity: num(r.capacity),
+        par: num(r.par),
+        parSet: num(r.par_set) === 1,
+        stock: num(r.stock),
+        toLoad: num(r.to_load),
+        daysLeft: numOrNull(r.days_left),
+        restock: null,
+      };
+      const found = restocks.get(`${machineId}\u0000${line.slot}`);
+      if (found) {
+        const expected = found.previous + line.toLoad;
+        line.restock = { at: found.at, previous: found.previous, counted: found.counted, loaded: found.counted - found.previous, expected, shrinkage: expected - found.counted };
+      }
+      m.lines.push(line);
+      if (line.stock === 0) m.emptySlots += 1;
+      if (line.daysLeft !== null && (m.daysLeft === null || line.daysLeft < m.daysLeft)) m.daysLeft = line.daysLeft;
+      m.toLoad += line.toLoad;
+    }
+    const list = [...machines.values()];
+    for (const m of list) m.lines.sort(bySlot);
+    const lines = list.flatMap((m) => m.lines);
+    return {
+      id,
+      issuedAt,
+      issuedBy: str(head.issued_by),
+      windowDays: num(head.window_days),
+      machines: list,
+      totals: totalsOf(list),
+      toLoad: list.reduce((n, m) => n + m.toLoad, 0),
+      restocked: lines.filter((l) => l.toLoad > 0 && l.restock !== null).length,
+      shrinkage: lines.reduce((n, l) => n + (l.restock?.shrinkage ?? 0), 0),
+    };
+  }
+
+  /** The latest issued pick lists, newest first, with their restock progress and shrinkage. */
+  async listIssued(limit = 20): Promise<IssuedPickListSummary[]> {
+    const heads = await this.db.all("SELECT id FROM picklists ORDER BY issued_at DESC, id DESC LIMIT ?", [Math.max(1, Math.min(100, limit))]);
+    const out: IssuedPickListSummary[] = [];
+    for (const h of heads) {
+      const l = await this.issued(str(h.id));
+      if (!l) continue;
+      const { machines, totals: _totals, ...rest } = l;
+      out.push({ ...rest, machineIds: machines.map((m) => m.machineId) });
+    }
+    return out;
+  }
+
+  /**
+   * Per (machine, slot): the technician's restock that answers this pick list: restocks at or after its issue and
+   * before the next pick list issued for that machine (which the later ones answer). Several restocks of one slot
+   * in that time (a correction) count as one visit: the machine's count before the first, the stock after the last.
+   */
+  private async restocksSince(machineIds: readonly string[], issuedAt: number, id: string): Promise<Map<string, { at: number; previous: number; counted: number }>> {
+    const out = new Map<string, { at: number; previous: number; counted: number }>();
+    for (const ids of chunks(machineIds)) {
+      const inList = ids.map(() => "?").join(", ");
+      const [nextRows, evRows] = await Promise.all([
+        this.db.all(
+          `SELECT l.machine_id, MIN(p.issued_at) AS next_at FROM picklist_lines l JOIN picklists p ON p.id = l.picklist_id
+           WHERE l.machine_id IN (${inList}) AND p.issued_at > ? AND p.id <> ? GROUP BY l.machine_id`,
+          [...ids, issuedAt, id],
+        ),
+        this.db.all(`SELECT machine_id, ts, seq, body FROM events WHERE type = 'restock' AND machine_id IN (${inList}) AND ts >= ? ORDER BY ts, seq`, [...ids, issuedAt]),
+      ]);
+      const next = new Map(nextRows.map((r: Row) => [str(r.machine_id), num(r.next_at)]));
+      for (const r of evRows) {
+        const machineId = str(r.machine_id);
+        const ts = num(r.ts);
+        if (ts >= (next.get(machineId) ?? Number.POSITIVE_INFINITY)) continue;
+        const body = JSON.parse(str(r.body)) as { slot: string; previous: number; stock: number };
+        const key = `${machineId}\u0000${body.slot}`;
+        const seen = out.get(key);
+        if (seen) out.set(key, { ...seen, at: ts, counted: body.stock });
+        else out.set(key, { at: ts, previous: body.previous, counted: body.stock });
+      }
+    }
+    return out;
+  }
+}
+
+/** Builds the machines of a pick list from the rows of one group of machines. */
+function assemble(mRows: Row[], sRows: Row[], windowDays: number): PickMachine[] {
+  const machines = new Map<string, PickMachine>();
+  for (const r of mRows) machines.set(str(r.id), { machineId: str(r.id), status: str(r.status) as MachineStatus, emptySlots: 0, daysLeft: null, toLoad: 0, lines: [] });
+  for (const r of sRows) {
+    const m = machines.get(str(r.machine_id));
+    if (!m) continue;
+    const slot = str(r.slot);
+    const capacity = num(r.capacity);
+    const parRaw = numOrNull(r.par);
+    const par = parRaw === null ? capacity : Math.min(parRaw, capacity);
+    const stock = num(r.stock);
+    const n = num(r.sold);
+    const perDay = n / windowDays;
+    const daysLeft = perDay > 0 ? round(stock / perDay, 1) : null;
+    const toLoad = Math.max(0, par - stock);
+    m.lines.push({ slot, name: str(r.name), kind: str(r.kind) as PickLine["kind"], capacity, par, parSet: parRaw !== null, stock, toLoad, sold: n, perDay: round(perDay, 2), daysLeft });
+    if (stock === 0) m.emptySlots += 1;
+    if (daysLeft !== null && (m.daysLeft === null || daysLeft < m.daysLeft)) m.daysLeft = daysLeft;
+    m.toLoad += toLoad;
+  }
+  const out = [...machines.values()];
+  for (const m of out) m.lines.sort(bySlot);
+  return out;
+}

@@ -1,0 +1,178 @@
+// The pick list of a large fleet (issue #18): 10,000 machines with 10-20 slots each (150,000 slots, a par set on a
+// third of them) and 9 days of sales at ~8 a machine a day (7 days inside the rate's window, 2 before it, so the
+// window's filter does real work), on SQLite (a temp file, WAL) and on PostgreSQL (TEST_PG_URL or DATABASE_URL, a
+// schema of its own, dropped afterwards). What is timed: `PicklistStore.compute()` for every machine, the store
+// queries (machines, slots with their pars, sales per slot in the window) and the assembly (lines, order by need,
+// van totals): what `GET /api/picklist` does before it serialises the answer. The answer's JSON for 10,000
+// machines (~20 MB) is timed as a separate row without a goal: a route is a group of machines, and the group's pick
+// list (20 machines, `machines=`) is a third row. Baseline: a bare read of every slot row in the same run, so the
+// ratio shows what the pick list costs over reading the stock. The fleet is seeded with SQL straight into the
+// store's tables (the ingest's own speed is fleet-ingest's figure); 3 warm-up runs, then 20 measured (p99 of 20
+// is their maximum: an upper bound).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { FleetStore, PicklistStore, PostgresDb, SqliteDb } from "@zapvend/fleet";
+import { percentile, round } from "./lib.mjs";
+
+const MACHINES = Number(process.env.ZAPVEND_BENCH_PICKLIST_MACHINES ?? 10_000);
+const SALES_PER_DAY = Number(process.env.ZAPVEND_BENCH_PICKLIST_SALES_PER_DAY ?? 8);
+const DAYS = 9;
+const RUNS = Number(process.env.ZAPVEND_BENCH_PICKLIST_RUNS ?? 20);
+const WARMUP = 3;
+const GOAL_P99_MS = 500;
+const DAY_MS = 86_400_000;
+const PRODUCTS = ["Cola", "Water", "Crisps", "Chocolate", "Gum", "Coffee", "Juice", "Nuts", "Cookies", "Candy", "Tea", "Energy", "Mints", "Wafer", "Pretzels", "Soda", "Bar", "Chips", "Lemonade", "Popcorn"];
+
+/** A small deterministic PRNG (mulberry32), so both engines get the same fleet. */
+function rng(seed) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function insertRows(db, table, columns, rows) {
+  const per = Math.max(1, Math.floor(900 / columns.length));
+  const one = `(${columns.map(() => "?").join(", ")})`;
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < rows.length; i += per) {
+      const batch = rows.slice(i, i + per);
+      await tx.run(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${batch.map(() => one).join(", ")}`, batch.flat());
+    }
+  });
+}
+
+/** Seeds MACHINES machines, their slots, pars on a third of the slots and DAYS days of sales ending at `nowMs`. */
+export async function seed(db, nowMs) {
+  const rand = rng(18);
+  const machines = [];
+  const slots = [];
+  const pars = [];
+  const ledger = [];
+  for (let m = 0; m < MACHINES; m++) {
+    const id = `m-${String(m).padStart(5, "0")}`;
+    machines.push([id, "online", nowMs - 30 * DAY_MS, nowMs]);
+    const nSlots = 10 + Math.floor(rand() * 11);
+    const weights = [];
+    for (let s = 0; s < nSlots; s++) {
+      const slot = `${String.fromCharCode(65 + Math.floor(s / 10))}${(s % 10) + 1}`;
+      const capacity = 8 + Math.floor(rand() * 8);
+      // One slot in 20 is empty, the others anywhere between empty and full.
+      const stock = rand() < 0.05 ? 0 : Math.floor(rand() * (capacity + 1));
+      slots.push([id, slot, PRODUCTS[(m + s) % PRODUCTS.length], "spiral", capacity, stock, '{"unit":"msat","amountMsat":"1500000"}', 1]);
+      if (rand() < 0.33) pars.push([id, slot, Math.max(1, capacity - 2), nowMs - DAY_MS, "user:bench"]);
+      weights.push({ slot, w: rand() });
+    }
+    const total = weights.reduce((n, x) => n + x.w, 0);
+    const sales = Math.round(SALES_PER_DAY * DAYS * (0.5 + rand()));
+    for (let k = 0; k < sales; k++) {
+      let r = rand() * total;
+      const pick = weights.find((x) => (r -= x.w) <= 0) ?? weights[weights.length - 1];
+      const at = nowMs - Math.floor(rand() * DAYS * DAY_MS);
+      ledger.push([id, `sale-${m}-${k}`, k + 1, "sale", `ord-${m}-${k}`, pick.slot, "x", 1_500_000, "0".repeat(64), "settled", at]);
+    }
+  }
+  await insertRows(db, "machines", ["id", "status", "first_seen", "last_seen"], machines);
+  await insertRows(db, "slots", ["machine_id", "slot", "name", "kind", "capacity", "stock", "price_json", "enabled"], slots);
+  await insertRows(db, "slot_pars", ["machine_id", "slot", "par", "updated_at", "updated_by"], pars);
+  await insertRows(db, "ledger", ["machine_id", "event_id", "seq", "kind", "order_id", "slot", "product_name", "amount_msat", "payment_hash", "state", "at"], ledger);
+  // Fresh statistics, as a fleet that has run for days has them (autovacuum on PostgreSQL, `ANALYZE` on SQLite).
+  await db.run("ANALYZE");
+  return { slots: slots.length, sales: ledger.length };
+}
+
+async function time(fn) {
+  const t0 = performance.now();
+  const out = await fn();
+  return { ms: performance.now() - t0, out };
+}
+
+function row(name, label, ms, extra = {}) {
+  const p99 = round(percentile(ms, 99), 1);
+  return {
+    name,
+    label,
+    value: p99,
+    unit: "ms",
+    median: round(percentile(ms, 50), 1),
+    p99,
+    max: round(Math.max(...ms), 1),
+    spread: round(ms.length >= 20 ? percentile(ms, 95) - percentile(ms, 5) : Math.max(...ms) - Math.min(...ms), 1),
+    samples: ms.length,
+    ...extra,
+  };
+}
+
+async function runEngine(engine, db) {
+  const store = new FleetStore(db);
+  try {
+    return await measure(engine, db, store);
+  } finally {
+    if (db.dialect === "postgres") await db.run(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`).catch(() => {});
+    await store.close();
+  }
+}
+
+async function measure(engine, db, store) {
+  await store.start(Date.now());
+  const picks = new PicklistStore(db);
+  const nowMs = Date.now();
+  const seeded = await time(() => seed(db, nowMs));
+  const all = () => picks.compute({ nowMs });
+  const group = Array.from({ length: 20 }, (_, i) => `m-${String(i * 487).padStart(5, "0")}`);
+  for (let i = 0; i < WARMUP; i++) await all();
+  const listMs = [];
+  const bareMs = [];
+  const jsonMs = [];
+  const groupMs = [];
+  let last;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await time(all);
+    listMs.push(r.ms);
+    last = r.out;
+    bareMs.push((await time(() => db.all("SELECT machine_id, slot, stock, capacity FROM slots"))).ms);
+    groupMs.push((await time(() => picks.compute({ nowMs, machineIds: group }))).ms);
+    if (i < 5) jsonMs.push((await time(async () => JSON.stringify(r.out).length)).ms);
+  }
+  if (last.machines.length !== MACHINES) throw new Error(`${engine}: ${last.machines.length} machines on the pick list, expected ${MACHINES}`);
+  const what = `${MACHINES.toLocaleString("en")} machines, ${seeded.out.slots.toLocaleString("en")} slots, ${seeded.out.sales.toLocaleString("en")} sales over ${DAYS} days (7-day window)`;
+  const bareP99 = percentile(bareMs, 99);
+  console.info(`[picklist ${engine}] seeded ${what} in ${round(seeded.ms / 1000, 1)} s; ${last.toLoad.toLocaleString("en")} units to load, ${last.totals.length} products`);
+  return [
+    row(`picklist-10k-${engine}-p99-ms`, `PicklistStore.compute() on ${engine}: ${what}; queries + lines + order by need + van totals`, listMs, {
+      baseline: round(bareP99, 1),
+      ratio: round(percentile(listMs, 99) / bareP99, 2),
+      goal: { op: "<=", value: GOAL_P99_MS },
+    }),
+    row(`picklist ${engine}: bare read of every slot row (baseline)`, "SELECT machine_id, slot, stock, capacity FROM slots, interleaved", bareMs),
+    row(`picklist ${engine}: a route of 20 machines (machines=) in the 10k fleet`, "PicklistStore.compute({machineIds}) for 20 machines", groupMs),
+    row(`picklist ${engine}: JSON of the 10k answer`, `JSON.stringify of the whole pick list (${round(JSON.stringify(last).length / 1e6, 1)} MB), what the API adds for all machines at once`, jsonMs),
+  ];
+}
+
+/** `ZAPVEND_BENCH_PICKLIST_ENGINES=postgres` (or `sqlite`) runs one engine only. */
+const ENGINES = (process.env.ZAPVEND_BENCH_PICKLIST_ENGINES ?? "sqlite,postgres").split(",");
+
+export default async function picklist() {
+  const rows = [];
+  if (ENGINES.includes("sqlite")) {
+    const dir = mkdtempSync(path.join(tmpdir(), "zapvend-bench-picklist-"));
+    try {
+      rows.push(...(await runEngine("sqlite", new SqliteDb(path.join(dir, "fleet.db")))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (!ENGINES.includes("postgres")) return rows;
+  const pgUrl = process.env.TEST_PG_URL ?? process.env.DATABASE_URL;
+  if (!pgUrl) {
+    rows.push({ name: "picklist-10k-postgres-p99-ms", label: "skipped: set TEST_PG_URL (or DATABASE_URL) to a PostgreSQL server", value: null, unit: "ms" });
+    return rows;
+  }
+  rows.push(...(await runEngine("postgres", new PostgresDb(pgUrl, `zapvend_bench_picklist_${process.pid}`))));
+  return rows;
+}
