@@ -91,6 +91,8 @@ async function catalog(browser: Browser, url: string, lang: string): Promise<Pag
   const page = await (await browser.newContext({ viewport: VIEWPORT })).newPage();
   await page.goto(`${url}/?lang=${lang}`);
   await page.locator('button[data-slot="A4"]').waitFor();
+  // The probes run after the first products are painted; the screen then renders with their answers.
+  await page.locator('zapvend-kiosk[data-glyphs="probed"]').waitFor({ state: "attached" });
   return page;
 }
 

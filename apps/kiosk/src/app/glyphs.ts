@@ -12,6 +12,25 @@ const MISSING = "\u{10FFFD}";
 
 let ctx: CanvasRenderingContext2D | null | undefined;
 const cache = new Map<string, boolean>();
+let missingPixels: Uint8ClampedArray | null | undefined;
+/**
+ * Probing draws on a canvas and makes Chromium find and load the emoji and CJK fonts: some 300-400 ms of a Pi-class
+ * CPU (measured with bench/kiosk-first-paint, 4x CPU throttle: first products p50 ~1,000 ms with the probes before
+ * the first render, ~680 ms without). So the first screen is drawn optimistically (every text counts as drawable),
+ * and the kiosk calls `startProbing()` once its first products are painted, then renders again with the real
+ * answers: on a Pi without the fonts a box shows for that one moment, never for longer.
+ */
+let probing = false;
+
+/** From now on `canRender` really probes (the kiosk re-renders after calling this). */
+export function startProbing(): void {
+  probing = true;
+}
+
+/** Whether `canRender` answers from real probes yet. */
+export function probingStarted(): boolean {
+  return probing;
+}
 
 function pixels(text: string): Uint8ClampedArray | null {
   if (ctx === undefined) {
@@ -39,12 +58,18 @@ function graphemes(text: string): string[] {
   return typeof Intl.Segmenter === "function" ? [...new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)].map((s) => s.segment) : Array.from(text);
 }
 
-/** True when every grapheme of `text` is drawn by an installed font (ASCII is taken as drawn: every font has it). */
+/**
+ * True when every grapheme of `text` is drawn by an installed font (ASCII is taken as drawn: every font has it);
+ * before `startProbing()`, always true.
+ */
 export function canRender(text: string): boolean {
+  if (!probing) return true;
   const known = cache.get(text);
   if (known !== undefined) return known;
   let ok = true;
-  const missing = pixels(MISSING);
+  // The missing-glyph box is drawn once: the fonts of a running kiosk do not change.
+  if (missingPixels === undefined) missingPixels = pixels(MISSING)?.slice() ?? null;
+  const missing = missingPixels;
   if (missing) {
     for (const g of graphemes(text)) {
       if (/^[\x20-\x7e]$/.test(g) || /^\s+$/.test(g)) continue;

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, svg, type TemplateResult } from "lit";
 import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, OrderState, VendProgress } from "@zapvend/protocol";
 import { KioskApiError, MachineClient, MachineConnection, bootOf, creditOf, isOrderLike, takeEarlyStart, type EarlyStart } from "./api.js";
-import { canRender } from "./glyphs.js";
+import { canRender, probingStarted, startProbing } from "./glyphs.js";
 import { LANGS, LANG_LATIN_NAME, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
 import { entryName, pictureStyles, productVisual } from "./product-card.js";
 import { paymentUri, walletLink } from "./qr.js";
@@ -358,6 +358,7 @@ export class ZapvendKiosk extends LitElement {
   private bootRecheck = false;
   private bootTimer: ReturnType<typeof setTimeout> | undefined;
   private marked = false;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
   private boot: number | undefined;
   private now = Date.now();
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -375,6 +376,7 @@ export class ZapvendKiosk extends LitElement {
     const q = new URLSearchParams(location.search).get("lang");
     // A language this screen has no font for would be boxes from top to bottom: English instead.
     this.setLang(isLang(q) && languageDrawable(q) ? q : "en");
+    this.probeTimer = setTimeout(() => this.probeGlyphs(), 3000);
     const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     this.conn = new MachineConnection(wsUrl, {
       onOpen: () => this.onOpen(),
@@ -446,6 +448,7 @@ export class ZapvendKiosk extends LitElement {
     clearTimeout(this.leaveTimer);
     clearTimeout(this.creditTimer);
     clearTimeout(this.bootTimer);
+    clearTimeout(this.probeTimer);
     this.removeEventListener("pointerdown", this.onActivity);
     this.removeEventListener("keydown", this.onActivity);
   }
@@ -836,6 +839,20 @@ export class ZapvendKiosk extends LitElement {
     </header>`;
   }
 
+  /**
+   * The glyph probes (glyphs.ts) run once the first products are painted (or 3 s after start on a screen without
+   * products): then the screen renders again with what the fonts really draw, and a language asked for in the URL that
+   * they cannot draw falls back to English. `data-glyphs="probed"` on the element says it is done (tests wait for it).
+   */
+  private probeGlyphs(): void {
+    clearTimeout(this.probeTimer);
+    if (probingStarted()) return;
+    startProbing();
+    if (!languageDrawable(this.uiLang)) this.setLang("en");
+    this.setAttribute("data-glyphs", "probed");
+    this.requestUpdate();
+  }
+
   override updated(): void {
     // User Timing for bench/kiosk-first-paint.bench.mjs: the first product cards are in the DOM now, and painted once
     // the frame after this one begins (a task queued from requestAnimationFrame runs after that frame's paint).
@@ -845,6 +862,7 @@ export class ZapvendKiosk extends LitElement {
     requestAnimationFrame(() =>
       setTimeout(() => {
         performance.mark("zapvend:products-painted");
+        this.probeGlyphs();
         // Ready before a product is tapped.
         void loadQrCode();
         // ICU's start-up (the first Intl.NumberFormat, whatever the locale) now, after the first paint, not at the
