@@ -106,6 +106,15 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     expect(await row.locator("[data-missing]").textContent({ timeout: 15_000 })).toBe("2 missing");
   });
 
+  it("marks a machine that is the card reader of a VMC (MDB) on its overview row and its page", async () => {
+    await service.ingest([birth("mdb-01", { board: "mdb", slots: [{ slot: "S12", name: "Cola" }] }), status("mdb-01", "online", { boot: 1, seq: 1 })]);
+    await loginAs("viewer");
+    await page.locator('tr[data-machine="mdb-01"] [data-kind="mdb"]').waitFor();
+    expect(await page.locator('tr[data-machine="snacks-01"] [data-kind]').count()).toBe(0);
+    await page.locator('tr[data-machine="mdb-01"] a[href="#/machines/mdb-01"]').click();
+    await page.locator('zv-fleet-machine [data-kind="mdb"]').waitFor();
+  });
+
   it("lists alerts and acknowledges one; the acknowledgement is stored", async () => {
     await service.tick(true);
     await loginAs("technician", "#/alerts");

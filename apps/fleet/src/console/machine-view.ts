@@ -7,7 +7,7 @@ import { api, ApiCallError, can } from "./api.js";
 import { lineChart } from "./charts.js";
 import { eventLine } from "./event-lines.js";
 import { ago, fiat, parsePriceInput, price, priceInput, sats, time } from "./format.js";
-import { stockBars } from "./overview-view.js";
+import { kindBadge, stockBars } from "./overview-view.js";
 import { styles } from "./styles.js";
 import { clockTime, dateTime } from "./zone-format.js";
 
@@ -78,7 +78,7 @@ export class FleetMachineView extends LitElement {
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
       <section>
         <h2>${m.id} <span class="badge status-${m.status}" data-status>${m.status}</span></h2>
-        <div class="muted">${m.model ?? "?"} · software ${m.softwareVersion ?? "?"} · boot ${m.boot ?? "?"} · last seen ${ago(m.lastSeen, this.now)}
+        <div class="muted">${kindBadge(m)} ${m.model ?? "?"} · software ${m.softwareVersion ?? "?"} · boot ${m.boot ?? "?"} · last seen ${ago(m.lastSeen, this.now)}
           ${t ? html` · ${t.temperatureC === null ? "no thermometer" : `${t.temperatureC.toFixed(1)} °C`} · door ${t.door} · payments ${t.payments} · hardware ${t.hardware}` : nothing}
           · <a href="/api/reports/dex/${m.id}" download>DEX file</a></div>
         ${m.faults.map((f) => html`<div class="error">${f.code}: ${f.message}</div>`)}

@@ -96,7 +96,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
           ${list.map((m) => {
             const s = sold.get(m.id);
             return html`<tr data-machine=${m.id}>
-              <td><a href="#/machines/${m.id}">${m.id}</a><div class="muted">${m.model ?? ""}</div></td>
+              <td><a href="#/machines/${m.id}">${m.id}</a><div class="muted">${m.model ?? ""} ${kindBadge(m)}</div></td>
               <td><span class="badge status-${m.status}" data-status>${m.status}</span></td>
               <td>${ago(m.lastSeen, v.now)}</td>
               <td>${stockBars(m.stock)}</td>
@@ -110,4 +110,9 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
       </table>
     </section>
   `;
+}
+
+/** An MDB machine is the card reader of a VMC (the machine's own controller vends): said on its row and its page. */
+export function kindBadge(m: Pick<MachineSummary, "kind">): TemplateResult | typeof nothing {
+  return m.kind === "mdb" ? html`<span class="badge" data-kind="mdb" title="the card reader of the machine's own controller (VMC), over MDB">MDB</span>` : nothing;
 }
