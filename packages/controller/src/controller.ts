@@ -7,6 +7,7 @@ import {
   msatString,
   type CatalogEntry,
   type CodedError,
+  type EventBodyOf,
   type FiatAmount,
   type Order,
   type Product,
@@ -279,6 +280,11 @@ export class VendController extends EventEmitter<ControllerEvents> {
   /** MDB vends the VMC was approved for whose result was never read (refunded; the product may have come out). */
   unconfirmedVends(): number {
     return Number(this.journal.getSetting(UNCONFIRMED_VENDS) ?? 0);
+  }
+
+  /** One more MDB vend that may have given a product away (refunded without a result from the VMC); inside a transaction. */
+  private countUnconfirmedVend(): void {
+    this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1));
   }
 
   getMode(): "normal" | "maintenance" {
@@ -643,7 +649,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
         this.writer.transition(order, "refunded", {
           failure: reason,
           note: "underpaid: hold cancel pending",
-          events: [{ type: "refund", orderId: order.orderId, slot: order.slot, amountMsat: msatString(paidMsat), paymentHash: order.paymentHash, reason }],
+          events: [refundEvent(order, reason, { amountMsat: paidMsat })],
         });
         await this.settlement.cancelFinalHold(order.orderId);
       } else if (isFinalOrderState(order.state)) {
@@ -804,7 +810,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
       this.journal.saveOrder(order, "dispensing", `vend failed: ${failure.code}`);
       this.writer.enqueueEvent({ type: "vend-failed", orderId: order.orderId, slot: order.slot, reason: failure, evidence });
       this.faultBook.latchVendFailureInTx(order.slot, failure, order.updatedAt);
-      if (possiblyVended) this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1));
+      if (possiblyVended) this.countUnconfirmedVend();
     })();
     if (possiblyVended) this.log.error("an approved MDB vend ended with no result from the VMC: refunded, possibly given away", { orderId: order.orderId, slot: order.slot, code: failure.code });
     this.faultBook.applyVendFailure(order.orderId, order.slot, failure);
@@ -814,17 +820,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
       const cancelled = await this.settlement.cancelOrRetry(order);
       if (!cancelled) return;
       this.writer.transition(order, "refunded", {
-        events: [
-          {
-            type: "refund",
-            orderId: order.orderId,
-            slot: order.slot,
-            amountMsat: msatString(order.amountMsat),
-            paymentHash: order.paymentHash,
-            reason: failure,
-            ...(possiblyVended ? { possiblyVended: true } : {}),
-          },
-        ],
+        events: [refundEvent(order, failure, { possiblyVended })],
       });
       this.opts.payments.untrack(order.paymentHash);
     } else {
@@ -979,7 +975,7 @@ export class VendController extends EventEmitter<ControllerEvents> {
           if (!cancelled) return;
           this.writer.transition(order, "refunded", {
             failure: next.reason,
-            events: [{ type: "refund", orderId: order.orderId, slot: order.slot, amountMsat: msatString(order.amountMsat), paymentHash: order.paymentHash, reason: { code: "interrupted", message: "restart before vend" } }],
+            events: [refundEvent(order, { code: "interrupted", message: "restart before vend" })],
           });
         }
         return;
@@ -994,18 +990,8 @@ export class VendController extends EventEmitter<ControllerEvents> {
           const cancelled = await this.settlement.cancelOrRetry(order);
           if (!cancelled) return;
           this.writer.transition(order, "refunded", {
-            events: [
-              {
-                type: "refund",
-                orderId: order.orderId,
-                slot: order.slot,
-                amountMsat: msatString(order.amountMsat),
-                paymentHash: order.paymentHash,
-                reason: next.failure,
-                ...(next.possiblyVended ? { possiblyVended: true } : {}),
-              },
-            ],
-            ...(next.possiblyVended && !next.counted ? { extra: () => this.journal.setSetting(UNCONFIRMED_VENDS, String(this.unconfirmedVends() + 1)) } : {}),
+            events: [refundEvent(order, next.failure, { possiblyVended: next.possiblyVended === true })],
+            ...(next.possiblyVended && !next.counted ? { extra: () => this.countUnconfirmedVend() } : {}),
           });
           if (next.possiblyVended && !next.counted) this.log.error("an approved MDB vend had no result: refunded, possibly given away", { orderId: order.orderId, slot: order.slot });
         } else {
@@ -1022,4 +1008,17 @@ export class VendController extends EventEmitter<ControllerEvents> {
   private get recoveryGraceMs(): number {
     return this.opts.recoveryGraceMs ?? 120_000;
   }
+}
+
+/** The `refund` event of an order: its paid amount (or `amountMsat`), and `possiblyVended` for an MDB vend with no result. */
+function refundEvent(order: OrderRecord, reason: CodedError, opts: { amountMsat?: bigint; possiblyVended?: boolean } = {}): EventBodyOf<"refund"> {
+  return {
+    type: "refund",
+    orderId: order.orderId,
+    slot: order.slot,
+    amountMsat: msatString(opts.amountMsat ?? order.amountMsat),
+    paymentHash: order.paymentHash,
+    reason,
+    ...(opts.possiblyVended ? { possiblyVended: true } : {}),
+  };
 }
