@@ -17,6 +17,7 @@ import {
   parseDesiredStateEdit,
   parseSalesQuery,
   roleAtLeast,
+  TimeZoneName,
   type DesiredView,
   type FleetSecurity,
   type FleetWsMessage,
@@ -75,8 +76,13 @@ export interface FleetHttpOptions {
   liveStats?: () => { connected: boolean; published: number; received: number; refused: number };
   /** The catalog (issue #18); default: over the service's database. */
   catalog?: CatalogService;
-  /** The operator's IANA time zone of the overview's days and hours (periods.ts `operatorTimeZone`). Default UTC. */
+  /**
+   * The operator's IANA time zone (periods.ts `operatorTimeZone`): the days and hours of the overview and the days of
+   * `GET /api/reports/sales?group=day`. Default UTC.
+   */
   timeZone?: string;
+  /** The zone of a machine's wall clock, for the DEX file's read-out date and time (periods.ts `machineTimeZone`). Default `timeZone`. */
+  machineTimeZone?: (machineId: string) => string;
   /**
    * How often the open WebSockets' sessions and tokens are checked again, in ms (default 30 000): a session that
    * expires (idle or absolute), or is ended by another fleet server on the same database, closes its console's socket
@@ -459,8 +465,12 @@ export class FleetHttpServer {
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";
       if (group !== "machine" && group !== "slot" && group !== "day") throw new FleetError("bad_value", "group must be machine, slot or day", 400);
-      const f = salesFilter(url, false, ["group"]);
-      return { status: 200, body: await store.salesReport(group, f) };
+      const f = salesFilter(url, false, ["group", "tz"]);
+      // Days are the operator's local days unless the query names another IANA zone (`tz=UTC` for UTC days).
+      const tz = url.searchParams.get("tz") ?? this.options.timeZone ?? "UTC";
+      const zone = TimeZoneName.safeParse(tz);
+      if (!zone.success) throw new FleetError("bad_value", `tz: unknown time zone "${tz.slice(0, 64)}" (an IANA name such as Europe/Paris)`, 400);
+      return { status: 200, body: await store.salesReport(group, f, { timeZone: zone.data }) };
     });
     this.route("GET", "/api/reports/reconciliation", "viewer", async ({ url }) => {
       const f = salesFilter(url, false, ["format"]);
@@ -471,7 +481,7 @@ export class FleetHttpServer {
     this.route("GET", "/api/reports/dex/:id", "viewer", async ({ params: [id] }) => {
       const machine = await store.getMachine(machineIdOf(id));
       if (!machine) throw new FleetError(FleetErrorCode.MACHINE_NOT_FOUND, `no machine ${id}`, 404);
-      return { status: 200, body: dexReport(machine, await store.dexCounters(machine.id), this.now()), type: "text/plain; charset=us-ascii", filename: `${machine.id}.dex` };
+      return { status: 200, body: dexReport(machine, await store.dexCounters(machine.id), this.now(), this.options.machineTimeZone?.(machine.id) ?? this.options.timeZone ?? "UTC"), type: "text/plain; charset=us-ascii", filename: `${machine.id}.dex` };
     });
 
     this.route("GET", "/", "public", async () => ({ status: 200, body: await consoleHtml(this.options.consoleDir), type: "text/html; charset=utf-8" }));

@@ -13,7 +13,7 @@ export {
   type RetentionStats,
 } from "./fleet-service.js";
 export { instantOf, isOpenAt, openMsBetween } from "./opening-hours.js";
-export { dayOf, hoursOf, lastDays, operatorTimeZone, overviewPeriods, type Span, type TimeZoneSource } from "./periods.js";
+export { dayOf, hoursOf, lastDays, machineTimeZone, offsetSpans, operatorTimeZone, overviewPeriods, type OffsetSpan, type Span, type TimeZoneSource } from "./periods.js";
 export { fleetOverview, OVERVIEW_DAYS } from "./overview.js";
 export { OverviewStore } from "./store/overview-store.js";
 export { FleetHttpServer, type FleetHttpOptions } from "./http-server.js";
@@ -24,7 +24,7 @@ export { migrate, LATEST_SCHEMA_VERSION } from "./store/migrations.js";
 export type { FleetLink } from "./link.js";
 export { OperatorSigner } from "./signer.js";
 export { AlertEngine, conditionsFor, DEFAULT_ALERT_SETTINGS, openingHoursFor, type AlertSettings } from "./alerts.js";
-export { dexReport, salesCsv, reconciliationCsv, crc16, msatToSats } from "./reports.js";
+export { dexReadOut, dexReport, salesCsv, reconciliationCsv, crc16, msatToSats } from "./reports.js";
 export { FleetError, FleetErrorCode } from "./errors.js";
 export { systemClock, type Clock, type Logger } from "./clock.js";
 export { AuthService, AuthErrorCode, actorOf, type Principal } from "./auth/auth-service.js";

@@ -31,7 +31,7 @@ function wallAsUtc(tz: string, ms: number): number {
 }
 
 /** The zone's offset from UTC at `ms`, in ms (Paris in summer: +7 200 000). */
-function offsetMs(tz: string, ms: number): number {
+export function offsetMs(tz: string, ms: number): number {
   const whole = Math.floor(ms / 1000) * 1000;
   return wallAsUtc(tz, whole) - whole;
 }

@@ -4,9 +4,10 @@
 // fall-back day "02:00" comes twice, on a spring-forward day there is no "02:00"). The zone arithmetic is
 // opening-hours.ts's (through `Intl`, no time zone table of our own).
 import type { FleetConfig } from "@zapvend/protocol";
-import { addDays, instantOf, localDate, type LocalDate } from "./opening-hours.js";
+import { addDays, instantOf, localDate, offsetMs, type LocalDate } from "./opening-hours.js";
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /** Where the operator's zone came from. */
 export type TimeZoneSource = "config" | "opening-hours" | "machine-opening-hours" | "default";
@@ -24,6 +25,15 @@ export function operatorTimeZone(config: Pick<FleetConfig, "timeZone"> & { alert
   const best = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
   if (best) return { zone: best[0], source: "machine-opening-hours" };
   return { zone: "UTC", source: "default" };
+}
+
+/**
+ * The zone a machine's wall clock shows: the zone of its own opening hours (`alerts.machineOpeningHours`) when the
+ * config gives it some, else the operator's zone (`operatorZone`, from `operatorTimeZone`).
+ */
+export function machineTimeZone(config: { alerts?: Pick<FleetConfig["alerts"], "machineOpeningHours"> }, machineId: string, operatorZone: string): string {
+  const own = config.alerts?.machineOpeningHours?.[machineId];
+  return own && own !== "always" ? own.tz : operatorZone;
 }
 
 /** `[from, to)` in epoch ms. */
@@ -82,6 +92,55 @@ export function hoursOf(tz: string, day: Span): Array<Span & { label: string }> 
   const out: Array<Span & { label: string }> = [];
   for (let t = day.from; t < day.to; t += HOUR_MS) out.push({ from: t, to: Math.min(t + HOUR_MS, day.to), label: wallTime(tz, t) });
   return out;
+}
+
+/** A stretch of time over which the zone's offset from UTC stays the same. */
+export interface OffsetSpan extends Span {
+  /** Local wall clock minus UTC, in ms (Paris in summer: 7 200 000; Kolkata: 19 800 000). */
+  offsetMs: number;
+}
+
+/**
+ * The zone's offsets over `[from, to)`, oldest first: consecutive spans split at every change (daylight saving, a
+ * new standard time), so `floor((ms + offsetMs) / 86 400 000)` is the local day number of an instant `ms` in a span
+ * (the SQL of the sales report per local day groups on that). The offset is sampled once a day, and where two
+ * samples differ the change is bisected to the second: no zone changes twice within a day. One span for UTC or a
+ * zone without changes in the range; two a year for a zone with daylight saving time.
+ */
+export function offsetSpans(tz: string, from: number, to: number): OffsetSpan[] {
+  if (!(to > from)) return [];
+  const out: OffsetSpan[] = [];
+  let start = from;
+  let offset = offsetMs(tz, from);
+  for (let t = from; t < to; ) {
+    const next = Math.min(t + DAY_MS, to - 1);
+    if (next <= t) break;
+    const o = offsetMs(tz, next);
+    if (o !== offset) {
+      // The change is in (t, next]: the first whole second with the new offset.
+      let lo = Math.floor(t / 1000);
+      let hi = Math.floor(next / 1000);
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (offsetMs(tz, mid * 1000) === offset) lo = mid;
+        else hi = mid;
+      }
+      const at = Math.max(hi * 1000, start + 1);
+      out.push({ from: start, to: at, offsetMs: offset });
+      start = at;
+      offset = offsetMs(tz, at);
+      t = at;
+      continue;
+    }
+    t = next;
+  }
+  out.push({ from: start, to, offsetMs: offset });
+  return out;
+}
+
+/** The ISO date (`YYYY-MM-DD`) of a local day number `floor((ms + offsetMs) / 86 400 000)` (see `offsetSpans`). */
+export function localDayDate(dayNumber: number): string {
+  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
 }
 
 function isoDate(d: LocalDate): string {

@@ -2,6 +2,8 @@
 // an EVA-DTS/DEX-style audit file of per-selection counters. The DEX subset emitted is documented in README.md.
 import type { MachineSummary, ReconciliationEntry, Sale } from "@zapvend/protocol";
 import type { DexSlotCounter } from "./store/fleet-store.js";
+import { localDate } from "./opening-hours.js";
+import { wallTime } from "./periods.js";
 
 /** msat as sats with three decimals, exact (no float): 1500 msat -> "1.500". */
 export function msatToSats(amountMsat: bigint | string): string {
@@ -73,14 +75,24 @@ function dexText(s: string): string {
 }
 
 /**
+ * `EA302` / `EA303`, the date (`YYMMDD`) and time (`HHMM`) of this read-out, on the wall clock of `timeZone`. EVA-DTS
+ * has no zone field: a VMC writes them from its own real-time clock, which shows local time, so a file read from
+ * the fleet says what a clock at the machine showed (the machine's zone, else the operator's; see README "DEX").
+ */
+export function dexReadOut(nowMs: number, timeZone: string): { date: string; time: string } {
+  const d = localDate(timeZone, nowMs);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return { date: `${two(d.y % 100)}${two(d.m)}${two(d.d)}`, time: wallTime(timeZone, nowMs).replace(":", "") };
+}
+
+/**
  * An EVA-DTS 6.1-style DEX audit file for one machine. Values are in **sats** (ID4 says 0 decimals and the
  * pseudo-currency "SAT"), since the machine is paid in bitcoin; counters are since the fleet first heard of it
- * (the "since initialisation" fields), so the interim fields equal them.
+ * (the "since initialisation" fields), so the interim fields equal them. The read-out's date and time (`EA3`) are
+ * local to `timeZone` (default UTC).
  */
-export function dexReport(machine: MachineSummary, counters: readonly DexSlotCounter[], nowMs: number): string {
-  const d = new Date(nowMs);
-  const date = `${String(d.getUTCFullYear()).slice(2)}${String(d.getUTCMonth() + 1).padStart(2, "0")}${String(d.getUTCDate()).padStart(2, "0")}`;
-  const time = `${String(d.getUTCHours()).padStart(2, "0")}${String(d.getUTCMinutes()).padStart(2, "0")}`;
+export function dexReport(machine: MachineSummary, counters: readonly DexSlotCounter[], nowMs: number, timeZone = "UTC"): string {
+  const { date, time } = dexReadOut(nowMs, timeZone);
   const sats = (msat: bigint) => (msat / 1000n).toString();
   const lines: string[] = [
     "DXS*ZAPVEND0001*VA*V1/1*1",

@@ -19,7 +19,7 @@ import { DEFAULT_ALERT_SETTINGS } from "./alerts.js";
 import type { FleetLink as FleetTransport } from "./link.js";
 import { LiveRelay } from "./live/live-relay.js";
 import { OperatorSigner } from "./signer.js";
-import { operatorTimeZone, type TimeZoneSource } from "./periods.js";
+import { machineTimeZone, operatorTimeZone, type TimeZoneSource } from "./periods.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
 
@@ -141,6 +141,7 @@ export class FleetServer {
       notifier: this.notifier,
       ...(live ? { liveStats: () => ({ connected: live.connected, ...live.stats }) } : {}),
       timeZone: this.timeZone.zone,
+      machineTimeZone: (id) => machineTimeZone(config, id, this.timeZone.zone),
     });
   }
 

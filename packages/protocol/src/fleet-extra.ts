@@ -106,8 +106,10 @@ export const SalesReportRow = z.object({
   key: z.string(),
   machineId: MachineId.nullable(),
   slot: SlotId.nullable(),
-  /** UTC day, YYYY-MM-DD. */
+  /** A local day of `timeZone` (the operator's zone unless the query names one), YYYY-MM-DD. */
   day: z.string().nullable(),
+  /** `group=day`: the IANA zone whose local days `day` counts (older servers: none, and the days were UTC days). */
+  timeZone: z.string().optional(),
   count: z.int().min(0),
   amountMsat: MsatString,
   /** Fiat totals, one per currency the sales were priced in. */

@@ -100,8 +100,13 @@ export const api = {
     if (q.limit !== undefined) p.set("limit", String(q.limit));
     return call<Sale[]>(arr(sale), `/api/sales?${p}`);
   },
-  salesReport: (group: "machine" | "slot" | "day", from?: number) =>
-    call<SalesReportRow[]>(arr(salesReportRow), `/api/reports/sales?group=${group}${from !== undefined ? `&from=${from}` : ""}`),
+  /** `tz`: the IANA zone whose local days `group=day` counts (the server's default: the operator's zone). */
+  salesReport: (group: "machine" | "slot" | "day", from?: number, tz?: string) => {
+    const p = new URLSearchParams({ group });
+    if (from !== undefined) p.set("from", String(from));
+    if (tz !== undefined) p.set("tz", tz);
+    return call<SalesReportRow[]>(arr(salesReportRow), `/api/reports/sales?${p}`);
+  },
   alerts: (all: boolean) => call<Alert[]>(arr(alert), `/api/alerts${all ? "?all=1" : ""}`),
   acknowledge: (id: string) => call<Alert>(alert, `/api/alerts/${encodeURIComponent(id)}/acknowledge`, json("POST")),
   command: (machineId: string, name: string, args: Record<string, unknown>) =>

@@ -37,7 +37,8 @@ function parseRoute(hash: string): Route {
   return { view: "overview" };
 }
 
-const DAY_MS = 86_400_000;
+/** The sales page's period: this many local days of the operator's zone, today included. */
+const SALES_DAYS = 30;
 
 export class FleetApp extends LitElement {
   static override styles = styles;
@@ -120,8 +121,22 @@ export class FleetApp extends LitElement {
     setSession(s, this.lost);
     this.session = s;
     this.feed.start();
-    void call(timeZoneAnswer, "/api/time-zone").then((z) => (this.timeZone = z.timeZone), () => {});
+    this.zoneLoad = null;
+    void this.operatorZone().catch(() => {});
     void this.navigate();
+  }
+
+  private zoneLoad: Promise<string> | null = null;
+  /** The operator's zone (`GET /api/time-zone`), asked once per login; a failed answer is asked again next time. */
+  private operatorZone(): Promise<string> {
+    this.zoneLoad ??= call(timeZoneAnswer, "/api/time-zone").then(
+      (z) => (this.timeZone = z.timeZone),
+      (err: unknown) => {
+        this.zoneLoad = null;
+        throw err;
+      },
+    );
+    return this.zoneLoad;
   }
 
   private async logout(): Promise<void> {
@@ -201,10 +216,17 @@ export class FleetApp extends LitElement {
     this.timeZone = this.overview.timeZone;
   }
 
+  /**
+   * The last 30 local days of the operator's zone, from local midnight 29 days ago (a daylight saving change makes
+   * one of them 23 or 25 hours long); the server counts the days in the same zone. The zone arithmetic (periods.ts)
+   * is loaded with the page, not with the first screen.
+   */
   private async loadSales(): Promise<void> {
-    const from = Math.floor(Date.now() / DAY_MS) * DAY_MS - 29 * DAY_MS;
-    const [byDay, byMachine, recent] = await Promise.all([api.salesReport("day", from), api.salesReport("machine", from), api.sales({ limit: 100 })]);
-    this.report = { byDay, byMachine };
+    const [timeZone, { lastDays }] = await Promise.all([this.operatorZone(), import("../periods.js")]);
+    const days = lastDays(timeZone, Date.now(), SALES_DAYS);
+    const from = days[0]!.from;
+    const [byDay, byMachine, recent] = await Promise.all([api.salesReport("day", from, timeZone), api.salesReport("machine", from), api.sales({ limit: 100 })]);
+    this.report = { byDay, byMachine, timeZone, days: days.map((d) => d.label) };
     this.recentSales = recent;
   }
 

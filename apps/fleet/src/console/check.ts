@@ -126,6 +126,7 @@ export const salesReportRow = obj<SalesReportRow>({
   machineId: nullable(str),
   slot: nullable(str),
   day: nullable(str),
+  timeZone: opt(str),
   count: int,
   amountMsat: msat,
   fiat: arr(fiatAmount),

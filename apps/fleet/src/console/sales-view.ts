@@ -1,27 +1,42 @@
-// The sales page (`#/sales`): the last 30 days per day and per machine, the exports, and the latest sales.
+// The sales page (`#/sales`): the last 30 local days of the operator's zone per day and per machine, the exports,
+// and the latest sales on the operator's clock.
 import { html, nothing, type TemplateResult } from "lit";
 import type { Sale, SalesReportRow } from "@zapvend/protocol";
 import { barChart } from "./charts.js";
-import { fiat, sats, time } from "./format.js";
+import { fiat, sats } from "./format.js";
+import { dateTime } from "./zone-format.js";
 
 export interface SalesReport {
   byDay: SalesReportRow[];
   byMachine: SalesReportRow[];
+  /** The operator's IANA zone: its local days are the chart's, and the latest sales' times are on its clock. */
+  timeZone: string;
+  /** The period's local days (`YYYY-MM-DD`), oldest first: one bar each, days without sales at zero. */
+  days: string[];
 }
 
 export function renderSales(rep: SalesReport | null, recentSales: readonly Sale[]): TemplateResult {
   if (!rep) return html`<p class="muted">loading…</p>`;
   const total = rep.byMachine.reduce((n, r) => n + BigInt(r.amountMsat), 0n);
   const count = rep.byMachine.reduce((n, r) => n + r.count, 0);
+  const byDay = new Map(rep.byDay.map((r) => [r.day, r]));
+  const n = rep.days.length;
   return html`
     <div class="cards">
-      <div class="card"><span class="muted">sales, last 30 days</span><b data-test="sales-count">${count}</b></div>
-      <div class="card"><span class="muted">revenue, last 30 days</span><b data-test="sales-total">${sats(total.toString())}</b></div>
+      <div class="card"><span class="muted">sales, last ${n} days</span><b data-test="sales-count">${count}</b></div>
+      <div class="card"><span class="muted">revenue, last ${n} days</span><b data-test="sales-total">${sats(total.toString())}</b></div>
     </div>
     <section>
-      <h2>Revenue per day (sats)</h2>
+      <h2>Revenue per day (sats) <span class="muted" data-test="sales-zone">days in ${rep.timeZone}</span></h2>
       <svg width="100%" viewBox="0 0 720 180" role="img" aria-label="sales per day">
-        ${barChart(rep.byDay.map((r) => ({ label: r.day!.slice(5), value: Number(BigInt(r.amountMsat) / 1000n), title: `${r.day}: ${r.count} sales, ${sats(r.amountMsat)}` })), { width: 720, height: 180 })}
+        ${barChart(
+          // No sales at all: the chart's "no sales" note rather than 30 empty bars.
+          (rep.byDay.length === 0 ? [] : rep.days).map((day) => {
+            const r = byDay.get(day);
+            return { label: day.slice(5), value: r ? Number(BigInt(r.amountMsat) / 1000n) : 0, title: `${day}: ${r?.count ?? 0} sales, ${sats(r?.amountMsat ?? "0")}` };
+          }),
+          { width: 720, height: 180 },
+        )}
       </svg>
     </section>
     <section>
@@ -39,7 +54,7 @@ export function renderSales(rep: SalesReport | null, recentSales: readonly Sale[
       <table>
         <thead><tr><th>settled</th><th>machine</th><th>slot</th><th>product</th><th>amount</th><th>payment hash</th></tr></thead>
         <tbody>${recentSales.map(
-          (s) => html`<tr data-sale=${s.eventId}><td>${time(s.settledAt)}</td><td>${s.machineId}</td><td>${s.slot}</td><td>${s.productName}</td>
+          (s) => html`<tr data-sale=${s.eventId}><td>${dateTime(rep.timeZone, s.settledAt)}</td><td>${s.machineId}</td><td>${s.slot}</td><td>${s.productName}</td>
             <td>${sats(s.amountMsat)}${s.fiat ? html` <span class="muted">${fiat(s.fiat)}</span>` : nothing}</td><td class="muted">${s.paymentHash.slice(0, 16)}…</td></tr>`,
         )}</tbody>
       </table>

@@ -29,6 +29,7 @@ import type {
 } from "@zapvend/protocol";
 import { big, num, numOrNull, str, strOrNull, type Row, type SqlDb, type SqlExecutor } from "./db.js";
 import { migrate } from "./migrations.js";
+import { localDayDate, offsetSpans, type OffsetSpan } from "../periods.js";
 
 export interface FleetStoreOptions {
   /** Keep at most one telemetry sample per machine per this many ms for the charts. Default 60 000. */
@@ -708,9 +709,21 @@ export class FleetStore {
     return rows.map(saleFromRow);
   }
 
-  async salesReport(group: "machine" | "slot" | "day", f: SalesFilter = {}): Promise<SalesReportRow[]> {
+  /**
+   * Sales per machine, per slot or per day. A day is a local day of `timeZone` (default UTC): from one local midnight
+   * to the next, 23 or 25 hours at a daylight saving change. The grouping stays in SQL: the zone's offsets over the
+   * sales' range (a handful of spans, `offsetSpans`) become a CASE on `at`, and rows are grouped by
+   * `(at + offset) / 86 400 000`, the local day number; day rows carry the zone they were counted in.
+   */
+  async salesReport(group: "machine" | "slot" | "day", f: SalesFilter = {}, opts: { timeZone?: string } = {}): Promise<SalesReportRow[]> {
     const { where, params } = ledgerWhere("sale", f);
-    const cols = group === "machine" ? "machine_id" : group === "slot" ? "machine_id, slot" : `(at / ${DAY_MS})`;
+    const timeZone = opts.timeZone ?? "UTC";
+    let cols: string;
+    if (group === "day") {
+      const [range] = await this.db.all(`SELECT MIN(at) AS lo, MAX(at) AS hi FROM ledger ${where}`, params);
+      if (!range || range.lo === null || range.lo === undefined) return [];
+      cols = `(${localDaySql("at", offsetSpans(timeZone, num(range.lo), num(range.hi) + 1))})`;
+    } else cols = group === "machine" ? "machine_id" : "machine_id, slot";
     const keyCols = group === "day" ? `${cols} AS day_n` : cols;
     const groupCols = group === "day" ? "day_n" : cols;
     const totals = await this.db.all(`SELECT ${keyCols}, COUNT(*) AS n, SUM(amount_msat) AS msat FROM ledger ${where} GROUP BY ${groupCols} ORDER BY ${groupCols}`, params);
@@ -718,7 +731,7 @@ export class FleetStore {
       `SELECT ${keyCols}, fiat_currency, SUM(fiat_minor) AS minor FROM ledger ${where} AND fiat_currency IS NOT NULL GROUP BY ${groupCols}, fiat_currency ORDER BY fiat_currency`,
       params,
     );
-    const keyOf = (r: Row) => (group === "machine" ? str(r.machine_id) : group === "slot" ? `${str(r.machine_id)}/${str(r.slot)}` : dayString(num(r.day_n)));
+    const keyOf = (r: Row) => (group === "machine" ? str(r.machine_id) : group === "slot" ? `${str(r.machine_id)}/${str(r.slot)}` : localDayDate(num(r.day_n)));
     const fiatBy = new Map<string, Array<{ currency: string; amountMinor: number }>>();
     for (const r of fiat) {
       const k = keyOf(r);
@@ -733,6 +746,7 @@ export class FleetStore {
         machineId: group === "day" ? (f.machineId ?? null) : str(r.machine_id),
         slot: group === "slot" ? str(r.slot) : null,
         day: group === "day" ? key : null,
+        ...(group === "day" ? { timeZone } : {}),
         count: num(r.n),
         amountMsat: big(r.msat).toString(),
         fiat: fiatBy.get(key) ?? [],
@@ -959,8 +973,20 @@ function ledgerWhere(kind: "sale" | null, f: SalesFilter): { where: string; para
   return { where: `WHERE ${cond.join(" AND ")}`, params };
 }
 
-export function dayString(dayNumber: number): string {
-  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+/**
+ * The local day number of `column` (epoch ms) as SQL: `(column + offset) / 86400000` with the offset of the span the
+ * instant falls in (integer division in SQLite and PostgreSQL; instants are after 1970, so it is a floor). The
+ * numbers are the fleet's own (from `offsetSpans`), checked to be integers before they are written into the SQL.
+ */
+function localDaySql(column: string, spans: readonly OffsetSpan[]): string {
+  const int = (n: number): string => {
+    if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+    return String(n);
+  };
+  const last = spans.at(-1);
+  if (!last) throw new Error("localDaySql needs at least one span");
+  const offset = spans.length === 1 ? int(last.offsetMs) : `CASE ${spans.slice(0, -1).map((s) => `WHEN ${column} < ${int(s.to)} THEN ${int(s.offsetMs)}`).join(" ")} ELSE ${int(last.offsetMs)} END`;
+  return `(${column} + ${offset}) / ${DAY_MS}`;
 }
 
 /** The machine's kind from its birth's capabilities (`board: "mdb"`: the cashless reader of a VMC). */
