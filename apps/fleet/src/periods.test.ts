@@ -1,7 +1,8 @@
 // Days and hours in the operator's zone across the 2026 daylight saving changes, a half-hour zone and UTC.
 import { describe, expect, it } from "vitest";
 import { FleetConfig } from "@zapvend/protocol";
-import { dayAt, dayOf, hoursOf, lastDays, operatorTimeZone, overviewPeriods, wallTime } from "./periods.js";
+import { localDate } from "./opening-hours.js";
+import { dayAt, dayOf, hoursOf, lastDays, localDayDate, machineTimeZone, offsetSpans, operatorTimeZone, overviewPeriods, wallTime } from "./periods.js";
 
 const H = 3_600_000;
 
@@ -74,5 +75,57 @@ describe("periods in the operator's time zone", () => {
     const r = FleetConfig.safeParse({ database: "x.db", operatorKey: { keyId: "k", privateKeyPath: "/k.pem" }, timeZone: "Mars/Olympus" });
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error?.issues)).toContain("unknown time zone");
+  });
+
+  it("machineTimeZone: the machine's own opening hours' zone, else the operator's", () => {
+    const config = FleetConfig.parse({
+      database: "x.db",
+      operatorKey: { keyId: "k", privateKeyPath: "/k.pem" },
+      alerts: { machineOpeningHours: { "lis-01": { tz: "Europe/Lisbon", days: { mon: ["08:00-18:00"] } }, "any-01": "always" } },
+    });
+    expect(machineTimeZone(config, "lis-01", "Europe/Paris")).toBe("Europe/Lisbon");
+    expect(machineTimeZone(config, "any-01", "Europe/Paris")).toBe("Europe/Paris");
+    expect(machineTimeZone(config, "other-01", "Europe/Paris")).toBe("Europe/Paris");
+  });
+});
+
+describe("offsetSpans: the zone's offsets over a range, for the local day of an instant in SQL", () => {
+  it("Paris in 2026: UTC+1 until 01:00 UTC on 29 March, UTC+2 until 01:00 UTC on 25 October, then UTC+1", () => {
+    expect(offsetSpans("Europe/Paris", Date.UTC(2026, 0, 1), Date.UTC(2027, 0, 1))).toEqual([
+      { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 2, 29, 1), offsetMs: H },
+      { from: Date.UTC(2026, 2, 29, 1), to: Date.UTC(2026, 9, 25, 1), offsetMs: 2 * H },
+      { from: Date.UTC(2026, 9, 25, 1), to: Date.UTC(2027, 0, 1), offsetMs: H },
+    ]);
+  });
+
+  it("one span for UTC and for Kolkata (UTC+5:30); a range across New Year is one span per offset", () => {
+    expect(offsetSpans("UTC", Date.UTC(2024, 5, 1), Date.UTC(2026, 5, 1))).toEqual([{ from: Date.UTC(2024, 5, 1), to: Date.UTC(2026, 5, 1), offsetMs: 0 }]);
+    expect(offsetSpans("Asia/Kolkata", Date.UTC(2026, 0, 1, 3), Date.UTC(2026, 0, 2))).toEqual([{ from: Date.UTC(2026, 0, 1, 3), to: Date.UTC(2026, 0, 2), offsetMs: 5.5 * H }]);
+    const winter = offsetSpans("Europe/Paris", Date.UTC(2025, 9, 1), Date.UTC(2026, 4, 1));
+    expect(winter.map((s) => [s.from, s.offsetMs])).toEqual([
+      [Date.UTC(2025, 9, 1), 2 * H],
+      [Date.UTC(2025, 9, 26, 1), H],
+      [Date.UTC(2026, 2, 29, 1), 2 * H],
+    ]);
+    expect(offsetSpans("Europe/Paris", 5, 5)).toEqual([]);
+  });
+
+  it("floor((ms + offset) / day) is the local day localDate finds, through 2026 in four zones and around every change", () => {
+    for (const tz of ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]) {
+      const from = Date.UTC(2026, 0, 1);
+      const spans = offsetSpans(tz, from, Date.UTC(2027, 0, 1));
+      for (let i = 1; i < spans.length; i++) expect(spans[i]!.from).toBe(spans[i - 1]!.to);
+      // Every 4 h 7 min (drifting over the minutes of the hour), and a millisecond before and at each change.
+      const instants: number[] = [];
+      for (let t = from; t < Date.UTC(2027, 0, 1); t += 247 * 60_000) instants.push(t);
+      for (const sp of spans.slice(1)) instants.push(sp.from - 1, sp.from, sp.from + 30 * 60_000);
+      for (const t of instants) {
+        const sp = spans.find((x) => t >= x.from && t < x.to)!;
+        const d = localDate(tz, t);
+        const want = `${d.y}-${String(d.m).padStart(2, "0")}-${String(d.d).padStart(2, "0")}`;
+        const got = localDayDate(Math.floor((t + sp.offsetMs) / 86_400_000));
+        if (got !== want) expect({ tz, t, got }).toEqual({ tz, t, got: want });
+      }
+    }
   });
 });

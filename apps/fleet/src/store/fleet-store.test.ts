@@ -240,6 +240,57 @@ for (const engine of engines) {
       ]);
     });
 
+    it("counts days in the given zone: the Paris daylight saving Sundays of 2026 last 23 and 25 hours", async () => {
+      const at = [
+        Date.UTC(2026, 2, 28, 22, 59, 59, 999), // 23:59:59.999 CET, Saturday 28 March
+        Date.UTC(2026, 2, 28, 23, 0), // 00:00 CET, Sunday 29 March (a 23-hour day)
+        Date.UTC(2026, 2, 29, 21, 59), // 23:59 CEST, still Sunday 29 March
+        Date.UTC(2026, 2, 29, 22, 0), // 00:00 CEST, Monday 30 March
+        Date.UTC(2026, 9, 24, 21, 59), // 23:59 CEST, Saturday 24 October
+        Date.UTC(2026, 9, 24, 22, 0), // 00:00 CEST, Sunday 25 October (a 25-hour day)
+        Date.UTC(2026, 9, 25, 22, 59), // 23:59 CET, still Sunday 25 October
+        Date.UTC(2026, 9, 25, 23, 0), // 00:00 CET, Monday 26 October
+      ];
+      await apply(at.map((t, i) => sale("m-1", { seq: i + 1, settledAt: t, amountMsat: String((i + 1) * 1000), fiat: { currency: "EUR", amountMinor: i + 1 } })));
+      const paris = await store.salesReport("day", {}, { timeZone: "Europe/Paris" });
+      expect(paris.map((r) => [r.day, r.count, r.amountMsat])).toEqual([
+        ["2026-03-28", 1, "1000"],
+        ["2026-03-29", 2, "5000"],
+        ["2026-03-30", 1, "4000"],
+        ["2026-10-24", 1, "5000"],
+        ["2026-10-25", 2, "13000"],
+        ["2026-10-26", 1, "8000"],
+      ]);
+      expect(paris.every((r) => r.timeZone === "Europe/Paris" && r.key === r.day)).toBe(true);
+      expect(paris[1]!.fiat).toEqual([{ currency: "EUR", amountMinor: 5 }]);
+      // The same sales in UTC days (the default): 23:00 UTC on the 28th is the 28th there.
+      const utc = await store.salesReport("day");
+      expect(utc.map((r) => [r.day, r.count])).toEqual([
+        ["2026-03-28", 2],
+        ["2026-03-29", 2],
+        ["2026-10-24", 2],
+        ["2026-10-25", 2],
+      ]);
+      expect(utc[0]!.timeZone).toBe("UTC");
+      // A range inside one day, a machine filter, and no sales at all.
+      const sunday = await store.salesReport("day", { machineId: "m-1", fromMs: Date.UTC(2026, 9, 24, 22), toMs: Date.UTC(2026, 9, 25, 23) }, { timeZone: "Europe/Paris" });
+      expect(sunday.map((r) => [r.day, r.count, r.machineId])).toEqual([["2026-10-25", 2, "m-1"]]);
+      expect(await store.salesReport("day", { machineId: "m-2" }, { timeZone: "Europe/Paris" })).toEqual([]);
+    });
+
+    it("counts days of a half-hour zone (Asia/Kolkata, UTC+5:30): midnight is 18:30 UTC", async () => {
+      await apply([
+        sale("m-1", { seq: 1, settledAt: Date.UTC(2026, 5, 1, 18, 29, 59) }),
+        sale("m-1", { seq: 2, settledAt: Date.UTC(2026, 5, 1, 18, 30) }),
+        sale("m-1", { seq: 3, settledAt: Date.UTC(2026, 5, 2, 18, 29) }),
+      ]);
+      const rows = await store.salesReport("day", {}, { timeZone: "Asia/Kolkata" });
+      expect(rows.map((r) => [r.day, r.count])).toEqual([
+        ["2026-06-01", 1],
+        ["2026-06-02", 2],
+      ]);
+    });
+
     it("lists every payment for reconciliation: settled, paid, refunded and credited", async () => {
       await apply([
         sale("m-1", { seq: 1, hold: true, settledAt: T0 }),
