@@ -125,7 +125,7 @@ describe("fleet HTTP API and WebSocket", () => {
       ["snacks-01/A2", 1, "2000000"],
     ]);
     const byDay = await get("/api/reports/sales?group=day");
-    expect(byDay.body).toEqual([{ key: "2026-11-20", machineId: null, slot: null, day: "2026-11-20", count: 3, amountMsat: "6000000", fiat: [{ currency: "EUR", amountMinor: 450 }] }]);
+    expect(byDay.body).toEqual([{ key: "2026-11-20", machineId: null, slot: null, day: "2026-11-20", timeZone: "UTC", count: 3, amountMsat: "6000000", fiat: [{ currency: "EUR", amountMinor: 450 }] }]);
     expect((await get("/api/reports/sales?group=week")).status).toBe(400);
 
     const rec = await get("/api/reports/reconciliation?format=csv");
@@ -139,6 +139,46 @@ describe("fleet HTTP API and WebSocket", () => {
     expect(segs).toContain("PA2*1*1500*1*1500");
     expect(segs).toContain("VA1*3500*2*3500*2");
     expect(segs.at(-1)).toBe("DXE*1*1");
+  });
+
+  it("counts report days in the operator's zone (or tz=), and dates the DEX read-out on the machine's clock", async () => {
+    const now = Date.UTC(2026, 2, 29, 1, 30); // 03:30 CEST in Paris, 30 minutes after the clocks went forward; 07:00 in Kolkata
+    const paris = new FleetHttpServer({ service, port: 0, timeZone: "Europe/Paris", now: () => now, machineTimeZone: (id) => (id === "drinks-01" ? "Asia/Kolkata" : "Europe/Paris") });
+    await paris.start();
+    try {
+      const headers = await bearer(paris.auth);
+      const json = async (path: string) => {
+        const r = await fetch(paris.url + path, { headers });
+        return { status: r.status, body: (await r.json()) as Array<{ day: string; count: number; timeZone?: string }> & { error?: { code: string; message: string } } };
+      };
+      await service.ingest([
+        sale("snacks-01", { seq: 3, slot: "A1", settledAt: Date.UTC(2026, 9, 24, 21, 30), amountMsat: "1000" }), // 23:30 CEST, Saturday 24 October
+        sale("snacks-01", { seq: 4, slot: "A1", settledAt: Date.UTC(2026, 9, 24, 22, 30), amountMsat: "1000" }), // 00:30 CEST, Sunday 25 October
+        sale("snacks-01", { seq: 5, slot: "A1", settledAt: Date.UTC(2026, 9, 25, 22, 30), amountMsat: "1000" }), // 23:30 CET, still Sunday 25 October
+      ]);
+      const q = `from=${Date.UTC(2026, 9, 1)}&to=${Date.UTC(2026, 10, 1)}`;
+      const local = await json(`/api/reports/sales?group=day&${q}`);
+      expect(local.status).toBe(200);
+      expect(local.body.map((r) => [r.day, r.count, r.timeZone])).toEqual([
+        ["2026-10-24", 1, "Europe/Paris"],
+        ["2026-10-25", 2, "Europe/Paris"],
+      ]);
+      const utc = await json(`/api/reports/sales?group=day&${q}&tz=UTC`);
+      expect(utc.body.map((r) => [r.day, r.count, r.timeZone])).toEqual([
+        ["2026-10-24", 2, "UTC"],
+        ["2026-10-25", 1, "UTC"],
+      ]);
+      const bad = await json("/api/reports/sales?group=day&tz=Mars%2FOlympus");
+      expect(bad.status).toBe(400);
+      expect(bad.body.error?.code).toBe("bad_value");
+      expect(bad.body.error?.message).toContain('unknown time zone "Mars/Olympus"');
+
+      const dexLine = async (id: string) => ((await (await fetch(`${paris.url}/api/reports/dex/${id}`, { headers })).text()).split("\r\n").find((l) => l.startsWith("EA3*")));
+      expect(await dexLine("snacks-01")).toBe("EA3**260329*0330");
+      expect(await dexLine("drinks-01")).toBe("EA3**260329*0700");
+    } finally {
+      await paris.stop();
+    }
   });
 
   it("an MDB machine: kind mdb, sales carrying the VMC's selection, DEX with the VMC's selection ids", async () => {
