@@ -171,9 +171,29 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
     expect(await cmdRow.textContent()).toContain('{"dropSeen":true}');
   });
 
-  it("shows sales totals per machine and the latest sales", async () => {
+  it("shows sales totals per machine and the latest sales, per local day of the operator's zone", async () => {
+    // The operator's zone is Kolkata (UTC+5:30): its days start at 18:30 UTC.
+    await http.stop();
+    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service), timeZone: "Asia/Kolkata" });
+    await http.start();
+    const asked: URL[] = [];
+    page.on("request", (r) => void (r.url().includes("/api/reports/sales?") && asked.push(new URL(r.url()))));
     await loginAs("viewer", "#/sales");
     await page.locator('[data-test="sales-count"]:text-is("2")').waitFor();
+    expect(await page.locator('[data-test="sales-zone"]').textContent()).toBe("days in Asia/Kolkata");
+    // From Kolkata's midnight 29 days ago (18:30 UTC the day before), the same for both reports; days counted there.
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata", year: "numeric", month: "2-digit", day: "2-digit" }).format(Date.now());
+    const [y, m, d] = today.split("-").map(Number) as [number, number, number];
+    const from = Date.UTC(y, m - 1, d - 29) - 5.5 * 3_600_000;
+    expect([...new Set(asked.map((u) => `${u.searchParams.get("group")} ${u.searchParams.get("from")}`))].sort()).toEqual([`day ${from}`, `machine ${from}`]);
+    expect(asked.find((u) => u.searchParams.get("group") === "day")!.searchParams.get("tz")).toBe("Asia/Kolkata");
+    // 30 bars, one per local day, the last one today in Kolkata; both sales are in them.
+    const bars = page.locator("g[data-bar]");
+    expect(await bars.count()).toBe(30);
+    const kolkataDay = (ms: number) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata", month: "2-digit", day: "2-digit" }).format(ms);
+    expect([kolkataDay(now), kolkataDay(Date.now())]).toContain(await bars.last().getAttribute("data-bar"));
+    const values = await bars.evaluateAll((gs) => gs.map((g) => Number(g.getAttribute("data-value"))));
+    expect(values.reduce((a, b) => a + b, 0)).toBe(4000);
     expect(await page.locator('[data-test="sales-total"]').textContent()).toBe("4,000 sat");
     expect(await page.locator('tr[data-report-machine="drinks-01"]').textContent()).toContain("2,500 sat");
     expect(await page.locator("tr[data-sale]").count()).toBe(2);
