@@ -4,7 +4,7 @@
 import { LitElement, html, nothing, type TemplateResult } from "lit";
 import type { AuditEntry, FleetRole, TokenView, UserView } from "@zapvend/protocol";
 import { api, ApiCallError } from "./api.js";
-import { time } from "./format.js";
+import { timestamp } from "./zone-format.js";
 import { styles } from "./styles.js";
 
 const ROLES: FleetRole[] = ["viewer", "technician", "operator", "admin"];
@@ -15,12 +15,14 @@ function message(err: unknown): string {
 
 export class FleetAdmin extends LitElement {
   static override styles = styles;
-  static override properties = { users: { state: true }, tokens: { state: true }, error: { state: true }, secret: { state: true } };
+  static override properties = { users: { state: true }, tokens: { state: true }, error: { state: true }, secret: { state: true }, timeZone: { attribute: false } };
   declare users: UserView[];
   declare tokens: TokenView[];
   declare error: string;
   /** A password or token secret just created: shown once. */
   declare secret: string;
+  /** The operator's IANA zone: the logins' and tokens' times are on its clock. */
+  declare timeZone: string;
 
   constructor() {
     super();
@@ -28,6 +30,7 @@ export class FleetAdmin extends LitElement {
     this.tokens = [];
     this.error = "";
     this.secret = "";
+    this.timeZone = "UTC";
   }
 
   override connectedCallback(): void {
@@ -73,7 +76,7 @@ export class FleetAdmin extends LitElement {
               <td>${roleSelect(`role-${u.name}`, u.role, (r) => void this.act(() => api.setRole(u.name, r)))}</td>
               <td>${u.totp ? html`on <button @click=${() => void this.act(() => api.resetTotp(u.name))}>Reset</button>` : "off"}</td>
               <td>${u.sessions} <button ?disabled=${u.sessions === 0} @click=${() => void this.act(() => api.revokeSessions(u.name))}>End all</button></td>
-              <td>${u.lastLoginAt ? time(u.lastLoginAt) : "never"}</td>
+              <td>${u.lastLoginAt ? timestamp(this.timeZone, u.lastLoginAt) : "never"}</td>
               <td><button @click=${() => confirm(`Remove ${u.name}?`) && void this.act(() => api.removeUser(u.name))}>Remove</button></td></tr>`,
           )}</tbody>
         </table>
@@ -88,8 +91,8 @@ export class FleetAdmin extends LitElement {
         <table>
           <thead><tr><th>name</th><th>role</th><th>created</th><th>last used</th><th>state</th><th></th></tr></thead>
           <tbody>${this.tokens.map(
-            (t) => html`<tr data-token=${t.id}><td>${t.name}</td><td>${t.role}</td><td>${time(t.createdAt)} <span class="muted">${t.createdBy}</span></td>
-              <td>${t.lastUsedAt ? time(t.lastUsedAt) : "never"}</td><td>${t.revokedAt ? "revoked" : "live"}</td>
+            (t) => html`<tr data-token=${t.id}><td>${t.name}</td><td>${t.role}</td><td>${timestamp(this.timeZone, t.createdAt)} <span class="muted">${t.createdBy}</span></td>
+              <td>${t.lastUsedAt ? timestamp(this.timeZone, t.lastUsedAt) : "never"}</td><td>${t.revokedAt ? "revoked" : "live"}</td>
               <td>${t.revokedAt ? nothing : html`<button @click=${() => void this.act(() => api.revokeToken(t.id))}>Revoke</button>`}</td></tr>`,
           )}</tbody>
         </table>
@@ -105,15 +108,18 @@ export class FleetAdmin extends LitElement {
 
 export class FleetAudit extends LitElement {
   static override styles = styles;
-  static override properties = { rows: { state: true }, error: { state: true } };
+  static override properties = { rows: { state: true }, error: { state: true }, timeZone: { attribute: false } };
   declare rows: AuditEntry[];
   declare error: string;
+  /** The operator's IANA zone: the audit rows' times are on its clock. */
+  declare timeZone: string;
   private filter: Record<string, string> = {};
 
   constructor() {
     super();
     this.rows = [];
     this.error = "";
+    this.timeZone = "UTC";
   }
 
   override connectedCallback(): void {
@@ -149,7 +155,7 @@ export class FleetAudit extends LitElement {
       <table>
         <thead><tr><th>when</th><th>who</th><th>from</th><th>what</th><th>target</th><th>detail</th></tr></thead>
         <tbody>${this.rows.map(
-          (r) => html`<tr data-audit=${r.action}><td>${time(r.at)}</td><td>${r.actor}</td><td class="muted">${r.address ?? ""}</td>
+          (r) => html`<tr data-audit=${r.action}><td>${timestamp(this.timeZone, r.at)}</td><td>${r.actor}</td><td class="muted">${r.address ?? ""}</td>
             <td>${r.ok ? r.action : html`<span class="badge refused">${r.action}</span>`}</td><td>${r.target ?? ""}</td>
             <td class="muted">${JSON.stringify(r.detail).slice(0, 240)}</td></tr>`,
         )}</tbody>

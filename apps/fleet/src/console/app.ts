@@ -311,11 +311,11 @@ export class FleetApp extends LitElement {
                   ? html`<zv-fleet-picklist .userRole=${s.role} .issuedId=${r.id}></zv-fleet-picklist>`
                   : html`<p class="muted">loading…</p>`
               : r.view === "admin"
-                ? defined("zv-fleet-admin") ? html`<zv-fleet-admin></zv-fleet-admin>` : html`<p class="muted">loading…</p>`
+                ? defined("zv-fleet-admin") ? html`<zv-fleet-admin .timeZone=${this.timeZone}></zv-fleet-admin>` : html`<p class="muted">loading…</p>`
                 : r.view === "audit"
-                  ? defined("zv-fleet-audit") ? html`<zv-fleet-audit></zv-fleet-audit>` : html`<p class="muted">loading…</p>`
+                  ? defined("zv-fleet-audit") ? html`<zv-fleet-audit .timeZone=${this.timeZone}></zv-fleet-audit>` : html`<p class="muted">loading…</p>`
                   : r.view === "notifications"
-                    ? defined("zv-fleet-notifications") ? html`<zv-fleet-notifications></zv-fleet-notifications>` : html`<p class="muted">loading…</p>`
+                    ? defined("zv-fleet-notifications") ? html`<zv-fleet-notifications .timeZone=${this.timeZone}></zv-fleet-notifications>` : html`<p class="muted">loading…</p>`
                   : r.view === "catalog"
                     ? defined("zv-fleet-catalog")
                       ? html`<zv-fleet-catalog .userRole=${s.role} .machines=${this.machines}></zv-fleet-catalog>`

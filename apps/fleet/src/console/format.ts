@@ -34,10 +34,6 @@ export function ago(ms: number | null, now: number): string {
   return `${Math.round(s / 86_400)} d ago`;
 }
 
-export function time(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
-}
-
 /**
  * Parses what the operator typed as a new price, in the unit of the current one: whole sats for an msat price,
  * the currency's decimal amount for a fiat price. Returns null for anything that is not a valid amount.

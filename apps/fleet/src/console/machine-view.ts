@@ -6,10 +6,10 @@ import type { CommandRecord, DesiredStateEdit, DesiredView, FleetRole, MachineDe
 import { api, ApiCallError, can } from "./api.js";
 import { lineChart } from "./charts.js";
 import { eventLine } from "./event-lines.js";
-import { ago, fiat, parsePriceInput, price, priceInput, sats, time } from "./format.js";
+import { ago, fiat, parsePriceInput, price, priceInput, sats } from "./format.js";
 import { kindBadge, stockBars } from "./overview-view.js";
 import { styles } from "./styles.js";
-import { clockTime, dateTime } from "./zone-format.js";
+import { clockTime, dateTime, timestamp } from "./zone-format.js";
 
 export class FleetMachineView extends LitElement {
   static override styles = styles;
@@ -171,7 +171,7 @@ export class FleetMachineView extends LitElement {
 
   private commandRow(c: CommandRecord): TemplateResult {
     const result = c.status === "sent" ? (c.expiresAt < this.now ? "no answer (expired)" : "waiting…") : c.error ? `${c.error.code}: ${c.error.message}` : JSON.stringify(c.data ?? {});
-    return html`<tr data-command=${c.rid}><td>${time(c.sentAt)}</td><td>${c.name} <span class="muted">${JSON.stringify(c.args)}</span></td>
+    return html`<tr data-command=${c.rid}><td>${timestamp(this.timeZone, c.sentAt)}</td><td>${c.name} <span class="muted">${JSON.stringify(c.args)}</span></td>
       <td><span class="badge ${c.status === "ok" ? "applied" : c.status === "error" ? "refused" : "pending"}" data-command-status>${c.status}</span></td>
       <td class="muted">${result}</td></tr>`;
   }

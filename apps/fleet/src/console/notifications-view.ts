@@ -7,7 +7,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from "lit";
 import type { AlertKind } from "@zapvend/protocol";
 import { ApiCallError, call, json } from "./api.js";
 import { arr, bool, int, nullable, obj, oneOf, record, str, type Check } from "./check.js";
-import { time } from "./format.js";
+import { timestamp } from "./zone-format.js";
 import { styles } from "./styles.js";
 
 // ---------------------------------------------------------------- the API's shapes (apps/fleet/src/notify/settings.ts)
@@ -137,6 +137,7 @@ export class FleetNotifications extends LitElement {
     editing: { state: true },
     error: { state: true },
     notice: { state: true },
+    timeZone: { attribute: false },
   };
   declare answer: SettingsAnswer | null;
   declare draft: SettingsView | null;
@@ -147,6 +148,8 @@ export class FleetNotifications extends LitElement {
   declare editing: { name: string; isNew: boolean; channel: ChannelView } | null;
   declare error: string;
   declare notice: string;
+  /** The operator's IANA zone: the deliveries' and the saved settings' times are on its clock. */
+  declare timeZone: string;
 
   constructor() {
     super();
@@ -158,6 +161,7 @@ export class FleetNotifications extends LitElement {
     this.editing = null;
     this.error = "";
     this.notice = "";
+    this.timeZone = "UTC";
   }
 
   override connectedCallback(): void {
@@ -281,7 +285,7 @@ export class FleetNotifications extends LitElement {
     if (!a || !d) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : html`<p class="muted">loading…</p>`}`;
     const from =
       a.source === "store"
-        ? html`saved in the console (version ${a.version}${a.updatedBy ? html`, by ${a.updatedBy}` : nothing}${a.updatedAt ? html`, ${time(a.updatedAt)}` : nothing}); they replace the config file's <code>notifications</code>`
+        ? html`saved in the console (version ${a.version}${a.updatedBy ? html`, by ${a.updatedBy}` : nothing}${a.updatedAt ? html`, ${timestamp(this.timeZone, a.updatedAt)}` : nothing}); they replace the config file's <code>notifications</code>`
         : a.source === "config"
           ? html`the config file's <code>notifications</code>. Saving here stores them in the fleet database, where they replace the file's`
           : html`none yet: alerts stay in the console until a channel and a route are set`;
@@ -437,7 +441,7 @@ export class FleetNotifications extends LitElement {
           ${this.deliveries.length === 0 ? html`<tr><td colspan="6" class="muted">Nothing sent yet.</td></tr>` : nothing}
           ${this.deliveries.map(
             (x) => html`<tr data-delivery=${x.id} data-delivery-channel=${x.channel} data-delivery-event=${x.event} data-ok=${x.ok ? "yes" : "no"}>
-              <td>${time(x.at)}</td><td>${x.channel} <span class="muted">${x.channelType}</span></td>
+              <td>${timestamp(this.timeZone, x.at)}</td><td>${x.channel} <span class="muted">${x.channelType}</span></td>
               <td>${x.event}${x.alertIds.length ? html` <span class="muted">${x.alertIds.length} alert${x.alertIds.length === 1 ? "" : "s"}</span>` : nothing}</td>
               <td>${x.attempt}</td>
               <td>${x.ok ? html`<span class="badge applied">delivered</span>` : html`<span class="badge refused">failed</span>`}</td>
