@@ -3,7 +3,8 @@
 // clears it. Time-based ones (offline for N minutes, no sale for N hours) are re-evaluated on a timer.
 import { randomUUID } from "node:crypto";
 import type { Alert, AlertKind, FleetConfig, OpeningHours } from "@zapvend/protocol";
-import { openMsBetween } from "./opening-hours.js";
+import { localDate, openMsBetween } from "./opening-hours.js";
+import { wallTime } from "./periods.js";
 import type { FleetStore, MachineHealth, NewAlert } from "./store/fleet-store.js";
 
 export type AlertSettings = FleetConfig["alerts"];
@@ -28,8 +29,11 @@ export function openingHoursFor(s: AlertSettings, machineId: string): OpeningHou
   return own ?? s.openingHours ?? null;
 }
 
-function lastSaleText(at: number | null): string {
-  return at === null ? "none since the machine first reported" : `${new Date(at).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+/** The last sale on the clock of the opening hours' zone, which the alert counts in (`2026-11-20 19:30 Europe/Paris`). */
+function lastSaleText(at: number | null, tz: string): string {
+  if (at === null) return "none since the machine first reported";
+  const d = localDate(tz, at);
+  return `${d.y}-${String(d.m).padStart(2, "0")}-${String(d.d).padStart(2, "0")} ${wallTime(tz, at)} ${tz}`;
 }
 
 /** The alerts that should be open for this machine now. Pure: the whole policy is here. */
@@ -51,7 +55,7 @@ export function conditionsFor(h: MachineHealth, s: AlertSettings, nowMs: number)
     const hours = openingHoursFor(s, h.id);
     if (hours === null) add("no-sales", "info", `no sale on ${h.id} for ${minutes(nowMs - lastSale)}`);
     else if (openMsBetween(hours, lastSale, nowMs, s.noSalesAfterMs) >= s.noSalesAfterMs) {
-      add("no-sales", "info", `no sale on ${h.id} for ${minutes(s.noSalesAfterMs)} of opening hours (last ${lastSaleText(h.lastSaleAt)})`);
+      add("no-sales", "info", `no sale on ${h.id} for ${minutes(s.noSalesAfterMs)} of opening hours (last ${lastSaleText(h.lastSaleAt, hours.tz)})`);
     }
   }
   for (const slot of h.slots) {

@@ -112,6 +112,10 @@ describe("no-sales alert with opening hours", () => {
     expect(kinds("office-01", sale, paris("2026-11-20T07:00", 1))).toEqual([]);
     expect(kinds("office-01", sale, paris("2026-11-20T08:29", 1))).toEqual([]);
     expect(kinds("office-01", sale, paris("2026-11-20T08:30", 1))).toEqual(["no-sales"]);
+    // The last sale is said on the clock of the hours' zone, not in UTC (18:30 UTC).
+    expect(conditionsFor(machine("office-01", sale, paris("2026-11-20T08:30", 1)), settings, paris("2026-11-20T08:30", 1))[0]!.message).toBe(
+      "no sale on office-01 for 2 h of opening hours (last 2026-11-19 19:30 Europe/Paris)",
+    );
     // Friday evening to Monday: the weekend is closed.
     const friday = paris("2026-11-20T19:00", 1);
     expect(kinds("office-01", friday, paris("2026-11-23T07:59", 1))).toEqual([]);
