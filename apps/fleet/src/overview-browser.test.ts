@@ -3,8 +3,9 @@
 // 10:00 there. Checks the exact figures of today / yesterday / last 7 days (fiat per currency, sales without fiat,
 // top products), each machine's sales today and last sale, the charts' axes, values and tooltips, a live sale
 // counted without fetching the overview again, the machine page's events as readable lines with the raw JSON
-// toggle, and its temperature line. Writes screenshots at 800 and 1280 px to bench/results/ for review.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// toggle, and its temperature line. Writes screenshots at 800 and 1280 px to bench/results/ for review (the nav
+// checked to be one row in each).
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../console-build.mjs";
 import { testAuth } from "./__fixtures__/auth.js";
+import { screenshots } from "./__fixtures__/console-layout.js";
 import { birth, event, sale, status, telemetry } from "./__fixtures__/messages.js";
 import { RecordingLink } from "./__fixtures__/recording-link.js";
 import { missingService } from "./__fixtures__/services.js";
@@ -45,13 +47,8 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     await page.locator("[data-user-menu]").waitFor();
   }
 
-  async function shots(name: string): Promise<void> {
-    mkdirSync(RESULTS, { recursive: true });
-    for (const width of [800, 1280]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(RESULTS, `fleet-${name}-${width}.png`), fullPage: true });
-    }
-  }
+  /** Screenshots at 800 and 1280 px, each with the nav checked to be one row with every link in view. */
+  const shots = (name: string) => screenshots(page, RESULTS, `fleet-${name}`);
 
   beforeAll(async () => {
     consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-overview-")));

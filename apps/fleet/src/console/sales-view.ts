@@ -20,7 +20,7 @@ export function renderSales(rep: SalesReport | null, recentSales: readonly Sale[
     </div>
     <section>
       <h2>Revenue per day (sats)</h2>
-      <svg width="100%" viewBox="0 0 720 180" role="img" aria-label="sales per day">
+      <svg width="100%" viewBox="0 0 720 180" role="group" aria-label="sales per day">
         ${barChart(rep.byDay.map((r) => ({ label: r.day!.slice(5), value: Number(BigInt(r.amountMsat) / 1000n), title: `${r.day}: ${r.count} sales, ${sats(r.amountMsat)}` })), { width: 720, height: 180 })}
       </svg>
     </section>
