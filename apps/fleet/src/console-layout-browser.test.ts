@@ -112,7 +112,7 @@ describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromiu
       });
     expect(await inView('nav a[href="#/audit"]')).toBe(false);
     // Going to the last page scrolls its link into the nav's view; the nav's box stays where it was.
-    await page.evaluate(() => (location.hash = "#/audit"));
+    await page.evaluate(() => ((globalThis as unknown as { location: { hash: string } }).location.hash = "#/audit"));
     await expect.poll(() => inView('nav a[href="#/audit"]')).toBe(true);
     const after = await navLayout(page);
     expect(after.nav).toEqual(l.nav);

@@ -30,7 +30,7 @@ export async function navLayout(page: Page): Promise<NavLayout> {
       linkHeight: Math.max(...links.map((r) => r.height)),
       rows: new Set(links.map((r) => Math.round(r.top))).size,
       allVisible: links.every((r) => r.left >= n.left - 0.5 && r.right <= n.right + 0.5),
-      headerOverflows: header.scrollWidth > header.clientWidth || header.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5,
+      headerOverflows: header.scrollWidth > header.clientWidth || header.getBoundingClientRect().right > header.ownerDocument.documentElement.clientWidth + 0.5,
     };
   });
 }
