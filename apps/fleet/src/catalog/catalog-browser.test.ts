@@ -185,13 +185,13 @@ describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SK
     await row("A2").locator('[data-catalog-product="tea"]').waitFor();
     expect(await row("A2").locator('[data-catalog-product="tea"] .thumb').textContent()).toBe("🍵");
     expect(await row("A2").locator("[data-mismatch]").count()).toBe(1);
+    await screenshots(page, RESULTS, "fleet-machine-catalog");
 
     // The machine applies version 2 (it reports the catalog's names from then on): the marks go.
     await service.ingest([birth("snacks-01", { boot: 2, slots: [{ slot: "A1", name: "Crisps" }, { slot: "A2", name: "Tea" }] }), reported("snacks-01", 2)]);
     await expect.poll(() => page.locator("[data-mismatch]").count()).toBe(0);
     expect(await row("A1").locator("[data-reported-name]").textContent()).toBe("Crisps");
     expect(await page.locator("[data-desired]").getAttribute("data-desired")).toBe("applied");
-    await screenshots(page, RESULTS, "fleet-machine-catalog");
   }, 60_000);
 
   it("a viewer reads the catalog with its pictures but has nothing to edit with", async () => {

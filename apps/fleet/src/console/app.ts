@@ -271,7 +271,7 @@ export class FleetApp extends LitElement {
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
         <span class="live ${this.connected ? "on" : "off"}" data-live=${this.connected ? "on" : "off"}><span class="live-text">${this.connected ? "live" : "reconnecting…"}</span></span>
-        <span class="user" data-user-menu><span class="user-name">${s.user}</span> <span class="badge" data-role=${s.role}>${s.role}</span>
+        <span class="user" data-user-menu title=${`signed in as ${s.user} (${s.role})`}><span class="user-name">${s.user}</span> <span class="badge" data-role=${s.role}>${s.role}</span>
           ${s.via === "session" && !s.totp ? html`<button aria-label="Set up 2FA" @click=${() => void this.enrollTotp()}><span class="long">Set up </span>2FA</button>` : nothing}
           <button data-logout @click=${() => void this.logout()}>Log out</button></span>
       </header>
