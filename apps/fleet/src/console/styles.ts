@@ -1,15 +1,14 @@
 import { css } from "lit";
 
+// The header is one row at every width down to 601 px: the nav takes the room left by the title, the live dot and
+// the user menu, and scrolls sideways (no scrollbar drawn) when its links do not fit. Up to 1100 px the title, the
+// live state's word, the user's name and "Set up" of the 2FA button shrink to what identifies them (still read by
+// screen readers) and the links are tighter: an admin's eight links fit at 800 px. Up to 600 px (a phone) the nav
+// is a second row of its own, the full width, scrolling. Nothing in it wraps, so its height is one row whatever
+// the links, the alert count or the connection state.
+
 export const styles = css`
   :host { display: block; color: #e6e6e6; font: 14px system-ui, sans-serif; }
-  /*
-   * The header is one row at every width down to 601 px: the nav takes the room left by the title, the live dot and
-   * the user menu, and scrolls sideways (no scrollbar drawn) when its links do not fit. Up to 1100 px the title, the
-   * live state's word, the user's name and "Set up" of the 2FA button shrink to what identifies them (still read by
-   * screen readers) and the links are tighter: an admin's eight links fit at 800 px. Up to 600 px (a phone) the nav
-   * is a second row of its own, the full width, scrolling. Nothing in it wraps, so its height is one row whatever
-   * the links, the alert count or the connection state.
-   */
   header { display: flex; gap: 12px; align-items: center; padding: 8px 16px; background: #181b22; border-bottom: 1px solid #2a2f3a; }
   header h1 { flex: none; font-size: 16px; margin: 0 4px 0 0; color: #f7931a; white-space: nowrap; }
   nav { flex: 1 1 auto; min-width: 0; display: flex; gap: 2px; overflow-x: auto; scrollbar-width: none; -webkit-overflow-scrolling: touch; }
