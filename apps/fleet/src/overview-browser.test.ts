@@ -157,7 +157,8 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
   /** The element that has the focus, through the shadow roots: its chart and its bar's label or point's name. */
   const focused = () =>
     page.evaluate(() => {
-      let a = (globalThis as unknown as { document: { activeElement: Element | null } }).document.activeElement;
+      type El = { shadowRoot: { activeElement: El | null } | null; closest(s: string): El | null; getAttribute(n: string): string | null };
+      let a = (globalThis as unknown as { document: { activeElement: El | null } }).document.activeElement;
       while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
       return a ? { chart: a.closest("svg")?.getAttribute("data-chart") ?? null, bar: a.getAttribute("data-bar"), label: a.getAttribute("aria-label") } : null;
     });
@@ -187,7 +188,7 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     // A tap elsewhere (a card's heading) hides it.
     await card("today").tap();
     await expect.poll(() => sunday.locator(".tip").isVisible()).toBe(false);
-    expect(await perDay.locator(".tip").evaluateAll((tips) => tips.filter((t) => getComputedStyle(t).display !== "none").length)).toBe(0);
+    expect(await perDay.locator(".tip").evaluateAll((tips) => tips.filter((t) => (globalThis as unknown as { getComputedStyle(e: unknown): { display: string } }).getComputedStyle(t).display !== "none").length)).toBe(0);
   });
 
   it("reaches each chart with Tab (one stop per chart), shows the focused bar's value, and moves between bars with the arrow keys", async () => {
