@@ -46,9 +46,15 @@ function marks(g: Element): Element[] {
   return [...(g.parentNode?.children ?? [])].filter((e) => e.classList.contains(g.classList.contains("bar") ? "bar" : "point"));
 }
 
-/** A tap or click focuses the bar or point (focus shows its value; iOS does not focus an SVG element by itself). */
+/**
+ * A tap or click focuses the bar or point (focus shows its value; iOS does not focus an SVG element by itself), and
+ * the next press anywhere else takes the focus away (iOS keeps it on a tap on something that cannot take it).
+ */
 function onTap(e: Event): void {
-  (e.currentTarget as SVGGElement).focus();
+  const g = e.currentTarget as SVGGElement;
+  g.focus();
+  const doc = g.ownerDocument;
+  doc.addEventListener("pointerdown", (next) => void (next.composedPath().includes(g) || g.blur()), { capture: true, once: true });
 }
 
 /** Arrow keys, Home and End move the focus (and the chart's one tab stop) to another bar or point; Escape leaves. */
