@@ -70,6 +70,7 @@ const EXPECTED: Record<string, FleetRole | "public"> = {
   "DELETE /api/tokens/:id": "admin",
   "GET /api/audit": "admin",
   "GET /api/catalog": "viewer",
+  "GET /api/catalog/machines/:id": "viewer",
   "PUT /api/catalog/products/:id": "operator",
   "DELETE /api/catalog/products/:id": "operator",
   "PUT /api/catalog/machines/:id/slots/:slot": "operator",

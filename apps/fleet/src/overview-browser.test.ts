@@ -3,8 +3,9 @@
 // 10:00 there. Checks the exact figures of today / yesterday / last 7 days (fiat per currency, sales without fiat,
 // top products), each machine's sales today and last sale, the charts' axes, values and tooltips, a live sale
 // counted without fetching the overview again, the machine page's events as readable lines with the raw JSON
-// toggle, and its temperature line. Writes screenshots at 800 and 1280 px to bench/results/ for review.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// toggle, and its temperature line. Writes screenshots at 800 and 1280 px to bench/results/ for review (the nav
+// checked to be one row in each).
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../console-build.mjs";
 import { testAuth } from "./__fixtures__/auth.js";
+import { screenshots } from "./__fixtures__/console-layout.js";
 import { birth, event, sale, status, telemetry } from "./__fixtures__/messages.js";
 import { RecordingLink } from "./__fixtures__/recording-link.js";
 import { missingService } from "./__fixtures__/services.js";
@@ -45,13 +47,8 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     await page.locator("[data-user-menu]").waitFor();
   }
 
-  async function shots(name: string): Promise<void> {
-    mkdirSync(RESULTS, { recursive: true });
-    for (const width of [800, 1280]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(RESULTS, `fleet-${name}-${width}.png`), fullPage: true });
-    }
-  }
+  /** Screenshots at 800 and 1280 px, each with the nav checked to be one row with every link in view. */
+  const shots = (name: string) => screenshots(page, RESULTS, `fleet-${name}`);
 
   beforeAll(async () => {
     consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-overview-")));
@@ -157,6 +154,84 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     expect(await page.locator('[data-chart="per-machine"] g.bar').evaluateAll((els) => els.map((e) => e.getAttribute("data-bar")))).toEqual(["m-1"]);
   });
 
+  /** The element that has the focus, through the shadow roots: its chart and its bar's label or point's name. */
+  const focused = () =>
+    page.evaluate(() => {
+      type El = { shadowRoot: { activeElement: El | null } | null; closest(s: string): El | null; getAttribute(n: string): string | null };
+      let a = (globalThis as unknown as { document: { activeElement: El | null } }).document.activeElement;
+      while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+      return a ? { chart: a.closest("svg")?.getAttribute("data-chart") ?? null, bar: a.getAttribute("data-bar"), label: a.getAttribute("aria-label") } : null;
+    });
+
+  it("shows a bar's value on a tap (a tap elsewhere hides it) on a touch screen of 800 px", async () => {
+    await context.close();
+    context = await browser.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: true });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.clock.setFixedTime(NOW);
+    await login();
+    const perDay = page.locator('[data-chart="per-day"]');
+    const monday = perDay.locator('g.bar[data-bar="03-30"]');
+    await monday.waitFor();
+    // Named for screen readers by its value, like its tooltip.
+    expect(await monday.getAttribute("role")).toBe("img");
+    expect(await monday.getAttribute("aria-label")).toBe("2026-03-30: 2 sales, 3,500 sat");
+    expect(await monday.locator(".tip").isVisible()).toBe(false);
+    await monday.tap();
+    await expect.poll(() => monday.locator(".tip").isVisible()).toBe(true);
+    expect(await monday.locator(".tip text").textContent()).toBe("2026-03-30: 2 sales, 3,500 sat");
+    // Another bar: its value instead.
+    const sunday = perDay.locator('g.bar[data-bar="03-29"]');
+    await sunday.tap();
+    await expect.poll(() => sunday.locator(".tip").isVisible()).toBe(true);
+    expect(await monday.locator(".tip").isVisible()).toBe(false);
+    // A tap elsewhere (a card's heading) hides it.
+    await card("today").tap();
+    await expect.poll(() => sunday.locator(".tip").isVisible()).toBe(false);
+    expect(await perDay.locator(".tip").evaluateAll((tips) => tips.filter((t) => (globalThis as unknown as { getComputedStyle(e: unknown): { display: string } }).getComputedStyle(t).display !== "none").length)).toBe(0);
+  });
+
+  it("reaches each chart with Tab (one stop per chart), shows the focused bar's value, and moves between bars with the arrow keys", async () => {
+    await login();
+    const perDay = page.locator('[data-chart="per-day"]');
+    await perDay.locator("g.bar").first().waitFor();
+    const stops: Array<{ chart: string | null; bar: string | null }> = [];
+    for (let i = 0; i < 40 && stops.length < 3; i++) {
+      await page.keyboard.press("Tab");
+      const f = await focused();
+      if (f?.chart) stops.push({ chart: f.chart, bar: f.bar });
+    }
+    // Tab stops once in each chart, on its first bar: 14 + 24 + 1 bars, 3 stops.
+    expect(stops).toEqual([
+      { chart: "per-day", bar: "03-17" },
+      { chart: "per-hour", bar: "00" },
+      { chart: "per-machine", bar: "m-1" },
+    ]);
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Shift+Tab");
+    expect(await focused()).toMatchObject({ chart: "per-day", bar: "03-17" });
+    const first = perDay.locator('g.bar[data-bar="03-17"]');
+    expect(await first.locator(".tip").isVisible()).toBe(true);
+    await page.keyboard.press("End");
+    expect(await focused()).toEqual({ chart: "per-day", bar: "03-30", label: "2026-03-30: 2 sales, 3,500 sat" });
+    const monday = perDay.locator('g.bar[data-bar="03-30"]');
+    expect(await monday.locator(".tip").isVisible()).toBe(true);
+    expect(await first.locator(".tip").isVisible()).toBe(false);
+    await page.keyboard.press("ArrowLeft");
+    expect(await focused()).toMatchObject({ bar: "03-29" });
+    expect(await perDay.locator('g.bar[data-bar="03-29"] .tip text').isVisible()).toBe(true);
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight"); // the last bar stays the last
+    expect(await focused()).toMatchObject({ bar: "03-30" });
+    // The chart's tab stop moved with the focus: Tab out and back lands on the bar last read.
+    await page.keyboard.press("Tab");
+    expect(await focused()).toMatchObject({ chart: "per-hour" });
+    await page.keyboard.press("Shift+Tab");
+    expect(await focused()).toMatchObject({ chart: "per-day", bar: "03-30" });
+    await page.keyboard.press("Escape");
+    expect(await monday.locator(".tip").isVisible()).toBe(false);
+  });
+
   it("counts a live sale at once without fetching the overview again", async () => {
     await login();
     await card("today").locator("[data-sales-count]").waitFor();
@@ -189,6 +264,18 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     expect((await temp.locator("[data-line]").getAttribute("points"))?.split(" ")).toHaveLength(3);
     expect(await temp.locator("[data-tick]").count()).toBeGreaterThanOrEqual(3);
     expect(await temp.locator("g.point title").allTextContents()).toEqual(["09:57: 5.5°C", "09:58: 6.5°C", "09:59: 7.0°C"]);
+    // The newest sample is the chart's tab stop; focused, it shows its value; the arrow keys go back in time.
+    expect(await temp.locator("g.point").evaluateAll((ps) => ps.map((p) => [p.getAttribute("tabindex"), p.getAttribute("aria-label")]))).toEqual([
+      ["-1", "09:57: 5.5°C"],
+      ["-1", "09:58: 6.5°C"],
+      ["0", "09:59: 7.0°C"],
+    ]);
+    await temp.locator("g.point").last().focus();
+    expect(await temp.locator("g.point").last().locator(".tip").isVisible()).toBe(true);
+    await page.keyboard.press("ArrowLeft");
+    expect(await temp.locator("g.point").nth(1).locator(".tip text").isVisible()).toBe(true);
+    expect(await temp.locator("g.point").last().locator(".tip").isVisible()).toBe(false);
+    await page.keyboard.press("Escape");
     await page.locator("[data-raw-toggle]").uncheck();
     await shots("machine");
   });

@@ -2,7 +2,8 @@
 // languages, uploads a photo (shown back as the WebP the machines get), saves and assigns it to a slot; the fleet
 // publishes the picture retained and a signed desired state naming it. A viewer reads the same page without any way
 // to edit. The server is the real one (HTTP, SQLite); the broker is the recording link, so the test sees exactly
-// what would be published. Screenshots at 800 and 1280 px go to bench/results/.
+// what would be published. Screenshots at 800 and 1280 px go to bench/results/. The machine page shows each slot's
+// catalog product (picture, name) beside the name the machine reports, the difference marked until it applies.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +14,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { DesiredStatePayload, FleetRole } from "@zapvend/protocol";
 import { buildConsole } from "../../console-build.mjs";
 import { testAuth } from "../__fixtures__/auth.js";
-import { birth, status } from "../__fixtures__/messages.js";
+import { screenshots } from "../__fixtures__/console-layout.js";
+import { birth, reported, status } from "../__fixtures__/messages.js";
 import { RecordingLink } from "../__fixtures__/recording-link.js";
 import { missingService } from "../__fixtures__/services.js";
 import { engines } from "../__fixtures__/stores.js";
@@ -149,6 +151,47 @@ describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SK
       await page.setViewportSize({ width, height: 900 });
       await page.screenshot({ path: path.join(RESULTS, `fleet-catalog-${width}.png`), fullPage: true });
     }
+  }, 60_000);
+
+  it("shows each slot's catalog product on the machine page beside what the machine reports, marked until it applies", async () => {
+    const { CatalogService } = await import("./catalog-service.js");
+    const catalog = new CatalogService({ service, clock: { now: Date.now }, log: () => {} });
+    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: "#c60" } }).png().toBuffer();
+    const pic = await catalog.uploadPicture(png);
+    await catalog.upsertProduct("crisps", { names: { en: "Crisps", fr: "Chips" }, picture: pic.picture.sha256, price: { unit: "fiat", currency: "EUR", amountMinor: 150 } });
+    await catalog.upsertProduct("tea", { names: { en: "Tea" }, icon: "🍵", price: { unit: "fiat", currency: "EUR", amountMinor: 120 } });
+    const a1 = await catalog.assign("snacks-01", "A1", "crisps", null);
+    expect(a1.machine.after?.version).toBe(1);
+
+    await loginAs("viewer", "#/machines/snacks-01");
+    const row = (slot: string) => page.locator(`tr[data-slot-row="${slot}"]`);
+    await row("A1").locator('[data-catalog-product="crisps"]').waitFor();
+    // A1: the product the catalog assigns, with its picture as the fleet serves it; the machine still reports the
+    // name of its own configuration, so the difference is marked.
+    expect(await row("A1").locator("[data-catalog-name]").textContent()).toBe("Crisps");
+    const img = row("A1").locator(`img[data-picture="${pic.picture.sha256}"]`);
+    await expect.poll(() => img.evaluate(loadedWidth)).toBe(300);
+    expect(await row("A1").locator("[data-reported-name]").textContent()).toBe("Crisps (config)");
+    expect(await row("A1").locator("[data-mismatch]").textContent()).toBe("not applied yet");
+    expect(await row("A1").locator("[data-mismatch]").getAttribute("title")).toBe("The catalog assigns Crisps; the machine still reports Crisps (config): not applied yet");
+    // A2: nothing in the catalog, what the machine reports, nothing marked.
+    expect(await row("A2").locator("[data-catalog-product]").textContent()).toBe("not in the catalog");
+    expect(await row("A2").locator("[data-reported-name]").textContent()).toBe("Product A2");
+    expect(await row("A2").locator("[data-mismatch]").count()).toBe(0);
+
+    // An operator assigns a product with an icon and no picture while the page is open: the new desired version
+    // reaches the page live and it reads the machine's catalog again.
+    await catalog.assign("snacks-01", "A2", "tea", null);
+    await row("A2").locator('[data-catalog-product="tea"]').waitFor();
+    expect(await row("A2").locator('[data-catalog-product="tea"] .thumb').textContent()).toBe("🍵");
+    expect(await row("A2").locator("[data-mismatch]").count()).toBe(1);
+    await screenshots(page, RESULTS, "fleet-machine-catalog");
+
+    // The machine applies version 2 (it reports the catalog's names from then on): the marks go.
+    await service.ingest([birth("snacks-01", { boot: 2, slots: [{ slot: "A1", name: "Crisps" }, { slot: "A2", name: "Tea" }] }), reported("snacks-01", 2)]);
+    await expect.poll(() => page.locator("[data-mismatch]").count()).toBe(0);
+    expect(await row("A1").locator("[data-reported-name]").textContent()).toBe("Crisps");
+    expect(await page.locator("[data-desired]").getAttribute("data-desired")).toBe("applied");
   }, 60_000);
 
   it("a viewer reads the catalog with its pictures but has nothing to edit with", async () => {

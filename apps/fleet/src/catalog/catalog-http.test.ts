@@ -146,6 +146,28 @@ for (const engine of engines) describe.skipIf(engine.skip !== null)(`fleet catal
     ]);
   });
 
+  it("gives one machine's part of the catalog to every role: its slots' assignments and only the products they show", async () => {
+    await call("operator", "PUT", "/api/catalog/products/crisps", crisps);
+    await call("operator", "PUT", "/api/catalog/products/cola", { names: { en: "Cola" }, price: { unit: "msat", amountMsat: "2000000" } });
+    await call("operator", "PUT", "/api/catalog/products/tea", { names: { en: "Tea" }, price: eur(120) });
+    await call("operator", "PUT", "/api/catalog/machines/snacks-01/slots/A2", { product: "crisps", price: eur(199) });
+    await call("operator", "PUT", "/api/catalog/machines/snacks-01/slots/A1", { product: "cola" });
+    await call("operator", "PUT", "/api/catalog/machines/snacks-02/slots/A1", { product: "tea" });
+    for (const role of ["viewer", "technician", "operator"] as const) {
+      const r = await call(role, "GET", "/api/catalog/machines/snacks-01");
+      expect(r.status).toBe(200);
+      expect((r.body.products as Array<{ id: string }>).map((p) => p.id)).toEqual(["cola", "crisps"]);
+      expect(r.body.assignments).toEqual([
+        { machineId: "snacks-01", slot: "A1", product: "cola", price: null, updatedAt: expect.any(Number) },
+        { machineId: "snacks-01", slot: "A2", product: "crisps", price: eur(199), updatedAt: expect.any(Number) },
+      ]);
+    }
+    // A machine without assignments: empty lists; one that never reported, or a bad id: errors with codes.
+    expect((await call("viewer", "GET", "/api/catalog/machines/mdb-01")).body).toEqual({ products: [], assignments: [] });
+    expect(await call("viewer", "GET", "/api/catalog/machines/nobody")).toMatchObject({ status: 404, body: { error: { code: "machine_not_found" } } });
+    expect(await call("viewer", "GET", "/api/catalog/machines/Not%20One")).toMatchObject({ status: 400, body: { error: { code: "bad_value" } } });
+  });
+
   it("sends the picture retained, then a signed desired state with products, slot product and price, to every affected machine", async () => {
     const photo = await sharp({ create: { width: 1600, height: 1600, channels: 3, background: "#3a7" } }).png().toBuffer();
     const sha = ((await upload("operator", photo)).body.picture as { sha256: string }).sha256;

@@ -38,6 +38,12 @@ export function defineCatalogRoutes(router: RouteRegistrar, catalog: CatalogServ
 
   router.route("GET", "/api/catalog", "viewer", async () => ({ status: 200, body: await catalog.catalog() }));
 
+  // One machine's slots and the products they show (the machine page), not the whole fleet's catalog.
+  router.route("GET", "/api/catalog/machines/:id", "viewer", async (ctx) => ({
+    status: 200,
+    body: await catalog.machineCatalog(parseParam(MachineId, ctx.params[0], "not a machine id")),
+  }));
+
   router.route("PUT", "/api/catalog/products/:id", "operator", async (ctx) => {
     const id = productIdOf(ctx.params[0]);
     const body = parseBody(ProductUpsertRequest, await readBody(ctx.req, JSON_BODY));

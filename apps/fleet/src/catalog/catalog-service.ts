@@ -66,6 +66,16 @@ export class CatalogService {
     return { products: await this.store.listProducts(), assignments: await this.store.listAssignments() };
   }
 
+  /**
+   * One machine's part of the catalog (its machine page): the assignments of its slots and the products they name.
+   * The whole catalog grows with the fleet; a technician's phone opening one machine needs only this.
+   */
+  async machineCatalog(machineId: string): Promise<CatalogResponse> {
+    if (!(await this.svc.store.getMachine(machineId))) throw new FleetError(FleetErrorCode.MACHINE_NOT_FOUND, `no machine ${machineId} has reported to this fleet`, 404);
+    const assignments = await this.store.listAssignments(machineId);
+    return { products: await this.store.getProducts([...new Set(assignments.map((a) => a.product))]), assignments };
+  }
+
   /** Compresses and stores an uploaded picture (idempotent: the same image gives the same sha256). */
   async uploadPicture(input: Buffer): Promise<PictureUploadResponse & { created: boolean }> {
     const c = await compressPicture(input);

@@ -285,16 +285,16 @@ export class FleetApp extends LitElement {
     const link = (hash: string, label: string, active: boolean) => html`<a href=${hash} class=${active ? "active" : ""}>${label}</a>`;
     return html`
       <header>
-        <h1>⚡ zapvend fleet</h1>
-        <nav>
+        <h1>⚡<span class="brand"> zapvend fleet</span></h1>
+        <nav aria-label="pages">
           ${link("#/", "Overview", r.view === "overview" || r.view === "machine")} ${link("#/sales", "Sales", r.view === "sales")} ${link("#/picklist", "Pick list", r.view === "picklist")}
           ${link("#/alerts", `Alerts${openAlerts ? ` (${openAlerts})` : ""}`, r.view === "alerts")} ${link("#/catalog", "Catalog", r.view === "catalog")}
           ${this.can("operator") ? link("#/notifications", "Notifications", r.view === "notifications") : nothing}
           ${this.can("admin") ? html`${link("#/admin", "Users", r.view === "admin")} ${link("#/audit", "Audit", r.view === "audit")}` : nothing}
         </nav>
-        <span class="live ${this.connected ? "on" : "off"}" data-live=${this.connected ? "on" : "off"}>${this.connected ? "live" : "reconnecting…"}</span>
-        <span class="user" data-user-menu>${s.user} <span class="badge" data-role=${s.role}>${s.role}</span>
-          ${s.via === "session" && !s.totp ? html`<button @click=${() => void this.enrollTotp()}>Set up 2FA</button>` : nothing}
+        <span class="live ${this.connected ? "on" : "off"}" data-live=${this.connected ? "on" : "off"}><span class="live-text">${this.connected ? "live" : "reconnecting…"}</span></span>
+        <span class="user" data-user-menu title=${`signed in as ${s.user} (${s.role})`}><span class="user-name">${s.user}</span> <span class="badge" data-role=${s.role}>${s.role}</span>
+          ${s.via === "session" && !s.totp ? html`<button aria-label="Set up 2FA" @click=${() => void this.enrollTotp()}><span class="long">Set up </span>2FA</button>` : nothing}
           <button data-logout @click=${() => void this.logout()}>Log out</button></span>
       </header>
       <main>
@@ -333,6 +333,24 @@ export class FleetApp extends LitElement {
                     })}
       </main>
     `;
+  }
+
+  protected override updated(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has("route") || changed.has("session")) this.revealActiveLink();
+  }
+
+  /**
+   * On a narrow screen the nav scrolls sideways (styles.ts): the current page's link is scrolled into the nav's view
+   * (the nav only: scrollIntoView would scroll the page too).
+   */
+  private revealActiveLink(): void {
+    const nav = this.renderRoot.querySelector("nav");
+    const a = nav?.querySelector("a.active");
+    if (!nav || !a || nav.scrollWidth <= nav.clientWidth) return;
+    const n = nav.getBoundingClientRect();
+    const r = a.getBoundingClientRect();
+    if (r.left < n.left) nav.scrollLeft -= n.left - r.left + 16;
+    else if (r.right > n.right) nav.scrollLeft += r.right - n.right + 16;
   }
 
   private async ack(id: string): Promise<void> {

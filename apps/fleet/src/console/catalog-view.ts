@@ -3,11 +3,13 @@
 // operators edit (the server refuses everyone else anyway). A picture is uploaded as JSON base64 and shown back as
 // the fleet compressed it (the WebP the machines get), with its size. Loaded on first navigation (app.ts).
 import { LitElement, html, nothing, type TemplateResult } from "lit";
-import type { CatalogResponse, FleetProduct, FleetRole, MachineSummary, PictureRef, PictureUploadResponse, Price, ProductNames, SlotAssignment } from "@zapvend/protocol";
+import type { CatalogResponse, FleetProduct, FleetRole, MachineSummary, PictureRef, PictureUploadResponse, Price, ProductNames } from "@zapvend/protocol";
 import { ApiCallError, call, can, json } from "./api.js";
-import { arr, bool, int, nullable, obj, oneOf, opt, price as priceCheck, str } from "./check.js";
+import { catalogAnswer, pictureRef } from "./catalog-check.js";
+import { arr, bool, int, nullable, obj, opt, str } from "./check.js";
 import { fiatDigits, price as priceText } from "./format.js";
 import { styles } from "./styles.js";
+import { thumb } from "./thumb.js";
 
 const LANGS = [
   ["en", "English"],
@@ -17,11 +19,6 @@ const LANGS = [
 ] as const;
 const UNITS = ["sat", "EUR", "USD", "CHF", "GBP", "JPY"] as const;
 
-const pictureRef = obj<PictureRef>({ sha256: str, type: oneOf("image/webp", "image/avif"), bytes: int, width: int, height: int });
-const names = obj<ProductNames>({ en: str, fr: opt(str), ja: opt(str), zh: opt(str) });
-const product = obj<FleetProduct>({ id: str, names, icon: nullable(str), picture: nullable(pictureRef), price: priceCheck, updatedAt: int });
-const assignment = obj<SlotAssignment>({ machineId: str, slot: str, product: str, price: nullable(priceCheck), updatedAt: int });
-const catalogAnswer = obj<CatalogResponse>({ products: arr(product), assignments: arr(assignment) });
 const upload = obj<PictureUploadResponse>({ picture: pictureRef, sourceBytes: int, sourceWidth: int, sourceHeight: int, quality: int });
 type Sync = { machineId: string; version: number | null; sent: boolean; error?: { code: string; message: string } };
 const sync = obj<Sync>({ machineId: str, version: nullable(int), sent: bool, error: opt(obj({ code: str, message: str })) });
@@ -191,18 +188,10 @@ export class FleetCatalogView extends LitElement {
     }
   }
 
-  private picture(p: PictureRef | null, size: number, icon: string | null): TemplateResult {
-    if (!p) return html`<span class="thumb" style="width:${size}px;height:${size}px">${icon ?? "·"}</span>`;
-    const scale = size / Math.max(p.width, p.height);
-    return html`<img class="thumb" data-picture=${p.sha256} src="/api/pictures/${p.sha256}" alt="" loading="lazy"
-      width=${Math.round(p.width * scale)} height=${Math.round(p.height * scale)} />`;
-  }
-
   override render(): TemplateResult {
     const c = this.catalog;
     return html`
       <style>
-        .thumb { display: inline-flex; align-items: center; justify-content: center; background: #0f1115; border-radius: 6px; font-size: 20px; object-fit: contain; vertical-align: middle; }
         .form { display: grid; grid-template-columns: 110px 1fr; gap: 6px 10px; align-items: center; max-width: 560px; }
         .form input[type="text"] { width: 100%; box-sizing: border-box; }
         .form .inline { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
@@ -224,7 +213,7 @@ export class FleetCatalogView extends LitElement {
                 <tbody>${c.products.map((p) => {
                   const shown = c.assignments.filter((a) => a.product === p.id);
                   return html`<tr data-product=${p.id}>
-                    <td>${this.picture(p.picture, 40, p.icon)}</td><td><code>${p.id}</code></td><td>${p.names.en}</td>
+                    <td>${thumb(p.picture, 40, p.icon)}</td><td><code>${p.id}</code></td><td>${p.names.en}</td>
                     <td class="muted">${[p.names.fr, p.names.ja, p.names.zh].map((x) => x ?? "—").join(" / ")}</td>
                     <td>${priceText(p.price)}</td><td data-slots>${shown.map((a) => `${a.machineId} ${a.slot}`).join(", ") || html`<span class="muted">none</span>`}</td>
                     <td>${this.canEdit
@@ -258,7 +247,7 @@ export class FleetCatalogView extends LitElement {
           <input type="text" id="price" aria-label="price" .value=${d.amount} placeholder=${d.unit === "sat" ? "1500" : "1.50"}
             @input=${(e: Event) => set({ amount: (e.target as HTMLInputElement).value })} /></span>
         <label for="picture">picture</label>
-        <span class="inline">${this.picture(d.picture, 96, d.icon || null)}
+        <span class="inline">${thumb(d.picture, 96, d.icon || null)}
           <input type="file" id="picture" aria-label="picture" accept="image/jpeg,image/png,image/webp,image/avif,image/heic,image/gif" @change=${(e: Event) => void this.onFile(e)} />
           ${d.picture ? html`<button @click=${() => set({ picture: null })}>Remove</button>` : nothing}
           <span class="muted" data-upload-info>${this.uploadInfo}</span></span>

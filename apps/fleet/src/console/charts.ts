@@ -1,7 +1,12 @@
 // The console's charts as inline SVG (no chart library: this file is 1.6 KB gzip in the bundle, where uPlot 1.6.32
 // is 21.5 KB gzip and Chart.js 4.6.2 70.2 KB, of a 40 KB budget; figures in the fleet README, "Overview"). Each chart has a y axis with round ticks and grid lines, labelled
-// x ticks, and a tooltip per bar or point: an SVG <title> (the browser's own tooltip, read by screen readers) and a
-// box drawn on hover by CSS (`.tip`, see styles.ts), so the value is readable without a mouse delay.
+// x ticks, and a tooltip per bar or point: an SVG <title> (the browser's own tooltip) and a box drawn by CSS (`.tip`,
+// see styles.ts) on hover and on focus, so the value is readable without a mouse delay, by touch and by keyboard.
+// Each bar or point is focusable and named by its value (role img + aria-label, for screen readers): a tap focuses
+// it (its box shows; a tap elsewhere takes the focus away and hides it), Tab reaches one per chart (the first bar,
+// the newest point) and the arrow keys, Home and End move between them (a roving tabindex: one tab stop per chart,
+// not one per sample). The chart's <svg> is a `role="group"` with its label, so its bars are not hidden as parts
+// of one image.
 import { svg, type SVGTemplateResult } from "lit";
 
 /** `top` leaves a strip above the plot for the hover tooltip, so no later bar or point is drawn over it. */
@@ -34,6 +39,37 @@ function yAxis(ticks: number[], py: (v: number) => number, width: number, unit: 
     (t) => svg`<line x1=${PAD.left} x2=${width - PAD.right} y1=${py(t)} y2=${py(t)} stroke="#2a2f3a"></line>
       <text x=${PAD.left - 4} y=${py(t) + 3} fill="#8b929e" font-size="10" text-anchor="end" data-tick>${compact(t)}${unit}</text>`,
   )}</g>`;
+}
+
+/** The bars or points of the chart holding `g`, in order. */
+function marks(g: Element): Element[] {
+  return [...(g.parentNode?.children ?? [])].filter((e) => e.classList.contains(g.classList.contains("bar") ? "bar" : "point"));
+}
+
+/**
+ * A tap or click focuses the bar or point (focus shows its value; iOS does not focus an SVG element by itself), and
+ * the next press anywhere else takes the focus away (iOS keeps it on a tap on something that cannot take it).
+ */
+function onTap(e: Event): void {
+  const g = e.currentTarget as SVGGElement;
+  g.focus();
+  const doc = g.ownerDocument;
+  doc.addEventListener("pointerdown", (next) => void (next.composedPath().includes(g) || g.blur()), { capture: true, once: true });
+}
+
+/** Arrow keys, Home and End move the focus (and the chart's one tab stop) to another bar or point; Escape leaves. */
+function onKey(e: KeyboardEvent): void {
+  const g = e.currentTarget as SVGGElement;
+  if (e.key === "Escape") return g.blur();
+  const all = marks(g);
+  const i = all.indexOf(g);
+  const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: all.length - 1 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  const next = all[Math.max(0, Math.min(all.length - 1, to))] as SVGGElement | undefined;
+  if (!next || next === g) return;
+  for (const m of all) m.setAttribute("tabindex", m === next ? "0" : "-1");
+  next.focus();
 }
 
 /** A tooltip box in the strip above the plot, centred on x, shown while its group is hovered. */
@@ -70,8 +106,8 @@ export function barChart(bars: readonly Bar[], opts: { width: number; height: nu
     ${bars.map((b, i) => {
       const x = PAD.left + i * bw;
       const y = py(b.value);
-      return svg`<g class="bar" data-bar=${b.label} data-value=${b.value}><title>${b.title}</title>
-        <rect x=${x} y=${PAD.top} width=${bw} height=${plotH} fill="transparent"></rect>
+      return svg`<g class="bar" data-bar=${b.label} data-value=${b.value} tabindex=${i === 0 ? "0" : "-1"} role="img" aria-label=${b.title} @click=${onTap} @keydown=${onKey}><title>${b.title}</title>
+        <rect class="hit" x=${x} y=${PAD.top} width=${bw} height=${plotH} fill="transparent"></rect>
         <rect x=${x + Math.min(2, bw * 0.1)} y=${y} width=${Math.max(1, bw - Math.min(4, bw * 0.2))} height=${Math.max(0, PAD.top + plotH - y)} fill="#f7931a"></rect>
         ${showValues && b.value > 0 ? svg`<text x=${x + bw / 2} y=${y - 3} fill="#cfd3dc" font-size="9" text-anchor="middle">${compact(b.value)}</text>` : svg``}
         ${i % every === 0 ? svg`<text x=${x + bw / 2} y=${h - 6} fill="#8b929e" font-size="10" text-anchor="middle" data-xtick>${b.label}</text>` : svg``}
@@ -114,9 +150,10 @@ export function lineChart(
   return svg`${band}${yAxis(ticks, py, w, opts.unit)}
     ${xTicks.map((t, i) => svg`<text x=${px(t)} y=${h - 6} fill="#8b929e" font-size="10" text-anchor=${i === 0 ? "start" : i === xTicks.length - 1 ? "end" : "middle"} data-xtick>${opts.timeLabel(t)}</text>`)}
     <polyline fill="none" stroke="#f7931a" stroke-width="2" stroke-linejoin="round" points=${points.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")} data-line></polyline>
-    ${points.map((p) => {
+    ${points.map((p, i) => {
       const text = `${opts.timeLabel(p.x)}: ${p.y.toFixed(digits)}${opts.unit}`;
-      return svg`<g class="point"><title>${text}</title><circle cx=${px(p.x)} cy=${py(p.y)} r="6" fill="transparent"></circle>
+      return svg`<g class="point" tabindex=${i === points.length - 1 ? "0" : "-1"} role="img" aria-label=${text} @click=${onTap} @keydown=${onKey}><title>${text}</title>
+        <circle class="hit" cx=${px(p.x)} cy=${py(p.y)} r="6" fill="transparent"></circle>
         <circle cx=${px(p.x)} cy=${py(p.y)} r=${points.length > 60 ? 1.5 : 2.5} fill="#f7931a"></circle>${tip(px(p.x), w, text)}</g>`;
     })}`;
 }

@@ -1,14 +1,17 @@
 // A machine's page (`#/machines/<id>`): its state, slots with price and availability edits sent as signed desired
-// state, commands, telemetry charts, recent orders and events. The app owns the detail (it patches it from the live
+// state, each slot's catalog product beside the name the machine reports (a mismatch marked: not applied yet),
+// commands, telemetry charts, recent orders and events. The app owns the detail (it patches it from the live
 // feed); this element owns what is being typed and sent, and tells the app of a desired state it saved.
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
-import type { CommandRecord, DesiredStateEdit, DesiredView, FleetRole, MachineDetail, Price } from "@zapvend/protocol";
-import { api, ApiCallError, can } from "./api.js";
+import type { CatalogResponse, CommandRecord, DesiredStateEdit, DesiredView, FleetRole, MachineDetail, Price, SlotView } from "@zapvend/protocol";
+import { api, ApiCallError, call, can } from "./api.js";
+import { catalogAnswer } from "./catalog-check.js";
 import { lineChart } from "./charts.js";
 import { eventLine } from "./event-lines.js";
 import { ago, fiat, parsePriceInput, price, priceInput, sats } from "./format.js";
 import { kindBadge, stockBars } from "./overview-view.js";
 import { styles } from "./styles.js";
+import { thumb } from "./thumb.js";
 import { clockTime, dateTime, timestamp } from "./zone-format.js";
 
 export class FleetMachineView extends LitElement {
@@ -22,6 +25,8 @@ export class FleetMachineView extends LitElement {
     edits: { state: true },
     busy: { state: true },
     error: { state: true },
+    catalog: { state: true },
+    catalogError: { state: true },
   };
 
   declare detail: MachineDetail | null;
@@ -36,6 +41,11 @@ export class FleetMachineView extends LitElement {
   declare edits: Record<string, { price?: string; enabled?: boolean }>;
   declare busy: boolean;
   declare error: string;
+  /** This machine's part of the fleet catalog (GET /api/catalog/machines/:id); null until it arrives. */
+  declare catalog: CatalogResponse | null;
+  declare catalogError: string;
+  /** The machine and desired-state version the catalog was last asked for (a catalog edit makes a new version). */
+  private catalogKey = "";
 
   constructor() {
     super();
@@ -47,6 +57,8 @@ export class FleetMachineView extends LitElement {
     this.edits = {};
     this.busy = false;
     this.error = "";
+    this.catalog = null;
+    this.catalogError = "";
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -55,7 +67,45 @@ export class FleetMachineView extends LitElement {
     if (changed.has("detail") && before?.machine.id !== this.detail?.machine.id) {
       this.edits = {};
       this.error = "";
+      this.catalog = null;
+      this.catalogError = "";
     }
+    const key = this.detail ? `${this.detail.machine.id}@${this.detail.desired?.version ?? 0}` : "";
+    if (key !== this.catalogKey) {
+      this.catalogKey = key;
+      if (this.detail) void this.loadCatalog(this.detail.machine.id, key);
+    }
+  }
+
+  private async loadCatalog(machineId: string, key: string): Promise<void> {
+    try {
+      const c = await call(catalogAnswer, `/api/catalog/machines/${encodeURIComponent(machineId)}`);
+      if (key !== this.catalogKey) return; // another machine or version was asked for meanwhile
+      this.catalog = c;
+      this.catalogError = "";
+    } catch (err) {
+      if (key === this.catalogKey) this.catalogError = err instanceof ApiCallError ? `${err.message} (${err.code})` : String(err);
+    }
+  }
+
+  /**
+   * A slot's catalog product with its picture (or icon), and whether the machine reports it yet: it shows the
+   * product's English name once it applied the desired state naming it, so another name means not applied yet.
+   */
+  private slotProduct(s: SlotView): TemplateResult {
+    if (!this.catalog) return html`<span class="muted">${this.catalogError ? "?" : "…"}</span>`;
+    const a = this.catalog.assignments.find((x) => x.slot === s.slot);
+    const p = a && this.catalog.products.find((x) => x.id === a.product);
+    if (!a || !p) return html`<span class="muted" data-catalog-product="">not in the catalog</span>`;
+    return html`<span class="product" data-catalog-product=${p.id}>${thumb(p.picture, 32, p.icon)} <span data-catalog-name>${p.names.en}</span></span>`;
+  }
+
+  private reportedName(s: SlotView): TemplateResult {
+    const a = this.catalog?.assignments.find((x) => x.slot === s.slot);
+    const p = a && this.catalog?.products.find((x) => x.id === a.product);
+    if (!p || p.names.en === s.name) return html`<span data-reported-name>${s.name}</span>`;
+    return html`<span data-reported-name>${s.name}</span>
+      <span class="badge pending" data-mismatch title="The catalog assigns ${p.names.en}; the machine still reports ${s.name}: not applied yet">not applied yet</span>`;
   }
 
   override render(): TemplateResult {
@@ -86,14 +136,15 @@ export class FleetMachineView extends LitElement {
       </section>
       <section>
         <h2>Slots, prices and availability ${desiredBadge}</h2>
-        <table>
-          <thead><tr><th>slot</th><th>product</th><th>stock</th><th>price now</th>${operator ? html`<th>new price</th><th>enabled</th>` : html`<th>enabled</th>`}</tr></thead>
+        ${this.catalogError ? html`<div class="error" data-catalog-error>The catalog could not be read: ${this.catalogError}</div>` : nothing}
+        <div class="scroll-x"><table>
+          <thead><tr><th>slot</th><th>catalog product</th><th>machine reports</th><th>stock</th><th>price now</th>${operator ? html`<th>new price</th><th>enabled</th>` : html`<th>enabled</th>`}</tr></thead>
           <tbody>
             ${d.slots.map((s) => {
               const e = this.edits[s.slot] ?? {};
               const want = desired?.slots[s.slot];
               return html`<tr data-slot-row=${s.slot}>
-                <td>${s.slot}</td><td>${s.name}</td>
+                <td>${s.slot}</td><td>${this.slotProduct(s)}</td><td>${this.reportedName(s)}</td>
                 <td>${stockBars([{ slot: s.slot, name: s.name, stock: s.stock, capacity: s.capacity }])} / ${s.capacity}</td>
                 <td data-price>${price(s.price)}${want?.price && desired?.pending ? html` <span class="muted">→ ${price(want.price)}</span>` : nothing}</td>
                 ${!operator ? html`<td>${s.enabled ? "yes" : "no"}</td>` : html`<td><input type="text" aria-label="new price for ${s.slot}" .value=${e.price ?? priceInput(s.price)}
@@ -104,7 +155,7 @@ export class FleetMachineView extends LitElement {
               </tr>`;
             })}
           </tbody>
-        </table>
+        </table></div>
         ${operator
           ? html`<p><button class="primary" data-send-desired ?disabled=${!dirty || this.busy} @click=${() => void this.saveDesired()}>Send to machine</button>
               <span class="muted">Changes are signed and sent as the machine's desired state; they show as pending until the machine reports them applied.</span></p>`
@@ -131,11 +182,11 @@ export class FleetMachineView extends LitElement {
         </section>
         <section>
           <h2>Temperature <span class="muted">${d.history.length} samples, one a minute at most · ${this.timeZone}</span></h2>
-          <svg width="100%" viewBox="0 0 420 150" role="img" aria-label="temperature chart" data-chart="temperature">
+          <svg width="100%" viewBox="0 0 420 150" role="group" aria-label="temperature chart" data-chart="temperature">
             ${lineChart(d.history.filter((s) => s.temperatureC !== null).map((s) => ({ x: s.ts, y: s.temperatureC! })), { width: 420, height: 150, unit: "°C", timeLabel: (ms) => clockTime(this.timeZone, ms) })}
           </svg>
           <h2>Memory</h2>
-          <svg width="100%" viewBox="0 0 420 120" role="img" aria-label="memory chart" data-chart="memory">
+          <svg width="100%" viewBox="0 0 420 120" role="group" aria-label="memory chart" data-chart="memory">
             ${lineChart(d.history.map((s) => ({ x: s.ts, y: s.rssMb })), { width: 420, height: 120, unit: " MB", timeLabel: (ms) => clockTime(this.timeZone, ms), digits: 0 })}
           </svg>
         </section>

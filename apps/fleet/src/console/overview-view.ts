@@ -54,7 +54,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
           <div class="grid2">
             <section>
               <h2>Revenue per day (sat) <span class="muted">last ${o.perDay.length} days · ${tz}</span></h2>
-              <svg width="100%" viewBox="0 0 520 180" role="img" aria-label="revenue per day" data-chart="per-day">
+              <svg width="100%" viewBox="0 0 520 180" role="group" aria-label="revenue per day" data-chart="per-day">
                 ${barChart(
                   o.perDay.map((p) => ({ label: p.label.slice(5), value: satsOf(p.amountMsat), title: `${p.label}: ${salesWord(p.count)}, ${sats(p.amountMsat)}` })),
                   { width: 520, height: 180 },
@@ -63,7 +63,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
             </section>
             <section>
               <h2>Revenue per hour today (sat) <span class="muted">${tz}</span></h2>
-              <svg width="100%" viewBox="0 0 520 180" role="img" aria-label="revenue per hour today" data-chart="per-hour">
+              <svg width="100%" viewBox="0 0 520 180" role="group" aria-label="revenue per hour today" data-chart="per-hour">
                 ${barChart(
                   o.perHour.map((p) => ({ label: p.label.slice(0, 2), value: satsOf(p.amountMsat), title: `${p.label}–${clockTime(tz, p.to)}: ${salesWord(p.count)}, ${sats(p.amountMsat)}` })),
                   { width: 520, height: 180 },
@@ -73,7 +73,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
           </div>
           <section>
             <h2>Sales per machine today (sat) <span class="muted">top ${TOP_MACHINES}</span></h2>
-            <svg width="100%" viewBox="0 0 720 170" role="img" aria-label="sales per machine today" data-chart="per-machine">
+            <svg width="100%" viewBox="0 0 720 170" role="group" aria-label="sales per machine today" data-chart="per-machine">
               ${topMachines.length
                 ? barChart(
                     topMachines.map((m) => ({ label: m.id, value: satsOf(m.amountMsat), title: `${m.id}: ${salesWord(m.count)} today, ${sats(m.amountMsat)}` })),
@@ -89,7 +89,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
       <div class="card"><span class="muted">faults</span><b>${list.reduce((n, m) => n + m.faults.length, 0)}</b></div>
     </div>
     <section>
-      <table>
+      <div class="scroll-x"><table>
         <thead><tr><th>machine</th><th>state</th><th>last seen</th><th>stock</th><th>today</th><th>last sale</th><th>faults</th><th>missing events</th></tr></thead>
         <tbody>
           ${list.length === 0 ? html`<tr><td colspan="8" class="muted">No machine has reported yet.</td></tr>` : nothing}
@@ -107,7 +107,7 @@ export function renderOverview(v: { machines: ReadonlyMap<string, MachineSummary
             </tr>`;
           })}
         </tbody>
-      </table>
+      </table></div>
     </section>
   `;
 }

@@ -28,7 +28,7 @@ export function renderSales(rep: SalesReport | null, recentSales: readonly Sale[
     </div>
     <section>
       <h2>Revenue per day (sats) <span class="muted" data-test="sales-zone">days in ${rep.timeZone}</span></h2>
-      <svg width="100%" viewBox="0 0 720 180" role="img" aria-label="sales per day">
+      <svg width="100%" viewBox="0 0 720 180" role="group" aria-label="sales per day">
         ${barChart(
           // No sales at all: the chart's "no sales" note rather than 30 empty bars.
           (rep.byDay.length === 0 ? [] : rep.days).map((day) => {

@@ -1,12 +1,33 @@
 import { css } from "lit";
 
+// The header is one row at every width down to 601 px: the nav takes the room left by the title, the live dot and
+// the user menu, and scrolls sideways (no scrollbar drawn) when its links do not fit. Up to 1100 px the title, the
+// live state's word, the user's name and "Set up" of the 2FA button shrink to what identifies them (still read by
+// screen readers) and the links are tighter: an admin's eight links fit at 800 px. Up to 600 px (a phone) the nav
+// is a second row of its own, the full width, scrolling. Nothing in it wraps, so its height is one row whatever
+// the links, the alert count or the connection state.
+
 export const styles = css`
   :host { display: block; color: #e6e6e6; font: 14px system-ui, sans-serif; }
-  header { display: flex; gap: 16px; align-items: center; padding: 10px 16px; background: #181b22; border-bottom: 1px solid #2a2f3a; }
-  header h1 { font-size: 16px; margin: 0 12px 0 0; color: #f7931a; }
-  nav a { color: #cfd3dc; text-decoration: none; padding: 6px 10px; border-radius: 6px; }
+  header { display: flex; gap: 12px; align-items: center; padding: 8px 16px; background: #181b22; border-bottom: 1px solid #2a2f3a; }
+  header h1 { flex: none; font-size: 16px; margin: 0 4px 0 0; color: #f7931a; white-space: nowrap; }
+  nav { flex: 1 1 auto; min-width: 0; display: flex; gap: 2px; overflow-x: auto; scrollbar-width: none; -webkit-overflow-scrolling: touch; }
+  nav::-webkit-scrollbar { display: none; }
+  nav a { flex: none; white-space: nowrap; color: #cfd3dc; text-decoration: none; padding: 6px 10px; border-radius: 6px; }
   nav a.active { background: #2a2f3a; color: #fff; }
-  .live { margin-left: auto; font-size: 12px; }
+  .live { flex: none; font-size: 12px; white-space: nowrap; }
+  @media (max-width: 1100px) {
+    header { gap: 8px; padding: 8px 12px; }
+    header .brand, .live-text, .user-name { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+    .user .long { display: none; }
+    nav a { padding: 6px 6px; font-size: 13px; }
+    .live.on::before, .live.off::before { margin-right: 0; }
+  }
+  @media (max-width: 600px) {
+    header { flex-wrap: wrap; padding: 6px 10px; row-gap: 4px; }
+    header h1 { margin-right: auto; }
+    nav { order: 3; flex: 1 0 100%; }
+  }
   .live.on::before { content: "●"; color: #3fb950; margin-right: 4px; }
   .live.off::before { content: "●"; color: #f85149; margin-right: 4px; }
   main { padding: 16px; }
@@ -41,7 +62,8 @@ export const styles = css`
   select { background: #0f1115; color: #e6e6e6; border: 1px solid #3a3f4a; border-radius: 6px; padding: 4px; }
   .error { color: #f85149; margin: 8px 0; }
   .muted { color: #8b929e; font-size: 12px; }
-  .user { display: inline-flex; gap: 6px; align-items: center; font-size: 12px; }
+  .user { flex: none; display: inline-flex; gap: 6px; align-items: center; font-size: 12px; white-space: nowrap; }
+  .user button { white-space: nowrap; }
   .login { max-width: 360px; margin: 10vh auto; }
   .login input { width: 100%; box-sizing: border-box; background: #0f1115; color: #e6e6e6; border: 1px solid #3a3f4a; border-radius: 6px; padding: 6px; }
   code { background: #0f1115; padding: 2px 4px; border-radius: 4px; user-select: all; }
@@ -49,10 +71,17 @@ export const styles = css`
   @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
   .period b { font-size: 20px; }
   .period ol.top { margin: 6px 0 0; padding-left: 18px; font-size: 12px; }
+  .thumb { display: inline-flex; align-items: center; justify-content: center; background: #0f1115; border-radius: 6px; font-size: 20px; object-fit: contain; vertical-align: middle; }
+  .product { display: inline-flex; gap: 6px; align-items: center; }
+  .product .thumb { width: 32px; height: 32px; font-size: 18px; }
+  .scroll-x { overflow-x: auto; }
   pre.raw { margin: 4px 0 0; white-space: pre-wrap; word-break: break-all; font-size: 11px; color: #8b929e; }
   svg .tip { display: none; pointer-events: none; }
-  svg .bar:hover .tip, svg .point:hover .tip { display: inline; }
-  svg .bar:hover rect[fill="#f7931a"] { fill: #ffb454; }
+  svg .bar:hover .tip, svg .point:hover .tip, svg .bar:focus .tip, svg .point:focus .tip { display: inline; }
+  svg .bar:hover rect[fill="#f7931a"], svg .bar:focus rect[fill="#f7931a"] { fill: #ffb454; }
+  svg .bar, svg .point { cursor: pointer; -webkit-tap-highlight-color: transparent; }
+  svg .bar:focus, svg .point:focus { outline: none; }
+  svg .bar:focus-visible .hit, svg .point:focus-visible .hit { stroke: #58a6ff; stroke-width: 1.5; }
   /* Printing (the pick list): no navigation, black on white. */
   @media print { header { display: none; } main { padding: 0; } :host { color: #000; background: #fff; } }
 `;

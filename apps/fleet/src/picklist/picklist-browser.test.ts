@@ -3,7 +3,7 @@
 // emulated: no navigation, black on white, a page per machine in the PDF), a technician issuing a list and then
 // seeing the shrinkage of the restocks, a viewer's read-only page, and screenshots at 800 and 1280 px for review in
 // bench/results/. The server is the real one (HTTP, WebSocket, SQLite); the broker is a recording link.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import type { FleetRole } from "@zapvend/protocol";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildConsole } from "../../console-build.mjs";
 import { testAuth } from "../__fixtures__/auth.js";
+import { screenshots } from "../__fixtures__/console-layout.js";
 import { event } from "../__fixtures__/messages.js";
 import { H, NOW, seedPicklistFleet } from "../__fixtures__/picklist.js";
 import { RecordingLink } from "../__fixtures__/recording-link.js";
@@ -109,11 +110,8 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     expect(await page.locator('tr[data-product="Product A2"] [data-total]').innerText()).toBe("10");
 
     // Screenshots for review (screen media), before the par edit.
-    mkdirSync(RESULTS, { recursive: true });
-    await page.screenshot({ path: path.join(RESULTS, "picklist-1280.png"), fullPage: true });
-    await page.setViewportSize({ width: 800, height: 900 });
-    await page.screenshot({ path: path.join(RESULTS, "picklist-800.png"), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
+    // Each with the nav checked to be one row, every link in view.
+    await screenshots(page, RESULTS, "picklist");
 
     // The operator sets m-1 A1's par to 8: 6 to load there, 30 in the van.
     await page.getByLabel("par of A1").first().fill("8");

@@ -1,0 +1,125 @@
+// The console's header on small screens (issue #18) in a real Chromium: an admin (every link of the nav, and the
+// "Set up 2FA" button, the widest header there is) with open alerts. At 1280 and 800 px the header is one row and
+// every link of the nav is in view; at 360 px (a phone) the nav is one row of its own that scrolls sideways, the
+// current page's link scrolled into view, and the header never gets wider than the page. The header keeps its box
+// from page to page (no layout jump).
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildConsole } from "../console-build.mjs";
+import { testAuth } from "./__fixtures__/auth.js";
+import { expectOneRow, navLayout } from "./__fixtures__/console-layout.js";
+import { birth, event, status } from "./__fixtures__/messages.js";
+import { RecordingLink } from "./__fixtures__/recording-link.js";
+import { missingService } from "./__fixtures__/services.js";
+import { engines } from "./__fixtures__/stores.js";
+import { FleetService } from "./fleet-service.js";
+import { FleetHttpServer } from "./http-server.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SKIP = missingService("fleet console layout", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const PASSWORD = "layout test password";
+
+describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
+  let browser: Browser;
+  let consoleDir: string;
+  let service: FleetService;
+  let http: FleetHttpServer;
+  let cleanup: () => Promise<void>;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-layout-")));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(consoleDir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    const opened = await engines[0]!.open();
+    cleanup = opened.cleanup;
+    service = new FleetService({ store: opened.store, link: new RecordingLink(), liveIntervalMs: 50, alertIntervalMs: 3_600_000 });
+    await service.start();
+    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
+    await http.start();
+    const now = Date.now();
+    await service.ingest([
+      birth("snacks-01", { ts: now, slots: [{ slot: "A1", stock: 0 }, { slot: "A2" }] }),
+      status("snacks-01", "online", { boot: 1, seq: 1, ts: now }),
+      event("snacks-01", "door", { seq: 2, ts: now }),
+    ]);
+    await service.tick(true);
+    await http.auth.addUser("admin", "admin", PASSWORD, { actor: "test", address: null });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${http.url}/`);
+    await page.getByLabel("user").fill("admin");
+    await page.getByLabel("password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("[data-live=on]").waitFor();
+  });
+  afterEach(async () => {
+    await context?.close();
+    await http.stop();
+    await service.stop();
+    await cleanup();
+  });
+
+  const links = () => page.locator("nav a").allTextContents();
+
+  it("fits the header on one row at 1280 and 800 px with every link in view, the same box on every page", async () => {
+    expect(await links()).toEqual(["Overview", "Sales", "Pick list", expect.stringMatching(/^Alerts \([1-9][0-9]*\)$/), "Catalog", "Notifications", "Users", "Audit"]);
+    expect(await page.getByRole("button", { name: "Set up 2FA" }).count()).toBe(1);
+    for (const width of [1280, 800]) {
+      await page.setViewportSize({ width, height: 900 });
+      const first = await navLayout(page);
+      expectOneRow(first, `${width} px`);
+      expect(first.allVisible, `${width} px: every link in view`).toBe(true);
+      // One row: the header is as high as its tallest item plus its padding, not two rows of links.
+      expect(first.header.height, `${width} px: header height`).toBeLessThan(first.linkHeight * 2);
+      for (const hash of ["#/machines/snacks-01", "#/audit", "#/catalog", "#/"]) {
+        await page.goto(`${http.url}/${hash}`);
+        await page.locator(`nav a.active`).waitFor();
+        const l = await navLayout(page);
+        expect({ nav: l.nav, header: l.header }, `${width} px on ${hash}`).toEqual({ nav: first.nav, header: first.header });
+      }
+    }
+  }, 60_000);
+
+  it("at 360 px puts the nav on a row of its own that scrolls sideways, the current page's link in view", async () => {
+    await page.setViewportSize({ width: 360, height: 800 });
+    const l = await navLayout(page);
+    expectOneRow(l, "360 px");
+    expect(l.nav.width).toBeGreaterThan(320); // the whole width, less the header's padding
+    const nav = page.locator("nav");
+    expect(await nav.evaluate((n) => n.scrollWidth > n.clientWidth)).toBe(true);
+    // The user menu is still reachable.
+    expect(await page.locator("[data-logout]").isVisible()).toBe(true);
+    const inView = (sel: string) =>
+      page.locator(sel).evaluate((a) => {
+        const n = a.closest("nav")!.getBoundingClientRect();
+        const r = a.getBoundingClientRect();
+        return r.left >= n.left - 0.5 && r.right <= n.right + 0.5;
+      });
+    expect(await inView('nav a[href="#/audit"]')).toBe(false);
+    // Going to the last page scrolls its link into the nav's view; the nav's box stays where it was.
+    await page.evaluate(() => ((globalThis as unknown as { location: { hash: string } }).location.hash = "#/audit"));
+    await expect.poll(() => inView('nav a[href="#/audit"]')).toBe(true);
+    const after = await navLayout(page);
+    expect(after.nav).toEqual(l.nav);
+    expect(after.header).toEqual(l.header);
+    expect(after.headerOverflows).toBe(false);
+    // A swipe on the nav scrolls it back.
+    await nav.evaluate((n) => n.scrollTo({ left: 0 }));
+    expect(await inView('nav a[href="#/"]')).toBe(true);
+  }, 60_000);
+});
