@@ -84,6 +84,7 @@ export class FleetServer {
   readonly timeZone: { zone: string; source: TimeZoneSource };
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private pictureTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
   constructor(options: FleetServerOptions) {
@@ -164,6 +165,11 @@ export class FleetServer {
     prune();
     this.pruneTimer = setInterval(prune, 3_600_000);
     this.pruneTimer.unref();
+    // Pictures no product has referenced for a day (catalog-service.ts: PICTURE_GRACE_MS): at start, then hourly.
+    const sweep = () => void this.catalog.sweepPictures().catch((err: unknown) => this.log("fleet:catalog", `picture sweep failed: ${(err as Error).message}`, { level: "warn" }));
+    sweep();
+    this.pictureTimer = setInterval(sweep, 3_600_000);
+    this.pictureTimer.unref();
     // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
     await this.link.start(
       (msg) => this.service.push(msg),
@@ -182,6 +188,7 @@ export class FleetServer {
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    clearInterval(this.pictureTimer);
     // What was committed is acknowledged before the link goes (anything missed is resent by the machines).
     await this.service.drained();
     await this.service.sendAcks(true);
