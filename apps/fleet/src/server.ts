@@ -165,9 +165,9 @@ export class FleetServer {
     prune();
     this.pruneTimer = setInterval(prune, 3_600_000);
     this.pruneTimer.unref();
-    // Pictures no product has referenced for a day (catalog-service.ts: PICTURE_GRACE_MS): at start, then hourly.
+    // Pictures no product has referenced for a day (catalog-service.ts: PICTURE_GRACE_MS): on each connection of the
+    // link below (the first one at start), then hourly; a sweep while the broker is away waits for the next.
     const sweep = () => void this.catalog.sweepPictures().catch((err: unknown) => this.log("fleet:catalog", `picture sweep failed: ${(err as Error).message}`, { level: "warn" }));
-    sweep();
     this.pictureTimer = setInterval(sweep, 3_600_000);
     this.pictureTimer.unref();
     // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
@@ -179,6 +179,7 @@ export class FleetServer {
         void this.service
           .republishPending()
           .then(() => this.catalog.onConnected())
+          .then(sweep)
           .catch((err: unknown) => this.log("fleet:catalog", `sending the catalog after connecting failed: ${(err as Error).message}`));
         // Acks computed while the broker was away go out now.
         void this.service.sendAcks();

@@ -110,11 +110,13 @@ export class CatalogService {
 
   /**
    * Deletes the pictures no product references whose grace (`graceMs` after their upload, or after a product last
-   * chose or dropped them) is over, and clears their retained MQTT topic when the link is up (a machine whose
-   * applied catalog still names one keeps its own copy). Run at start and every hour by the server.
+   * chose or dropped them) is over, and clears their retained MQTT topic. Only while the link is up, so the broker's
+   * retained copy goes with the row (a picture waits for the next sweep otherwise). Run by the server on each
+   * connection of the link (so at start) and every hour.
    */
   async sweepPictures(graceMs = PICTURE_GRACE_MS): Promise<string[]> {
     return this.serial(async () => {
+      if (!this.svc.linkConnected) return [];
       const deleted = await this.store.deleteUnreferencedPictures(this.clock.now() - graceMs);
       for (const sha256 of deleted) {
         this.published.delete(sha256);
