@@ -195,12 +195,16 @@ async function demoNotifications() {
   const saved = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const secret = saved.secret ?? randomBytes(24).toString("base64url");
   writeSecret(file, { secret });
-  const receiver = await startNotifyReceiver({
-    port: ports.notify,
-    secret,
-    print: (line) => console.log(line),
-    warn: (line) => log(`notify: ${line}`),
-  });
+  const start = (port) => startNotifyReceiver({ port, secret, print: (line) => console.log(line), warn: (line) => log(`notify: ${line}`) });
+  let receiver;
+  try {
+    receiver = await start(ports.notify);
+  } catch (err) {
+    if (err.code !== "EADDRINUSE") throw err;
+    // Like the embedded broker: another port rather than no demo (settings saved in the console name the old one).
+    log(`notify: port ${ports.notify} is taken (ZAPVEND_NOTIFY_PORT moves it); the receiver takes a free port this time`);
+    receiver = await start(0);
+  }
   console.log(`notify webhook: ${receiver.url}`);
   return {
     receiver,
