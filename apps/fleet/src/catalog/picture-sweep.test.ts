@@ -2,12 +2,19 @@
 // old, one a product dropped goes once the grace after the drop is over, a fresh upload nobody references yet is
 // kept within the grace, and a deleted picture's retained MQTT topic is cleared. The clock is a test clock, the
 // pictures real uploads through sharp, the link the signing link with the broker replaced by a list.
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import sharp from "sharp";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseFleetConfig, type MqttMessage } from "@zapvend/protocol";
 import { birth } from "../__fixtures__/messages.js";
 import { RecordingLink, testSigner } from "../__fixtures__/recording-link.js";
 import { engines } from "../__fixtures__/stores.js";
+import { silentLogger } from "../clock.js";
 import { FleetService } from "../fleet-service.js";
+import { FleetServer } from "../server.js";
 import { CatalogService, PICTURE_GRACE_MS } from "./catalog-service.js";
 
 const HOUR = 3_600_000;
@@ -113,5 +120,44 @@ for (const engine of engines) describe.skipIf(engine.skip !== null)(`unused cata
     expect(await catalog.sweepPictures()).toEqual([a]);
     expect(await stored(a)).toBe(false);
     expect(link.pictures).toEqual([{ sha256: a, bytes: Buffer.alloc(0) }]);
+  });
+});
+
+/** The recording link, telling the server it connected (as the real link does once the broker answers). */
+class ConnectingLink extends RecordingLink {
+  override async start(onMessage: (msg: MqttMessage) => void, onConnect?: () => void): Promise<void> {
+    await super.start(onMessage);
+    onConnect?.();
+  }
+}
+
+describe("FleetServer's picture sweep", () => {
+  let dir: string;
+  let server: FleetServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs when the link connects at start: an unreferenced picture past its grace goes, a fresh one stays", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "zapvend-fleet-sweep-"));
+    writeFileSync(path.join(dir, "key.pem"), generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString());
+    const cfg = parseFleetConfig({ http: { host: "127.0.0.1", port: 0 }, database: path.join(dir, "fleet.db"), operatorKey: { keyId: "op", privateKeyPath: path.join(dir, "key.pem") } });
+    if (!cfg.ok) throw new Error(cfg.error.message);
+    // A first run leaves two unreferenced pictures: one uploaded 25 h ago, one a minute ago.
+    server = new FleetServer({ config: cfg.value, log: silentLogger, link: new RecordingLink() });
+    await server.start();
+    const bytes = Buffer.from("RIFF\0\0\0\0WEBPVP8L");
+    const put = (sha256: string, createdAt: number) => server!.catalog.store.putPicture({ sha256, type: "image/webp", bytes: bytes.length, width: 1, height: 1, data: bytes, sourceBytes: 1, createdAt });
+    await put("a".repeat(64), Date.now() - PICTURE_GRACE_MS - 3_600_000);
+    await put("b".repeat(64), Date.now() - 60_000);
+    await server.stop();
+
+    const link = new ConnectingLink();
+    server = new FleetServer({ config: cfg.value, log: silentLogger, link });
+    await server.start();
+    await expect.poll(async () => (await server!.catalog.store.getPicture("a".repeat(64))) === null).toBe(true);
+    expect(await server.catalog.store.getPicture("b".repeat(64))).not.toBeNull();
+    expect(link.pictures).toEqual([{ sha256: "a".repeat(64), bytes: Buffer.alloc(0) }]);
   });
 });
