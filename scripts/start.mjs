@@ -8,6 +8,8 @@ import { generateKeyPairSync, randomBytes, scryptSync } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { seedDemoCatalog } from "./demo-catalog.mjs";
+import { startNotifyReceiver } from "./demo-notify.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const demoDir = path.resolve(process.env.ZAPVEND_DEMO_DIR ?? path.join(root, ".zapvend", "demo"));
@@ -16,6 +18,9 @@ const ports = {
   sim: Number(process.env.ZAPVEND_SIM_PORT ?? 8060),
   fleet: Number(process.env.ZAPVEND_FLEET_PORT ?? 8090),
   kiosks: (process.env.ZAPVEND_KIOSK_PORTS ?? "8080,8081,8082").split(",").map(Number),
+  // The demo's alert receiver (scripts/demo-notify.mjs), the fleet's webhook channel: a fixed port, so settings
+  // saved from the console's notifications page keep reaching it after a restart.
+  notify: Number(process.env.ZAPVEND_NOTIFY_PORT ?? 8070),
 };
 const bins = {
   broker: path.join(root, "packages/mqtt-bridge/dist/broker-cli.js"),
@@ -181,6 +186,38 @@ function machineConfig(id, port, mqttConfig, simUrl, key, payments) {
 }
 
 /**
+ * The demo's notifications: every alert to the loopback receiver of this process, which checks the signature and
+ * prints it as one `notify: ...` line. The HMAC secret is kept in `.zapvend/demo/notify.json` (0600) across runs.
+ * Nothing is gathered into a digest (`digestSeverities: []`): a newcomer sees each alert when it is raised.
+ */
+async function demoNotifications() {
+  const file = path.join(demoDir, "notify.json");
+  const saved = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const secret = saved.secret ?? randomBytes(24).toString("base64url");
+  writeSecret(file, { secret });
+  const start = (port) => startNotifyReceiver({ port, secret, print: (line) => console.log(line), warn: (line) => log(`notify: ${line}`) });
+  let receiver;
+  try {
+    receiver = await start(ports.notify);
+  } catch (err) {
+    if (err.code !== "EADDRINUSE") throw err;
+    // Like the embedded broker: another port rather than no demo (settings saved in the console name the old one).
+    log(`notify: port ${ports.notify} is taken (ZAPVEND_NOTIFY_PORT moves it); the receiver takes a free port this time`);
+    receiver = await start(0);
+  }
+  console.log(`notify webhook: ${receiver.url}`);
+  return {
+    receiver,
+    config: {
+      channels: { "demo-terminal": { type: "webhook", url: receiver.url, secret } },
+      groups: { demo: ["demo-terminal"] },
+      routes: [{ to: ["demo"] }],
+      digestSeverities: [],
+    },
+  };
+}
+
+/**
  * The fleet has no default password: each start draws a new one for the demo's `admin`, sets it with the fleet's own
  * `user add --replace`, and writes it to .zapvend/demo/admin.json (0600) for the login page.
  */
@@ -196,6 +233,7 @@ function demoAdmin(fleetFile) {
   writeFileSync(file, JSON.stringify(admin, null, 2) + "\n", { mode: 0o600 });
   chmodSync(file, 0o600);
   console.log(`fleet login: ${admin.username} / ${admin.password} (saved in ${path.relative(process.cwd(), file) || file})`);
+  return admin;
 }
 
 async function main() {
@@ -222,6 +260,7 @@ async function main() {
     ? undefined
     : await startPart("sim-lightning", [bins.sim, "--port", String(ports.sim), "--node-key-file", path.join(demoDir, "sim-node.key")], "sim-lightning");
 
+  const notify = await demoNotifications();
   const fleetConfig = {
     http: { host: "127.0.0.1", port: ports.fleet },
     mqtt: { url: brokerUrl, ...credentials("zapvend-fleet") },
@@ -229,21 +268,34 @@ async function main() {
     operatorKey: { keyId: key.keyId, privateKeyPath: path.join(demoDir, "operator-key.pem") },
     // The overview's days are the operator's: on the demo, this computer's zone.
     timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    notifications: notify.config,
+    // A machine killed in the demo (a crash: no goodbye) is told as `machine-lost` after 30 s instead of 5 min.
+    alerts: { offlineAfterMs: 30_000 },
   };
   const fleetFile = path.join(demoDir, "fleet.json");
   writeSecret(fleetFile, fleetConfig);
-  demoAdmin(fleetFile);
+  const admin = demoAdmin(fleetFile);
   const fleet = startPart("fleet", [bins.fleet, "--config", fleetFile], "fleet");
 
+  const configs = [];
   const machines = machineIds.map((id, i) => {
     const port = ports.kiosks[i] ?? 8080 + i;
     const file = path.join(demoDir, `${id}.json`);
-    writeSecret(file, machineConfig(id, port, { url: brokerUrl, ...credentials(id) }, simUrl, key, payments));
+    const config = machineConfig(id, port, { url: brokerUrl, ...credentials(id) }, simUrl, key, payments);
+    configs.push(config);
+    writeSecret(file, config);
     // The node flags and malloc setting of the Pi's systemd unit (hardware/pi-setup/zapvend-machine.service): a small
     // young generation, GC on the main thread only, two malloc arenas keep the daemon's memory where it is in the field.
     return startPart(id, ["--max-semi-space-size=1", "--single-threaded-gc", bins.machine, "--config", file], `kiosk ${id}`, { MALLOC_ARENA_MAX: "2" });
   });
-  await Promise.all([fleet, ...machines]);
+  const [fleetUrl] = await Promise.all([fleet, ...machines]);
+  // The fleet catalog of the demo's products with their pictures, at the first start only (scripts/demo-catalog.mjs).
+  try {
+    const r = await seedDemoCatalog({ fleetUrl, admin, demoDir, machines: configs });
+    console.log(r.seeded ? `catalog: seeded ${r.products} products on ${r.slots} slots, with pictures` : `catalog: not seeded (${r.reason})`);
+  } catch (err) {
+    log(`the demo catalog could not be seeded: ${err.message}`);
+  }
   log("all parts are up. Ctrl-C stops everything.");
 }
 

@@ -1,7 +1,9 @@
 // `npm start` as a newcomer runs it: every part in its own process on embedded defaults. A purchase on the snacks
-// kiosk is paid from the sim wallet, the product comes out, and the sale reaches the fleet server over MQTT.
+// kiosk is paid from the sim wallet, the product comes out, and the sale reaches the fleet server over MQTT. The
+// fleet's alerts reach the demo's loopback webhook receiver, which checks each signature and prints a `notify:` line.
 // Ports are moved off the defaults so a demo already running on this machine does not collide with the test.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,6 +14,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let launcher: ChildProcess;
 const urls = new Map<string, string>();
 let output = "";
+/** The launcher's stdout: the URLs, then the catalog seed's line and the `notify: ...` lines of alerts. */
+let stdout = "";
 const demoDir = mkdtempSync(path.join(tmpdir(), "zapvend-demo-"));
 
 beforeAll(async () => {
@@ -23,6 +27,7 @@ beforeAll(async () => {
       ZAPVEND_SIM_PORT: "18060",
       ZAPVEND_FLEET_PORT: "18090",
       ZAPVEND_KIOSK_PORTS: "18080,18081,18082",
+      ZAPVEND_NOTIFY_PORT: "18070",
       ZAPVEND_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -31,23 +36,25 @@ beforeAll(async () => {
   });
   launcher.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo not up in 60 s:\n${output.slice(-3000)}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`demo not up in 120 s:\n${output.slice(-3000)}`)), 120_000);
     launcher.on("exit", (code) => reject(new Error(`launcher exited (${code}):\n${output.slice(-3000)}`)));
     let buf = "";
     launcher.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
       buf += d.toString();
       for (const line of buf.split("\n").slice(0, -1)) {
         const m = /^([^:]+): (\S+)$/.exec(line);
         if (m) urls.set(m[1]!, m[2]!);
       }
       buf = buf.slice(buf.lastIndexOf("\n") + 1);
-      if (["broker", "sim-lightning", "fleet", "kiosk drinks-01", "kiosk snacks-01", "kiosk mdb-01"].every((k) => urls.has(k))) {
+      // Up once every part printed its URL and the fleet catalog is seeded (its desired states sent).
+      if (["broker", "sim-lightning", "notify webhook", "fleet", "kiosk drinks-01", "kiosk snacks-01", "kiosk mdb-01"].every((k) => urls.has(k)) && /^catalog: /m.test(stdout)) {
         clearTimeout(timer);
         resolve();
       }
     });
   });
-}, 90_000);
+}, 150_000);
 
 afterAll(() => {
   // Only when a test failed before the Ctrl-C test: never leave the demo running.
@@ -90,6 +97,8 @@ describe("npm start", () => {
     expect(urls.get("fleet")).toBe("http://127.0.0.1:18090");
     expect(urls.get("sim-lightning")).toBe("http://127.0.0.1:18060");
     expect(urls.get("broker")).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(urls.get("notify webhook")).toBe("http://127.0.0.1:18070/zapvend-alerts");
+    expect(stdout).toMatch(/^catalog: seeded 8 products on 8 slots, with pictures$/m);
   });
 
   it("sells a snack end to end and the fleet records the sale", async () => {
@@ -152,6 +161,35 @@ describe("npm start", () => {
     await expect.poll(async () => ((await (await fetch(`${kiosk}/api/orders/${order!.orderId}`)).json()) as { state: string }).state, { timeout: 15_000 }).toBe("completed");
     const vmc = (await (await fetch(`${kiosk}/api/demo/vmc`)).json()) as { lines: Array<{ line: string }> };
     expect(vmc.lines.some((l) => l.line.startsWith("c,VEND,SUCCESS"))).toBe(true);
+  }, 60_000);
+
+  it("prints an alert of the fleet as one notify: line, after checking its signature; a forged delivery is refused", async () => {
+    const kiosk = urls.get("kiosk snacks-01")!;
+    // The nuts (A4) start at 2: one sale leaves 1, below the fleet's low-stock threshold (2).
+    await expect.poll(async () => ((await (await fetch(`${kiosk}/api/health`)).json()) as { selling: boolean }).selling, { timeout: 15_000, interval: 250 }).toBe(true);
+    const created = await fetch(`${kiosk}/api/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slot: "A4" }) });
+    expect(created.status).toBe(201);
+    const order = (await created.json()) as { orderId: string; bolt11: string };
+    expect((await fetch(`${urls.get("sim-lightning")}/wallet/pay`, { method: "POST", body: JSON.stringify({ bolt11: order.bolt11 }) })).status).toBe(200);
+    await expect
+      .poll(() => stdout, { timeout: 30_000, interval: 250 })
+      .toMatch(/^notify: raised warning low-stock on snacks-01: A4 \(Nuts\) has 1 left \(signature ok\)$/m);
+    expect(statSync(path.join(demoDir, "notify.json")).mode & 0o777).toBe(0o600);
+
+    // The receiver checks what it prints: a delivery signed with another secret is refused and prints nothing.
+    const hook = urls.get("notify webhook")!;
+    const body = JSON.stringify({ id: "forged", event: "raised", title: "x", text: "x", severity: "critical", alerts: [{ event: "raised", kind: "door-open", machineId: "snacks-01", severity: "critical", message: "forged" }], createdAt: Date.now() });
+    const ts = String(Date.now());
+    const sign = (secret: string) => `sha256=${createHmac("sha256", secret).update(`${ts}.${body}`).digest("hex")}`;
+    const post = (signature: string) =>
+      fetch(hook, { method: "POST", headers: { "content-type": "application/json", "x-zapvend-timestamp": ts, "x-zapvend-signature": signature, "x-zapvend-delivery": "forged" }, body });
+    expect((await post(sign("not-the-demo-secret-at-all"))).status).toBe(401);
+    expect(stdout).not.toMatch(/forged/);
+    await expect.poll(() => output).toMatch(/notify: a delivery with a bad or missing signature was refused/);
+    // Signed with the channel's secret (as the fleet signs), the same body is printed.
+    const { secret } = JSON.parse(readFileSync(path.join(demoDir, "notify.json"), "utf8")) as { secret: string };
+    expect((await post(sign(secret))).status).toBe(200);
+    expect(stdout).toMatch(/^notify: raised critical door-open on snacks-01: forged \(signature ok\)$/m);
   }, 60_000);
 
   it("serves the kiosk page", async () => {

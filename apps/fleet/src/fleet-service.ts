@@ -446,6 +446,11 @@ export class FleetService extends EventEmitter<FleetServiceEvents> {
     return m;
   }
 
+  /** True while the link to the broker is up (what is published now reaches it). */
+  get linkConnected(): boolean {
+    return this.link?.connected ?? false;
+  }
+
   private requireLink(): FleetLink {
     if (!this.link || !this.link.connected) throw new FleetError(FleetErrorCode.LINK_DOWN, "the fleet is not connected to the broker; nothing was sent", 503);
     return this.link;

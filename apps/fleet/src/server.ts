@@ -84,6 +84,7 @@ export class FleetServer {
   readonly timeZone: { zone: string; source: TimeZoneSource };
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private pictureTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
   constructor(options: FleetServerOptions) {
@@ -165,6 +166,11 @@ export class FleetServer {
     prune();
     this.pruneTimer = setInterval(prune, 3_600_000);
     this.pruneTimer.unref();
+    // Pictures no product has referenced for a day (catalog-service.ts: PICTURE_GRACE_MS): on each connection of the
+    // link below (the first one at start), then hourly; a sweep while the broker is away waits for the next.
+    const sweep = () => void this.catalog.sweepPictures().catch((err: unknown) => this.log("fleet:catalog", `picture sweep failed: ${(err as Error).message}`, { level: "warn" }));
+    this.pictureTimer = setInterval(sweep, 3_600_000);
+    this.pictureTimer.unref();
     // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
     await this.link.start(
       (msg) => this.service.push(msg),
@@ -174,6 +180,7 @@ export class FleetServer {
         void this.service
           .republishPending()
           .then(() => this.catalog.onConnected())
+          .then(sweep)
           .catch((err: unknown) => this.log("fleet:catalog", `sending the catalog after connecting failed: ${(err as Error).message}`));
         // Acks computed while the broker was away go out now.
         void this.service.sendAcks();
@@ -183,6 +190,7 @@ export class FleetServer {
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    clearInterval(this.pictureTimer);
     // What was committed is acknowledged before the link goes (anything missed is resent by the machines).
     await this.service.drained();
     await this.service.sendAcks(true);

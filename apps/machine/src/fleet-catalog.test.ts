@@ -195,10 +195,14 @@ describe("the fleet catalog on the machine", () => {
       await expect.poll(() => reported.find((r) => r.version === 4)?.status, { timeout: 10_000 }).toBe("applied");
       expect((await catalogOf(url)).products.find((p) => p.slot === "A2")).toMatchObject({ name: "Nuts", enabled: true });
       expect((await catalogOf(url)).products.find((p) => p.slot === "A2")!.names).toBeUndefined();
+      // The nuts' picture no product of the applied state references is gone from the SD card at once (no restart).
+      expect(readdirSync(path.join(dataDir, "pictures"))).toEqual([`${goodRef.sha256}.webp`]);
+      expect((await fetch(new URL(`/pictures/${laterRef.sha256}`, url))).status).toBe(404);
+      expect((await fetch(new URL(`/pictures/${goodRef.sha256}`, url))).status).toBe(200);
       await sub.endAsync();
 
       // Restart with no broker at all: what the fleet set is still on the screen, and the picture no slot shows any
-      // more is gone from the SD card.
+      // more stays gone from the SD card.
       await machine.stop();
       machine = new Machine(config(machineId, dataDir, `mqtt://127.0.0.1:${await freePort()}`));
       url = await machine.start();

@@ -430,6 +430,8 @@ export class Machine extends EventEmitter<MachineApiEvents> implements MachineAp
     }
     this.applyCatalog(ctl, appliedCatalogOf(d));
     this.appliedStore?.save(this.applied);
+    // Saved first: a crash between the two leaves a stray file the start-up prune removes, never a missing picture.
+    this.pictureStore?.prune(new Set(referencedPictures(this.applied).map((p) => p.sha256)));
     // A retained desired state comes again after each restart: its mode is applied once per version, so it does not
     // undo a later change from the service menu (both go through setMode, which keeps the mode in the journal).
     if (d.mode && d.version > ctl.modeDesiredVersion()) this.setMode(d.mode, d.version);

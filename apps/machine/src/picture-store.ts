@@ -1,8 +1,8 @@
 // The disk half of the fleet catalog's pictures (issue #18): verified pictures (the bridge's PictureFetcher checked
 // hash, size and magic bytes) under `<dataDir>/pictures/<sha256>.<webp|avif>`, written atomically (temp file, fsync,
 // rename, fsync of the folder: a power cut leaves the old state or the whole new file, never half a picture), served
-// to the kiosk by hash, and pruned at start-up to what the applied catalog still references (the SD card keeps only
-// what is shown).
+// to the kiosk by hash, and pruned to what the applied catalog still references, at start-up and after each applied
+// desired state (the SD card keeps only what is shown).
 import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";

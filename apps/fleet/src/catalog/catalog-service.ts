@@ -38,6 +38,9 @@ export interface MachineSync {
   error?: { code: string; message: string };
 }
 
+/** How long a picture no product references is kept after its upload or after it was last dropped: 24 h. */
+export const PICTURE_GRACE_MS = 24 * 3_600_000;
+
 export interface CatalogServiceOptions {
   service: FleetService;
   store?: CatalogStore;
@@ -79,30 +82,63 @@ export class CatalogService {
   /** Compresses and stores an uploaded picture (idempotent: the same image gives the same sha256). */
   async uploadPicture(input: Buffer): Promise<PictureUploadResponse & { created: boolean }> {
     const c = await compressPicture(input);
-    const created = await this.store.putPicture({ ...c.ref, data: c.data, sourceBytes: input.length, createdAt: this.clock.now() });
+    const now = this.clock.now();
+    const created = await this.store.putPicture({ ...c.ref, data: c.data, sourceBytes: input.length, createdAt: now });
+    // The same picture uploaded again (to be assigned now): its grace starts again.
+    if (!created) await this.store.touchPictures([c.ref.sha256], now);
     return { picture: c.ref, sourceBytes: input.length, sourceWidth: c.sourceWidth, sourceHeight: c.sourceHeight, quality: c.quality, created };
   }
 
   /** Creates or replaces a product, then updates every machine showing it. */
   async upsertProduct(id: string, req: ProductUpsertRequest): Promise<{ product: FleetProduct; created: boolean; machines: MachineSync[] }> {
-    if (req.picture && !(await this.store.pictureRefs([req.picture])).has(req.picture)) {
+    // Touched, not only looked up: its grace starts again, so the sweep cannot delete it before the product is saved.
+    if (req.picture && !(await this.store.touchPictures([req.picture], this.clock.now())).has(req.picture)) {
       throw new FleetError(CatalogErrorCode.PICTURE_NOT_FOUND, `no uploaded picture ${req.picture} (POST /api/pictures first)`, 400);
     }
     return this.serial(async () => {
-      const created = (await this.store.getProduct(id)) === null;
-      const product = await this.store.upsertProduct({ id, names: req.names, icon: req.icon ?? null, picture: req.picture ?? null, price: req.price }, this.clock.now());
+      const old = await this.store.getProduct(id);
+      const created = old === null;
+      const now = this.clock.now();
+      const product = await this.store.upsertProduct({ id, names: req.names, icon: req.icon ?? null, picture: req.picture ?? null, price: req.price }, now);
+      // The picture it showed until now starts its grace (deleted a day later when nothing references it then).
+      if (old?.picture && old.picture.sha256 !== req.picture) await this.store.touchPictures([old.picture.sha256], now);
       const machines = await this.syncMachines(await this.store.machinesShowing(id));
       return { product, created, machines };
     });
   }
 
   async deleteProduct(id: string): Promise<void> {
+    const old = await this.store.getProduct(id);
     const r = await this.store.deleteProduct(id);
     if (r.assigned.length > 0) {
       const where = r.assigned.slice(0, 5).map((a) => `${a.machineId} ${a.slot}`).join(", ");
       throw new FleetError(CatalogErrorCode.PRODUCT_IN_USE, `${id} is shown by ${r.assigned.length} slot(s) (${where}): assign them another product first`, 409);
     }
     if (!r.deleted) throw new FleetError(CatalogErrorCode.PRODUCT_NOT_FOUND, `no product ${id}`, 404);
+    if (old?.picture) await this.store.touchPictures([old.picture.sha256], this.clock.now());
+  }
+
+  /**
+   * Deletes the pictures no product references whose grace (`graceMs` after their upload, or after a product last
+   * chose or dropped them) is over, and clears their retained MQTT topic. Only while the link is up, so the broker's
+   * retained copy goes with the row (a picture waits for the next sweep otherwise). Run by the server on each
+   * connection of the link (so at start) and every hour.
+   */
+  async sweepPictures(graceMs = PICTURE_GRACE_MS): Promise<string[]> {
+    return this.serial(async () => {
+      if (!this.svc.linkConnected) return [];
+      const deleted = await this.store.deleteUnreferencedPictures(this.clock.now() - graceMs);
+      for (const sha256 of deleted) {
+        this.published.delete(sha256);
+        try {
+          await this.svc.publishPicture(sha256, new Uint8Array(0));
+        } catch (err) {
+          this.log("fleet:catalog", `the retained topic of deleted picture ${sha256} was not cleared: ${(err as Error).message}`, { level: "warn" });
+        }
+      }
+      if (deleted.length > 0) this.log("fleet:catalog", `${deleted.length} unreferenced picture(s) deleted after ${Math.round(graceMs / 3_600_000)} h: ${deleted.join(", ")}`);
+      return deleted;
+    });
   }
 
   /**

@@ -7,6 +7,11 @@ import { num, str, strOrNull, type Row, type SqlDb } from "../store/db.js";
 export interface StoredPicture extends PictureRef {
   data: Buffer;
   sourceBytes: number;
+  /**
+   * When it was uploaded, and moved later each time it is uploaded again, chosen for a product or dropped by one
+   * (`touchPictures`): the start of the grace after which a picture no product references is deleted
+   * (`deleteUnreferencedPictures`). The column keeps migration 7's name, `created_at`.
+   */
   createdAt: number;
 }
 
@@ -44,6 +49,29 @@ export class CatalogStore {
     const rows = await this.db.all(`SELECT sha256, type, bytes, width, height FROM catalog_pictures WHERE sha256 IN (${hashes.map(() => "?").join(", ")})`, [...hashes]);
     for (const r of rows) out.set(str(r.sha256), refOf(r));
     return out;
+  }
+
+  /**
+   * Restarts the grace of these pictures at `nowMs` (never moves it back); returns the references of those that
+   * exist. A picture touched is not deleted by `deleteUnreferencedPictures` before the grace has passed again.
+   */
+  async touchPictures(hashes: readonly string[], nowMs: number): Promise<Map<string, PictureRef>> {
+    if (hashes.length === 0) return new Map();
+    await this.db.run(`UPDATE catalog_pictures SET created_at = ? WHERE created_at < ? AND sha256 IN (${hashes.map(() => "?").join(", ")})`, [nowMs, nowMs, ...hashes]);
+    return this.pictureRefs(hashes);
+  }
+
+  /**
+   * Deletes every picture no product references whose grace started at or before `cutoffMs`; returns their hashes.
+   * One statement: a product saved meanwhile that references a picture keeps it.
+   */
+  async deleteUnreferencedPictures(cutoffMs: number): Promise<string[]> {
+    const rows = await this.db.all(
+      `DELETE FROM catalog_pictures WHERE created_at <= ?
+         AND sha256 NOT IN (SELECT picture_sha256 FROM catalog_products WHERE picture_sha256 IS NOT NULL) RETURNING sha256`,
+      [cutoffMs],
+    );
+    return rows.map((r) => str(r.sha256)).sort();
   }
 
   /** Every picture a product uses (what the fleet publishes on MQTT when it connects). */
