@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { defineConfig, type Options } from "tsup";
-import { fontWarmupJson } from "./src/app/first-screen-fonts.js";
 
 /**
  * The browser bundle imports `@zapvend/protocol` for its types only: protocol's runtime is zod schemas, ~35 KB gzip,
@@ -53,13 +52,7 @@ const browser: Options = {
     };
     follow(script);
     const links = [...preload].map((c) => `<link rel="modulepreload" href="./${c}" />`).join("\n    ");
-    const page = readFileSync("src/app/index.html", "utf8");
-    if (!page.includes("/* %FONT_WARMUP% */ []")) throw new Error("src/app/index.html lacks the font warm-up marker");
-    // A function as replacement: `$` in the text is not a pattern.
-    writeFileSync(
-      "dist/kiosk/index.html",
-      page.replace("%SCRIPT%", script).replace("<!-- %PRELOAD% -->", links).replace("/* %FONT_WARMUP% */ []", () => fontWarmupJson()),
-    );
+    writeFileSync("dist/kiosk/index.html", readFileSync("src/app/index.html", "utf8").replace("%SCRIPT%", script).replace("<!-- %PRELOAD% -->", links));
   },
 };
 
