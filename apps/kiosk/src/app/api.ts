@@ -38,6 +38,7 @@ export type ServiceMode = ServiceModeRequest["mode"];
  * the kiosk's script): the WebSocket with the messages it got so far, and `GET /api/orders/current`.
  */
 export interface EarlyStart {
+  /** Opened only for a page served without the daemon's snapshot (with one, the kiosk opens it after its first frame). */
   ws?: WebSocket;
   opened: boolean;
   closed: boolean;

@@ -5,6 +5,16 @@
 
 /** The kiosk's font stack: the system's UI font, Noto for Latin and CJK, Noto Color Emoji for the product icons. */
 export const FONT_STACK = `system-ui, "Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Color Emoji", sans-serif`;
+/**
+ * The same stack led by the font that draws the text, for the first screen's emoji icons and the Japanese and Chinese
+ * language buttons (their own names): laying out a glyph the leading font lacks makes Chromium open each font of the
+ * stack in turn at that size (the CJK ones are ~20 MB collections) until one has it, on the main thread. Seen in a
+ * Chromium trace of bench/kiosk-first-paint: the emoji walked system-ui, Noto Sans and both CJK fonts before Noto
+ * Color Emoji. Where the leading font is missing, the rest of the stack applies as before.
+ */
+export const EMOJI_FONT_STACK = `"Noto Color Emoji", ${FONT_STACK}`;
+/** The CJK fonts in the order of FONT_STACK: the Chinese button is drawn by the font already opened for the Japanese one. */
+export const CJK_FONT_STACK = `"Noto Sans CJK JP", ${FONT_STACK}`;
 
 const PROBE_PX = 32;
 /** Plane 16 private use: drawn as the font's missing-glyph box (or nothing), whatever fonts are installed. */

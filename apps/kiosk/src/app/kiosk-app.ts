@@ -1,7 +1,7 @@
-import { LitElement, css, html, nothing, svg, type TemplateResult } from "lit";
+import { LitElement, css, html, nothing, svg, unsafeCSS, type TemplateResult } from "lit";
 import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, OrderState, VendProgress } from "@zapvend/protocol";
 import { KioskApiError, MachineClient, MachineConnection, bootOf, creditOf, isOrderLike, takeEarlyStart, type EarlyStart } from "./api.js";
-import { canRender, probingStarted, startProbing } from "./glyphs.js";
+import { EMOJI_FONT_STACK, FONT_STACK, CJK_FONT_STACK, canRender, probingStarted, startProbing } from "./glyphs.js";
 import { LANGS, LANG_LATIN_NAME, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
 import { entryName, pictureStyles, productVisual } from "./product-card.js";
 import { paymentUri, walletLink } from "./qr.js";
@@ -88,6 +88,8 @@ type Screen =
  * the WebSocket, ms: a socket that neither opens nor fails by then brings the "connecting" screen back.
  */
 const BOOT_TRUST_MS = 5_000;
+/** How long the WebSocket waits at most for the first frame of a page served with the daemon's snapshot, ms. */
+const FIRST_FRAME_WAIT_MS = 1_000;
 /** How long the "take your product" screen stays before the catalog comes back, ms. */
 const DONE_SCREEN_MS = 8_000;
 /** How long a failure screen stays unless the buyer taps OK, ms. */
@@ -121,6 +123,10 @@ export class ZapvendKiosk extends LitElement {
         padding: 6px 12px;
         font-size: 18px;
       }
+      .langs button[lang="ja"],
+      .langs button[lang="zh"] {
+        font-family: ${unsafeCSS(CJK_FONT_STACK)};
+      }
       .langs button[aria-pressed="true"] {
         background: var(--ink);
         color: var(--card);
@@ -152,10 +158,12 @@ export class ZapvendKiosk extends LitElement {
         width: 100%;
       }
       .product .icon {
+        font-family: ${unsafeCSS(EMOJI_FONT_STACK)};
         font-size: 40px;
         line-height: 1;
       }
       .product .icon.placeholder {
+        font-family: ${unsafeCSS(FONT_STACK)};
         display: inline-flex;
         align-items: center;
         justify-content: center;
@@ -358,6 +366,10 @@ export class ZapvendKiosk extends LitElement {
   private bootRecheck = false;
   private bootTimer: ReturnType<typeof setTimeout> | undefined;
   private marked = false;
+  /** The WebSocket waits for the first frame (a page with the daemon's snapshot): see `updated`. */
+  private deferredStart = false;
+  private startQueued = false;
+  private startTimer: ReturnType<typeof setTimeout> | undefined;
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
   private boot: number | undefined;
   private now = Date.now();
@@ -434,7 +446,13 @@ export class ZapvendKiosk extends LitElement {
     // Only now: a WebSocket index.html already opened replays its open and messages synchronously, and they must
     // find the snapshot applied and the first check started (else the snapshot's recheck on open is skipped, and
     // an order paid between the page's request and the socket never reaches the screen).
-    this.conn.start(this.early);
+    // With the snapshot the first screen needs neither the socket nor the requests its open makes (current order,
+    // health): they start once that screen is painted (`updated`), off the first render's critical path.
+    // The timer covers a page that draws no frame (hidden): the socket never waits longer than that.
+    if (boot) {
+      this.deferredStart = true;
+      this.startTimer = setTimeout(() => this.startDeferred(), FIRST_FRAME_WAIT_MS);
+    } else this.conn.start(this.early);
     this.addEventListener("pointerdown", this.onActivity);
     this.addEventListener("keydown", this.onActivity);
     // A clock for the countdown and the rate's age; the screens read `this.now`, never Date.now() in render.
@@ -449,6 +467,8 @@ export class ZapvendKiosk extends LitElement {
     clearTimeout(this.creditTimer);
     clearTimeout(this.bootTimer);
     clearTimeout(this.probeTimer);
+    clearTimeout(this.startTimer);
+    this.deferredStart = this.startQueued = false;
     this.removeEventListener("pointerdown", this.onActivity);
     this.removeEventListener("keydown", this.onActivity);
   }
@@ -853,15 +873,31 @@ export class ZapvendKiosk extends LitElement {
     this.requestUpdate();
   }
 
+  /** Opens the WebSocket held back for the first frame (once; a no-op when it was started in connectedCallback). */
+  private startDeferred(): void {
+    clearTimeout(this.startTimer);
+    if (!this.deferredStart) return;
+    this.deferredStart = false;
+    this.conn?.start(this.early);
+  }
+
   override updated(): void {
     // User Timing for bench/kiosk-first-paint.bench.mjs: the first product cards are in the DOM now, and painted once
     // the frame after this one begins (a task queued from requestAnimationFrame runs after that frame's paint).
-    if (this.marked || !this.renderRoot.querySelector("button[data-slot]")) return;
-    this.marked = true;
-    performance.mark("zapvend:products-rendered");
+    const products = !this.marked && this.renderRoot.querySelector("button[data-slot]") !== null;
+    if (products) {
+      this.marked = true;
+      performance.mark("zapvend:products-rendered");
+    }
+    // The WebSocket held back for the first screen (a page with the daemon's snapshot) opens after its frame.
+    const start = this.deferredStart && !this.startQueued;
+    if (start) this.startQueued = true;
+    if (!products && !start) return;
     requestAnimationFrame(() =>
       setTimeout(() => {
-        performance.mark("zapvend:products-painted");
+        if (products) performance.mark("zapvend:products-painted");
+        if (start) this.startDeferred();
+        if (!products) return;
         this.probeGlyphs();
         // Ready before a product is tapped.
         void loadQrCode();
