@@ -1,0 +1,122 @@
+// The ring of each slot's sales per UTC day (migration 12) against the ledger it summarises, on both engines: sales
+// delivered out of order, late (older than the ring), redelivered and of other kinds; every window the ring serves
+// and the longer ones the ledger serves give the ledger's own count; the ring filled again by the migration's
+// back-fill is the same; and the pick list's pages put together are the whole pick list.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { MqttMessage, PickList } from "@zapvend/protocol";
+import { birth, event, sale } from "../__fixtures__/messages.js";
+import { engines } from "../__fixtures__/stores.js";
+import type { FleetStore } from "../store/fleet-store.js";
+import { num, str } from "../store/db.js";
+import { PicklistStore } from "./picklist-store.js";
+import { DAY_MS, RING_DAYS, SLOT_SALES_BACKFILL, windowStartDay } from "./sales-ring.js";
+
+const H = 3_600_000;
+/** Noon UTC: today is half over, so the windows are N.5 days long. */
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+
+/** A small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MACHINES = ["m-1", "m-2", "m-3", "m-4", "m-5", "m-6"];
+const SLOTS = ["A1", "A2", "A3", "A10"];
+
+for (const engine of engines) {
+  describe.skipIf(engine.skip !== null)(`the pick list's sales ring on ${engine.name}`, () => {
+    let store: FleetStore;
+    let picks: PicklistStore;
+    let cleanup: () => Promise<void>;
+    const apply = (msgs: MqttMessage[]) => store.applyBatch(msgs.map((msg) => ({ msg, receivedAt: NOW })));
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await engine.open());
+      picks = new PicklistStore(store.db);
+      const rand = rng(12);
+      await apply(MACHINES.map((m, i) => birth(m, { ts: NOW - 30 * DAY_MS, slots: SLOTS.map((slot, k) => ({ slot, stock: (i + k) % 4 === 0 ? 0 : 1 + Math.floor(rand() * 9) })) })));
+      // 14 days of sales (twice the ring), some in the future of NOW by up to 6 h (a machine's clock ahead), then
+      // delivered in a shuffled order, in bursts, with some redelivered: the ring sees days go back and forth.
+      const sales: MqttMessage[] = [];
+      const seqs = new Map(MACHINES.map((m) => [m, 0]));
+      for (let k = 0; k < 260; k++) {
+        const m = MACHINES[Math.floor(rand() * MACHINES.length)]!;
+        const seq = seqs.get(m)! + 1;
+        seqs.set(m, seq);
+        const at = NOW + 6 * H - Math.floor(rand() * 14 * DAY_MS);
+        sales.push(sale(m, { seq, slot: SLOTS[Math.floor(rand() * SLOTS.length)]!, settledAt: at }));
+      }
+      // Not sales: a refund does not count.
+      sales.push(event("m-1", "refund", { seq: seqs.get("m-1")! + 1, ts: NOW - H }));
+      for (let i = sales.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [sales[i], sales[j]] = [sales[j]!, sales[i]!];
+      }
+      for (let i = 0; i < sales.length; i += 37) await apply(sales.slice(i, i + 37));
+      await apply(sales.slice(0, 40));
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    /** The ledger's own count per machine/slot in the pick list's window. */
+    async function ledgerCounts(windowDays: number): Promise<Map<string, number>> {
+      const today = Math.floor(NOW / DAY_MS);
+      const rows = await store.db.all("SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ? GROUP BY machine_id, slot", [
+        windowStartDay(NOW, windowDays) * DAY_MS,
+        (today + 1) * DAY_MS,
+      ]);
+      return new Map(rows.map((r) => [`${str(r.machine_id)}/${str(r.slot)}`, num(r.n)]));
+    }
+
+    const soldOf = (list: PickList) => new Map(list.machines.flatMap((m) => m.lines.map((l) => [`${m.machineId}/${l.slot}`, l.sold] as const)));
+
+    it("counts every window exactly as the ledger does, from the ring up to 7 days and from the ledger beyond", async () => {
+      expect(num((await store.db.all("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'sale'"))[0]!.n)).toBe(260);
+      for (let windowDays = 1; windowDays <= 10; windowDays++) {
+        const list = await picks.compute({ nowMs: NOW, windowDays });
+        const expected = await ledgerCounts(windowDays);
+        const got = soldOf(list);
+        for (const [key, n] of got) expect([windowDays, key, n]).toEqual([windowDays, key, expected.get(key) ?? 0]);
+        expect([...expected.keys()].filter((k) => !got.has(k))).toEqual([]);
+        expect(list.windowFrom).toBe(windowStartDay(NOW, windowDays) * DAY_MS);
+        // The rate is over the whole days and the half day of today.
+        const line = list.machines.flatMap((m) => m.lines).find((l) => l.sold > 0)!;
+        expect(line.perDay).toBe(Math.round((line.sold / (windowDays + 0.5)) * 100) / 100);
+      }
+      expect(RING_DAYS).toBe(8);
+    });
+
+    it("fills the same ring again from the ledger with the migration's back-fill", async () => {
+      const before = await picks.compute({ nowMs: NOW });
+      await store.db.run("DELETE FROM slot_sales");
+      expect(soldOf(await picks.compute({ nowMs: NOW })).get("m-1/A1")).toBe(0);
+      await store.db.run(SLOT_SALES_BACKFILL);
+      expect(await picks.compute({ nowMs: NOW })).toEqual(before);
+    });
+
+    it("gives the pick list page by page: the pages put together are the whole list, with its totals on each", async () => {
+      for (const windowDays of [7, 14]) {
+        for (const machineIds of [undefined, ["m-5", "m-2", "m-3", "nobody"]]) {
+          const whole = await picks.compute({ nowMs: NOW, windowDays, ...(machineIds ? { machineIds } : {}) });
+          const pages: PickList["machines"] = [];
+          for (let offset = 0; offset < whole.machines.length + 2; offset += 2) {
+            const page = await picks.computePage({ nowMs: NOW, windowDays, offset, limit: 2, ...(machineIds ? { machineIds } : {}) });
+            expect(page.totals).toEqual(whole.totals);
+            expect(page.toLoad).toBe(whole.toLoad);
+            expect(page.windowFrom).toBe(whole.windowFrom);
+            expect(page.page).toEqual({ offset, limit: 2, machines: whole.machines.length, withLoad: whole.machines.filter((m) => m.toLoad > 0).length });
+            pages.push(...page.machines);
+          }
+          expect(pages).toEqual(whole.machines);
+        }
+      }
+    });
+  });
+}
