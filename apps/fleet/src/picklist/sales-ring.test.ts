@@ -40,7 +40,19 @@ for (const engine of engines) {
       ({ store, cleanup } = await engine.open());
       picks = new PicklistStore(store.db);
       const rand = rng(12);
-      await apply(MACHINES.map((m, i) => birth(m, { ts: NOW - 30 * DAY_MS, slots: SLOTS.map((slot, k) => ({ slot, stock: (i + k) % 4 === 0 ? 0 : 1 + Math.floor(rand() * 9) })) })));
+      await apply(
+        MACHINES.map((m, i) =>
+          birth(m, {
+            ts: NOW - 30 * DAY_MS,
+            slots: SLOTS.map((slot, k) => ({
+              slot,
+              // m-1 sells one product from two slots: it counts once among the machines that need it.
+              ...(m === "m-1" && slot === "A10" ? { name: "Product A1" } : {}),
+              stock: (i + k) % 4 === 0 ? 0 : 1 + Math.floor(rand() * 9),
+            })),
+          }),
+        ),
+      );
       // 14 days of sales (twice the ring), some in the future of NOW by up to 6 h (a machine's clock ahead), then
       // delivered in a shuffled order, in bursts, with some redelivered: the ring sees days go back and forth.
       const sales: MqttMessage[] = [];
@@ -66,16 +78,16 @@ for (const engine of engines) {
     });
 
     /** The ledger's own count per machine/slot in the pick list's window. */
-    async function ledgerCounts(windowDays: number): Promise<Map<string, number>> {
-      const today = Math.floor(NOW / DAY_MS);
+    async function ledgerCounts(windowDays: number, now = NOW): Promise<Map<string, number>> {
+      const today = Math.floor(now / DAY_MS);
       const rows = await store.db.all("SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ? GROUP BY machine_id, slot", [
-        windowStartDay(NOW, windowDays) * DAY_MS,
+        windowStartDay(now, windowDays) * DAY_MS,
         (today + 1) * DAY_MS,
       ]);
       return new Map(rows.map((r) => [`${str(r.machine_id)}/${str(r.slot)}`, num(r.n)]));
     }
 
-    const soldOf = (list: PickList) => new Map(list.machines.flatMap((m) => m.lines.map((l) => [`${m.machineId}/${l.slot}`, l.sold] as const)));
+    const soldOf = (list: PickList) => new Map(list.machines.flatMap((m) => m.lines.map((l): [string, number] => [`${m.machineId}/${l.slot}`, l.sold])));
 
     it("counts every window exactly as the ledger does, from the ring up to 7 days and from the ledger beyond", async () => {
       expect(num((await store.db.all("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'sale'"))[0]!.n)).toBe(260);
@@ -93,11 +105,41 @@ for (const engine of engines) {
       expect(RING_DAYS).toBe(8);
     });
 
+    it("keeps the default window summed for the day: sales after its roll, and the next day's roll, as the ledger counts", async () => {
+      const check = async (now: number, windows = [7, 6, 3]) => {
+        for (const windowDays of windows) {
+          const expected = await ledgerCounts(windowDays, now);
+          const got = soldOf(await picks.compute({ nowMs: now, windowDays }));
+          expect([now - NOW, windowDays, [...got].filter(([key, n]) => n !== (expected.get(key) ?? 0)).map(([k, n]) => [k, n, expected.get(k)])]).toEqual([now - NOW, windowDays, []]);
+        }
+      };
+      await check(NOW);
+      expect(num((await store.db.all("SELECT day FROM picklist_day"))[0]!.day)).toBe(Math.floor(NOW / DAY_MS));
+      // After the roll: sales of today, of the window's first day, one day too old, and of tomorrow (a clock ahead).
+      let seq = 1000;
+      const more = (at: number, slot = "A2") => sale("m-2", { seq: ++seq, slot, settledAt: at });
+      const today0 = Math.floor(NOW / DAY_MS) * DAY_MS;
+      await apply([more(NOW - H), more(today0 - 7 * DAY_MS), more(today0 - 7 * DAY_MS - 1), more(today0 + DAY_MS + H), more(NOW, "A10")]);
+      await check(NOW);
+      // The next day: the first pick list moves the kept day and sums again; a server whose clock is a day behind
+      // does not move it back and still counts right.
+      await check(NOW + DAY_MS);
+      expect(num((await store.db.all("SELECT day FROM picklist_day"))[0]!.day)).toBe(Math.floor(NOW / DAY_MS) + 1);
+      await apply([more(NOW + DAY_MS - H)]);
+      // A day behind, the 7-day window is summed from the ring, where the sale dated a day ahead (tomorrow's, above)
+      // took the bucket of the window's first day: that one window is short of that day's sales (README).
+      await check(NOW, [6, 3]);
+      await check(NOW + DAY_MS);
+      expect(num((await store.db.all("SELECT day FROM picklist_day"))[0]!.day)).toBe(Math.floor(NOW / DAY_MS) + 1);
+    });
+
     it("fills the same ring again from the ledger with the migration's back-fill", async () => {
       const before = await picks.compute({ nowMs: NOW });
       await store.db.run("DELETE FROM slot_sales");
       expect(soldOf(await picks.compute({ nowMs: NOW })).get("m-1/A1")).toBe(0);
       await store.db.run(SLOT_SALES_BACKFILL);
+      // As the migration leaves it: no day kept yet, the first pick list sums the default window.
+      await store.db.run("UPDATE picklist_day SET day = -1");
       expect(await picks.compute({ nowMs: NOW })).toEqual(before);
     });
 
