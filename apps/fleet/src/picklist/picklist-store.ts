@@ -78,20 +78,21 @@ export class PicklistStore {
   /**
    * The slots query of one group (`inList`: ` IN (?, ...)` or "" for every machine) and its parameters: each enabled
    * slot with its par and its sales from the first day of the window (`fromDay`, a UTC day) to today. A window of up
-   * to RING_DAYS - 1 days reads the slot's ring of day buckets (`slot_sales`, joined by its key, one pass with the
-   * slots); a longer one counts the ledger's sales from the partial covering index ledger_sales_slot_at (machine_id,
+   * to RING_DAYS - 1 days reads the slot's ring of day buckets (`picklist_slots`, joined by its key, one pass with
+   * the slots); a longer one counts the ledger's sales from the partial covering index ledger_sales_slot_at (machine_id,
    * slot, at) WHERE kind = 'sale' (migration 6): on SQLite a correlated count per slot (2-3x faster there than
    * grouping, which needs a temporary B-tree), on PostgreSQL the window's sales grouped once and joined.
    */
   private slotsQuery(inList: string, ids: readonly string[], fromDay: number, today: number, soldDay: number): [string, SqlValue[]] {
-    const cols = "s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par";
-    const pars = "LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot";
+    // The par comes with the ring (`picklist_slots.par`, a copy of slot_pars kept by its triggers): one join.
+    const cols = "s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, r.par";
+    const pars = "LEFT JOIN picklist_slots r ON r.machine_id = s.machine_id AND r.slot = s.slot";
     const where = `s.enabled = 1${inList ? ` AND s.machine_id${inList}` : ""}`;
     if (today - fromDay === SOLD_DAYS && soldDay === today) {
-      return [`SELECT ${cols}, COALESCE(r.sold, 0) AS sold FROM slots s ${pars} LEFT JOIN slot_sales r ON r.machine_id = s.machine_id AND r.slot = s.slot WHERE ${where}`, [...ids]];
+      return [`SELECT ${cols}, COALESCE(r.sold, 0) AS sold FROM slots s ${pars} WHERE ${where}`, [...ids]];
     }
     if (today - fromDay < RING_DAYS) {
-      return [`SELECT ${cols}, ${ringSoldSql(fromDay, today, this.db.dialect)} AS sold FROM slots s ${pars} LEFT JOIN slot_sales r ON r.machine_id = s.machine_id AND r.slot = s.slot WHERE ${where}`, [...ids]];
+      return [`SELECT ${cols}, ${ringSoldSql(fromDay, today, this.db.dialect)} AS sold FROM slots s ${pars} WHERE ${where}`, [...ids]];
     }
     const fromMs = fromDay * DAY_MS;
     const toMs = (today + 1) * DAY_MS;

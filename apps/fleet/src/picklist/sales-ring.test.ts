@@ -133,9 +133,29 @@ for (const engine of engines) {
       expect(num((await store.db.all("SELECT day FROM picklist_day"))[0]!.day)).toBe(Math.floor(NOW / DAY_MS) + 1);
     });
 
+    it("follows the pars as slot_pars holds them: set, changed and cleared, also by SQL straight into slot_pars", async () => {
+      const parOf = async (slot: string) => (await picks.compute({ nowMs: NOW, machineIds: ["m-3"] })).machines[0]!.lines.find((l) => l.slot === slot)!;
+      expect(await parOf("A2")).toMatchObject({ par: 10, parSet: false });
+      await picks.setPars("m-3", { pars: { A2: 4 } }, "user:op", NOW);
+      expect(await parOf("A2")).toMatchObject({ par: 4, parSet: true });
+      await picks.setPars("m-3", { pars: { A2: 6 } }, "user:op", NOW);
+      expect(await parOf("A2")).toMatchObject({ par: 6, parSet: true });
+      await picks.setPars("m-3", { pars: { A2: null } }, "user:op", NOW);
+      expect(await parOf("A2")).toMatchObject({ par: 10, parSet: false });
+      await store.db.run("INSERT INTO slot_pars (machine_id, slot, par, updated_at, updated_by) VALUES ('m-3', 'A3', 2, 0, 'sql')");
+      await store.db.run("UPDATE slot_pars SET slot = 'A1' WHERE machine_id = 'm-3' AND slot = 'A3'");
+      expect([await parOf("A1"), await parOf("A3")]).toMatchObject([{ par: 2 }, { par: 10 }]);
+      await store.db.run("DELETE FROM slot_pars");
+      expect(await parOf("A1")).toMatchObject({ par: 10, parSet: false });
+      // The page reads the same copy.
+      await picks.setPars("m-3", { pars: { A10: 3 } }, "user:op", NOW);
+      const page = await picks.computePage({ nowMs: NOW, machineIds: ["m-3"], offset: 0, limit: 1 });
+      expect(page.machines[0]!.lines.find((l) => l.slot === "A10")).toMatchObject({ par: 3 });
+    });
+
     it("fills the same ring again from the ledger with the migration's back-fill", async () => {
       const before = await picks.compute({ nowMs: NOW });
-      await store.db.run("DELETE FROM slot_sales");
+      await store.db.run("DELETE FROM picklist_slots");
       expect(soldOf(await picks.compute({ nowMs: NOW })).get("m-1/A1")).toBe(0);
       await store.db.run(SLOT_SALES_BACKFILL);
       // As the migration leaves it: no day kept yet, the first pick list sums the default window.
