@@ -25,9 +25,9 @@ export const PickLine = z.object({
   stock: z.int().min(0),
   /** max(0, par - stock). */
   toLoad: z.int().min(0),
-  /** Sales of this slot within the window. */
+  /** Sales of this slot within the window (from `windowFrom` of the pick list). */
   sold: z.int().min(0),
-  /** Sales per day over the window (sold / windowDays). */
+  /** Sales per day over the window: sold / its days (`windowDays` whole days and today so far). */
   perDay: z.number().min(0),
   /** stock / perDay, one decimal; null when nothing sold in the window (no rate to run out at). */
   daysLeft: z.number().min(0).nullable(),
@@ -65,11 +65,36 @@ export type PickTotal = z.infer<typeof PickTotal>;
 export const PickList = z.object({
   generatedAt: EpochMs,
   windowDays: z.int().min(1).max(90),
+  /**
+   * Where the rate's window starts: midnight UTC `windowDays` days before today. The window is those whole days and
+   * today so far (the fleet keeps each slot's sales per UTC day). Absent from fleets before it was added.
+   */
+  windowFrom: EpochMs.optional(),
   machines: z.array(PickMachine),
   totals: z.array(PickTotal),
   toLoad: z.int().min(0),
 });
 export type PickList = z.infer<typeof PickList>;
+
+/** At most this many machines' lines on one page of `GET /api/picklist?limit=`. */
+export const PICKLIST_MAX_PAGE = 500;
+
+/**
+ * `GET /api/picklist?limit=&offset=`: one page of the pick list. `machines` are the page's machines (with their
+ * lines), in the order of need of the whole list; `totals` and `toLoad` are the whole list's (every machine of the
+ * group); `page.machines` is how many machines the whole list has.
+ */
+export const PickListPage = PickList.extend({
+  page: z.object({
+    offset: z.int().min(0),
+    limit: z.int().min(1).max(PICKLIST_MAX_PAGE),
+    /** Machines on the whole list. */
+    machines: z.int().min(0),
+    /** Machines on the whole list with something to load. */
+    withLoad: z.int().min(0),
+  }),
+});
+export type PickListPage = z.infer<typeof PickListPage>;
 
 /**
  * The technician's restock of one slot after the pick list was issued, and what it says. `expected` is the machine's

@@ -3,7 +3,11 @@
 import type { MqttMessage } from "@zapvend/protocol";
 import { birth, event, sale } from "./messages.js";
 
-export const NOW = Date.UTC(2026, 10, 20, 10, 0, 0);
+/**
+ * Midnight UTC: the pick list's window is whole UTC days before today and today so far, so at midnight the 7-day
+ * window is exactly 7 days long and the rates are round (picklist-store.test.ts also checks a window at noon).
+ */
+export const NOW = Date.UTC(2026, 10, 20, 0, 0, 0);
 export const H = 3_600_000;
 export const D = 24 * H;
 

@@ -5,15 +5,18 @@
 // on the first page and one table per machine on a page of its own. Loaded on first navigation (app.ts imports it
 // lazily) and registers its element itself.
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from "lit";
-import type { FleetRole, IssuedPickList, IssuedPickListSummary, PickList, SlotPar } from "@zapvend/protocol";
+import type { FleetRole, IssuedPickList, IssuedPickListSummary, PickList, PickListPage, SlotPar } from "@zapvend/protocol";
 import { ApiCallError, call, can, json } from "./api.js";
 import { arr } from "./check.js";
-import { issuedPickList, issuedSummary, pickList, slotPar } from "./picklist-check.js";
+import { issuedPickList, issuedSummary, pickListPage, slotPar } from "./picklist-check.js";
 import { styles } from "./styles.js";
 
 const enc = encodeURIComponent;
 const days = (d: number | null) => (d === null ? "–" : `${d.toFixed(1)} d`);
+/** Machines (with their lines) on one page: a fleet of 10,000 is read page by page, in the order of need. */
+export const PICKLIST_PAGE = 50;
 const when = (ms: number) => new Date(ms).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
 /** `machines` as the API takes it: ids separated by commas or spaces. */
@@ -25,8 +28,8 @@ function groupParam(text: string): string {
 }
 
 export const picklistApi = {
-  current: (machines: string, windowDays: number) =>
-    call<PickList>(pickList, `/api/picklist?window=${windowDays}${machines ? `&machines=${enc(machines)}` : ""}`),
+  current: (machines: string, windowDays: number, offset: number) =>
+    call<PickListPage>(pickListPage, `/api/picklist?window=${windowDays}&limit=${PICKLIST_PAGE}&offset=${offset}${machines ? `&machines=${enc(machines)}` : ""}`),
   issue: (machines: string, windowDays: number) =>
     call<IssuedPickList>(issuedPickList, "/api/picklists", json("POST", { windowDays, ...(machines ? { machines: machines.split(",") } : {}) })),
   issued: (id: string) => call<IssuedPickList>(issuedPickList, `/api/picklists/${enc(id)}`),
@@ -46,6 +49,7 @@ const pageStyles = css`
   .machine h2 { display: flex; flex-wrap: wrap; gap: 10px; align-items: baseline; }
   .machine h2 a { color: inherit; }
   .print-only { display: none; }
+  .pager { display: flex; gap: 12px; align-items: center; margin: 8px 0 12px; }
   .summary { display: flex; flex-wrap: wrap; gap: 16px; margin: 4px 0 12px; }
   @media (max-width: 700px) {
     .controls input[type="text"] { width: 100%; }
@@ -78,6 +82,7 @@ export class FleetPicklistView extends LitElement {
     history: { state: true },
     machines: { state: true },
     windowDays: { state: true },
+    offset: { state: true },
     parEdits: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -86,12 +91,14 @@ export class FleetPicklistView extends LitElement {
   declare userRole: FleetRole | undefined;
   /** Set: show this issued pick list (`#/picklist/<id>`); null: the pick list now. */
   declare issuedId: string | null;
-  declare list: PickList | null;
+  declare list: PickListPage | null;
   declare issued: IssuedPickList | null;
   declare history: IssuedPickListSummary[];
   /** The group typed: machine ids, empty for every machine. */
   declare machines: string;
   declare windowDays: number;
+  /** The first machine of the page shown (0-based, in the order of need). */
+  declare offset: number;
   /** Pars typed but not saved, per machine and slot. */
   declare parEdits: Record<string, Record<string, number>>;
   declare busy: boolean;
@@ -106,6 +113,7 @@ export class FleetPicklistView extends LitElement {
     this.history = [];
     this.machines = "";
     this.windowDays = 7;
+    this.offset = 0;
     this.parEdits = {};
     this.busy = false;
     this.error = "";
@@ -126,7 +134,7 @@ export class FleetPicklistView extends LitElement {
         this.issued = null;
         this.issued = await picklistApi.issued(this.issuedId);
       } else {
-        const [list, history] = await Promise.all([picklistApi.current(groupParam(this.machines), this.windowDays), picklistApi.history()]);
+        const [list, history] = await Promise.all([picklistApi.current(groupParam(this.machines), this.windowDays, this.offset), picklistApi.history()]);
         this.list = list;
         this.history = history;
       }
@@ -184,8 +192,8 @@ export class FleetPicklistView extends LitElement {
     return html`
       <div class="controls no-print">
         <label>Machines <input type="text" data-group placeholder="all machines, or ids: m-1, m-2" .value=${this.machines}
-          @change=${(e: Event) => ((this.machines = (e.target as HTMLInputElement).value), void this.load())}></label>
-        <label>Sales rate over <select data-window @change=${(e: Event) => ((this.windowDays = Number((e.target as HTMLSelectElement).value)), void this.load())}>
+          @change=${(e: Event) => ((this.machines = (e.target as HTMLInputElement).value), (this.offset = 0), void this.load())}></label>
+        <label>Sales rate over <select data-window @change=${(e: Event) => ((this.windowDays = Number((e.target as HTMLSelectElement).value)), (this.offset = 0), void this.load())}>
           ${[7, 14, 28].map((d) => html`<option value=${d} ?selected=${d === this.windowDays}>last ${d} days</option>`)}
         </select></label>
         <button @click=${() => void this.load()}>Refresh</button>
@@ -198,19 +206,36 @@ export class FleetPicklistView extends LitElement {
         : html`
             <h2 class="print-only">Pick list, ${when(l.generatedAt)}</h2>
             <section data-totals>
-              <h2>Van load: <span data-test="picklist-total">${l.toLoad}</span> units for ${l.machines.filter((m) => m.toLoad > 0).length} of ${l.machines.length} machines</h2>
+              <h2>Van load: <span data-test="picklist-total">${l.toLoad}</span> units for ${l.page.withLoad} of ${l.page.machines} machines</h2>
               ${l.totals.length === 0
                 ? html`<p class="muted">Every slot is at its par.</p>`
                 : html`<table>
                     <thead><tr><th>Product</th><th class="n">To load</th><th class="n">Machines</th></tr></thead>
                     <tbody>${l.totals.map((t) => html`<tr data-product=${t.name}><td>${t.name}</td><td class="n" data-total>${t.toLoad}</td><td class="n">${t.machines}</td></tr>`)}</tbody>
                   </table>`}
-              <p class="muted">Machines by need: empty slots first, then days of stock left at the sales rate of the last ${l.windowDays} days.</p>
+              <p class="muted">Machines by need: empty slots first, then days of stock left at the sales rate of the last ${l.windowDays} days${l.windowFrom === undefined ? "" : html` (sales since <span data-window-from>${utcDay(l.windowFrom)}</span> 00:00 UTC)`}.</p>
             </section>
-            ${l.machines.map((m, i) => this.renderMachine(m, i + 1, l.windowDays))}
+            ${this.renderPager(l)}
+            ${l.machines.map((m, i) => this.renderMachine(m, l.page.offset + i + 1, l.windowDays))}
+            ${l.page.machines > l.machines.length ? this.renderPager(l) : nothing}
             ${this.history.length ? this.renderHistory() : nothing}
           `}
     `;
+  }
+
+  /** "Machines 51-100 of 10,000" with the previous and next pages (the whole list is in the CSV). */
+  private renderPager(l: PickListPage): TemplateResult | typeof nothing {
+    const { offset, limit, machines } = l.page;
+    if (machines <= limit && offset === 0) return nothing;
+    const go = (to: number) => {
+      this.offset = Math.max(0, to);
+      void this.load().then(() => window.scrollTo(0, 0));
+    };
+    return html`<nav class="pager no-print" data-pager aria-label="pages of the pick list">
+      <button data-prev ?disabled=${offset === 0} @click=${() => go(offset - limit)}>Previous</button>
+      <span data-page-range>Machines ${machines === 0 ? 0 : offset + 1}–${Math.min(offset + limit, machines)} of ${machines.toLocaleString("en")}</span>
+      <button data-next ?disabled=${offset + limit >= machines} @click=${() => go(offset + limit)}>Next</button>
+    </nav>`;
   }
 
   private renderMachine(m: PickList["machines"][number], rank: number, windowDays: number): TemplateResult {

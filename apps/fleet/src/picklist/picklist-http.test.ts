@@ -126,7 +126,7 @@ describe("pick list HTTP API", () => {
     expect(() => issuedPickList(got, "")).not.toThrow();
     const csv = String((await call("viewer", "GET", `/api/picklists/${issued.id}?format=csv`)).body).split("\r\n");
     expect(csv[0]).toBe("picklist_id,issued_at,machine_id,slot,product,stock_at_issue,par,to_load,restocked_at,previous,counted,loaded,expected,shrinkage");
-    expect(csv[2]).toBe(`${issued.id},2026-11-20T10:00:00.000Z,m-1,A2,Product A2,0,10,10,2026-11-20T12:00:00.000Z,0,8,8,10,2`);
+    expect(csv[2]).toBe(`${issued.id},2026-11-20T00:00:00.000Z,m-1,A2,Product A2,0,10,10,2026-11-20T02:00:00.000Z,0,8,8,10,2`);
     const listed = (await call("viewer", "GET", "/api/picklists")).body as Array<{ id: string; shrinkage: number }>;
     expect(IssuedPickListSummary.array().safeParse(listed).error).toBeUndefined();
     expect(() => listed.map((l) => issuedSummary(l, ""))).not.toThrow();

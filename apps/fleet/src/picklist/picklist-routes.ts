@@ -2,7 +2,7 @@
 // and the issued ones is a viewer's (read-only, like every other GET); issuing one (it is saved, and the restocks
 // after it are matched against it) is a technician's; setting par levels is an operator's.
 import type http from "node:http";
-import { MachineId, PICKLIST_MAX_GROUP, parseIssuePickListRequest, parseParsEdit } from "@zapvend/protocol";
+import { MachineId, PICKLIST_MAX_GROUP, PICKLIST_MAX_PAGE, parseIssuePickListRequest, parseParsEdit } from "@zapvend/protocol";
 import { by } from "../http-auth-routes.js";
 import type { RouteRegistrar } from "../http-routes.js";
 import { FleetError, FleetErrorCode } from "../errors.js";
@@ -47,6 +47,19 @@ export function windowOf(url: URL): number | undefined {
   return Number(w);
 }
 
+/** `limit=` (1..PICKLIST_MAX_PAGE machines with their lines) and `offset=` (default 0): a page; absent: all. */
+export function pageOf(url: URL): { offset: number; limit: number } | null {
+  const l = url.searchParams.get("limit");
+  const o = url.searchParams.get("offset");
+  if (l === null) {
+    if (o !== null) throw new FleetError("bad_value", "offset needs a limit", 400);
+    return null;
+  }
+  if (!/^[0-9]{1,4}$/.test(l) || Number(l) < 1 || Number(l) > PICKLIST_MAX_PAGE) throw new FleetError("bad_value", `limit must be 1..${PICKLIST_MAX_PAGE} machines`, 400);
+  if (o !== null && !/^[0-9]{1,6}$/.test(o)) throw new FleetError("bad_value", "offset must be a whole number of machines", 400);
+  return { limit: Number(l), offset: o === null ? 0 : Number(o) };
+}
+
 function formatOf(url: URL): "json" | "csv" {
   const f = url.searchParams.get("format");
   if (f === null || f === "json") return "json";
@@ -60,11 +73,14 @@ export function definePicklistRoutes(router: RouteRegistrar, deps: PicklistRoute
   const current = async (url: URL, csv: boolean) => {
     const machineIds = groupOf(url);
     const windowDays = windowOf(url);
-    const list = await store.compute({ ...(machineIds ? { machineIds } : {}), ...(windowDays ? { windowDays } : {}), nowMs: deps.now() });
+    const q = { ...(machineIds ? { machineIds } : {}), ...(windowDays ? { windowDays } : {}), nowMs: deps.now() };
+    const page = csv ? null : pageOf(url);
+    if (page) return { status: 200, body: await store.computePage({ ...q, ...page }) };
+    const list = await store.compute(q);
     return csv ? { status: 200, body: picklistCsv(list), type: "text/csv; charset=utf-8", filename: "zapvend-picklist.csv" } : { status: 200, body: list };
   };
   router.route("GET", "/api/picklist", "viewer", async ({ url }) => {
-    onlyKeys(url, ["machines", "window", "format"]);
+    onlyKeys(url, ["machines", "window", "format", "limit", "offset"]);
     return current(url, formatOf(url) === "csv");
   });
   router.route("GET", "/api/picklist.csv", "viewer", async ({ url }) => {

@@ -2,12 +2,12 @@
 // levels per slot, the pick list computed from the stock the machines reported and their recent sales, the issued
 // pick lists saved with their lines, and the technician's restocks matched against them (shrinkage).
 import { randomBytes } from "node:crypto";
-import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, PickLine, PickList, PickMachine, PickTotal, SlotPar } from "@zapvend/protocol";
+import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, PickLine, PickList, PickListPage, PickMachine, PickTotal, SlotPar } from "@zapvend/protocol";
 import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
 import { FleetError, FleetErrorCode } from "../errors.js";
 import { num, numOrNull, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
+import { DAY_MS, RING_DAYS, ringSoldSql, rollSold, SOLD_DAYS, windowStartDay } from "./sales-ring.js";
 
-const DAY_MS = 86_400_000;
 /** Ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 500;
 
@@ -76,21 +76,31 @@ export class PicklistStore {
   constructor(readonly db: SqlDb) {}
 
   /**
-   * A slot's sales in the window, from the partial covering index ledger_sales_slot_at (machine_id, slot, at)
-   * WHERE kind = 'sale' (migration 6). SQLite: a correlated count, one index seek per slot (measured 2-3x faster
-   * than grouping the window's sales, which needs a temporary B-tree). PostgreSQL: the window's sales grouped once
-   * (a hash aggregate) and joined. Either way the cost follows the window's sales, not the whole sales history.
-   * The slots query of one group (`inList`: ` IN (?, ...)` or "" for every machine) and its parameters.
+   * The slots query of one group (`inList`: ` IN (?, ...)` or "" for every machine) and its parameters: each enabled
+   * slot with its par and its sales from the first day of the window (`fromDay`, a UTC day) to today. A window of up
+   * to RING_DAYS - 1 days reads the slot's ring of day buckets (`picklist_slots`, joined by its key, one pass with
+   * the slots); a longer one counts the ledger's sales from the partial covering index ledger_sales_slot_at (machine_id,
+   * slot, at) WHERE kind = 'sale' (migration 6): on SQLite a correlated count per slot (2-3x faster there than
+   * grouping, which needs a temporary B-tree), on PostgreSQL the window's sales grouped once and joined.
    */
-  private slotsQuery(inList: string, ids: readonly string[], fromMs: number, nowMs: number): [string, SqlValue[]] {
-    const cols = "s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, p.par";
-    const pars = "LEFT JOIN slot_pars p ON p.machine_id = s.machine_id AND p.slot = s.slot";
+  private slotsQuery(inList: string, ids: readonly string[], fromDay: number, today: number, soldDay: number): [string, SqlValue[]] {
+    // The par comes with the ring (`picklist_slots.par`, a copy of slot_pars kept by its triggers): one join.
+    const cols = "s.machine_id, s.slot, s.name, s.kind, s.capacity, s.stock, r.par";
+    const pars = "LEFT JOIN picklist_slots r ON r.machine_id = s.machine_id AND r.slot = s.slot";
     const where = `s.enabled = 1${inList ? ` AND s.machine_id${inList}` : ""}`;
+    if (today - fromDay === SOLD_DAYS && soldDay === today) {
+      return [`SELECT ${cols}, COALESCE(r.sold, 0) AS sold FROM slots s ${pars} WHERE ${where}`, [...ids]];
+    }
+    if (today - fromDay < RING_DAYS) {
+      return [`SELECT ${cols}, ${ringSoldSql(fromDay, today, this.db.dialect)} AS sold FROM slots s ${pars} WHERE ${where}`, [...ids]];
+    }
+    const fromMs = fromDay * DAY_MS;
+    const toMs = (today + 1) * DAY_MS;
     if (this.db.dialect === "sqlite") {
       return [
         `SELECT ${cols}, (SELECT COUNT(*) FROM ledger l WHERE l.kind = 'sale' AND l.machine_id = s.machine_id AND l.slot = s.slot AND l.at >= ? AND l.at < ?) AS sold
          FROM slots s ${pars} WHERE ${where}`,
-        [fromMs, nowMs, ...ids],
+        [fromMs, toMs, ...ids],
       ];
     }
     // The group's filter inside the aggregate too: PostgreSQL does not push the join's machines into it.
@@ -99,7 +109,7 @@ export class PicklistStore {
          LEFT JOIN (SELECT machine_id, slot, COUNT(*) AS n FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?${inList ? ` AND machine_id${inList}` : ""}
                     GROUP BY machine_id, slot) c ON c.machine_id = s.machine_id AND c.slot = s.slot
        WHERE ${where}`,
-      [fromMs, nowMs, ...ids, ...ids],
+      [fromMs, toMs, ...ids, ...ids],
     ];
   }
 
@@ -153,24 +163,118 @@ export class PicklistStore {
 
   /**
    * The pick list now: every enabled slot of the machines (of the group), its stock as last reported, its par, the
-   * units to load and its sales rate over the last `windowDays` (a rolling window ending now, so no day boundary or
-   * time zone is involved).
+   * units to load and its sales rate over the window: the `windowDays` whole UTC days before today and today so far
+   * (from `windowFrom`, between `windowDays` and `windowDays` + 1 days long: the ring keeps whole days).
    */
   async compute(q: PickListQuery): Promise<PickList> {
     const windowDays = q.windowDays ?? PICKLIST_DEFAULT_WINDOW_DAYS;
-    const fromMs = q.nowMs - windowDays * DAY_MS;
+    const today = Math.floor(q.nowMs / DAY_MS);
+    const fromDay = windowStartDay(q.nowMs, windowDays);
+    const windowFrom = fromDay * DAY_MS;
+    // The rate's days: the whole days of the window and today so far.
+    const spanDays = (q.nowMs - windowFrom) / DAY_MS;
+    const soldDay = await rollSold(this.db, today);
     const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
     const machines: PickMachine[] = [];
     for (const ids of groups) {
       if (ids !== undefined && ids.length === 0) continue;
       const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
       const p: SqlValue[] = ids === undefined ? [] : [...ids];
-      const [sql, params] = this.slotsQuery(inList, p as string[], fromMs, q.nowMs);
+      const [sql, params] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
       const [mRows, sRows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p), this.db.all(sql, params)]);
-      machines.push(...assemble(mRows, sRows, windowDays));
+      machines.push(...assemble(mRows, sRows, spanDays));
     }
     machines.sort(byNeed);
-    return { generatedAt: q.nowMs, windowDays, machines, totals: totalsOf(machines), toLoad: machines.reduce((n, m) => n + m.toLoad, 0) };
+    return { generatedAt: q.nowMs, windowDays, windowFrom, machines, totals: totalsOf(machines), toLoad: machines.reduce((n, m) => n + m.toLoad, 0) };
+  }
+
+  /**
+   * One page of the pick list: every machine (of the group) ordered by need as `compute()` orders them, the van's
+   * totals and the units to load of all of them, and the lines of the machines `offset`..`offset + limit` only. What
+   * the console shows: a fleet of 10,000 machines is ~150,000 lines (~20 MB of JSON) that nobody reads at once. The
+   * database sums each machine's empty slots, units to load, fewest days of stock left and loads per product in one
+   * pass over the same slots query as `compute()`; then the page's machines are read line by line. Their numbers
+   * are `compute()`'s exactly (the pages of a list put together are `compute()`'s machines).
+   */
+  async computePage(q: PickListQuery & { offset: number; limit: number }): Promise<PickListPage> {
+    const windowDays = q.windowDays ?? PICKLIST_DEFAULT_WINDOW_DAYS;
+    const today = Math.floor(q.nowMs / DAY_MS);
+    const fromDay = windowStartDay(q.nowMs, windowDays);
+    const windowFrom = fromDay * DAY_MS;
+    const spanDays = (q.nowMs - windowFrom) / DAY_MS;
+    const soldDay = await rollSold(this.db, today);
+    const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
+    const pg = this.db.dialect === "postgres";
+    const dbl = pg ? "DOUBLE PRECISION" : "REAL";
+    const ch = (code: number) => (pg ? `chr(${code})` : `char(${code})`);
+    const concat = (expr: string, sep: string) => (pg ? `string_agg(${expr}, ${sep})` : `GROUP_CONCAT(${expr}, ${sep})`);
+    // Each column the slots query gives is an expression the outer query repeats where it names it (SQLite flattens
+    // the subquery): every one is named once, with NULLIF instead of a CASE that names it twice (measured: the ring's
+    // sum named twice cost a third of the query).
+    const toLoad = pg ? "GREATEST(LEAST(COALESCE(x.par, x.capacity), x.capacity) - x.stock, 0)" : "max(min(coalesce(x.par, x.capacity), x.capacity) - x.stock, 0)";
+    const summaries: PickMachine[] = [];
+    const totals = new Map<string, { total: PickTotal; lastMachine: number }>();
+    for (const ids of groups) {
+      if (ids !== undefined && ids.length === 0) continue;
+      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
+      const p: SqlValue[] = ids === undefined ? [] : [...ids];
+      const [slotsSql, slotsParams] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
+      const [mRows, aRows] = await Promise.all([
+        this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
+        this.db.all(
+          `SELECT x.machine_id, SUM(CASE WHEN x.stock = 0 THEN 1 ELSE 0 END) AS empty, SUM(${toLoad}) AS to_load,
+             MIN(CAST(x.stock AS ${dbl}) * CAST(? AS ${dbl}) / NULLIF(x.sold, 0)) AS days_left,
+             ${concat(`x.kind || ${ch(31)} || x.name || ${ch(31)} || CAST(NULLIF(${toLoad}, 0) AS TEXT)`, ch(30))} AS loads
+           FROM (${slotsSql}) x GROUP BY x.machine_id`,
+          [spanDays, ...slotsParams],
+        ),
+      ]);
+      const agg = new Map(aRows.map((r) => [str(r.machine_id), r]));
+      for (const m of mRows) {
+        const machineId = str(m.id);
+        const a = agg.get(machineId);
+        const exact = a ? numOrNull(a.days_left) : null;
+        summaries.push({ machineId, status: str(m.status) as MachineStatus, emptySlots: a ? num(a.empty) : 0, daysLeft: exact === null ? null : round(exact, 1), toLoad: a ? num(a.to_load) : 0, lines: [] });
+        // The machine's loads by product, "kind US name US units" joined by RS (names hold no control characters):
+        // the van's totals from the same pass over the slots, without grouping 150,000 rows by name again.
+        const loads = a?.loads;
+        if (typeof loads !== "string" || loads === "") continue;
+        const machineNo = summaries.length;
+        for (const item of loads.split("\u001e")) {
+          const cut = item.lastIndexOf("\u001f");
+          const key = item.slice(0, cut);
+          let t = totals.get(key);
+          if (!t) {
+            const [kind, name] = key.split("\u001f") as [PickTotal["kind"], string];
+            totals.set(key, (t = { total: { name, kind, toLoad: 0, machines: 0 }, lastMachine: -1 }));
+          }
+          t.total.toLoad += Number(item.slice(cut + 1));
+          // A product in two slots of one machine counts that machine once.
+          if (t.lastMachine !== machineNo) {
+            t.lastMachine = machineNo;
+            t.total.machines += 1;
+          }
+        }
+      }
+    }
+    summaries.sort(byNeed);
+    const page = summaries.slice(q.offset, q.offset + q.limit);
+    if (page.length > 0) {
+      const ids = page.map((m) => m.machineId);
+      const inList = ` IN (${ids.map(() => "?").join(", ")})`;
+      const [sql, params] = this.slotsQuery(inList, ids, fromDay, today, soldDay);
+      const lines = new Map(assemble(page.map((m) => ({ id: m.machineId, status: m.status })), await this.db.all(sql, params), spanDays).map((m) => [m.machineId, m.lines]));
+      for (const m of page) m.lines = lines.get(m.machineId) ?? [];
+    }
+    return {
+      generatedAt: q.nowMs,
+      windowDays,
+      windowFrom,
+      machines: page,
+      totals: [...totals.values()].map((t) => t.total).sort((a, b) => b.toLoad - a.toLoad || collator.compare(a.name, b.name)),
+      toLoad: summaries.reduce((n, m) => n + m.toLoad, 0),
+      page: { offset: q.offset, limit: q.limit, machines: summaries.length, withLoad: summaries.filter((m) => m.toLoad > 0).length },
+    };
   }
 
   // ------------------------------------------------------------ issued lists
@@ -293,8 +397,16 @@ export class PicklistStore {
   }
 }
 
+/**
+ * Days until a slot runs out at its rate: stock / (sold / spanDays), written as the pick list's aggregate query
+ * computes it (stock * spanDays / sold, in doubles), so both give the very same number.
+ */
+function daysOfStock(stock: number, sold: number, spanDays: number): number {
+  return (stock * spanDays) / sold;
+}
+
 /** Builds the machines of a pick list from the rows of one group of machines. */
-function assemble(mRows: Row[], sRows: Row[], windowDays: number): PickMachine[] {
+function assemble(mRows: Row[], sRows: Row[], spanDays: number): PickMachine[] {
   const machines = new Map<string, PickMachine>();
   for (const r of mRows) machines.set(str(r.id), { machineId: str(r.id), status: str(r.status) as MachineStatus, emptySlots: 0, daysLeft: null, toLoad: 0, lines: [] });
   for (const r of sRows) {
@@ -306,8 +418,8 @@ function assemble(mRows: Row[], sRows: Row[], windowDays: number): PickMachine[]
     const par = parRaw === null ? capacity : Math.min(parRaw, capacity);
     const stock = num(r.stock);
     const n = num(r.sold);
-    const perDay = n / windowDays;
-    const daysLeft = perDay > 0 ? round(stock / perDay, 1) : null;
+    const perDay = n / spanDays;
+    const daysLeft = n > 0 ? round(daysOfStock(stock, n, spanDays), 1) : null;
     const toLoad = Math.max(0, par - stock);
     m.lines.push({ slot, name: str(r.name), kind: str(r.kind) as PickLine["kind"], capacity, par, parSet: parRaw !== null, stock, toLoad, sold: n, perDay: round(perDay, 2), daysLeft });
     if (stock === 0) m.emptySlots += 1;
@@ -315,6 +427,8 @@ function assemble(mRows: Row[], sRows: Row[], windowDays: number): PickMachine[]
     m.toLoad += toLoad;
   }
   const out = [...machines.values()];
-  for (const m of out) m.lines.sort(bySlot);
+  // The slot names repeat across machines (A1..B10): rank the distinct ones once, then sort by rank.
+  const rank = new Map([...new Set(sRows.map((r) => str(r.slot)))].sort(collator.compare).map((slot, i) => [slot, i]));
+  for (const m of out) m.lines.sort((a, b) => rank.get(a.slot)! - rank.get(b.slot)!);
   return out;
 }
