@@ -82,6 +82,21 @@ for (const engine of engines) {
       ]);
     });
 
+    it("lists no machine before the first sale, and many machines in id order with exact sats", async () => {
+      const o = new OverviewStore(store.db);
+      expect((await fleetOverview(o, TZ, NOW)).machines).toEqual([]);
+      // Inserted out of id order; one machine's sats today beyond 2^53 msat (exact), one only before today.
+      const ids = ["m-10", "m-9", "m-1", "m-100", "a-0"];
+      await apply(ids.map((id, i) => sale(id, { seq: 1, slot: "A1", settledAt: NOW - (i + 1) * 60_000, amountMsat: "1500000" })));
+      await apply([sale("m-9", { seq: 2, slot: "A1", settledAt: NOW - 1000, amountMsat: "2000000000000000001" })]);
+      await apply([sale("x-old", { seq: 1, slot: "A1", settledAt: NOW - 3 * 86_400_000, amountMsat: "1000" })]);
+      const machines = (await fleetOverview(o, TZ, NOW)).machines;
+      expect(machines.map((m) => m.id)).toEqual(["a-0", "m-1", "m-10", "m-100", "m-9", "x-old"]);
+      expect(machines.find((m) => m.id === "m-9")).toEqual({ id: "m-9", count: 2, amountMsat: "2000000000001500001", lastSaleAt: NOW - 1000 });
+      expect(machines.find((m) => m.id === "x-old")).toEqual({ id: "x-old", count: 0, amountMsat: "0", lastSaleAt: NOW - 3 * 86_400_000 });
+      expect(machines.find((m) => m.id === "m-100")).toEqual({ id: "m-100", count: 1, amountMsat: "1500000", lastSaleAt: NOW - 4 * 60_000 });
+    });
+
     it("counts each machine's today as sales arrive (trigger), leaves a late sale of yesterday out, recomputes on a new day", async () => {
       await seed();
       const o = new OverviewStore(store.db);

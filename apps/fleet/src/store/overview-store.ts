@@ -125,18 +125,55 @@ export class OverviewStore {
     });
   }
 
-  /** Every machine that ever sold: its count and sats in `today`, and its latest sale. */
+  /** Every machine that ever sold: its count and sats in `today`, and its latest sale (sorted by id). */
   async machinesToday(today: Span): Promise<FleetOverview["machines"]> {
     await this.ensureDay(today);
+    const machines = this.db.dialect === "postgres" ? await this.machinesFromJson(today.from) : await this.machinesJoined(today.from);
+    // Sorted here: ORDER BY id walks the primary key's index and fetches each row from it, a plain scan does not (and
+    // the engine's collation need not be the code-unit order the answer has always had).
+    return machines.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** SQLite: one row per machine, `machine_today` joined in (rows are read in-process, so 10,000 of them are cheap). */
+  private async machinesJoined(dayFrom: number): Promise<FleetOverview["machines"]> {
     const rows = await this.db.all(
       `SELECT m.id, m.last_sale_at, t.n, t.msat FROM machines m LEFT JOIN machine_today t ON t.machine_id = m.id AND t.day_from = ?
        WHERE m.last_sale_at IS NOT NULL`,
-      [today.from],
+      [dayFrom],
     );
-    // Sorted here: ORDER BY id walks the primary key's index and fetches each row from it, a plain scan does not.
-    return rows
-      .map((r) => ({ id: str(r.id), count: r.n === null ? 0 : num(r.n), amountMsat: r.msat === null ? "0" : big(r.msat).toString(), lastSaleAt: num(r.last_sale_at) }))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows.map((r) => ({ id: str(r.id), count: r.n === null ? 0 : num(r.n), amountMsat: r.msat === null ? "0" : big(r.msat).toString(), lastSaleAt: num(r.last_sale_at) }));
+  }
+
+  /**
+   * PostgreSQL: the same numbers as one row of JSON arrays, a column each, from two plain scans (`machines`,
+   * `machine_today`) joined here by id. Measured on 10,000 machines (bench/README.md, fleet-overview): 10,000 rows
+   * through the driver cost the Node process ~35 ms of CPU (a message, an object and a type parser per row and
+   * column), four JSON arrays ~20 ms with the same work on the server; and the SQL join is gone, which PostgreSQL ran
+   * as a nested loop of 10,000 index probes whenever its statistics had not yet seen `last_sale_at` filled (~40-60 ms
+   * instead of ~15). Sats are sent as text (exact beyond 2^53); the arrays of one scan come from one aggregation over
+   * the same rows, so they are in the same order (json_agg has no parallel partial form).
+   */
+  private async machinesFromJson(dayFrom: number): Promise<FleetOverview["machines"]> {
+    const [r] = await this.db.all(
+      `SELECT m.ids, m.last_sale, t.ids AS today_ids, t.n, t.msat
+       FROM (SELECT json_agg(id) AS ids, json_agg(last_sale_at) AS last_sale FROM machines WHERE last_sale_at IS NOT NULL) m,
+            (SELECT json_agg(machine_id) AS ids, json_agg(n) AS n, json_agg(msat::text) AS msat FROM machine_today WHERE day_from = ?) t`,
+      [dayFrom],
+    );
+    const ids = jsonArray(r?.ids);
+    const lastSale = jsonArray(r?.last_sale);
+    const todayIds = jsonArray(r?.today_ids);
+    const n = jsonArray(r?.n);
+    const msat = jsonArray(r?.msat);
+    const todayOf = new Map<string, number>();
+    for (let i = 0; i < todayIds.length; i++) todayOf.set(str(todayIds[i]), i);
+    const out: FleetOverview["machines"] = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = str(ids[i]);
+      const k = todayOf.get(id);
+      out[i] = { id, count: k === undefined ? 0 : num(n[k]), amountMsat: k === undefined ? "0" : big(msat[k]).toString(), lastSaleAt: num(lastSale[i]) };
+    }
+    return out;
   }
 
   /**
@@ -178,4 +215,11 @@ export class OverviewStore {
     }
     return points.map((p) => ({ from: p.from, to: p.to, label: p.label, count: p.count, amountMsat: p.msat.toString() }));
   }
+}
+
+/** A `json_agg` column as the driver parsed it: an array, or NULL over no rows. */
+function jsonArray(v: unknown): unknown[] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return v;
+  throw new TypeError(`not a JSON array from the database: ${typeof v}`);
 }
