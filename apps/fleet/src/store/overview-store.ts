@@ -113,7 +113,7 @@ export class OverviewStore {
    */
   private async ensureDay(today: Span): Promise<void> {
     const [row] = await this.db.all("SELECT day_from, day_to FROM overview_day WHERE id = 1");
-    if (row && num(row.day_from) === today.from && num(row.day_to) === today.to) return;
+    if (row && isDay(row.day_from, row.day_to, today)) return;
     await this.db.transaction(async (tx) => {
       await tx.run("INSERT INTO overview_day (id, day_from, day_to) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET day_from = excluded.day_from, day_to = excluded.day_to", [today.from, today.to]);
       await tx.run("DELETE FROM machine_today");
@@ -127,11 +127,23 @@ export class OverviewStore {
 
   /** Every machine that ever sold: its count and sats in `today`, and its latest sale (sorted by id). */
   async machinesToday(today: Span): Promise<FleetOverview["machines"]> {
-    await this.ensureDay(today);
-    const machines = this.db.dialect === "postgres" ? await this.machinesFromJson(today.from) : await this.machinesJoined(today.from);
+    let machines: FleetOverview["machines"];
+    if (this.db.dialect === "postgres") {
+      // The day is read in the same statement (one round trip less); only on a new day is it set, then read again
+      // (as the old order did: set, then read, whatever another server in another zone may have set in between).
+      const first = await this.machinesFromJson(today);
+      machines = first.machines;
+      if (!first.sameDay) {
+        await this.ensureDay(today);
+        machines = (await this.machinesFromJson(today)).machines;
+      }
+    } else {
+      await this.ensureDay(today);
+      machines = await this.machinesJoined(today.from);
+    }
     // Sorted here: ORDER BY id walks the primary key's index and fetches each row from it, a plain scan does not (and
     // the engine's collation need not be the code-unit order the answer has always had).
-    return machines.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return machines.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   }
 
   /** SQLite: one row per machine, `machine_today` joined in (rows are read in-process, so 10,000 of them are cheap). */
@@ -146,20 +158,23 @@ export class OverviewStore {
 
   /**
    * PostgreSQL: the same numbers as one row of JSON arrays, a column each, from two plain scans (`machines`,
-   * `machine_today`) joined here by id. Measured on 10,000 machines (bench/README.md, fleet-overview): 10,000 rows
-   * through the driver cost the Node process ~35 ms of CPU (a message, an object and a type parser per row and
-   * column), four JSON arrays ~20 ms with the same work on the server; and the SQL join is gone, which PostgreSQL ran
-   * as a nested loop of 10,000 index probes whenever its statistics had not yet seen `last_sale_at` filled (~40-60 ms
-   * instead of ~15). Sats are sent as text (exact beyond 2^53); the arrays of one scan come from one aggregation over
-   * the same rows, so they are in the same order (json_agg has no parallel partial form).
+   * `machine_today`) joined here by id, with `overview_day` read in the same snapshot (`sameDay` false: it names
+   * another day, the caller sets it and reads again; once a day). Why (bench/README.md, fleet-overview): 10,000 rows through the driver cost the Node process more CPU than the whole query costs the server (a message,
+   * an object and a type parser per row and column); five JSON arrays cost it a third less, with the same work on the
+   * server. And the SQL join is gone, which PostgreSQL ran as a nested loop of 10,000 index probes whenever its
+   * statistics had not yet seen `last_sale_at` filled (about 3 times the hash join's time). Sats come as text (exact
+   * beyond 2^53: PostgreSQL's canonical decimal); the arrays of one scan come from one aggregation over the same rows,
+   * so they are in the same order (json_agg has no parallel partial form).
    */
-  private async machinesFromJson(dayFrom: number): Promise<FleetOverview["machines"]> {
+  private async machinesFromJson(today: Span): Promise<{ sameDay: boolean; machines: FleetOverview["machines"] }> {
     const [r] = await this.db.all(
-      `SELECT m.ids, m.last_sale, t.ids AS today_ids, t.n, t.msat
-       FROM (SELECT json_agg(id) AS ids, json_agg(last_sale_at) AS last_sale FROM machines WHERE last_sale_at IS NOT NULL) m,
-            (SELECT json_agg(machine_id) AS ids, json_agg(n) AS n, json_agg(msat::text) AS msat FROM machine_today WHERE day_from = ?) t`,
-      [dayFrom],
+      `SELECT d.day_from, d.day_to, m.ids, m.last_sale, t.ids AS today_ids, t.n, t.msat
+       FROM (SELECT json_agg(id) AS ids, json_agg(last_sale_at) AS last_sale FROM machines WHERE last_sale_at IS NOT NULL) m
+       CROSS JOIN (SELECT json_agg(machine_id) AS ids, json_agg(n) AS n, json_agg(msat::text) AS msat FROM machine_today WHERE day_from = ?) t
+       LEFT JOIN overview_day d ON d.id = 1`,
+      [today.from],
     );
+    const sameDay = r !== undefined && r.day_from !== null && isDay(r.day_from, r.day_to, today);
     const ids = jsonArray(r?.ids);
     const lastSale = jsonArray(r?.last_sale);
     const todayIds = jsonArray(r?.today_ids);
@@ -171,9 +186,9 @@ export class OverviewStore {
     for (let i = 0; i < ids.length; i++) {
       const id = str(ids[i]);
       const k = todayOf.get(id);
-      out[i] = { id, count: k === undefined ? 0 : num(n[k]), amountMsat: k === undefined ? "0" : big(msat[k]).toString(), lastSaleAt: num(lastSale[i]) };
+      out[i] = k === undefined ? { id, count: 0, amountMsat: "0", lastSaleAt: num(lastSale[i]) } : { id, count: num(n[k]), amountMsat: str(msat[k]), lastSaleAt: num(lastSale[i]) };
     }
-    return out;
+    return { sameDay, machines: out };
   }
 
   /**
@@ -215,6 +230,11 @@ export class OverviewStore {
     }
     return points.map((p) => ({ from: p.from, to: p.to, label: p.label, count: p.count, amountMsat: p.msat.toString() }));
   }
+}
+
+/** Whether the stored `overview_day` bounds are `day`'s. */
+function isDay(from: unknown, to: unknown, day: Span): boolean {
+  return num(from) === day.from && num(to) === day.to;
 }
 
 /** A `json_agg` column as the driver parsed it: an array, or NULL over no rows. */
