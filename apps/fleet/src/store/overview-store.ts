@@ -2,7 +2,8 @@
 // trigger (`sales_hours`), each machine's sales today from the ledger's covering index, the last sale from the
 // machine row. Every period is `[from, to)` of local midnights (periods.ts). Whole UTC hours inside a span are read
 // from the sums; a zone whose midnight is not on a whole UTC hour (UTC+5:30, +5:45) has a partial first and last
-// hour, read from the ledger (at most two hours of sales).
+// hour, read from the ledger (at most two hours of sales). The overview reads its three periods at once, its two
+// series at once and its machines (on PostgreSQL as JSON arrays): three statements (README "Overview").
 import type { FleetOverview, PeriodTotals, SeriesPoint } from "@zapvend/protocol";
 import { big, num, str, type Row, type SqlDb } from "./db.js";
 import type { Span } from "../periods.js";
