@@ -7,6 +7,7 @@ import type { MqttMessage } from "@zapvend/protocol";
 import { event, sale } from "../__fixtures__/messages.js";
 import { engines } from "../__fixtures__/stores.js";
 import { fleetOverview } from "../overview.js";
+import { hoursOf, lastDays } from "../periods.js";
 import { num } from "./db.js";
 import type { FleetStore } from "./fleet-store.js";
 import { OverviewStore } from "./overview-store.js";
@@ -82,6 +83,21 @@ for (const engine of engines) {
       ]);
     });
 
+    it("lists no machine before the first sale, and many machines in id order with exact sats", async () => {
+      const o = new OverviewStore(store.db);
+      expect((await fleetOverview(o, TZ, NOW)).machines).toEqual([]);
+      // Inserted out of id order; one machine's sats today beyond 2^53 msat (exact), one only before today.
+      const ids = ["m-10", "m-9", "m-1", "m-100", "a-0"];
+      await apply(ids.map((id, i) => sale(id, { seq: 1, slot: "A1", settledAt: NOW - (i + 1) * 60_000, amountMsat: "1500000" })));
+      await apply([sale("m-9", { seq: 2, slot: "A1", settledAt: NOW - 1000, amountMsat: "2000000000000000001" })]);
+      await apply([sale("x-old", { seq: 1, slot: "A1", settledAt: NOW - 3 * 86_400_000, amountMsat: "1000" })]);
+      const machines = (await fleetOverview(o, TZ, NOW)).machines;
+      expect(machines.map((m) => m.id)).toEqual(["a-0", "m-1", "m-10", "m-100", "m-9", "x-old"]);
+      expect(machines.find((m) => m.id === "m-9")).toEqual({ id: "m-9", count: 2, amountMsat: "2000000000001500001", lastSaleAt: NOW - 1000 });
+      expect(machines.find((m) => m.id === "x-old")).toEqual({ id: "x-old", count: 0, amountMsat: "0", lastSaleAt: NOW - 3 * 86_400_000 });
+      expect(machines.find((m) => m.id === "m-100")).toEqual({ id: "m-100", count: 1, amountMsat: "1500000", lastSaleAt: NOW - 4 * 60_000 });
+    });
+
     it("counts each machine's today as sales arrive (trigger), leaves a late sale of yesterday out, recomputes on a new day", async () => {
       await seed();
       const o = new OverviewStore(store.db);
@@ -135,6 +151,32 @@ for (const engine of engines) {
       const o = new OverviewStore(store.db);
       const span = { from: Date.UTC(2026, 2, 29, 22, 0, 1), to: Date.UTC(2026, 2, 30, 22) };
       expect(await o.periodTotals(span)).toMatchObject({ count: 2, amountMsat: "3500000" });
+    });
+
+    it("sums overlapping, nested, far apart and sub-hour periods in one read as the ledger does, and both series as one by one", async () => {
+      await seed();
+      const extra: MqttMessage[] = [];
+      for (let i = 0; i < 40; i++) extra.push(sale("m-5", { seq: i + 1, slot: i % 3 ? "A1" : "A2", settledAt: Date.UTC(2026, 2, 28, 20, 10) + i * 2_300_000, amountMsat: String(2000000 + i * 1000) }));
+      await apply(extra);
+      const o = new OverviewStore(store.db);
+      const spans = [
+        { from: Date.UTC(2026, 2, 29, 22), to: Date.UTC(2026, 2, 30, 22) }, // today
+        { from: Date.UTC(2026, 2, 23, 22), to: Date.UTC(2026, 2, 30, 22) }, // 7 days, around it
+        { from: Date.UTC(2026, 2, 23, 22), to: Date.UTC(2026, 2, 24, 1) }, // 3 hours, 6 days before the first
+        { from: Date.UTC(2026, 2, 29, 10, 30), to: Date.UTC(2026, 2, 29, 16, 30) }, // half-hour bounds
+        { from: Date.UTC(2026, 2, 29, 12, 10), to: Date.UTC(2026, 2, 29, 12, 50) }, // no whole hour
+        { from: Date.UTC(2026, 2, 29, 12), to: Date.UTC(2026, 2, 29, 12) }, // empty
+      ];
+      const all = await o.periodsTotals(spans);
+      for (const [i, span] of spans.entries()) {
+        const r = (await store.db.all("SELECT COUNT(*) AS n, SUM(amount_msat) AS msat FROM ledger WHERE kind = 'sale' AND at >= ? AND at < ?", [span.from, span.to]))[0]!;
+        expect({ count: all[i]!.count, amountMsat: all[i]!.amountMsat }, `span ${i}`).toEqual({ count: num(r.n), amountMsat: String(r.msat === null ? 0 : BigInt(r.msat as never)) });
+        expect(all[i], `span ${i}`).toEqual(await o.periodTotals(span));
+      }
+      expect(all[1]!.count).toBe(47);
+      const days = lastDays(TZ, NOW, 14);
+      const hours = hoursOf(TZ, spans[0]!);
+      expect(await o.seriesOf([days, hours])).toEqual([await o.series(days), await o.series(hours)]);
     });
 
     it("in Asia/Kolkata (midnight at 18:30 UTC) every period and bucket equals a count over the ledger", async () => {
