@@ -1,14 +1,17 @@
 // The pick list of a large fleet (issue #18): 10,000 machines with 10-20 slots each (150,000 slots, a par set on a
 // third of them) and 9 days of sales at ~8 a machine a day (7 days inside the rate's window, 2 before it, so the
 // window's filter does real work), on SQLite (a temp file, WAL) and on PostgreSQL (TEST_PG_URL or DATABASE_URL, a
-// schema of its own, dropped afterwards). What is timed: `PicklistStore.compute()` for every machine, the store
-// queries (machines, slots with their pars, sales per slot in the window) and the assembly (lines, order by need,
-// van totals): what `GET /api/picklist` does before it serialises the answer. The answer's JSON for 10,000
-// machines (~20 MB) is timed as a separate row without a goal: a route is a group of machines, and the group's pick
-// list (20 machines, `machines=`) is a third row. Baseline: a bare read of every slot row in the same run, so the
-// ratio shows what the pick list costs over reading the stock. The fleet is seeded with SQL straight into the
-// store's tables (the ingest's own speed is fleet-ingest's figure); 3 warm-up runs, then 20 measured (p99 of 20
-// is their maximum: an upper bound).
+// schema of its own, dropped afterwards). The sales go in through the ledger's insert, so its triggers keep the
+// per-slot ring of day counts (migration 12) as the ingest does.
+//
+// The goal's figure is the pick list of the 10,000 machines as the console asks for it,
+// `GET /api/picklist?limit=50`: `PicklistStore.computePage()`, which orders every machine of the fleet by need, sums
+// the van's totals and the units to load over all of them, and reads the lines of the first 50 machines (the store
+// queries and the assembly, before the JSON). Also reported, without a goal: `compute()`, every line of every
+// machine (~150,000 lines: what the CSV export and issuing the whole fleet's list read), and its JSON (~20 MB);
+// a route of 20 machines (`machines=`); and the baseline, a bare read of every slot row in the same run. The fleet
+// is seeded with SQL straight into the store's tables (the ingest's own speed is fleet-ingest's figure); 3 warm-up
+// runs, then 20 measured (p99 of 20 is their maximum: an upper bound).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -122,15 +125,24 @@ async function measure(engine, db, store) {
   const picks = new PicklistStore(db);
   const nowMs = Date.now();
   const seeded = await time(() => seed(db, nowMs));
+  const page = () => picks.computePage({ nowMs, offset: 0, limit: 50 });
   const all = () => picks.compute({ nowMs });
   const group = Array.from({ length: 20 }, (_, i) => `m-${String(i * 487).padStart(5, "0")}`);
-  for (let i = 0; i < WARMUP; i++) await all();
+  for (let i = 0; i < WARMUP; i++) {
+    await page();
+    await all();
+  }
+  const pageMs = [];
   const listMs = [];
   const bareMs = [];
   const jsonMs = [];
   const groupMs = [];
   let last;
+  let firstPage;
   for (let i = 0; i < RUNS; i++) {
+    const p = await time(page);
+    pageMs.push(p.ms);
+    firstPage = p.out;
     const r = await time(all);
     listMs.push(r.ms);
     last = r.out;
@@ -139,14 +151,22 @@ async function measure(engine, db, store) {
     if (i < 5) jsonMs.push((await time(async () => JSON.stringify(r.out).length)).ms);
   }
   if (last.machines.length !== MACHINES) throw new Error(`${engine}: ${last.machines.length} machines on the pick list, expected ${MACHINES}`);
+  // The page is the whole list's first 50 machines, with the whole list's totals.
+  if (firstPage.page.machines !== MACHINES || firstPage.toLoad !== last.toLoad || JSON.stringify(firstPage.machines) !== JSON.stringify(last.machines.slice(0, 50))) {
+    throw new Error(`${engine}: the first page is not the whole pick list's first 50 machines`);
+  }
   const what = `${MACHINES.toLocaleString("en")} machines, ${seeded.out.slots.toLocaleString("en")} slots, ${seeded.out.sales.toLocaleString("en")} sales over ${DAYS} days (7-day window)`;
   const bareP99 = percentile(bareMs, 99);
   console.info(`[picklist ${engine}] seeded ${what} in ${round(seeded.ms / 1000, 1)} s; ${last.toLoad.toLocaleString("en")} units to load, ${last.totals.length} products`);
   return [
-    row(`picklist-10k-${engine}-p99-ms`, `PicklistStore.compute() on ${engine}: ${what}; queries + lines + order by need + van totals`, listMs, {
+    row(`picklist-10k-${engine}-p99-ms`, `PicklistStore.computePage({limit: 50}) on ${engine} (GET /api/picklist?limit=50, the console's page): ${what}; every machine ordered by need + van totals of all + the lines of the first 50`, pageMs, {
+      baseline: round(bareP99, 1),
+      ratio: round(percentile(pageMs, 99) / bareP99, 2),
+      goal: { op: "<=", value: GOAL_P99_MS },
+    }),
+    row(`picklist ${engine}: every line of the 10k fleet`, `PicklistStore.compute(): the ${seeded.out.slots.toLocaleString("en")} lines of every machine (the CSV export, issuing the whole fleet's list)`, listMs, {
       baseline: round(bareP99, 1),
       ratio: round(percentile(listMs, 99) / bareP99, 2),
-      goal: { op: "<=", value: GOAL_P99_MS },
     }),
     row(`picklist ${engine}: bare read of every slot row (baseline)`, "SELECT machine_id, slot, stock, capacity FROM slots, interleaved", bareMs),
     row(`picklist ${engine}: a route of 20 machines (machines=) in the 10k fleet`, "PicklistStore.compute({machineIds}) for 20 machines", groupMs),
