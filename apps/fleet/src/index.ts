@@ -19,6 +19,7 @@ export { OverviewStore } from "./store/overview-store.js";
 export { FleetHttpServer, type FleetHttpOptions } from "./http-server.js";
 export { FleetStore, type ApplyOutcome, type SalesFilter } from "./store/fleet-store.js";
 export { PicklistStore, PicklistErrorCode, byNeed, totalsOf, type PickListQuery } from "./picklist/picklist-store.js";
+export { SLOT_SALES_BACKFILL } from "./picklist/sales-ring.js";
 export { SqliteDb, PostgresDb, type SqlDb } from "./store/db.js";
 export { migrate, LATEST_SCHEMA_VERSION } from "./store/migrations.js";
 export type { FleetLink } from "./link.js";

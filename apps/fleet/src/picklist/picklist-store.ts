@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, PickLine, PickList, PickListPage, PickMachine, PickTotal, SlotPar } from "@zapvend/protocol";
 import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
 import { FleetError, FleetErrorCode } from "../errors.js";
-import { num, numOrNull, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
+import { num, numOrNull, PostgresDb, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
 import { DAY_MS, RING_DAYS, ringSoldSql, rollSold, SOLD_DAYS, windowStartDay } from "./sales-ring.js";
 
 /** Ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
@@ -113,6 +113,16 @@ export class PicklistStore {
     ];
   }
 
+  /**
+   * A query over the slots of every machine (`whole`) or of a group. The whole fleet's on PostgreSQL runs without
+   * nested loops: its statistics make it join 150,000 slots to their `picklist_slots` row by row (measured 920 ms)
+   * instead of merging the two primary-key scans (370 ms). A group's few machines are best looked up.
+   */
+  private scan(whole: boolean, sql: string, params: SqlValue[]): Promise<Row[]> {
+    if (whole && this.db instanceof PostgresDb) return this.db.readWith({ enable_nestloop: "off" }, sql, params);
+    return this.db.all(sql, params);
+  }
+
   // ------------------------------------------------------------------ pars
 
   /** Every slot of the machine with the par the pick list uses; null for an unknown machine. */
@@ -181,7 +191,7 @@ export class PicklistStore {
       const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
       const p: SqlValue[] = ids === undefined ? [] : [...ids];
       const [sql, params] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
-      const [mRows, sRows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p), this.db.all(sql, params)]);
+      const [mRows, sRows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p), this.scan(ids === undefined, sql, params)]);
       machines.push(...assemble(mRows, sRows, spanDays));
     }
     machines.sort(byNeed);
@@ -221,7 +231,8 @@ export class PicklistStore {
       const [slotsSql, slotsParams] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
       const [mRows, aRows] = await Promise.all([
         this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
-        this.db.all(
+        this.scan(
+          ids === undefined,
           `SELECT x.machine_id, SUM(CASE WHEN x.stock = 0 THEN 1 ELSE 0 END) AS empty, SUM(${toLoad}) AS to_load,
              MIN(CAST(x.stock AS ${dbl}) * CAST(? AS ${dbl}) / NULLIF(x.sold, 0)) AS days_left,
              ${concat(`x.kind || ${ch(31)} || x.name || ${ch(31)} || CAST(NULLIF(${toLoad}, 0) AS TEXT)`, ch(30))} AS loads
