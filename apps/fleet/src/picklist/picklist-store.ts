@@ -114,6 +114,18 @@ export class PicklistStore {
   }
 
   /**
+   * The rate's window of a query: its days, today and its first day (UTC day numbers), where it starts, its length
+   * in days (the whole days and today so far), and the day the kept 7-day sum is for (moved to today if it was not).
+   */
+  private async window(q: PickListQuery) {
+    const windowDays = q.windowDays ?? PICKLIST_DEFAULT_WINDOW_DAYS;
+    const today = Math.floor(q.nowMs / DAY_MS);
+    const fromDay = windowStartDay(q.nowMs, windowDays);
+    const windowFrom = fromDay * DAY_MS;
+    return { windowDays, today, fromDay, windowFrom, spanDays: (q.nowMs - windowFrom) / DAY_MS, soldDay: await rollSold(this.db, today) };
+  }
+
+  /**
    * A query over the slots of every machine (`whole`) or of a group. The whole fleet's on PostgreSQL runs without
    * nested loops: its statistics make it join 150,000 slots to their `picklist_slots` row by row (measured 920 ms)
    * instead of merging the two primary-key scans (370 ms). A group's few machines are best looked up.
@@ -177,13 +189,7 @@ export class PicklistStore {
    * (from `windowFrom`, between `windowDays` and `windowDays` + 1 days long: the ring keeps whole days).
    */
   async compute(q: PickListQuery): Promise<PickList> {
-    const windowDays = q.windowDays ?? PICKLIST_DEFAULT_WINDOW_DAYS;
-    const today = Math.floor(q.nowMs / DAY_MS);
-    const fromDay = windowStartDay(q.nowMs, windowDays);
-    const windowFrom = fromDay * DAY_MS;
-    // The rate's days: the whole days of the window and today so far.
-    const spanDays = (q.nowMs - windowFrom) / DAY_MS;
-    const soldDay = await rollSold(this.db, today);
+    const { windowDays, today, fromDay, windowFrom, spanDays, soldDay } = await this.window(q);
     const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
     const machines: PickMachine[] = [];
     for (const ids of groups) {
@@ -207,12 +213,7 @@ export class PicklistStore {
    * are `compute()`'s exactly (the pages of a list put together are `compute()`'s machines).
    */
   async computePage(q: PickListQuery & { offset: number; limit: number }): Promise<PickListPage> {
-    const windowDays = q.windowDays ?? PICKLIST_DEFAULT_WINDOW_DAYS;
-    const today = Math.floor(q.nowMs / DAY_MS);
-    const fromDay = windowStartDay(q.nowMs, windowDays);
-    const windowFrom = fromDay * DAY_MS;
-    const spanDays = (q.nowMs - windowFrom) / DAY_MS;
-    const soldDay = await rollSold(this.db, today);
+    const { windowDays, today, fromDay, windowFrom, spanDays, soldDay } = await this.window(q);
     const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
     const pg = this.db.dialect === "postgres";
     const dbl = pg ? "DOUBLE PRECISION" : "REAL";
