@@ -6,6 +6,7 @@ import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, P
 import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
 import { FleetError, FleetErrorCode } from "../errors.js";
 import { num, numOrNull, PostgresDb, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
+import { machineSummaries, summaryColumns, type MachineSummary } from "./machine-summary.js";
 import { DAY_MS, RING_DAYS, ringSoldSql, rollSold, SOLD_DAYS, windowStartDay } from "./sales-ring.js";
 
 /** Ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
@@ -208,64 +209,45 @@ export class PicklistStore {
    * One page of the pick list: every machine (of the group) ordered by need as `compute()` orders them, the van's
    * totals and the units to load of all of them, and the lines of the machines `offset`..`offset + limit` only. What
    * the console shows: a fleet of 10,000 machines is ~150,000 lines (~20 MB of JSON) that nobody reads at once. The
-   * database sums each machine's empty slots, units to load, fewest days of stock left and loads per product in one
-   * pass over the same slots query as `compute()`; then the page's machines are read line by line. Their numbers
-   * are `compute()`'s exactly (the pages of a list put together are `compute()`'s machines).
+   * ordering needs each machine's empty slots, units to load, lowest stock / sold and loads per product: on the
+   * default window the summaries kept per machine (machine-summary.ts), on another one summed in one pass over the
+   * same slots query as `compute()`; then the page's machines are read line by line. Their numbers are `compute()`'s
+   * exactly (the pages of a list put together are `compute()`'s machines).
    */
   async computePage(q: PickListQuery & { offset: number; limit: number }): Promise<PickListPage> {
     const { windowDays, today, fromDay, windowFrom, spanDays, soldDay } = await this.window(q);
-    const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
-    const pg = this.db.dialect === "postgres";
-    const dbl = pg ? "DOUBLE PRECISION" : "REAL";
-    const ch = (code: number) => (pg ? `chr(${code})` : `char(${code})`);
-    const concat = (expr: string, sep: string) => (pg ? `string_agg(${expr}, ${sep})` : `GROUP_CONCAT(${expr}, ${sep})`);
-    // Each column the slots query gives is an expression the outer query repeats where it names it (SQLite flattens
-    // the subquery): every one is named once, with NULLIF instead of a CASE that names it twice (measured: the ring's
-    // sum named twice cost a third of the query).
-    const toLoad = pg ? "GREATEST(LEAST(COALESCE(x.par, x.capacity), x.capacity) - x.stock, 0)" : "max(min(coalesce(x.par, x.capacity), x.capacity) - x.stock, 0)";
+    // The default window with its kept sum: the summaries kept per machine (machine-summary.ts); another window
+    // passes over the slots of every machine (of the group).
+    const kept = today - fromDay === SOLD_DAYS && soldDay === today;
+    const rows = kept ? await machineSummaries(this.db, q.machineIds, soldDay) : await this.summarise(q.machineIds, fromDay, today, soldDay);
     const summaries: PickMachine[] = [];
     const totals = new Map<string, { total: PickTotal; lastMachine: number }>();
-    for (const ids of groups) {
-      if (ids !== undefined && ids.length === 0) continue;
-      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
-      const p: SqlValue[] = ids === undefined ? [] : [...ids];
-      const [slotsSql, slotsParams] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
-      const [mRows, aRows] = await Promise.all([
-        this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
-        this.scan(
-          ids === undefined,
-          `SELECT x.machine_id, SUM(CASE WHEN x.stock = 0 THEN 1 ELSE 0 END) AS empty, SUM(${toLoad}) AS to_load,
-             MIN(CAST(x.stock AS ${dbl}) * CAST(? AS ${dbl}) / NULLIF(x.sold, 0)) AS days_left,
-             ${concat(`x.kind || ${ch(31)} || x.name || ${ch(31)} || CAST(NULLIF(${toLoad}, 0) AS TEXT)`, ch(30))} AS loads
-           FROM (${slotsSql}) x GROUP BY x.machine_id`,
-          [spanDays, ...slotsParams],
-        ),
-      ]);
-      const agg = new Map(aRows.map((r) => [str(r.machine_id), r]));
-      for (const m of mRows) {
-        const machineId = str(m.id);
-        const a = agg.get(machineId);
-        const exact = a ? numOrNull(a.days_left) : null;
-        summaries.push({ machineId, status: str(m.status) as MachineStatus, emptySlots: a ? num(a.empty) : 0, daysLeft: exact === null ? null : round(exact, 1), toLoad: a ? num(a.to_load) : 0, lines: [] });
-        // The machine's loads by product, "kind US name US units" joined by RS (names hold no control characters):
-        // the van's totals from the same pass over the slots, without grouping 150,000 rows by name again.
-        const loads = a?.loads;
-        if (typeof loads !== "string" || loads === "") continue;
-        const machineNo = summaries.length;
-        for (const item of loads.split("\u001e")) {
-          const cut = item.lastIndexOf("\u001f");
-          const key = item.slice(0, cut);
-          let t = totals.get(key);
-          if (!t) {
-            const [kind, name] = key.split("\u001f") as [PickTotal["kind"], string];
-            totals.set(key, (t = { total: { name, kind, toLoad: 0, machines: 0 }, lastMachine: -1 }));
-          }
-          t.total.toLoad += Number(item.slice(cut + 1));
-          // A product in two slots of one machine counts that machine once.
-          if (t.lastMachine !== machineNo) {
-            t.lastMachine = machineNo;
-            t.total.machines += 1;
-          }
+    for (const a of rows) {
+      summaries.push({
+        machineId: a.machineId,
+        status: a.status as MachineStatus,
+        emptySlots: a.empty,
+        daysLeft: a.ratio === null ? null : round(spanDays * a.ratio, 1),
+        toLoad: a.toLoad,
+        lines: [],
+      });
+      // The machine's loads by product, "kind US name US units" joined by RS: the van's totals without grouping
+      // the slots by name again.
+      if (a.loads === "") continue;
+      const machineNo = summaries.length;
+      for (const item of a.loads.split("\u001e")) {
+        const cut = item.lastIndexOf("\u001f");
+        const key = item.slice(0, cut);
+        let t = totals.get(key);
+        if (!t) {
+          const [kind, name] = key.split("\u001f") as [PickTotal["kind"], string];
+          totals.set(key, (t = { total: { name, kind, toLoad: 0, machines: 0 }, lastMachine: -1 }));
+        }
+        t.total.toLoad += Number(item.slice(cut + 1));
+        // A product in two slots of one machine counts that machine once.
+        if (t.lastMachine !== machineNo) {
+          t.lastMachine = machineNo;
+          t.total.machines += 1;
         }
       }
     }
@@ -287,6 +269,35 @@ export class PicklistStore {
       toLoad: summaries.reduce((n, m) => n + m.toLoad, 0),
       page: { offset: q.offset, limit: q.limit, machines: summaries.length, withLoad: summaries.filter((m) => m.toLoad > 0).length },
     };
+  }
+
+  /**
+   * Each machine's summary (as machine-summary.ts keeps them) for another window than the kept one: one pass over the
+   * slots query of `compute()`, grouped by machine.
+   */
+  private async summarise(machineIds: readonly string[] | undefined, fromDay: number, today: number, soldDay: number): Promise<MachineSummary[]> {
+    const groups: Array<readonly string[] | undefined> = machineIds === undefined ? [undefined] : chunks([...new Set(machineIds)]);
+    const out: MachineSummary[] = [];
+    for (const ids of groups) {
+      if (ids !== undefined && ids.length === 0) continue;
+      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
+      const p: SqlValue[] = ids === undefined ? [] : [...ids];
+      const [slotsSql, slotsParams] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
+      const [mRows, aRows] = await Promise.all([
+        this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
+        this.scan(
+          ids === undefined,
+          `SELECT x.machine_id, ${summaryColumns(this.db.dialect)} FROM (${slotsSql}) x GROUP BY x.machine_id`,
+          slotsParams,
+        ),
+      ]);
+      const agg = new Map(aRows.map((r) => [str(r.machine_id), r]));
+      for (const m of mRows) {
+        const a = agg.get(str(m.id));
+        out.push({ machineId: str(m.id), status: str(m.status), empty: a ? num(a.empty) : 0, toLoad: a ? num(a.to_load) : 0, ratio: a ? numOrNull(a.ratio) : null, loads: typeof a?.loads === "string" ? a.loads : "" });
+      }
+    }
+    return out;
   }
 
   // ------------------------------------------------------------ issued lists
@@ -410,11 +421,12 @@ export class PicklistStore {
 }
 
 /**
- * Days until a slot runs out at its rate: stock / (sold / spanDays), written as the pick list's aggregate query
- * computes it (stock * spanDays / sold, in doubles), so both give the very same number.
+ * Days until a slot runs out at its rate: stock / (sold / spanDays), written as the pick list's page computes it
+ * (the window's days times the lowest stock / sold the database keeps per machine, in doubles; both are monotonic,
+ * so the machine's lowest is its slots' lowest), so both give the very same number.
  */
 function daysOfStock(stock: number, sold: number, spanDays: number): number {
-  return (stock * spanDays) / sold;
+  return spanDays * (stock / sold);
 }
 
 /** Builds the machines of a pick list from the rows of one group of machines. */

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MqttMessage, PickList } from "@zapvend/protocol";
 import { birth, event, sale } from "../__fixtures__/messages.js";
+import { rng } from "../__fixtures__/random.js";
 import { engines } from "../__fixtures__/stores.js";
 import type { FleetStore } from "../store/fleet-store.js";
 import { num, str } from "../store/db.js";
@@ -14,17 +15,6 @@ import { DAY_MS, RING_DAYS, SLOT_SALES_BACKFILL, windowStartDay } from "./sales-
 const H = 3_600_000;
 /** Noon UTC: today is half over, so the windows are N.5 days long. */
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MACHINES = ["m-1", "m-2", "m-3", "m-4", "m-5", "m-6"];
 const SLOTS = ["A1", "A2", "A3", "A10"];

@@ -1,5 +1,6 @@
 // Schema migrations, numbered and applied once each in a transaction; the same text serves both engines with
 // the few types that differ substituted (`{BIG}` a 64-bit integer, `{REAL}` a double).
+import { MACHINE_SUMMARY_SQL, MACHINE_SUMMARY_TRIGGERS } from "../picklist/machine-summary.js";
 import { SLOT_SALES_SQL, SLOT_SALES_TRIGGERS } from "../picklist/sales-ring.js";
 import type { SqlDb } from "./db.js";
 
@@ -290,6 +291,14 @@ CREATE TABLE machine_today (machine_id TEXT PRIMARY KEY, day_from {BIG} NOT NULL
     // picklist/sales-ring.ts.
     sql: SLOT_SALES_SQL,
     extra: SLOT_SALES_TRIGGERS,
+  },
+  {
+    version: 13,
+    name: "each machine's pick-list summary",
+    // Issue #18: the console's page of the pick list of 10,000 machines reads one summary row a machine, computed
+    // again only for the machines written since (picklist/machine-summary.ts), not a pass over their 150,000 slots.
+    sql: MACHINE_SUMMARY_SQL,
+    extra: MACHINE_SUMMARY_TRIGGERS,
   },
 ];
 
