@@ -22,6 +22,10 @@ import { OperatorSigner } from "./signer.js";
 import { machineTimeZone, operatorTimeZone, type TimeZoneSource } from "./periods.js";
 import { PostgresDb, SqliteDb, type SqlDb } from "./store/db.js";
 import { FleetStore } from "./store/fleet-store.js";
+import { PicklistStore } from "./picklist/picklist-store.js";
+
+/** How often the fleet server brings the pick list's kept figures up to date in the background. */
+const PICKLIST_REFRESH_MS = 60_000;
 
 export interface FleetServerOptions {
   config: FleetConfig;
@@ -85,12 +89,17 @@ export class FleetServer {
   private readonly log: Logger;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
   private pictureTimer: ReturnType<typeof setInterval> | undefined;
+  private picklistTimer: ReturnType<typeof setInterval> | undefined;
+  /** The pick list's refresh under way (awaited by `stop()`, before the store closes). */
+  private picklistRefresh: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
 
   /** Reads the operator key (a file) and opens nothing else: `start()` connects. */
   constructor(options: FleetServerOptions) {
     const { config } = options;
     this.timeZone = operatorTimeZone(config);
     const clock = options.clock ?? systemClock;
+    this.now = () => clock.now();
     this.log = options.log ?? stderrLogger;
     const signer = OperatorSigner.fromFile(config.operatorKey.keyId, config.operatorKey.privateKeyPath);
     const store = new FleetStore(openDatabase(options.databaseUrl ?? config.database));
@@ -171,6 +180,19 @@ export class FleetServer {
     const sweep = () => void this.catalog.sweepPictures().catch((err: unknown) => this.log("fleet:catalog", `picture sweep failed: ${(err as Error).message}`, { level: "warn" }));
     this.pictureTimer = setInterval(sweep, 3_600_000);
     this.pictureTimer.unref();
+    // The pick list's kept figures (picklist/machine-summary.ts): rolled and computed again in the background, at
+    // start and every PICKLIST_REFRESH_MS, so the day's first page (every machine's summary after the roll of its
+    // 7-day sum) or a busy fleet's does not make an operator wait for it.
+    const picks = new PicklistStore(this.service.store.db);
+    const refresh = () => {
+      this.picklistRefresh = this.picklistRefresh
+        .then(() => picks.refresh(this.now()))
+        .then((n) => void (n > 500 && this.log("fleet:picklist", `computed ${n} machine summaries of the pick list again`)))
+        .catch((err: unknown) => this.log("fleet:picklist", `refreshing the pick list's summaries failed: ${(err as Error).message}`, { level: "warn" }));
+    };
+    refresh();
+    this.picklistTimer = setInterval(refresh, PICKLIST_REFRESH_MS);
+    this.picklistTimer.unref();
     // The HTTP API works while the broker is unreachable (history, reports); the link keeps retrying.
     await this.link.start(
       (msg) => this.service.push(msg),
@@ -191,6 +213,8 @@ export class FleetServer {
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
     clearInterval(this.pictureTimer);
+    clearInterval(this.picklistTimer);
+    await this.picklistRefresh;
     // What was committed is acknowledged before the link goes (anything missed is resent by the machines).
     await this.service.drained();
     await this.service.sendAcks(true);

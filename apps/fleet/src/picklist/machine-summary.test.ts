@@ -97,6 +97,10 @@ for (const engine of engines) {
 
     it("computes every summary again on the day's roll, and after its rows are lost", async () => {
       const today = await expectPageIsWhole();
+      // The fleet server's timer: the roll and every summary in the background, then nothing left to do.
+      expect(await picks.refresh(NOW + DAY_MS)).toBe(MACHINES.length);
+      expect(await stale()).toBe(0);
+      expect(await picks.refresh(NOW + DAY_MS + H)).toBe(0);
       const tomorrow = await expectPageIsWhole(NOW + DAY_MS);
       // The oldest day's sales left the window: the days of stock left moved.
       expect(tomorrow.machines.map((m) => m.daysLeft)).not.toEqual(today.machines.map((m) => m.daysLeft));

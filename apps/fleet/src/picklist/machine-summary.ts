@@ -97,9 +97,7 @@ export async function machineSummaries(db: SqlDb, ids: readonly string[] | undef
   const groups = ids === undefined ? [undefined] : chunks([...new Set(ids)]);
   const out: MachineSummary[] = [];
   for (const group of groups) {
-    const filter = group === undefined ? "" : ` AND p.machine_id${inList(group)}`;
-    const stale = await db.all(`SELECT p.machine_id FROM picklist_machines p WHERE (p.at_rev <> p.rev OR p.day <> ?)${filter}`, [soldDay, ...(group ?? [])]);
-    for (const batch of chunks(stale.map((r) => str(r.machine_id)))) await recompute(db, batch);
+    await refreshStale(db, group, soldDay);
     const where = group === undefined ? "" : ` WHERE m.id${inList(group)}`;
     const rows = await db.all(`SELECT m.id, m.status, p.empty, p.to_load, p.ratio, p.loads FROM machines m LEFT JOIN picklist_machines p ON p.machine_id = m.id${where}`, group ?? []);
     for (const r of rows) {
@@ -107,6 +105,17 @@ export async function machineSummaries(db: SqlDb, ids: readonly string[] | undef
     }
   }
   return out;
+}
+
+/**
+ * Computes the stale summaries of every machine (`group` undefined) or of a group of at most CHUNK machines again;
+ * answers how many were.
+ */
+export async function refreshStale(db: SqlDb, group: readonly string[] | undefined, soldDay: number): Promise<number> {
+  const filter = group === undefined ? "" : ` AND p.machine_id${inList(group)}`;
+  const stale = await db.all(`SELECT p.machine_id FROM picklist_machines p WHERE (p.at_rev <> p.rev OR p.day <> ?)${filter}`, [soldDay, ...(group ?? [])]);
+  for (const batch of chunks(stale.map((r) => str(r.machine_id)))) await recompute(db, batch);
+  return stale.length;
 }
 
 /**

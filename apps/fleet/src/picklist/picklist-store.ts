@@ -6,7 +6,7 @@ import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, P
 import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
 import { FleetError, FleetErrorCode } from "../errors.js";
 import { num, numOrNull, PostgresDb, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
-import { machineSummaries, summaryColumns, type MachineSummary } from "./machine-summary.js";
+import { machineSummaries, refreshStale, summaryColumns, type MachineSummary } from "./machine-summary.js";
 import { DAY_MS, RING_DAYS, ringSoldSql, rollSold, SOLD_DAYS, windowStartDay } from "./sales-ring.js";
 
 /** Ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
@@ -124,6 +124,18 @@ export class PicklistStore {
     const fromDay = windowStartDay(q.nowMs, windowDays);
     const windowFrom = fromDay * DAY_MS;
     return { windowDays, today, fromDay, windowFrom, spanDays: (q.nowMs - windowFrom) / DAY_MS, soldDay: await rollSold(this.db, today) };
+  }
+
+  /**
+   * Brings the pick list's kept figures up to date now, as the first pick list after it would: the kept 7-day sum
+   * rolled to today, and every stale machine summary computed again. The fleet server runs it on a timer, so the
+   * day's first page (every machine's summary computed again after the roll) is not an operator's to wait for.
+   * Answers how many summaries were computed.
+   */
+  async refresh(nowMs: number): Promise<number> {
+    const today = Math.floor(nowMs / DAY_MS);
+    const soldDay = await rollSold(this.db, today);
+    return soldDay === today ? refreshStale(this.db, undefined, soldDay) : 0;
   }
 
   /**
