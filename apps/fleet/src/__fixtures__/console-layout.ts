@@ -35,6 +35,47 @@ export async function navLayout(page: Page): Promise<NavLayout> {
   });
 }
 
+/**
+ * The elements that stick out of the viewport sideways, in the light DOM and every shadow root: wider than the
+ * viewport, or reaching past its right edge without an ancestor that scrolls or clips them sideways (the nav's links
+ * do: the nav scrolls). Each as `tag.class "start of its text"` (its box in px), for the failure message; and whether
+ * the page itself scrolls sideways.
+ */
+export async function overflowingElements(page: Page): Promise<{ pageScrolls: boolean; elements: string[] }> {
+  // The DOM as far as this needs it: the fleet's Node tsconfig has no DOM lib.
+  interface Box { left: number; right: number; width: number; height: number }
+  interface El { tagName: string; className: unknown; textContent: string | null; parentElement: El | null; parentNode: unknown; shadowRoot: Root | null; getBoundingClientRect(): Box }
+  interface Root { querySelectorAll(sel: string): Iterable<El> }
+  interface Doc extends Root { documentElement: El & { clientWidth: number; scrollWidth: number }; body: El }
+  return page.evaluate(() => {
+    const g = globalThis as unknown as { document: Doc; getComputedStyle(e: El): { overflowX: string } };
+    const doc = g.document;
+    const vw = doc.documentElement.clientWidth;
+    const parentOf = (e: El): El | null => e.parentElement ?? ((e.parentNode as { host?: El } | null)?.host ?? null);
+    const clipped = (e: El): boolean => {
+      for (let a = parentOf(e); a; a = parentOf(a)) {
+        if (a === doc.documentElement || a === doc.body) return false;
+        if (g.getComputedStyle(a).overflowX !== "visible") return true;
+      }
+      return false;
+    };
+    const out: string[] = [];
+    const walk = (root: Root) => {
+      for (const e of root.querySelectorAll("*")) {
+        if (e.shadowRoot) walk(e.shadowRoot);
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue;
+        if (r.width > vw + 0.5 || (r.right > vw + 0.5 && !clipped(e))) {
+          const cls = typeof e.className === "string" && e.className ? `.${e.className.trim().split(/\s+/).join(".")}` : "";
+          out.push(`${e.tagName.toLowerCase()}${cls} "${(e.textContent ?? "").trim().slice(0, 30)}" (x ${Math.round(r.left)}, width ${Math.round(r.width)})`);
+        }
+      }
+    };
+    walk(doc);
+    return { pageScrolls: doc.documentElement.scrollWidth > vw, elements: out };
+  });
+}
+
 /** The nav is one row: its height is one link's, and every link is on the same line. */
 export function expectOneRow(l: NavLayout, where: string): void {
   expect(l.rows, `${where}: the nav's links are on ${l.rows} lines`).toBe(1);
