@@ -4,53 +4,27 @@
 // current page's link scrolled into view, and the header never gets wider than the page. The header keeps its box
 // from page to page (no layout jump). The audit page at 360 px stacks each entry's fields so that nothing on it is
 // wider than the phone's screen.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildConsole } from "../console-build.mjs";
-import { testAuth } from "./__fixtures__/auth.js";
+import type { Page } from "playwright-core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "./__fixtures__/console-browser.js";
 import { expectOneRow, navLayout, overflowingElements } from "./__fixtures__/console-layout.js";
 import { birth, event, status } from "./__fixtures__/messages.js";
-import { RecordingLink } from "./__fixtures__/recording-link.js";
-import { missingService } from "./__fixtures__/services.js";
-import { engines } from "./__fixtures__/stores.js";
-import { FleetService } from "./fleet-service.js";
-import { FleetHttpServer } from "./http-server.js";
+import type { FleetService } from "./fleet-service.js";
+import type { FleetHttpServer } from "./http-server.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("fleet console layout", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const SKIP = chromiumSkip("fleet console layout");
 const PASSWORD = "layout test password";
 
 describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
+  const chrome = consoleBrowser("layout");
+  let fleet: ConsoleFleet;
   let service: FleetService;
   let http: FleetHttpServer;
-  let cleanup: () => Promise<void>;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-layout-")));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
-
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    service = new FleetService({ store: opened.store, link: new RecordingLink(), liveIntervalMs: 50, alertIntervalMs: 3_600_000 });
-    await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
-    await http.start();
+    fleet = await startConsoleFleet(chrome, { users: ["admin"], password: PASSWORD });
+    ({ service, http, page } = fleet);
     const now = Date.now();
     await service.ingest([
       birth("snacks-01", { ts: now, slots: [{ slot: "A1", stock: 0 }, { slot: "A2" }] }),
@@ -58,21 +32,11 @@ describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromiu
       event("snacks-01", "door", { seq: 2, ts: now }),
     ]);
     await service.tick(true);
-    await http.auth.addUser("admin", "admin", PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(`${http.url}/`);
-    await page.getByLabel("user").fill("admin");
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
+    await fleet.loginAs("admin");
     await page.locator("[data-live=on]").waitFor();
   });
   afterEach(async () => {
-    await context?.close();
-    await http.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
   });
 
   const links = () => page.locator("nav a").allTextContents();

@@ -2,8 +2,12 @@
 // screenshots for review that assert it at each width. Used by the browser suites that write screenshots.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
+
+/** Where the browser suites write their screenshots (and the pick list's PDF) for review: bench/results/. */
+export const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
 
 export interface NavLayout {
   /** The nav's box and the header's, in CSS px. */
