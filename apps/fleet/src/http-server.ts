@@ -75,8 +75,9 @@ export interface FleetHttpOptions {
   /** The catalog (issue #18); default: over the service's database. */
   catalog?: CatalogService;
   /**
-   * The operator's IANA time zone (periods.ts `operatorTimeZone`): the days and hours of the overview and the days of
-   * `GET /api/reports/sales?group=day`. Default UTC.
+   * The operator's IANA time zone (periods.ts `operatorTimeZone`): the days and hours of the overview, the days of
+   * `GET /api/reports/sales?group=day`, and the days a date-only `from=`/`to=` of the sales routes names (unless the
+   * request gives `tz=`; src/sales-query.ts). Default UTC.
    */
   timeZone?: string;
   /** The zone of a machine's wall clock, for the DEX file's read-out date and time (periods.ts `machineTimeZone`). Default `timeZone`. */
