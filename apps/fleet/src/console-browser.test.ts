@@ -3,68 +3,42 @@
 // and seeing its result, the sales page, the admin's users and audit pages, and an attack page on another origin
 // that tries a text/plain POST and a WebSocket while the operator is logged in. The server is the real one (HTTP, WebSocket, SQLite); the broker is replaced by a recording
 // link so the test can see exactly what would be published.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import * as OTPAuth from "otpauth";
-import type { FleetRole } from "@zapvend/protocol";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildConsole } from "../console-build.mjs";
-import { testAuth } from "./__fixtures__/auth.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "./__fixtures__/console-browser.js";
 import { birth, commandResult, reported, sale, status, telemetry } from "./__fixtures__/messages.js";
-import { RecordingLink } from "./__fixtures__/recording-link.js";
-import { missingService } from "./__fixtures__/services.js";
-import { engines } from "./__fixtures__/stores.js";
-import { FleetService } from "./fleet-service.js";
-import { FleetHttpServer } from "./http-server.js";
+import type { RecordingLink } from "./__fixtures__/recording-link.js";
+import type { FleetService } from "./fleet-service.js";
+import type { FleetHttpServer } from "./http-server.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("fleet console", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const SKIP = chromiumSkip("fleet console");
 
 describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
+  const chrome = consoleBrowser("console");
+  let fleet: ConsoleFleet;
   let service: FleetService;
   let http: FleetHttpServer;
   let link: RecordingLink;
-  let cleanup: () => Promise<void>;
   let page: Page;
   let context: BrowserContext;
   const now = Date.now();
   const PASSWORD = "console test password";
 
   /** Logs in through the login page, as a person would. */
-  async function loginAs(user: string, hash = ""): Promise<void> {
-    await page.goto(`${http.url}/${hash}`);
-    await page.getByLabel("user").fill(user);
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.locator("[data-user-menu]").waitFor();
-  }
-
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
+  const loginAs = (user: string, hash = "") => fleet.loginAs(user, hash);
 
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    link = new RecordingLink();
-    service = new FleetService({ store: opened.store, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
-    await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
-    await http.start();
+    fleet = await startConsoleFleet(chrome, {
+      service: { liveIntervalMs: 50, alertIntervalMs: 60_000 },
+      users: ["viewer", "technician", "operator", "admin"],
+      password: PASSWORD,
+      // Playwright's own default viewport.
+      context: { viewport: { width: 1280, height: 720 } },
+    });
+    ({ service, http, link, page, context } = fleet);
     await service.ingest([
       birth("snacks-01", { slots: [{ slot: "A1", stock: 5, priceMsat: "1500000" }, { slot: "A2", stock: 1, priceMsat: "2000000" }] }),
       status("snacks-01", "online", { boot: 1, seq: 1 }),
@@ -75,16 +49,9 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
       status("drinks-01", "online", { boot: 1, seq: 1 }),
       sale("drinks-01", { seq: 1, slot: "P1", settledAt: now - 30_000, amountMsat: "2500000" }),
     ]);
-    for (const role of ["viewer", "technician", "operator", "admin"] as FleetRole[]) await http.auth.addUser(role, role, PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
   });
   afterEach(async () => {
-    await context.close();
-    await http.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
   });
 
   it("shows every machine with its state and stock, and updates live without a reload", async () => {
@@ -173,9 +140,7 @@ describe.skipIf(SKIP !== null)(`fleet console in Chromium${SKIP ? ` (${SKIP})` :
 
   it("shows sales totals per machine and the latest sales, per local day of the operator's zone", async () => {
     // The operator's zone is Kolkata (UTC+5:30): its days start at 18:30 UTC.
-    await http.stop();
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service), timeZone: "Asia/Kolkata" });
-    await http.start();
+    http = await fleet.restartServer({ timeZone: "Asia/Kolkata" });
     const asked: URL[] = [];
     page.on("request", (r) => void (r.url().includes("/api/reports/sales?") && asked.push(new URL(r.url()))));
     await loginAs("viewer", "#/sales");

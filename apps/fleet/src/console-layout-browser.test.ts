@@ -2,54 +2,29 @@
 // "Set up 2FA" button, the widest header there is) with open alerts. At 1280 and 800 px the header is one row and
 // every link of the nav is in view; at 360 px (a phone) the nav is one row of its own that scrolls sideways, the
 // current page's link scrolled into view, and the header never gets wider than the page. The header keeps its box
-// from page to page (no layout jump).
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildConsole } from "../console-build.mjs";
-import { testAuth } from "./__fixtures__/auth.js";
-import { expectOneRow, navLayout } from "./__fixtures__/console-layout.js";
+// from page to page (no layout jump). The audit page at 360 px stacks each entry's fields so that nothing on it is
+// wider than the phone's screen.
+import type { Page } from "playwright-core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "./__fixtures__/console-browser.js";
+import { expectOneRow, navLayout, overflowingElements } from "./__fixtures__/console-layout.js";
 import { birth, event, status } from "./__fixtures__/messages.js";
-import { RecordingLink } from "./__fixtures__/recording-link.js";
-import { missingService } from "./__fixtures__/services.js";
-import { engines } from "./__fixtures__/stores.js";
-import { FleetService } from "./fleet-service.js";
-import { FleetHttpServer } from "./http-server.js";
+import type { FleetService } from "./fleet-service.js";
+import type { FleetHttpServer } from "./http-server.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("fleet console layout", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const SKIP = chromiumSkip("fleet console layout");
 const PASSWORD = "layout test password";
 
 describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
+  const chrome = consoleBrowser("layout");
+  let fleet: ConsoleFleet;
   let service: FleetService;
   let http: FleetHttpServer;
-  let cleanup: () => Promise<void>;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-layout-")));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
-
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    service = new FleetService({ store: opened.store, link: new RecordingLink(), liveIntervalMs: 50, alertIntervalMs: 3_600_000 });
-    await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
-    await http.start();
+    fleet = await startConsoleFleet(chrome, { users: ["admin"], password: PASSWORD });
+    ({ service, http, page } = fleet);
     const now = Date.now();
     await service.ingest([
       birth("snacks-01", { ts: now, slots: [{ slot: "A1", stock: 0 }, { slot: "A2" }] }),
@@ -57,21 +32,11 @@ describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromiu
       event("snacks-01", "door", { seq: 2, ts: now }),
     ]);
     await service.tick(true);
-    await http.auth.addUser("admin", "admin", PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(`${http.url}/`);
-    await page.getByLabel("user").fill("admin");
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
+    await fleet.loginAs("admin");
     await page.locator("[data-live=on]").waitFor();
   });
   afterEach(async () => {
-    await context?.close();
-    await http.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
   });
 
   const links = () => page.locator("nav a").allTextContents();
@@ -121,5 +86,29 @@ describe.skipIf(SKIP !== null)(`fleet console header on small screens in Chromiu
     // A swipe on the nav scrolls it back.
     await nav.evaluate((n) => n.scrollTo({ left: 0 }));
     expect(await inView('nav a[href="#/"]')).toBe(true);
+  }, 60_000);
+
+  it("at 360 px shows the audit trail without anything wider than the screen: each entry's fields stacked, long details wrapped", async () => {
+    // An entry with the widest fields the audit has: a long target, an IPv6 address, a detail of 240 characters.
+    await http.auth.audit({ actor: "user:admin", address: "2001:db8:85a3::8a2e:370:7334", action: "desired.edit", target: "snacks-01-with-a-long-machine-name", detail: { edit: { slots: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`A${i + 1}`, { priceMsat: "123456789" }])) } } });
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.goto(`${http.url}/#/audit`);
+    await page.locator('tr[data-audit="desired.edit"]').waitFor();
+    expect(await page.locator("tr[data-audit]").count()).toBeGreaterThanOrEqual(3); // the user's creation, the login, the edit
+    const over = await overflowingElements(page);
+    expect(over.elements, "elements wider than the 360 px viewport on the audit page").toEqual([]);
+    expect(over.pageScrolls, "the audit page scrolls sideways at 360 px").toBe(false);
+    // Every field still says what it is, and the entry is readable top to bottom.
+    const entry = page.locator('tr[data-audit="desired.edit"]');
+    expect(await entry.locator("td").first().getAttribute("data-label")).toBe("when");
+    const tops = await entry.locator("td").evaluateAll((tds) => tds.filter((td) => td.getBoundingClientRect().height > 0).map((td) => Math.round(td.getBoundingClientRect().top)));
+    expect(tops.length).toBeGreaterThan(3);
+    expect([...tops].sort((a, b) => a - b)).toEqual(tops);
+    expect(new Set(tops).size).toBe(tops.length);
+    // At 1280 px it is a table again, one line of cells per entry.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const wide = await entry.locator("td").evaluateAll((tds) => new Set(tds.map((td) => Math.round(td.getBoundingClientRect().top))).size);
+    expect(wide).toBe(1);
+    expect((await overflowingElements(page)).elements).toEqual([]);
   }, 60_000);
 });

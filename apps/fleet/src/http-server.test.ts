@@ -181,6 +181,64 @@ describe("fleet HTTP API and WebSocket", () => {
     }
   });
 
+  it("reads a date-only from=/to= as a whole local day of the operator's zone (or tz=), 23 h and 25 h on the daylight saving Sundays", async () => {
+    const paris = new FleetHttpServer({ service, port: 0, timeZone: "Europe/Paris" });
+    await paris.start();
+    try {
+      const headers = await bearer(paris.auth);
+      const json = async <T>(path: string) => {
+        const r = await fetch(paris.url + path, { headers });
+        return { status: r.status, body: (await r.json()) as T };
+      };
+      let seq = 10;
+      const at = (ms: number) => sale("snacks-01", { seq: seq++, slot: "A1", settledAt: ms, amountMsat: String(1000 + seq) });
+      await service.ingest([
+        at(Date.UTC(2026, 2, 28, 22, 59)), // 23:59 CET, Saturday 28 March
+        at(Date.UTC(2026, 2, 28, 23, 0)), // 00:00 CET, Sunday 29 March (clocks go forward at 02:00)
+        at(Date.UTC(2026, 2, 29, 21, 59)), // 23:59 CEST, Sunday 29 March
+        at(Date.UTC(2026, 2, 29, 22, 0)), // 00:00 CEST, Monday 30 March
+        at(Date.UTC(2026, 9, 24, 21, 59)), // 23:59 CEST, Saturday 24 October
+        at(Date.UTC(2026, 9, 24, 22, 0)), // 00:00 CEST, Sunday 25 October (clocks go back at 03:00)
+        at(Date.UTC(2026, 9, 25, 22, 59)), // 23:59 CET, Sunday 25 October
+        at(Date.UTC(2026, 9, 25, 23, 0)), // 00:00 CET, Monday 26 October
+      ]);
+      const times = (rows: Array<{ settledAt: number }>) => rows.map((r) => r.settledAt).sort((a, b) => a - b);
+
+      const spring = await json<Array<{ settledAt: number }>>("/api/sales?machine=snacks-01&from=2026-03-29&to=2026-03-29");
+      expect(spring.status).toBe(200);
+      expect(times(spring.body)).toEqual([Date.UTC(2026, 2, 28, 23, 0), Date.UTC(2026, 2, 29, 21, 59)]);
+      const fall = await json<Array<{ settledAt: number }>>("/api/sales?machine=snacks-01&from=2026-10-25&to=2026-10-25");
+      expect(times(fall.body)).toEqual([Date.UTC(2026, 9, 24, 22, 0), Date.UTC(2026, 9, 25, 22, 59)]);
+      // tz= names another zone: UTC days.
+      const utc = await json<Array<{ settledAt: number }>>("/api/sales?machine=snacks-01&from=2026-10-25&to=2026-10-25&tz=UTC");
+      expect(times(utc.body)).toEqual([Date.UTC(2026, 9, 25, 22, 59), Date.UTC(2026, 9, 25, 23, 0)]);
+      // A full timestamp keeps its meaning, `to` exclusive.
+      const exact = await json<Array<{ settledAt: number }>>(`/api/sales?machine=snacks-01&from=2026-10-24T22:00:00Z&to=${Date.UTC(2026, 9, 25, 22, 59)}`);
+      expect(times(exact.body)).toEqual([Date.UTC(2026, 9, 24, 22, 0)]);
+
+      // The report per day and the CSV take the same days.
+      const days = await json<Array<{ day: string; count: number }>>("/api/reports/sales?group=day&machine=snacks-01&from=2026-03-28&to=2026-03-30");
+      expect(days.body.map((r) => [r.day, r.count])).toEqual([
+        ["2026-03-28", 1],
+        ["2026-03-29", 2],
+        ["2026-03-30", 1],
+      ]);
+      const oneDay = await json<Array<{ day: string; count: number }>>("/api/reports/sales?group=day&from=2026-10-25&to=2026-10-25");
+      expect(oneDay.body.map((r) => [r.day, r.count])).toEqual([["2026-10-25", 2]]);
+      const csv = await (await fetch(`${paris.url}/api/sales.csv?machine=snacks-01&from=2026-10-25&to=2026-10-25`, { headers })).text();
+      expect(csv.trim().split("\r\n").slice(1).map((l) => l.split(",")[0]).sort()).toEqual(["2026-10-24T22:00:00.000Z", "2026-10-25T22:59:00.000Z"]);
+      const rec = await json<unknown[]>("/api/reports/reconciliation?machine=snacks-01&from=2026-03-29&to=2026-03-29");
+      expect(rec.body).toHaveLength(2);
+
+      const bad = await json<{ error: { code: string; message: string } }>("/api/sales?from=2026-02-30");
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe("bad_value");
+      expect((await json<{ error: { code: string } }>("/api/sales?from=2026-02-01&tz=Mars%2FOlympus")).body.error.code).toBe("bad_value");
+    } finally {
+      await paris.stop();
+    }
+  });
+
   it("an MDB machine: kind mdb, sales carrying the VMC's selection, DEX with the VMC's selection ids", async () => {
     await service.ingest([
       birth("mdb-01", { board: "mdb", slots: [{ slot: "S9", name: "Water" }, { slot: "S12", name: "Cola" }] }),

@@ -15,9 +15,7 @@ import {
   MachineId,
   parseCommandRequest,
   parseDesiredStateEdit,
-  parseSalesQuery,
   roleAtLeast,
-  TimeZoneName,
   type DesiredView,
   type FleetSecurity,
   type FleetWsMessage,
@@ -54,7 +52,7 @@ import { defineCatalogRoutes } from "./catalog/catalog-routes.js";
 import { defineOverviewRoutes } from "./overview.js";
 import { definePicklistRoutes } from "./picklist/picklist-routes.js";
 import { dexReport, reconciliationCsv, salesCsv } from "./reports.js";
-import type { SalesFilter } from "./store/fleet-store.js";
+import { limitOf, requestZone, salesFilter } from "./sales-query.js";
 import { OverviewStore } from "./store/overview-store.js";
 
 export interface FleetHttpOptions {
@@ -77,8 +75,9 @@ export interface FleetHttpOptions {
   /** The catalog (issue #18); default: over the service's database. */
   catalog?: CatalogService;
   /**
-   * The operator's IANA time zone (periods.ts `operatorTimeZone`): the days and hours of the overview and the days of
-   * `GET /api/reports/sales?group=day`. Default UTC.
+   * The operator's IANA time zone (periods.ts `operatorTimeZone`): the days and hours of the overview, the days of
+   * `GET /api/reports/sales?group=day`, and the days a date-only `from=`/`to=` of the sales routes names (unless the
+   * request gives `tz=`; src/sales-query.ts). Default UTC.
    */
   timeZone?: string;
   /** The zone of a machine's wall clock, for the DEX file's read-out date and time (periods.ts `machineTimeZone`). Default `timeZone`. */
@@ -416,10 +415,12 @@ export class FleetHttpServer {
       return { status: 200, body: await this.auth.listAudit({ action: "desired.edit", target: id, limit: 200 }) };
     });
 
-    this.route("GET", "/api/sales", "viewer", async ({ url }) => ({ status: 200, body: await store.listSales(salesFilter(url, true)) }));
+    // A date-only `from=`/`to=` is a local day of `tz=` or the operator's zone (src/sales-query.ts).
+    const zone = this.options.timeZone ?? "UTC";
+    this.route("GET", "/api/sales", "viewer", async ({ url }) => ({ status: 200, body: await store.listSales(salesFilter(url, { withLimit: true, timeZone: zone })) }));
     this.route("GET", "/api/sales.csv", "viewer", async ({ url }) => ({
       status: 200,
-      body: salesCsv(await store.listSales({ ...salesFilter(url, true), limit: limitOf(url, 1_000_000) })),
+      body: salesCsv(await store.listSales({ ...salesFilter(url, { withLimit: true, timeZone: zone }), limit: limitOf(url, 1_000_000) })),
       type: "text/csv; charset=utf-8",
       filename: "zapvend-sales.csv",
     }));
@@ -465,15 +466,12 @@ export class FleetHttpServer {
     this.route("GET", "/api/reports/sales", "viewer", async ({ url }) => {
       const group = url.searchParams.get("group") ?? "day";
       if (group !== "machine" && group !== "slot" && group !== "day") throw new FleetError("bad_value", "group must be machine, slot or day", 400);
-      const f = salesFilter(url, false, ["group", "tz"]);
+      const f = salesFilter(url, { withLimit: false, timeZone: zone, extraKeys: ["group"] });
       // Days are the operator's local days unless the query names another IANA zone (`tz=UTC` for UTC days).
-      const tz = url.searchParams.get("tz") ?? this.options.timeZone ?? "UTC";
-      const zone = TimeZoneName.safeParse(tz);
-      if (!zone.success) throw new FleetError("bad_value", `tz: unknown time zone "${tz.slice(0, 64)}" (an IANA name such as Europe/Paris)`, 400);
-      return { status: 200, body: await store.salesReport(group, f, { timeZone: zone.data }) };
+      return { status: 200, body: await store.salesReport(group, f, { timeZone: requestZone(url, zone) }) };
     });
     this.route("GET", "/api/reports/reconciliation", "viewer", async ({ url }) => {
-      const f = salesFilter(url, false, ["format"]);
+      const f = salesFilter(url, { withLimit: false, timeZone: zone, extraKeys: ["format"] });
       const entries = await store.reconciliation(f);
       if (url.searchParams.get("format") === "csv") return { status: 200, body: reconciliationCsv(entries), type: "text/csv; charset=utf-8", filename: "zapvend-reconciliation.csv" };
       return { status: 200, body: entries };
@@ -525,35 +523,6 @@ function machineIdOf(id: string | undefined): string {
   const r = MachineId.safeParse(id);
   if (!r.success) throw new FleetError("bad_value", "not a machine id", 400);
   return r.data;
-}
-
-function timeOf(s: string | undefined, name: string): number | undefined {
-  if (s === undefined || s === "") return undefined;
-  const ms = /^[0-9]{1,16}$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(ms)) throw new FleetError("bad_value", `${name} must be epoch ms or an ISO 8601 date`, 400);
-  return ms;
-}
-
-function limitOf(url: URL, max: number): number {
-  const l = url.searchParams.get("limit");
-  return l === null ? max : Math.min(max, Number(l));
-}
-
-/** `machine`, `from`, `to`, `limit` through protocol's `parseSalesQuery` (which refuses unknown keys). */
-function salesFilter(url: URL, withLimit: boolean, extraKeys: string[] = []): SalesFilter {
-  const q: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) if (!extraKeys.includes(k)) q[k] = v;
-  const parsed = parseSalesQuery(q);
-  if (!parsed.ok) throw new FleetError(parsed.error.code, `${parsed.error.path}: ${parsed.error.message}`, 400);
-  const p = parsed.value;
-  const f: SalesFilter = {};
-  if (p.machine) f.machineId = p.machine;
-  const from = timeOf(p.from, "from");
-  const to = timeOf(p.to, "to");
-  if (from !== undefined) f.fromMs = from;
-  if (to !== undefined) f.toMs = to;
-  if (withLimit) f.limit = Math.min(10_000, p.limit ? Number(p.limit) : 1000);
-  return f;
 }
 
 async function readBody(req: http.IncomingMessage, maxBytes = MAX_HTTP_BODY_BYTES): Promise<string> {

@@ -5,70 +5,34 @@
 // counted without fetching the overview again, the machine page's events as readable lines with the raw JSON
 // toggle, and its temperature line. Writes screenshots at 800 and 1280 px to bench/results/ for review (the nav
 // checked to be one row in each).
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildConsole } from "../console-build.mjs";
-import { testAuth } from "./__fixtures__/auth.js";
-import { screenshots } from "./__fixtures__/console-layout.js";
+import type { Page } from "playwright-core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "./__fixtures__/console-browser.js";
+import { SCREENSHOT_DIR, screenshots } from "./__fixtures__/console-layout.js";
 import { birth, event, sale, status, telemetry } from "./__fixtures__/messages.js";
-import { RecordingLink } from "./__fixtures__/recording-link.js";
-import { missingService } from "./__fixtures__/services.js";
-import { engines } from "./__fixtures__/stores.js";
-import { FleetService } from "./fleet-service.js";
-import { FleetHttpServer } from "./http-server.js";
+import type { FleetService } from "./fleet-service.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("fleet overview", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../bench/results");
+const SKIP = chromiumSkip("fleet overview");
 const TZ = "Europe/Paris";
 /** Monday 30 March 2026, 10:00 in Paris (CEST). */
 const NOW = Date.UTC(2026, 2, 30, 8, 0);
 const PASSWORD = "overview test password";
 
 describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
+  const chrome = consoleBrowser("overview");
+  let fleet: ConsoleFleet;
   let service: FleetService;
-  let http: FleetHttpServer;
-  let cleanup: () => Promise<void>;
-  let context: BrowserContext;
   let page: Page;
   let overviewRequests: number;
 
-  async function login(hash = ""): Promise<void> {
-    await page.goto(`${http.url}/${hash}`);
-    await page.getByLabel("user").fill("viewer");
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.locator("[data-user-menu]").waitFor();
-  }
+  const login = (hash = "") => fleet.loginAs("viewer", hash);
 
   /** Screenshots at 800 and 1280 px, each with the nav checked to be one row with every link in view. */
-  const shots = (name: string) => screenshots(page, RESULTS, `fleet-${name}`);
-
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-overview-")));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
+  const shots = (name: string) => screenshots(page, SCREENSHOT_DIR, `fleet-${name}`);
 
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    service = new FleetService({ store: opened.store, link: new RecordingLink(), liveIntervalMs: 50, alertIntervalMs: 3_600_000 });
-    await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service), timeZone: TZ, now: () => NOW });
-    await http.start();
+    fleet = await startConsoleFleet(chrome, { server: { timeZone: TZ, now: () => NOW }, users: ["viewer"], password: PASSWORD });
+    ({ service, page } = fleet);
     await service.ingest([
       birth("m-1", { slots: [{ slot: "A1" }, { slot: "A2" }] }),
       status("m-1", "online", { boot: 1, seq: 1 }),
@@ -87,10 +51,6 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
       sale("m-3", { seq: 1, slot: "A1", settledAt: Date.UTC(2026, 2, 23, 22, 30), amountMsat: "1000000" }), // 8 days ago
       sale("m-3", { seq: 2, slot: "A2", settledAt: Date.UTC(2026, 2, 23, 23, 10), amountMsat: "2000000", fiat: { currency: "EUR", amountMinor: 200 } }), // Tuesday 24th
     ]);
-    await http.auth.addUser("viewer", "viewer", PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
     // The page's clock is the server's: "today" is the same day on both sides.
     await page.clock.setFixedTime(NOW);
     overviewRequests = 0;
@@ -99,10 +59,7 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     });
   });
   afterEach(async () => {
-    await context?.close();
-    await http.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
   });
 
   const card = (key: string) => page.locator(`[data-period="${key}"]`);
@@ -164,10 +121,7 @@ describe.skipIf(SKIP !== null)(`fleet overview in Chromium${SKIP ? ` (${SKIP})` 
     });
 
   it("shows a bar's value on a tap (a tap elsewhere hides it) on a touch screen of 800 px", async () => {
-    await context.close();
-    context = await browser.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    ({ page } = await fleet.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: true }));
     await page.clock.setFixedTime(NOW);
     await login();
     const perDay = page.locator('[data-chart="per-day"]');

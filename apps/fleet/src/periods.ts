@@ -44,6 +44,14 @@ export interface Span {
 
 const midnight = (tz: string, d: LocalDate): number => instantOf(tz, d, 0);
 
+/**
+ * The local day `date` of `tz` as `[from, to)`: from its midnight to the next (23, 24 or 25 hours). Where a zone's
+ * clocks jump over midnight (America/Santiago in September) the day starts at the jump.
+ */
+export function localDay(tz: string, date: LocalDate): Span {
+  return { from: midnight(tz, date), to: midnight(tz, addDays(date, 1)) };
+}
+
 /** The local day that contains `ms`: from its midnight to the next (23, 24 or 25 hours). */
 export function dayOf(tz: string, ms: number): Span & { date: string } {
   const d = localDate(tz, ms);

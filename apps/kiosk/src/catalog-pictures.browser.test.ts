@@ -3,19 +3,17 @@
 // fixed box, the name in the buyer's language falling back to English, and the icon where there is no picture or it
 // does not load. The WebP files are encoded by Chromium itself (canvas), so they are real images a browser decodes.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeMachine, type FakeProduct } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, launchChromium, openKiosk, shot } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { FakeMachine, FakeProduct } from "./__fixtures__/fake-machine.js";
+import { kioskSuite, shot } from "./__fixtures__/browser.js";
 
-let browser: Browser;
+const suite = kioskSuite();
 let machine: FakeMachine | undefined;
-const pages: Page[] = [];
 
 /** A real WebP of `width` x `height`, encoded by Chromium's canvas. */
 async function webp(width: number, height: number, color: string): Promise<Buffer> {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   try {
     const page = await context.newPage();
     const bytes = await page.evaluate(
@@ -40,19 +38,6 @@ async function webp(width: number, height: number, color: string): Promise<Buffe
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-beforeAll(async () => {
-  if (!existsSync(`${KIOSK_DIR}/index.html`)) throw new Error("build the kiosk first (npm run build -w @zapvend/kiosk)");
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.context().close();
-  await machine?.stop();
-  machine = undefined;
-});
-
 const NAMES = { en: "Cold brew", fr: "Café froid", ja: "水出しコーヒー", zh: "冷萃咖啡" };
 
 /** A1 with a stored picture and four names; A2 whose stored file is not an image; B1 with English only, no picture. */
@@ -64,17 +49,15 @@ async function start(): Promise<{ coffee: Buffer }> {
     { slot: "A2", name: "Sparkling water", kind: "pour", priceMsat: "1260000", fiatMinor: 150, stock: 4, capacity: 20, volumeMl: 330, icon: "💧", names: { en: "Sparkling water", fr: "Eau gazeuse" }, picture: { sha256: sha(broken), width: 100, height: 100 } },
     { slot: "B1", name: "Dark chocolate", kind: "spiral", priceMsat: "1680000", fiatMinor: 200, stock: 5, capacity: 8, icon: "🍫", names: { en: "Dark chocolate" }, picture: { sha256: "ab".repeat(32), width: 80, height: 80 } },
   ];
-  machine = new FakeMachine({ kioskDir: KIOSK_DIR, products });
-  machine.pictures.set(sha(coffee), { type: "image/webp", bytes: coffee });
-  machine.pictures.set(sha(broken), { type: "image/webp", bytes: broken });
-  await machine.start();
+  machine = await suite.startMachine({ products }, (m) => {
+    m.pictures.set(sha(coffee), { type: "image/webp", bytes: coffee });
+    m.pictures.set(sha(broken), { type: "image/webp", bytes: broken });
+  });
   return { coffee };
 }
 
 async function open(lang?: string): Promise<Page> {
-  const page = await openKiosk(browser, machine!.url, lang ? { lang } : {});
-  pages.push(page);
-  return page;
+  return suite.open(machine!.url, lang ? { lang } : {});
 }
 
 const card = (page: Page, slot: string) => page.locator(`button[data-slot="${slot}"]`);

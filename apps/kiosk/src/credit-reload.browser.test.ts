@@ -1,33 +1,16 @@
 // A reload of the kiosk mid-vend (GET /api/orders/current), an invoice paid after a reload, and credits after a
 // failed vend, in real Chromium against the fake machine.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeMachine, type FakeMachineOptions } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, launchChromium, openKiosk, shot } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { FakeMachine, FakeMachineOptions } from "./__fixtures__/fake-machine.js";
+import { kioskSuite, shot } from "./__fixtures__/browser.js";
 
-let browser: Browser;
-let machine: FakeMachine | undefined;
-const pages: Page[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.context().close();
-  await machine?.stop();
-  machine = undefined;
-});
+const suite = kioskSuite();
 
 async function setup(opts: Partial<FakeMachineOptions> = {}): Promise<{ m: FakeMachine; page: Page }> {
-  const m = new FakeMachine({ kioskDir: KIOSK_DIR, ...opts });
-  machine = m;
-  await m.start();
+  const m = await suite.startMachine(opts);
   // Records, from the first script of every load on, whether a product card or a QR was ever put on screen.
-  const page = await openKiosk(browser, m.url, { initScript: recordScreens });
-  pages.push(page);
+  const page = await suite.open(m.url, { initScript: recordScreens });
   return { m, page };
 }
 

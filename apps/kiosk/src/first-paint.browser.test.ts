@@ -1,27 +1,11 @@
 // What the kiosk's first paint does and does not wait for (issue #7: first products painted within 500 ms at 4x CPU
 // throttle; bench/kiosk-first-paint.bench.mjs measures it). Real Chromium against the fake machine.
-import { existsSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeMachine } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, VIEWPORT, launchChromium } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { FakeMachine } from "./__fixtures__/fake-machine.js";
+import { kioskSuite } from "./__fixtures__/browser.js";
 
-let browser: Browser;
-let machine: FakeMachine | undefined;
-const pages: Page[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(`${KIOSK_DIR}/index.html`)) throw new Error("build the kiosk first (npm run build -w @zapvend/kiosk)");
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.context().close();
-  await machine?.stop();
-  machine = undefined;
-});
+const suite = kioskSuite();
 
 /**
  * Records, in the page, each WebSocket opened and what the screen showed then: product cards in the DOM, and the
@@ -43,12 +27,9 @@ function recordSockets(): void {
 }
 
 async function open(opts: { bootSnapshot: boolean }): Promise<{ m: FakeMachine; page: Page }> {
-  const m = (machine = new FakeMachine({ kioskDir: KIOSK_DIR, bootSnapshot: opts.bootSnapshot }));
-  await m.start();
+  const m = await suite.startMachine({ bootSnapshot: opts.bootSnapshot });
   // Without openKiosk's fake clock: it replaces `performance`, and the kiosk's marks would not be seen.
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  const page = await context.newPage();
-  pages.push(page);
+  const page = await suite.plainPage();
   await page.addInitScript(recordSockets);
   await page.goto(m.url);
   return { m, page };

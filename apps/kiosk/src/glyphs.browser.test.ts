@@ -9,10 +9,10 @@
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeMachine, type FakeProduct } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, VIEWPORT, shot } from "./__fixtures__/browser.js";
+import { KIOSK_DIR, VIEWPORT, launchChromium, shot } from "./__fixtures__/browser.js";
 
 const DEJAVU = "/usr/share/fonts/truetype/dejavu";
 const PI_FONT_FILES = ["/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"];
@@ -39,12 +39,8 @@ function fontconfig(dirs: string[]): string {
   return file;
 }
 
-async function launch(fontDirs: string[]): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    env: { ...process.env, FONTCONFIG_FILE: fontconfig(fontDirs) },
-  });
+function launch(fontDirs: string[]): Promise<Browser> {
+  return launchChromium({ env: { ...process.env, FONTCONFIG_FILE: fontconfig(fontDirs) } });
 }
 
 /** Every grapheme on the screen (shadow roots included) that draws as the missing-glyph box, with where it is. */

@@ -1,37 +1,19 @@
 // The buyer's paths in real Chromium against a server that plays the machine's API contract.
-import { existsSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { FakeMachine } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, launchChromium, openKiosk, shot } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { FakeMachine } from "./__fixtures__/fake-machine.js";
+import { kioskSuite, shot } from "./__fixtures__/browser.js";
 import { qrPath } from "./app/qr-code.js";
 import { paymentUri } from "./app/qr.js";
 
-let browser: Browser;
+const suite = kioskSuite();
 let machine: FakeMachine;
-const pages: Page[] = [];
 
-beforeAll(async () => {
-  if (!existsSync(`${KIOSK_DIR}/index.html`)) throw new Error("build the kiosk first (npm run build -w @zapvend/kiosk)");
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 beforeEach(async () => {
-  machine = new FakeMachine({ kioskDir: KIOSK_DIR });
-  await machine.start();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.context().close();
-  await machine.stop();
+  machine = await suite.startMachine();
 });
 
-async function open(opts: { lang?: string } = {}): Promise<Page> {
-  const page = await openKiosk(browser, machine.url, opts);
-  pages.push(page);
-  return page;
-}
+const open = (opts: { lang?: string } = {}): Promise<Page> => suite.open(machine.url, opts);
 
 const screen = (page: Page, name: string) => page.locator(`[data-screen="${name}"]`);
 const qr = (page: Page) => page.locator("svg[data-qr]");
@@ -245,12 +227,10 @@ describe("kiosk: languages", () => {
 
   it("a yen machine shows yen without decimals in Japanese", async () => {
     await machine.stop();
-    machine = new FakeMachine({
-      kioskDir: KIOSK_DIR,
+    machine = await suite.startMachine({
       currency: "JPY",
       products: [{ slot: "A1", name: "お茶", kind: "pour", priceMsat: "1260000", fiatMinor: 180, stock: 3, capacity: 9, volumeMl: 350 }],
     });
-    await machine.start();
     const page = await open({ lang: "ja" });
     const fiat = page.locator('button[data-slot="A1"] [data-fiat]');
     await fiat.waitFor();

@@ -2,31 +2,16 @@
 // controller, the VMC), in real Chromium against the fake machine: no door sensor, so the menu opens while the VMC
 // keeps the reader disabled (its service mode) or, by config, with the PIN alone. It shows the reader's MDB state
 // and counters and the selection map with a test vend through the VMC; no stock and no hardware checks.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeMachine } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, launchChromium, openKiosk, shot } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { FakeMachine } from "./__fixtures__/fake-machine.js";
+import { kioskSuite, shot } from "./__fixtures__/browser.js";
 
-let browser: Browser;
-let machine: FakeMachine | undefined;
-let page: Page | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await page?.context().close();
-  await machine?.stop();
-  page = machine = undefined;
-});
+const suite = kioskSuite();
 
 async function start(serviceAccess: "vmc-service" | "pin", demoVmc = false): Promise<{ machine: FakeMachine; page: Page }> {
-  machine = new FakeMachine({ kioskDir: KIOSK_DIR, pin: "2468", demoBoard: false, mdb: { serviceAccess, demoVmc } });
-  await machine.start();
-  page = await openKiosk(browser, machine.url);
+  const machine = await suite.startMachine({ pin: "2468", demoBoard: false, mdb: { serviceAccess, demoVmc } });
+  const page = await suite.open(machine.url);
   await page.locator('[data-screen="keypad"]').waitFor();
   return { machine, page };
 }

@@ -1,32 +1,21 @@
 // The technician's service menu behind the PIN, in real Chromium against the fake machine's service API.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { FakeMachine, type FakeMachineOptions } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, launchChromium, openKiosk, shot } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { FakeMachine, FakeMachineOptions } from "./__fixtures__/fake-machine.js";
+import { kioskSuite, shot } from "./__fixtures__/browser.js";
 
-let browser: Browser;
+const suite = kioskSuite();
 let machine: FakeMachine;
 let page: Page;
 
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 async function startMachine(opts: Partial<FakeMachineOptions> = {}): Promise<void> {
-  machine = new FakeMachine({ kioskDir: KIOSK_DIR, pin: "2468", ...opts });
-  await machine.start();
-  page = await openKiosk(browser, machine.url);
+  machine = await suite.startMachine({ pin: "2468", ...opts });
+  page = await suite.open(machine.url);
   await page.locator('button[data-slot="A1"]').waitFor();
 }
 
 beforeEach(async () => {
   await startMachine();
-});
-afterEach(async () => {
-  await page.context().close();
-  await machine.stop();
 });
 
 const screen = (name: string) => page.locator(`[data-screen="${name}"]`);
@@ -140,9 +129,8 @@ describe("kiosk: service menu", () => {
   it("without the sim board: no demo door button, only the instruction", async () => {
     await page.context().close();
     await machine.stop();
-    machine = new FakeMachine({ kioskDir: KIOSK_DIR, pin: "2468", demoBoard: false });
-    await machine.start();
-    page = await openKiosk(browser, machine.url);
+    machine = await suite.startMachine({ pin: "2468", demoBoard: false });
+    page = await suite.open(machine.url);
     await page.getByRole("button", { name: "Service" }).click();
     await typePin("2468");
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("Open the machine's door first");

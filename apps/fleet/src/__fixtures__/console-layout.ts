@@ -2,8 +2,12 @@
 // screenshots for review that assert it at each width. Used by the browser suites that write screenshots.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
+
+/** Where the browser suites write their screenshots (and the pick list's PDF) for review: bench/results/. */
+export const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
 
 export interface NavLayout {
   /** The nav's box and the header's, in CSS px. */
@@ -32,6 +36,47 @@ export async function navLayout(page: Page): Promise<NavLayout> {
       allVisible: links.every((r) => r.left >= n.left - 0.5 && r.right <= n.right + 0.5),
       headerOverflows: header.scrollWidth > header.clientWidth || header.getBoundingClientRect().right > header.ownerDocument.documentElement.clientWidth + 0.5,
     };
+  });
+}
+
+/**
+ * The elements that stick out of the viewport sideways, in the light DOM and every shadow root: wider than the
+ * viewport, or reaching past its right edge without an ancestor that scrolls or clips them sideways (the nav's links
+ * do: the nav scrolls). Each as `tag.class "start of its text"` (its box in px), for the failure message; and whether
+ * the page itself scrolls sideways.
+ */
+export async function overflowingElements(page: Page): Promise<{ pageScrolls: boolean; elements: string[] }> {
+  // The DOM as far as this needs it: the fleet's Node tsconfig has no DOM lib.
+  interface Box { left: number; right: number; width: number; height: number }
+  interface El { tagName: string; className: unknown; textContent: string | null; parentElement: El | null; parentNode: unknown; shadowRoot: Root | null; getBoundingClientRect(): Box }
+  interface Root { querySelectorAll(sel: string): Iterable<El> }
+  interface Doc extends Root { documentElement: El & { clientWidth: number; scrollWidth: number }; body: El }
+  return page.evaluate(() => {
+    const g = globalThis as unknown as { document: Doc; getComputedStyle(e: El): { overflowX: string } };
+    const doc = g.document;
+    const vw = doc.documentElement.clientWidth;
+    const parentOf = (e: El): El | null => e.parentElement ?? ((e.parentNode as { host?: El } | null)?.host ?? null);
+    const clipped = (e: El): boolean => {
+      for (let a = parentOf(e); a; a = parentOf(a)) {
+        if (a === doc.documentElement || a === doc.body) return false;
+        if (g.getComputedStyle(a).overflowX !== "visible") return true;
+      }
+      return false;
+    };
+    const out: string[] = [];
+    const walk = (root: Root) => {
+      for (const e of root.querySelectorAll("*")) {
+        if (e.shadowRoot) walk(e.shadowRoot);
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue;
+        if (r.width > vw + 0.5 || (r.right > vw + 0.5 && !clipped(e))) {
+          const cls = typeof e.className === "string" && e.className ? `.${e.className.trim().split(/\s+/).join(".")}` : "";
+          out.push(`${e.tagName.toLowerCase()}${cls} "${(e.textContent ?? "").trim().slice(0, 30)}" (x ${Math.round(r.left)}, width ${Math.round(r.width)})`);
+        }
+      }
+    };
+    walk(doc);
+    return { pageScrolls: doc.documentElement.scrollWidth > vw, elements: out };
   });
 }
 

@@ -4,90 +4,55 @@
 // to edit. The server is the real one (HTTP, SQLite); the broker is the recording link, so the test sees exactly
 // what would be published. Screenshots at 800 and 1280 px go to bench/results/. The machine page shows each slot's
 // catalog product (picture, name) beside the name the machine reports, the difference marked until it applies.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { DesiredStatePayload, FleetRole } from "@zapvend/protocol";
-import { buildConsole } from "../../console-build.mjs";
-import { testAuth } from "../__fixtures__/auth.js";
-import { screenshots } from "../__fixtures__/console-layout.js";
+import type { DesiredStatePayload } from "@zapvend/protocol";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "../__fixtures__/console-browser.js";
+import { SCREENSHOT_DIR, screenshots } from "../__fixtures__/console-layout.js";
 import { birth, reported, status } from "../__fixtures__/messages.js";
-import { RecordingLink } from "../__fixtures__/recording-link.js";
-import { missingService } from "../__fixtures__/services.js";
-import { engines } from "../__fixtures__/stores.js";
-import { FleetService } from "../fleet-service.js";
-import { FleetHttpServer } from "../http-server.js";
+import type { RecordingLink } from "../__fixtures__/recording-link.js";
+import type { FleetService } from "../fleet-service.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("fleet catalog editor", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const SKIP = chromiumSkip("fleet catalog editor");
 /** An image's decoded width once it has loaded (0 before): run in the page. */
 const loadedWidth = (img: unknown) => {
   const i = img as { complete: boolean; naturalWidth: number };
   return i.complete ? i.naturalWidth : 0;
 };
-const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
 
 describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
+  const chrome = consoleBrowser("console");
   let tmp: string;
+  let fleet: ConsoleFleet;
   let service: FleetService;
-  let http: FleetHttpServer;
   let link: RecordingLink;
-  let cleanup: () => Promise<void>;
-  let context: BrowserContext;
   let page: Page;
   const PASSWORD = "catalog test password";
 
-  async function loginAs(user: string, hash: string): Promise<void> {
-    await page.goto(`${http.url}/${hash}`);
-    await page.getByLabel("user").fill(user);
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.locator("[data-user-menu]").waitFor();
-  }
+  const loginAs = (user: string, hash: string) => fleet.loginAs(user, hash);
 
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
+  beforeAll(() => {
     tmp = mkdtempSync(path.join(tmpdir(), "zapvend-catalog-"));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
   });
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
+  afterAll(() => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    link = new RecordingLink();
-    service = new FleetService({ store: opened.store, link, liveIntervalMs: 50, alertIntervalMs: 60_000 });
-    await service.start();
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service) });
-    await http.start();
+    fleet = await startConsoleFleet(chrome, { service: { liveIntervalMs: 50, alertIntervalMs: 60_000 }, users: ["viewer", "operator"], password: PASSWORD });
+    ({ service, link, page } = fleet);
     await service.ingest([
       birth("snacks-01", { slots: [{ slot: "A1", name: "Crisps (config)" }, { slot: "A2" }] }),
       status("snacks-01", "online", { boot: 1, seq: 1 }),
       birth("mdb-01", { board: "mdb", slots: [{ slot: "S12" }] }),
     ]);
-    for (const role of ["viewer", "operator"] as FleetRole[]) await http.auth.addUser(role, role, PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
   });
   afterEach(async () => {
-    await context.close();
-    await http.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
   });
 
   it("an operator adds a product with a photo and names in four languages, and assigns it: picture and signed state go out", async () => {
@@ -146,10 +111,10 @@ describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SK
     await page.getByRole("button", { name: "Save" }).click();
     await expect.poll(() => page.locator("[data-notice]").textContent()).toContain("sent to snacks-01 v2");
 
-    mkdirSync(RESULTS, { recursive: true });
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
     for (const width of [800, 1280]) {
       await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(RESULTS, `fleet-catalog-${width}.png`), fullPage: true });
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, `fleet-catalog-${width}.png`), fullPage: true });
     }
   }, 60_000);
 
@@ -185,7 +150,7 @@ describe.skipIf(SKIP !== null)(`fleet catalog editor in Chromium${SKIP ? ` (${SK
     await row("A2").locator('[data-catalog-product="tea"]').waitFor();
     expect(await row("A2").locator('[data-catalog-product="tea"] .thumb').textContent()).toBe("🍵");
     expect(await row("A2").locator("[data-mismatch]").count()).toBe(1);
-    await screenshots(page, RESULTS, "fleet-machine-catalog");
+    await screenshots(page, SCREENSHOT_DIR, "fleet-machine-catalog");
 
     // The machine applies version 2 (it reports the catalog's names from then on): the marks go.
     await service.ingest([birth("snacks-01", { boot: 2, slots: [{ slot: "A1", name: "Crisps" }, { slot: "A2", name: "Tea" }] }), reported("snacks-01", 2)]);

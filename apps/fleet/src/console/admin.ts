@@ -152,12 +152,13 @@ export class FleetAudit extends LitElement {
       <h2>Audit trail <span class="muted"><a href="/api/audit?${new URLSearchParams({ ...this.filter, format: "csv" })}" download>CSV</a></span></h2>
       <p>${input("actor", "actor (user:name)")} ${input("action", "action (command, login, user…)")} ${input("target", "target")}</p>
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
-      <table>
+      <!-- On a phone (styles.ts, table.stack) each entry's cells stack, each labelled by its data-label. -->
+      <table class="stack">
         <thead><tr><th>when</th><th>who</th><th>from</th><th>what</th><th>target</th><th>detail</th></tr></thead>
         <tbody>${this.rows.map(
-          (r) => html`<tr data-audit=${r.action}><td>${timestamp(this.timeZone, r.at)}</td><td>${r.actor}</td><td class="muted">${r.address ?? ""}</td>
-            <td>${r.ok ? r.action : html`<span class="badge refused">${r.action}</span>`}</td><td>${r.target ?? ""}</td>
-            <td class="muted">${JSON.stringify(r.detail).slice(0, 240)}</td></tr>`,
+          (r) => html`<tr data-audit=${r.action}><td data-label="when">${timestamp(this.timeZone, r.at)}</td><td data-label="who">${r.actor}</td><td data-label="from" class="muted">${r.address ?? ""}</td>
+            <td data-label="what">${r.ok ? r.action : html`<span class="badge refused">${r.action}</span>`}</td><td data-label="target">${r.target ?? ""}</td>
+            <td data-label="detail" class="muted wrap">${JSON.stringify(r.detail).slice(0, 240)}</td></tr>`,
         )}</tbody>
       </table>
     </section>`;

@@ -75,6 +75,18 @@ export const styles = css`
   .product { display: inline-flex; gap: 6px; align-items: center; }
   .product .thumb { width: 32px; height: 32px; font-size: 18px; }
   .scroll-x { overflow-x: auto; }
+  /* A cell of unbroken text (JSON, a long id) wraps anywhere instead of widening its table past the page. */
+  td.wrap { overflow-wrap: anywhere; }
+  /* A table.stack on a phone: one block per row, its cells one under the other, each labelled by its data-label;
+     the header row stays for screen readers only. The audit trail's six columns do not fit 360 px otherwise. */
+  @media (max-width: 600px) {
+    table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; }
+    table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+    table.stack tr { padding: 6px 0; border-bottom: 1px solid #2a2f3a; }
+    table.stack td { padding: 1px 0; border: 0; overflow-wrap: anywhere; }
+    table.stack td:empty { display: none; }
+    table.stack td[data-label]::before { content: attr(data-label) " "; display: inline-block; min-width: 48px; color: #9aa0ab; font-size: 12px; }
+  }
   pre.raw { margin: 4px 0 0; white-space: pre-wrap; word-break: break-all; font-size: 11px; color: #8b929e; }
   svg .tip { display: none; pointer-events: none; }
   svg .bar:hover .tip, svg .point:hover .tip, svg .bar:focus .tip, svg .point:focus .tip { display: inline; }

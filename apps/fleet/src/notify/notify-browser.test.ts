@@ -3,63 +3,35 @@
 // secret kept), a test sent to a real loopback webhook receiver (signature checked) and its delivery listed, an
 // e-mail channel added through the form and tested against a real SMTP server on loopback, and no link for a
 // technician. Screenshots at 800 and 1280 px go to bench/results/ for review.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { SMTPServer, type SMTPServerDataStream } from "smtp-server";
-import { parseFleetConfig, type FleetRole } from "@zapvend/protocol";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildConsole } from "../../console-build.mjs";
+import { parseFleetConfig } from "@zapvend/protocol";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_ALERT_SETTINGS } from "../alerts.js";
-import { testAuth } from "../__fixtures__/auth.js";
+import { SCREENSHOT_DIR } from "../__fixtures__/console-layout.js";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "../__fixtures__/console-browser.js";
 import { startReceiver, type Receiver } from "../__fixtures__/http-receiver.js";
-import { RecordingLink } from "../__fixtures__/recording-link.js";
-import { missingService } from "../__fixtures__/services.js";
-import { engines } from "../__fixtures__/stores.js";
 import { silentLogger } from "../clock.js";
-import { FleetService } from "../fleet-service.js";
-import { FleetHttpServer } from "../http-server.js";
 import { Notifier } from "./notifier.js";
 import { NotifySettingsStore } from "./settings.js";
 import { verifyWebhook } from "./webhook.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("notification settings page", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
+const SKIP = chromiumSkip("notification settings page");
 const SECRET = "browser-test-webhook-secret";
 const PASSWORD = "notify page password";
 
 describe.skipIf(SKIP !== null)(`notification settings page in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
-  let service: FleetService;
-  let http: FleetHttpServer;
+  const chrome = consoleBrowser("console");
+  let fleet: ConsoleFleet;
   let notifier: Notifier;
-  let cleanup: () => Promise<void>;
   let receiver: Receiver;
   let smtp: { port: number; mails: Array<{ to: string[]; raw: string }>; close(): Promise<void> };
-  let context: BrowserContext;
   let page: Page;
 
-  async function loginAs(user: string, hash: string): Promise<void> {
-    await page.goto(`${http.url}/${hash}`);
-    await page.getByLabel("user").fill(user);
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.locator("[data-user-menu]").waitFor();
-  }
-
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"] });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
+  const loginAs = (user: string, hash: string) => fleet.loginAs(user, hash);
 
   beforeEach(async () => {
     receiver = await startReceiver();
@@ -80,10 +52,6 @@ describe.skipIf(SKIP !== null)(`notification settings page in Chromium${SKIP ? `
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     smtp = { port: (server.server.address() as AddressInfo).port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
 
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    service = new FleetService({ store: opened.store, link: new RecordingLink(), alertIntervalMs: 60_000 });
-    await service.start();
     const cfg = parseFleetConfig({
       database: "unused.db",
       operatorKey: { keyId: "op", privateKeyPath: "unused.pem" },
@@ -94,22 +62,23 @@ describe.skipIf(SKIP !== null)(`notification settings page in Chromium${SKIP ? `
       },
     });
     if (!cfg.ok) throw new Error(cfg.error.message);
-    const db = opened.store.db;
-    notifier = new Notifier({ config: cfg.value.notifications!, settings: new NotifySettingsStore(db), alertSettings: DEFAULT_ALERT_SETTINGS, db, log: silentLogger });
-    notifier.start(service);
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service), notifier });
-    await http.start();
-    for (const role of ["technician", "operator"] as FleetRole[]) await http.auth.addUser(role, role, PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    fleet = await startConsoleFleet(chrome, {
+      // The service's own live interval.
+      service: { liveIntervalMs: undefined, alertIntervalMs: 60_000 },
+      server: (svc) => {
+        const db = svc.store.db;
+        notifier = new Notifier({ config: cfg.value.notifications!, settings: new NotifySettingsStore(db), alertSettings: DEFAULT_ALERT_SETTINGS, db, log: silentLogger });
+        notifier.start(svc);
+        return { notifier };
+      },
+      afterServerStop: () => notifier.stop(),
+      users: ["technician", "operator"],
+      password: PASSWORD,
+    });
+    ({ page } = fleet);
   });
   afterEach(async () => {
-    await context.close();
-    await http.stop();
-    await notifier.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
     await receiver.close();
     await smtp.close();
   });
@@ -172,10 +141,10 @@ describe.skipIf(SKIP !== null)(`notification settings page in Chromium${SKIP ? `
     expect(notifier.settings.quietHours!.days).toMatchObject({ mon: ["22:00-07:00"], sat: ["00:00-24:00"] });
     expect(notifier.settings.quietHours!.days.sun).toBeUndefined();
 
-    mkdirSync(RESULTS, { recursive: true });
-    await page.screenshot({ path: path.join(RESULTS, "fleet-notifications-1280.png"), fullPage: true });
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "fleet-notifications-1280.png"), fullPage: true });
     await page.setViewportSize({ width: 800, height: 900 });
-    await page.screenshot({ path: path.join(RESULTS, "fleet-notifications-800.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "fleet-notifications-800.png"), fullPage: true });
   });
 
   it("shows no notifications link to a technician, and the server refuses the settings to one", async () => {

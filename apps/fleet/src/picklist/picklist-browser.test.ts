@@ -3,45 +3,28 @@
 // emulated: no navigation, black on white, a page per machine in the PDF), a technician issuing a list and then
 // seeing the shrinkage of the restocks, a viewer's read-only page, and screenshots at 800 and 1280 px for review in
 // bench/results/. The server is the real one (HTTP, WebSocket, SQLite); the broker is a recording link.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import type { FleetRole } from "@zapvend/protocol";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildConsole } from "../../console-build.mjs";
-import { testAuth } from "../__fixtures__/auth.js";
-import { screenshots } from "../__fixtures__/console-layout.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chromiumSkip, consoleBrowser, startConsoleFleet, type ConsoleFleet } from "../__fixtures__/console-browser.js";
+import { SCREENSHOT_DIR, screenshots } from "../__fixtures__/console-layout.js";
 import { event } from "../__fixtures__/messages.js";
 import { H, NOW, seedPicklistFleet } from "../__fixtures__/picklist.js";
-import { RecordingLink } from "../__fixtures__/recording-link.js";
-import { missingService } from "../__fixtures__/services.js";
-import { engines } from "../__fixtures__/stores.js";
-import { FleetService } from "../fleet-service.js";
-import { FleetHttpServer } from "../http-server.js";
+import type { FleetService } from "../fleet-service.js";
+import type { FleetHttpServer } from "../http-server.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SKIP = missingService("fleet pick list page", existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench/results");
+const SKIP = chromiumSkip("fleet pick list page");
 
 describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` : ""}`, () => {
-  let browser: Browser;
-  let consoleDir: string;
+  const chrome = consoleBrowser("console");
+  let fleet: ConsoleFleet;
   let service: FleetService;
   let http: FleetHttpServer;
-  let cleanup: () => Promise<void>;
   let page: Page;
   let context: BrowserContext;
   const PASSWORD = "pick list test password";
 
-  async function loginAs(user: string, hash: string): Promise<void> {
-    await page.goto(`${http.url}/${hash}`);
-    await page.getByLabel("user").fill(user);
-    await page.getByLabel("password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.locator("[data-user-menu]").waitFor();
-  }
+  const loginAs = (user: string, hash: string) => fleet.loginAs(user, hash);
 
   /** The texts of a machine's slot row, by data attribute. */
   async function slotRow(machineId: string, slot: string): Promise<Record<string, string>> {
@@ -54,43 +37,20 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     return out;
   }
 
-  beforeAll(async () => {
-    consoleDir = await buildConsole(mkdtempSync(path.join(tmpdir(), "zapvend-console-")));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
-
   beforeEach(async () => {
-    const opened = await engines[0]!.open();
-    cleanup = opened.cleanup;
-    service = new FleetService({ store: opened.store, link: new RecordingLink(), liveIntervalMs: 50, alertIntervalMs: 3_600_000 });
-    await service.start();
     // The pick list's clock is the seed's, so "the last 7 days of sales" are the seeded ones.
-    http = new FleetHttpServer({ service, port: 0, consoleDir, auth: testAuth(service), now: () => NOW });
-    await http.start();
+    fleet = await startConsoleFleet(chrome, { server: { now: () => NOW }, users: ["viewer", "technician", "operator"], password: PASSWORD });
+    ({ service, http, page, context } = fleet);
     await seedPicklistFleet((msgs) => service.ingest(msgs));
-    for (const role of ["viewer", "technician", "operator"] as FleetRole[]) await http.auth.addUser(role, role, PASSWORD, { actor: "test", address: null });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // window.print() would open the print dialog: count the calls instead.
     await context.addInitScript(() => {
       const w = globalThis as unknown as { printed: number; print: () => void };
       w.printed = 0;
       w.print = () => void (w.printed += 1);
     });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
   });
   afterEach(async () => {
-    await context.close();
-    await http.stop();
-    await service.stop();
-    await cleanup();
+    await fleet?.stop();
   });
 
   it("shows the exact numbers by need, lets an operator set a par, prints black on white with a page per machine, and writes screenshots", async () => {
@@ -111,7 +71,7 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
 
     // Screenshots for review (screen media), before the par edit.
     // Each with the nav checked to be one row, every link in view.
-    await screenshots(page, RESULTS, "picklist");
+    await screenshots(page, SCREENSHOT_DIR, "picklist");
 
     // The operator sets m-1 A1's par to 8: 6 to load there, 30 in the van.
     await page.getByLabel("par of A1").first().fill("8");
@@ -140,7 +100,7 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     expect(await style('section[data-machine="m-2"]', "break-before")).toBe("page");
     expect(await style('section[data-totals]', "break-before")).not.toBe("page");
     // The PDF Chromium prints: the van's totals on page 1, then one page per machine.
-    const printed = await page.pdf({ format: "A4", path: path.join(RESULTS, "picklist-print.pdf") });
+    const printed = await page.pdf({ format: "A4", path: path.join(SCREENSHOT_DIR, "picklist-print.pdf") });
     const pdf = printed.toString("latin1");
     expect(pdf.match(/\/Type\s*\/Page[^s]/g)?.length).toBe(4);
     await page.emulateMedia({ media: "screen" });
@@ -176,7 +136,7 @@ describe.skipIf(SKIP !== null)(`pick list page in Chromium${SKIP ? ` (${SKIP})` 
     expect(await slotRow("m-1", "A2")).toMatchObject({ "to-load": "10", previous: "0", counted: "8", loaded: "8", expected: "10", shrinkage: "+2" });
     expect(await slotRow("m-1", "A3")).toMatchObject({ "to-load": "3", shrinkage: "" });
     expect(await page.locator("[data-restocked]").innerText()).toBe("2");
-    await page.screenshot({ path: path.join(RESULTS, "picklist-issued-1280.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "picklist-issued-1280.png"), fullPage: true });
 
     // The list of issued pick lists on the pick list page.
     await page.goto(`${http.url}/#/picklist`);
