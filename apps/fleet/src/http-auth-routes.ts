@@ -16,6 +16,7 @@ import type { z } from "zod";
 import { actorOf, type AuthService } from "./auth/auth-service.js";
 import type { AuditFilter } from "./auth/auth-store.js";
 import { FleetError } from "./errors.js";
+import { boundOf, requestZone } from "./sales-query.js";
 import { sessionCookie } from "./http-guard.js";
 import type { RouteContext, RouteRegistrar } from "./http-routes.js";
 import { csvField } from "./reports.js";
@@ -36,17 +37,17 @@ function nameOf(s: string | undefined): string {
   return r.data;
 }
 
-function auditFilter(url: URL): AuditFilter {
+function auditFilter(url: URL, timeZone: string): AuditFilter {
   const f: AuditFilter = {};
-  const known = new Set(["actor", "action", "target", "from", "to", "before", "limit", "format"]);
+  const known = new Set(["actor", "action", "target", "from", "to", "tz", "before", "limit", "format"]);
   for (const k of url.searchParams.keys()) if (!known.has(k)) throw new FleetError("unknown_key", `unknown parameter ${k} (known: ${[...known].join(", ")})`, 400);
   const q = (k: string) => url.searchParams.get(k) ?? undefined;
-  const time = (k: string) => {
+  // As the sales routes read them: a date is a whole local day of `tz=` or the operator's zone (sales-query.ts).
+  const zone = requestZone(url, timeZone);
+  const time = (k: "from" | "to") => {
     const s = q(k);
     if (s === undefined || s === "") return undefined;
-    const ms = /^[0-9]{1,16}$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(ms)) throw new FleetError("bad_value", `${k} must be epoch ms or an ISO 8601 date`, 400);
-    return ms;
+    return boundOf(s, k, zone);
   };
   if (q("actor")) f.actor = q("actor")!;
   if (q("action")) f.action = q("action")!;
@@ -72,6 +73,8 @@ export interface AuthRouteHooks {
   /** Closes the live WebSockets of ended sessions (logout, revoke, password change, removal) or of revoked tokens. */
   closeSockets(match: (p: { kind: "session" | "token"; name: string; sessionIdHash: string | null }) => boolean): void;
   readBody(req: http.IncomingMessage): Promise<string>;
+  /** The operator's zone: the day a date-only `from=`/`to=` of the audit log names. */
+  timeZone: string;
 }
 
 export function defineAuthRoutes(r: RouteRegistrar, auth: AuthService, hooks: AuthRouteHooks, sessionMaxMs: number): void {
@@ -146,7 +149,7 @@ export function defineAuthRoutes(r: RouteRegistrar, auth: AuthService, hooks: Au
   });
 
   r.route("GET", "/api/audit", "admin", async (ctx) => {
-    const f = auditFilter(ctx.url);
+    const f = auditFilter(ctx.url, hooks.timeZone);
     const rows = await auth.listAudit(f);
     if (ctx.url.searchParams.get("format") === "csv") return { status: 200, body: auditCsv(rows), type: "text/csv; charset=utf-8", filename: "zapvend-audit.csv" };
     return { status: 200, body: rows };

@@ -181,6 +181,29 @@ describe("fleet HTTP API and WebSocket", () => {
     }
   });
 
+  it("reads a date-only from=/to= of the audit log as a local day of the operator's zone (or tz=)", async () => {
+    // 00:30 on Monday 26 October in Paris (CET), still Sunday 25 October in UTC.
+    const at = Date.UTC(2026, 9, 25, 23, 30);
+    const paris = new FleetHttpServer({ service, port: 0, timeZone: "Europe/Paris", now: () => at });
+    await paris.start();
+    try {
+      const headers = await bearer(paris.auth); // audited: token.add, at `at`
+      const added = async (query: string) => {
+        const r = await fetch(`${paris.url}/api/audit?action=token.add&${query}`, { headers });
+        expect(r.status).toBe(200);
+        return ((await r.json()) as Array<{ at: number }>).filter((e) => e.at === at).length;
+      };
+      expect(await added("from=2026-10-26&to=2026-10-26")).toBe(1);
+      expect(await added("from=2026-10-25&to=2026-10-25")).toBe(0);
+      expect(await added("from=2026-10-25&to=2026-10-25&tz=UTC")).toBe(1);
+      expect(await added(`from=${at}&to=${at + 1}`)).toBe(1);
+      const bad = await fetch(`${paris.url}/api/audit?from=2026-02-30`, { headers });
+      expect(bad.status).toBe(400);
+    } finally {
+      await paris.stop();
+    }
+  });
+
   it("reads a date-only from=/to= as a whole local day of the operator's zone (or tz=), 23 h and 25 h on the daylight saving Sundays", async () => {
     const paris = new FleetHttpServer({ service, port: 0, timeZone: "Europe/Paris" });
     await paris.start();

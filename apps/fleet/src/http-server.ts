@@ -124,7 +124,7 @@ export class FleetHttpServer {
     defineAuthRoutes(
       this.router,
       this.auth,
-      { closeSockets: (match) => this.closeSockets(match), readBody: (req) => readBody(req) },
+      { closeSockets: (match) => this.closeSockets(match), readBody: (req) => readBody(req), timeZone: options.timeZone ?? "UTC" },
       this.security.sessionMaxMs,
     );
     defineCatalogRoutes(this.router, options.catalog ?? new CatalogService({ service: options.service, clock: { now: this.now }, log: this.log }), this.auth);

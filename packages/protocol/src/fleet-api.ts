@@ -43,7 +43,10 @@ export const Sale = z.object({
 });
 export type Sale = z.infer<typeof Sale>;
 
-/** `GET /api/sales?machine=&from=&to=` — query strings as received (`from`/`to` in epoch ms or ISO 8601). */
+/**
+ * `GET /api/sales?machine=&from=&to=` — query strings as received: `from`/`to` in epoch ms, ISO 8601 with a zone, or
+ * a date (`YYYY-MM-DD`: a local day of the route's `tz=` or the operator's zone; the fleet's sales-query.ts reads them).
+ */
 export const SalesQuery = z.strictObject({
   machine: MachineId.optional(),
   from: z.string().max(40).optional(),
