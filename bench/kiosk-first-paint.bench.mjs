@@ -26,7 +26,7 @@
 // pre-rendered page, when the kiosk's own screen took over and a tap buys), the DOM mark, `first-contentful-paint`
 // and the document's `responseEnd`. Every load waits for the kiosk's mark and checks that the cards are in its shadow
 // DOM and that no pre-rendered copy remains.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { percentile, root, round, spawnPrinting, spread, startBroker, stopChild, until } from "./lib.mjs";
@@ -88,15 +88,17 @@ async function seedPictures(browser, brokerUrl, machineUrl, machineId, slots, op
 }
 
 /**
- * Run in the page: null until the kiosk's painted mark exists, then every figure of the load. `preRendered`: the
- * page came with the daemon's pre-rendered first screen; its figure is then `first-contentful-paint`, which must come
- * before the kiosk's own cards were in its DOM (else the paint could be the kiosk's, and the load is refused).
+ * Run in the page: null until the kiosk's painted mark and the page's `first-contentful-paint` exist, then every
+ * figure of the load. `preRendered`: the page came with the daemon's pre-rendered first screen; its figure is then the
+ * FCP, which must come before the kiosk's own cards were in its DOM (else the paint could be the kiosk's, and the load
+ * is refused). Without it the figure is the kiosk's mark, and the FCP (reported after it: Chromium dispatches it once
+ * the frame is presented) is given beside it.
  */
 const marksExpression = (preRendered) => `(() => {
   const painted = performance.getEntriesByName("zapvend:products-painted")[0];
   if (!painted) return null;
   const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-  if (${preRendered} && !fcp) return null;
+  if (!fcp) return null;
   const rendered = performance.getEntriesByName("zapvend:products-rendered")[0];
   const nav = performance.getEntriesByType("navigation")[0];
   const cards = document.querySelector("zapvend-kiosk")?.shadowRoot?.querySelectorAll("button[data-slot]").length ?? 0;
@@ -225,6 +227,10 @@ export default async function kioskFirstPaint() {
       fcp.push(r.fcp);
       html.push(r.responseEnd);
     }
+    // ZAPVEND_BENCH_FIRST_PAINT_SAMPLES=<file>: every load's figures appended as one JSON line (to pool interleaved
+    // before/after runs, whose percentiles cannot be pooled).
+    const samplesFile = process.env.ZAPVEND_BENCH_FIRST_PAINT_SAMPLES;
+    if (samplesFile) appendFileSync(samplesFile, JSON.stringify({ kioskDir, pictures: PICTURES, preRendered, loadavg1: os.loadavg()[0], first, painted, rendered, fcp }) + "\n");
     const goal = { op: "<=", value: GOAL_MS };
     const row = (name, label, xs, p, extra = {}) => ({ name, label, value: round(percentile(xs, p), 1), unit: "ms", samples: xs.length, ...extra });
     // The host's load during the run: Chromium's 4x throttle multiplies whatever CPU share the renderer gets, so a

@@ -103,6 +103,29 @@ describe("kiosk: the daemon's pre-rendered first screen", () => {
     expect(m.requests.filter((r) => r.method === "POST" && r.path === "/api/orders")).toHaveLength(1);
   });
 
+  it("keeps a tap on a product made before the kiosk's script ran, and buys it once the kiosk took over", async () => {
+    const m = await start();
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const page = await context.newPage();
+    pages.push(page);
+    // The kiosk's entry script is held back until the buyer has tapped the pre-rendered card.
+    let release!: () => void;
+    const tapped = new Promise<void>((r) => (release = r));
+    await page.route(/\/kiosk-[A-Za-z0-9]+\.js$/, async (r) => {
+      await tapped;
+      await r.continue();
+    });
+    await page.goto(m.url, { waitUntil: "commit" });
+    const copy = page.locator('[data-first-screen] button[data-slot="B1"]');
+    await copy.click();
+    // A sold-out card's tap is not kept (it is disabled, as on the kiosk's screen).
+    expect(await page.locator('[data-first-screen] button[data-slot="A2"]').isDisabled()).toBe(true);
+    release();
+    await page.locator('[data-screen="payment"] [data-qr]').waitFor();
+    expect(await page.locator('[data-screen="payment"] [data-product]').textContent()).toContain("Dark chocolate");
+    expect(m.requests.filter((r) => r.method === "POST" && r.path === "/api/orders").map((r) => r.body)).toEqual([{ slot: "B1" }]);
+  });
+
   it("speaks the language of the page's URL, as the kiosk then does", async () => {
     const m = await start();
     const page = await open(`${m.url}/?lang=fr`, { script: false });

@@ -118,7 +118,7 @@ const MODULE_SCRIPT = /<script type="module" src="(\.\/kiosk-[A-Za-z0-9]+\.js)"[
  * file is there by then, and at 4x CPU throttle its evaluation and lit's first render take ~250-300 ms. So the
  * script is only `modulepreload`ed in the head (fetched while the page parses) and imported by a few lines at the
  * end of the screen from a task after the first frame (`requestAnimationFrame`, then a task), or after 1 s when no
- * frame comes (a hidden page).
+ * frame comes (a hidden page). A product tapped before the kiosk took over is bought once it has.
  */
 export function withFirstScreen(page: string, boot: unknown, lang: string | null, now = Date.now()): string {
   const script = MODULE_SCRIPT.exec(page);
@@ -127,8 +127,11 @@ export function withFirstScreen(page: string, boot: unknown, lang: string | null
   if (screen === null) return page;
   const src = script[1]!;
   const l = isLang(lang) ? lang : "en";
+  // A tap on a product before the kiosk took over is kept for it (index.html's `window.zapvendEarly`, api.ts `tap`).
   const start =
     `<script>(function(){var done=false;function go(){if(done)return;done=true;import(${JSON.stringify(src)});}` +
+    `document.currentScript.parentNode.addEventListener("click",function(e){var b=e.target.closest("button[data-slot]");` +
+    `if(b&&!b.disabled&&window.zapvendEarly)window.zapvendEarly.tap=b.getAttribute("data-slot");});` +
     `requestAnimationFrame(function(){setTimeout(go,0);});setTimeout(go,1000);})();</script>`;
   const block = `<div data-first-screen lang="${l}"><style>${firstScreenCss()}</style>${screen}${start}</div>`;
   return page.replace(script[0], () => `<link rel="modulepreload" href="${src}" />`).replace(FIRST_SCREEN_MARKER, () => block);

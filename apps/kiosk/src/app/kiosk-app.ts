@@ -658,6 +658,10 @@ export class ZapvendKiosk extends LitElement {
    */
   override firstUpdated(): void {
     for (const copy of this.querySelectorAll(":scope > [data-first-screen]")) copy.remove();
+    // A product tapped on the copy before this screen took over: bought now, as if tapped here.
+    const tap = this.early?.tap;
+    const entry = tap !== undefined && this.screen.name === "catalog" && !this.isVmcMachine ? this.catalog?.products.find((p) => p.slot === tap) : undefined;
+    if (entry && buyable(entry)) void this.buy(entry);
   }
 
   override updated(): void {
@@ -715,9 +719,8 @@ export class ZapvendKiosk extends LitElement {
   }
 
   private renderProduct(p: CatalogEntry): TemplateResult {
-    const buyable = p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
     // The fleet's picture (lazy, sized) or the icon; the name in the buyer's language (product-card.ts).
-    return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable} @click=${() => this.buy(p)}>
+    return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable(p)} @click=${() => this.buy(p)}>
       <span class="top"
         >${productVisual(p, () => this.requestUpdate())}<span class="name" data-name>${entryName(p, this.uiLang)}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
       ${p.soldOut || p.stock === 0
@@ -933,6 +936,11 @@ export class ZapvendKiosk extends LitElement {
 }
 
 customElements.define("zapvend-kiosk", ZapvendKiosk);
+
+/** A product the buyer can tap: enabled, in stock, priced. */
+function buyable(p: CatalogEntry): boolean {
+  return p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
+}
 
 /** A language is offered when the fonts draw its texts: its catalog title stands for its script (kana and kanji, hanzi). */
 function languageDrawable(lang: Lang): boolean {
