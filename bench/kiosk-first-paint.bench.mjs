@@ -14,18 +14,21 @@
 //
 // What is measured, in the page's own clock from its navigation start (`performance.timeOrigin`): the moment the
 // buyer sees the first product cards. Since issue #18 the daemon serves that first screen already rendered
-// (apps/kiosk src/app/first-screen.ts: plain HTML in index.html, its module script no longer render-blocking), so
-// Chromium paints the products before the kiosk's script has run: each pre-rendered product name carries
-// `elementtiming="zapvend:first-products"`, and the figure is the earliest `renderTime` of those Element Timing
-// entries (the paint of the frame that shows them, as Chromium reports it; read with a buffered PerformanceObserver
-// the poll installs). A page without the pre-rendered screen (an older kiosk build through
-// ZAPVEND_BENCH_KIOSK_DIR, or a first screen that is not the catalog) has no such entries: its figure is the kiosk's
-// own User Timing mark `zapvend:products-painted`, set from a task queued in the `requestAnimationFrame` after lit
-// put the first `button[data-slot]` into its shadow DOM (`zapvend:products-rendered`), i.e. once the frame with the
-// cards was produced (Element Timing does not see into a shadow root). Beside the figure: that mark (for a
-// pre-rendered page, when the kiosk's own screen took over and a tap buys), the DOM mark, `first-contentful-paint`
-// and the document's `responseEnd`. Every load waits for the kiosk's mark and checks that the cards are in its shadow
-// DOM and that no pre-rendered copy remains.
+// (apps/kiosk src/app/first-screen.ts: plain HTML in index.html; the kiosk's module script only preloaded, and
+// imported after the first frame), so Chromium paints the products before the kiosk's script has run. For such a
+// page (checked on the served HTML before the loads: `<div data-first-screen`) the figure is the page's
+// `first-contentful-paint`: the copy is the page's only content, and each load checks that this paint came before the
+// kiosk had any card in its DOM, so it can only be the copy's. (Element Timing on the copy's names would be more
+// specific, but Chromium delivers those entries after the frame is presented, by when the kiosk has taken over and
+// the copy is no longer rendered: none ever arrived. With the script blocked they equal the FCP to the ms.)
+// A page without the copy (an older kiosk build through ZAPVEND_BENCH_KIOSK_DIR, or a first screen that is not the
+// catalog) keeps the figure it always had: the kiosk's User Timing mark `zapvend:products-painted`, set from a task
+// queued in the `requestAnimationFrame` after lit put the first `button[data-slot]` into its shadow DOM
+// (`zapvend:products-rendered`), i.e. once the frame with the cards was produced; it comes a little before that
+// frame's FCP, so it is the more favourable of the two. Beside the figure: that mark (for a pre-rendered page, when
+// the kiosk's own screen took over and a tap goes to it), the DOM mark, the FCP and the document's `responseEnd`.
+// Every load waits for the kiosk's mark and the FCP, and checks that the cards are in the kiosk's shadow DOM and that
+// no pre-rendered copy remains.
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
