@@ -61,10 +61,16 @@ function pinHash(pin: string): string {
   return `scrypt$16384$8$1$${salt.toString("base64url")}$${scryptSync(pin, salt, 32, { N: 16384, r: 8, p: 1 }).toString("base64url")}`;
 }
 
-/** Records, from the first script of every page load on, whether a product card or a QR was ever put on screen. */
+/**
+ * Records, from the first script of every page load on, whether a product card or a QR was ever put on screen: by the
+ * kiosk (its shadow root) or in the page the daemon served (its pre-rendered first screen).
+ */
 function recordScreens(): void {
   const w = window as unknown as { seen: { catalog: boolean; qr: boolean } };
   w.seen = { catalog: false, qr: false };
+  new MutationObserver(() => {
+    if (document.querySelector("[data-first-screen] button[data-slot]")) w.seen.catalog = true;
+  }).observe(document, { subtree: true, childList: true });
   const attach = Element.prototype.attachShadow;
   Element.prototype.attachShadow = function (init: ShadowRootInit) {
     const shadow = attach.call(this, init);
@@ -137,6 +143,14 @@ afterAll(async () => {
 }, 30_000);
 
 describe("kiosk against the real daemon", () => {
+  it("the daemon serves the catalog pre-rendered by the kiosk build, in the page's language", async () => {
+    const page = await (await fetch(`${kioskUrl}/?lang=fr`)).text();
+    expect(page).toContain('<zapvend-kiosk><div data-first-screen lang="fr">');
+    expect(page).toContain("<h1>Choisissez un produit</h1>");
+    expect(page).toMatch(/<button class="product" data-slot="A1">.*data-name>Crisps<\/span>/);
+    expect(page).not.toMatch(/<script type="module"/);
+  });
+
   it("buys with the demo wallet: the QR, dispensing, then take your product", async () => {
     await page.locator('button[data-slot="A1"]').click();
     const qr = page.locator('[data-screen="payment"] svg[data-qr]');

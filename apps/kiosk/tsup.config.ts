@@ -65,4 +65,23 @@ const node: Options = {
   target: "node20",
 };
 
-export default defineConfig([node, browser]);
+/**
+ * The first screen's pre-renderer for the daemon (src/app/first-screen.ts): an ES module in the kiosk folder it serves
+ * (`.mjs`: imported as a module wherever that folder is copied), never loaded by the browser.
+ */
+const firstScreen: Options = {
+  entry: { "first-screen": "src/app/first-screen.ts" },
+  outDir: "dist/kiosk",
+  format: ["esm"],
+  platform: "neutral",
+  target: "node20",
+  outExtension: () => ({ js: ".mjs" }),
+  minify: false,
+  sourcemap: false,
+  dts: false,
+  clean: false,
+  noExternal: [/.*/],
+  esbuildPlugins: [typesOnlyProtocol as never],
+};
+
+export default defineConfig([node, browser, firstScreen]);

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,6 +7,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { parseKioskServerMessage, type Catalog, type HealthResponse, type MachineStatusView, type Order } from "@zapvend/protocol";
 import { ApiFailure, KIOSK_BOOT_MARKER, KIOSK_SESSION_COOKIE, MachineServer, jsonForScript, memoryOrderSessions, type MachineApi, type MachineApiEvents } from "./http-server.js";
+import { FIRST_SCREEN_MODULE } from "./kiosk-first-screen.js";
+
+/** The kiosk page's marker of the pre-rendered first screen (apps/kiosk first-screen.ts). */
+const FIRST = "<!-- %ZAPVEND_FIRST_SCREEN% -->";
 
 const status: MachineStatusView = { machineId: "snacks-01", mode: "normal", selling: true, payments: "up", hardware: "up", door: "closed", faults: [] };
 const order: Order = {
@@ -60,14 +64,17 @@ class TestApi extends EventEmitter<MachineApiEvents> implements MachineApi {
 const JSON_TYPE = { "content-type": "application/json" };
 
 let server: MachineServer | undefined;
+/** What the server logged in this test. */
+let logged: Array<[string, unknown]> = [];
 afterEach(async () => {
   await server?.stop();
   server = undefined;
+  logged = [];
 });
 
 async function start(kioskDir?: string) {
   const api = new TestApi();
-  server = new MachineServer({ api, ...(kioskDir ? { kioskDir } : {}) });
+  server = new MachineServer({ api, ...(kioskDir ? { kioskDir } : {}), log: (msg, fields) => void logged.push([msg, fields]) });
   const url = await server.start("127.0.0.1", 0);
   return { api, url };
 }
@@ -175,6 +182,32 @@ describe("machine HTTP API", () => {
     expect(page2).not.toContain("<!--");
     expect(bootOf(page2).order?.productName).toBe(nasty);
     expect(jsonForScript({ s: nasty })).not.toMatch(/[<>&\u2028\u2029]/);
+  });
+
+  it("puts the kiosk build's pre-rendered first screen into the page: its first-screen.mjs, given the snapshot and ?lang=", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kiosk-"));
+    writeFileSync(path.join(dir, "index.html"), `<!doctype html><head>${KIOSK_BOOT_MARKER}</head><body><zapvend-kiosk>${FIRST}</zapvend-kiosk></body>`);
+    // A stand-in for the kiosk's renderer (apps/kiosk first-screen.ts): it shows what the daemon gave it.
+    const renderer = (tag: string) =>
+      `export function withFirstScreen(page, boot, lang) { return page.replace(${JSON.stringify(FIRST)}, () => "<p id=${tag}>" + JSON.stringify({ lang, machineId: boot.catalog.machineId, order: boot.order }).replace(/</g, "") + "</p>"); }`;
+    writeFileSync(path.join(dir, FIRST_SCREEN_MODULE), renderer("one"));
+    const { api, url } = await start(dir);
+    const shown = (page: string) => /<p id=(\w+)>([^<]*)<\/p>/.exec(page);
+    const fr = shown(await (await fetch(`${url}/?lang=fr`)).text());
+    expect(fr?.[1]).toBe("one");
+    expect(JSON.parse(fr![2]!)).toEqual({ lang: "fr", machineId: api.catalog().machineId, order: null });
+    expect(JSON.parse(shown(await (await fetch(`${url}/`)).text())![2]!).lang).toBeNull();
+    // A kiosk rebuilt in place brings its new renderer (a new mtime).
+    writeFileSync(path.join(dir, FIRST_SCREEN_MODULE), renderer("two"));
+    utimesSync(path.join(dir, FIRST_SCREEN_MODULE), new Date(), new Date(Date.now() + 5000));
+    expect(shown(await (await fetch(`${url}/`)).text())?.[1]).toBe("two");
+    // A renderer that fails: the page with the snapshot, without the first screen (the kiosk draws it).
+    writeFileSync(path.join(dir, FIRST_SCREEN_MODULE), "export function withFirstScreen() { throw new Error('broken'); }");
+    utimesSync(path.join(dir, FIRST_SCREEN_MODULE), new Date(), new Date(Date.now() + 10_000));
+    const page = await (await fetch(`${url}/`)).text();
+    expect(page).toContain('id="zapvend-boot"');
+    expect(page).toContain(FIRST);
+    expect(logged.some(([msg]) => msg === "kiosk page: no first screen")).toBe(true);
   });
 
   it("serves a kiosk page without the marker as it is", async () => {

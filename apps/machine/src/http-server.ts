@@ -6,6 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
+import { FirstScreenLoader } from "./kiosk-first-screen.js";
 import {
   ApiErrorCode,
   MAX_HTTP_BODY_BYTES,
@@ -159,9 +160,12 @@ export class MachineServer {
   private readonly open = new Map<string, string | null>();
   /** Order creations under way (counted against the caps before the controller answers). */
   private readonly creating: Array<string | null> = [];
+  /** The kiosk build's pre-renderer of its first screen, if it has one. */
+  private readonly firstScreen: FirstScreenLoader | undefined;
 
   constructor(private readonly opts: MachineServerOptions) {
     this.sessions = opts.orderSessions ?? memoryOrderSessions();
+    this.firstScreen = opts.kioskDir ? new FirstScreenLoader(opts.kioskDir) : undefined;
   }
 
   /** Listens on host:port (port 0 picks a free one) and returns the base URL. */
@@ -397,7 +401,7 @@ export class MachineServer {
         throw new ApiFailure(404, "not_found", `no route ${method} ${p}`);
       }
       if (p.startsWith("/pictures/") && (method === "GET" || method === "HEAD")) return this.servePicture(p, res);
-      if (method === "GET" || method === "HEAD") return this.serveStatic(p, res, session);
+      if (method === "GET" || method === "HEAD") return this.serveStatic(p, res, session, url.searchParams.get("lang"));
       throw new ApiFailure(405, "method_not_allowed", `${method} is not allowed here`);
     } catch (err) {
       if (err instanceof ApiFailure) return send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiError);
@@ -411,10 +415,11 @@ export class MachineServer {
 
   /**
    * The kiosk's index.html with what the WebSocket greeting and `GET /api/orders/current` would tell it, as of this
-   * request (never cached: the page is `no-store`): the screen can draw its first catalog without a round trip.
+   * request (never cached: the page is `no-store`): the screen can draw its first catalog without a round trip; and
+   * that first catalog itself, in the buyer's language (`?lang=` of the page's URL), where the kiosk build renders it.
    * Undefined when the page has no marker (an older build): then served as it is.
    */
-  private kioskPage(file: string, session: string | null): Buffer | undefined {
+  private async kioskPage(file: string, session: string | null, lang: string | null): Promise<Buffer | undefined> {
     const htmlText = readFileSync(file, "utf8");
     if (!htmlText.includes(KIOSK_BOOT_MARKER)) return undefined;
     const api = this.opts.api;
@@ -428,7 +433,16 @@ export class MachineServer {
       return undefined;
     }
     const block = `<script type="application/json" id="zapvend-boot">${jsonForScript(boot)}</script>`;
-    return Buffer.from(htmlText.replace(KIOSK_BOOT_MARKER, () => block), "utf8");
+    let page = htmlText.replace(KIOSK_BOOT_MARKER, () => block);
+    // The first screen itself, pre-rendered by the kiosk build's own renderer (kiosk-first-screen.ts): Chromium paints
+    // the products before the kiosk's script runs. Any failure: the page without it (the kiosk renders as before).
+    try {
+      const withFirstScreen = await this.firstScreen?.get();
+      if (withFirstScreen) page = withFirstScreen(page, boot, lang);
+    } catch (err) {
+      this.opts.log?.("kiosk page: no first screen", { error: String(err) });
+    }
+    return Buffer.from(page, "utf8");
   }
 
   /**
@@ -460,7 +474,7 @@ export class MachineServer {
     createReadStream(stored.file).pipe(res);
   }
 
-  private serveStatic(p: string, res: http.ServerResponse, session: string | null): void {
+  private async serveStatic(p: string, res: http.ServerResponse, session: string | null, lang: string | null): Promise<void> {
     const dir = this.opts.kioskDir;
     const rel = p === "/" ? "index.html" : decodeURIComponent(p).replace(/^\/+/, "");
     const file = dir ? path.resolve(dir, rel) : undefined;
@@ -484,7 +498,7 @@ export class MachineServer {
     if (rel === "index.html") {
       // The kiosk page opens (or keeps) the screen's session; a reload keeps the cookie, and so its orders' credits.
       if (session === null) res.setHeader("set-cookie", `${KIOSK_SESSION_COOKIE}=${randomBytes(18).toString("base64url")}; Path=/; HttpOnly; SameSite=Strict`);
-      const page = this.kioskPage(file, session);
+      const page = await this.kioskPage(file, session, lang);
       if (page) {
         res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": page.length, "cache-control": "no-store" });
         res.end(page);

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import bolt11 from "bolt11";
 import { WebSocketServer, type WebSocket } from "ws";
+import { withFirstScreen } from "../app/first-screen.js";
 import {
   ApiError,
   Catalog,
@@ -86,6 +87,11 @@ export interface FakeMachineOptions {
    * `<!-- %ZAPVEND_BOOT% -->` (apps/machine http-server.ts). Default false: the page as built (another server).
    */
   bootSnapshot?: boolean;
+  /**
+   * With `bootSnapshot`: the first screen pre-rendered into the page too, as the daemon does with the kiosk build's
+   * `first-screen.mjs` (here the same code from source). Default true; false plays a kiosk build without it.
+   */
+  firstScreen?: boolean;
   /**
    * An MDB machine (zapvend is the card reader of a VMC): the status carries `mdb` (the reader enabled), the products
    * are the selection map, and the service menu opens as the daemon's `board.serviceAccess` says: `vmc-service` only
@@ -503,7 +509,7 @@ export class FakeMachine {
         res.writeHead(200, { "content-type": stored.type, "content-length": stored.bytes.length, "cache-control": "public, max-age=31536000, immutable" });
         return void res.end(stored.bytes);
       }
-      if (!p.startsWith("/api/")) return this.serveStatic(p, res);
+      if (!p.startsWith("/api/")) return this.serveStatic(p, res, url.searchParams.get("lang"));
       if (method === "GET" && p === "/api/health") return send(res, 200, this.health());
       if (method === "GET" && p === "/api/catalog") return send(res, 200, this.catalog());
       if (method === "POST" && p === "/api/orders") {
@@ -656,7 +662,7 @@ export class FakeMachine {
     this.tokens.clear();
   }
 
-  private serveStatic(p: string, res: http.ServerResponse): void {
+  private serveStatic(p: string, res: http.ServerResponse, lang: string | null): void {
     const rel = p === "/" ? "index.html" : decodeURIComponent(p).replace(/^\/+/, "");
     const file = path.resolve(this.opts.kioskDir, rel);
     if (!file.startsWith(path.resolve(this.opts.kioskDir) + path.sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
@@ -668,7 +674,7 @@ export class FakeMachine {
       const boot = { v: 1, status: this.status, catalog: this.catalog(), order: checked(CurrentOrderResponse, { order: this.currentOrder() }).order };
       const json = JSON.stringify(boot).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
       const page = readFileSync(file, "utf8").replace("<!-- %ZAPVEND_BOOT% -->", () => `<script type="application/json" id="zapvend-boot">${json}</script>`);
-      return void res.end(page);
+      return void res.end(this.opts.firstScreen === false ? page : withFirstScreen(page, boot, lang));
     }
     res.end(readFileSync(file));
   }

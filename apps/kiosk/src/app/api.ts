@@ -48,6 +48,11 @@ export interface EarlyStart {
    * catalog and current order as of that request. Absent when the page was served without it; then `current` is set.
    */
   boot?: BootSnapshot;
+  /**
+   * The slot of a product the buyer tapped on the daemon's pre-rendered first screen before the kiosk took over
+   * (first-screen.ts records it): the kiosk buys it once it has.
+   */
+  tap?: string;
   /** `GET /api/orders/current` as status and body text (undefined when unreachable); `currentAnswer` once arrived. */
   current?: Promise<EarlyAnswer | undefined>;
   currentAnswer?: EarlyAnswer;

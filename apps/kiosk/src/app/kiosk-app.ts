@@ -1,9 +1,10 @@
-import { LitElement, css, html, nothing, svg, unsafeCSS, type TemplateResult } from "lit";
+import { LitElement, html, nothing, svg, unsafeCSS, type TemplateResult } from "lit";
 import type { Catalog, CatalogEntry, HealthResponse, MachineStatusView, Order, OrderState, VendProgress } from "@zapvend/protocol";
 import { KioskApiError, MachineClient, MachineConnection, bootOf, creditOf, isOrderLike, takeEarlyStart, type EarlyStart } from "./api.js";
-import { EMOJI_FONT_STACK, FONT_STACK, CJK_FONT_STACK, canRender, probingStarted, startProbing } from "./glyphs.js";
+import { canRender, probingStarted, startProbing } from "./glyphs.js";
 import { LANGS, LANG_LATIN_NAME, LANG_NAME, formatAge, formatCountdown, formatFiat, formatSats, isLang, t, warmFormats, type Lang, type MessageKey } from "./i18n.js";
 import { entryName, pictureStyles, productVisual } from "./product-card.js";
+import { KIOSK_CSS } from "./kiosk-css.js";
 import { paymentUri, walletLink } from "./qr.js";
 import type * as QrCodeModule from "./qr-code.js";
 import { baseStyles } from "./styles.js";
@@ -103,238 +104,7 @@ export const CREDIT_IDLE_MS = 120_000;
  * selling and the invoice has not expired on the kiosk's clock.
  */
 export class ZapvendKiosk extends LitElement {
-  static override styles = [
-    baseStyles,
-    pictureStyles,
-    css`
-      header {
-        display: flex;
-        align-items: center;
-        gap: 12px;
-        padding: 10px 16px;
-        height: 76px;
-        border-bottom: 2px solid var(--line);
-      }
-      header h1 {
-        flex: 1;
-      }
-      .langs button {
-        min-width: 56px;
-        padding: 6px 12px;
-        font-size: 18px;
-      }
-      .langs button[lang="ja"],
-      .langs button[lang="zh"] {
-        font-family: ${unsafeCSS(CJK_FONT_STACK)};
-      }
-      .langs button[aria-pressed="true"] {
-        background: var(--ink);
-        color: var(--card);
-      }
-      .grid {
-        flex: 1;
-        overflow-y: auto;
-        display: grid;
-        grid-template-columns: repeat(3, 1fr);
-        grid-auto-rows: 170px;
-        gap: 12px;
-        padding: 12px 16px;
-      }
-      .product {
-        flex-direction: column;
-        align-items: flex-start;
-        justify-content: space-between;
-        padding: 12px 16px;
-        border-width: 2px;
-        border-color: var(--line);
-        text-align: left;
-        height: 100%;
-        width: 100%;
-      }
-      .product .top {
-        display: flex;
-        gap: 10px;
-        align-items: center;
-        width: 100%;
-      }
-      .product .icon {
-        font-family: ${unsafeCSS(EMOJI_FONT_STACK)};
-        font-size: 40px;
-        line-height: 1;
-      }
-      .product .icon.placeholder {
-        font-family: ${unsafeCSS(FONT_STACK)};
-        display: inline-flex;
-        align-items: center;
-        justify-content: center;
-        flex: none;
-        width: 44px;
-        height: 44px;
-        border-radius: 10px;
-        background: var(--line);
-        color: var(--muted);
-        font-size: 16px;
-        font-weight: 700;
-      }
-      .product .name {
-        font-size: 22px;
-        font-weight: 700;
-        overflow: hidden;
-        display: -webkit-box;
-        -webkit-line-clamp: 2;
-        -webkit-box-orient: vertical;
-      }
-      .product .fiat {
-        font-size: 28px;
-        font-weight: 800;
-      }
-      .product .sats {
-        font-size: 18px;
-        color: var(--muted);
-      }
-      .product .badge {
-        font-size: 20px;
-        font-weight: 800;
-        color: var(--bad);
-      }
-      footer {
-        display: flex;
-        align-items: center;
-        gap: 12px;
-        padding: 4px 16px;
-        height: 48px;
-        font-size: 15px;
-        color: var(--muted);
-        border-top: 2px solid var(--line);
-      }
-      footer .grow {
-        flex: 1;
-      }
-      footer button {
-        min-height: 40px;
-        font-size: 15px;
-        padding: 4px 12px;
-        border-color: var(--line);
-      }
-      .banner {
-        margin: 8px 16px 0;
-        padding: 10px 14px;
-        border-radius: 10px;
-        background: #fde2e1;
-        color: var(--bad);
-        font-weight: 700;
-      }
-      .pay {
-        flex: 1;
-        display: grid;
-        grid-template-columns: 380px 1fr;
-        gap: 20px;
-        padding: 12px 20px;
-        align-items: center;
-      }
-      .qrcol {
-        display: flex;
-        flex-direction: column;
-        align-items: center;
-        gap: 6px;
-        font-size: 18px;
-      }
-      .qr {
-        width: 380px;
-        height: 380px;
-        background: #fff;
-        display: flex;
-        align-items: center;
-        justify-content: center;
-        border-radius: 8px;
-      }
-      .qr svg {
-        width: 380px;
-        height: 380px;
-        shape-rendering: crispEdges;
-      }
-      .pay .side {
-        display: flex;
-        flex-direction: column;
-        gap: 10px;
-        min-width: 0;
-      }
-      .pay .side button,
-      .pay .side a.button {
-        font-size: 18px;
-        min-height: 52px;
-        padding: 6px 14px;
-      }
-      .amount {
-        font-size: 38px;
-        font-weight: 800;
-      }
-      .pay .fiatbig {
-        font-size: 26px;
-        font-weight: 700;
-      }
-      .countdown {
-        font-size: 22px;
-        font-variant-numeric: tabular-nums;
-      }
-      .product:disabled {
-        opacity: 1;
-        background: #e8e4da;
-        color: #3a3a3a;
-      }
-      .product:disabled .icon {
-        filter: grayscale(1);
-      }
-      .row {
-        display: flex;
-        gap: 10px;
-        flex-wrap: wrap;
-      }
-      progress {
-        width: 480px;
-        height: 28px;
-        accent-color: var(--accent);
-      }
-      .oos {
-        background: #2b2b2b;
-        color: #fff;
-      }
-      .oos .muted,
-      .oos footer {
-        color: #e6e6e6;
-      }
-      .oos .langs button {
-        background: #2b2b2b;
-        color: #fff;
-        border-color: #fff;
-      }
-      .oos .langs button[aria-pressed="true"] {
-        background: #fff;
-        color: #111;
-      }
-      .mark {
-        font-size: 72px;
-        line-height: 1;
-      }
-      .credit {
-        display: flex;
-        align-items: center;
-        gap: 12px;
-        margin: 8px 16px 0;
-        padding: 4px 4px 4px 14px;
-        border-radius: 10px;
-        background: #dcefe1;
-        color: var(--ok);
-        font-weight: 700;
-      }
-      .credit span {
-        flex: 1;
-      }
-      .credit button {
-        min-height: 48px;
-      }
-    `,
-  ];
+  static override styles = [baseStyles, pictureStyles, unsafeCSS(KIOSK_CSS)];
 
   private readonly early: EarlyStart | undefined = takeEarlyStart();
   private client = new MachineClient(location.origin, this.early);
@@ -881,6 +651,19 @@ export class ZapvendKiosk extends LitElement {
     this.conn?.start(this.early);
   }
 
+  /**
+   * The daemon's pre-rendered first screen (first-screen.ts, light DOM) is hidden since the shadow root was attached
+   * (it has no slot), and lit's first screen is in its place now, drawn in the same task: the copy goes, with its
+   * style, so no second grid remains in the page.
+   */
+  override firstUpdated(): void {
+    for (const copy of this.querySelectorAll(":scope > [data-first-screen]")) copy.remove();
+    // A product tapped on the copy before this screen took over: bought now, as if tapped here.
+    const tap = this.early?.tap;
+    const entry = tap !== undefined && this.screen.name === "catalog" && !this.isVmcMachine ? this.catalog?.products.find((p) => p.slot === tap) : undefined;
+    if (entry && buyable(entry)) void this.buy(entry);
+  }
+
   override updated(): void {
     // User Timing for bench/kiosk-first-paint.bench.mjs: the first product cards are in the DOM now, and painted once
     // the frame after this one begins (a task queued from requestAnimationFrame runs after that frame's paint).
@@ -936,9 +719,8 @@ export class ZapvendKiosk extends LitElement {
   }
 
   private renderProduct(p: CatalogEntry): TemplateResult {
-    const buyable = p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
     // The fleet's picture (lazy, sized) or the icon; the name in the buyer's language (product-card.ts).
-    return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable} @click=${() => this.buy(p)}>
+    return html`<button class="product" data-slot=${p.slot} ?disabled=${!buyable(p)} @click=${() => this.buy(p)}>
       <span class="top"
         >${productVisual(p, () => this.requestUpdate())}<span class="name" data-name>${entryName(p, this.uiLang)}${p.volumeMl ? html` <span class="muted">${p.volumeMl} ml</span>` : nothing}</span></span>
       ${p.soldOut || p.stock === 0
@@ -1154,6 +936,11 @@ export class ZapvendKiosk extends LitElement {
 }
 
 customElements.define("zapvend-kiosk", ZapvendKiosk);
+
+/** A product the buyer can tap: enabled, in stock, priced. */
+function buyable(p: CatalogEntry): boolean {
+  return p.enabled && !p.soldOut && p.priceMsat !== null && p.stock > 0;
+}
 
 /** A language is offered when the fonts draw its texts: its catalog title stands for its script (kana and kanji, hanzi). */
 function languageDrawable(lang: Lang): boolean {

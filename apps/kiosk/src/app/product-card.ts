@@ -2,20 +2,11 @@
 // (never from the internet), lazy and with its size given so nothing moves when it arrives; the name in the buyer's
 // language, falling back to English, then to the slot's own name; without a picture (none set, not fetched yet, or
 // failing to load) the emoji icon, or a plain tile where no font draws the emoji.
-import { css, html, type TemplateResult } from "lit";
+import { html, unsafeCSS, type TemplateResult } from "lit";
 import type { CatalogEntry } from "@zapvend/protocol";
 import { canRender } from "./glyphs.js";
-import type { Lang } from "./i18n.js";
-
-/** The name in `lang` where the fleet gave one and a font draws it, else the English one, else the slot's name. */
-export function entryName(p: Pick<CatalogEntry, "name" | "names">, lang: Lang): string {
-  const names = p.names;
-  if (!names) return p.name;
-  const own = lang === "en" ? undefined : names[lang];
-  // A name no installed font draws would be boxes: the English one says more.
-  if (own !== undefined && canRender(own)) return own;
-  return names.en;
-}
+import { PICTURE_CSS } from "./kiosk-css.js";
+export { entryName } from "./product-name.js";
 
 /** Pictures that failed to load on this screen: their products show the icon from then on (until a reload). */
 const broken = new Set<string>();
@@ -50,20 +41,4 @@ export function productVisual(p: Pick<CatalogEntry, "slot" | "kind" | "icon" | "
 }
 
 /** The picture's box: fixed, so the card's layout is the same before, during and after the picture loads. */
-export const pictureStyles = css`
-  .pic {
-    flex: none;
-    object-fit: contain;
-    border-radius: 8px;
-  }
-  .pic.card {
-    width: 72px;
-    height: 72px;
-  }
-  .pic.title {
-    width: 48px;
-    height: 48px;
-    vertical-align: middle;
-    margin-right: 8px;
-  }
-`;
+export const pictureStyles = unsafeCSS(PICTURE_CSS);
