@@ -1,28 +1,12 @@
 // The daemon's pre-rendered first screen (issue #18, first-screen.ts) in real Chromium against the fake machine:
 // the products are in the served HTML (escaped), painted as they are before any script runs, and the kiosk's own
 // screen takes their place where they were, without a second grid, ready for a tap.
-import { existsSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_PRODUCTS, FakeMachine } from "./__fixtures__/fake-machine.js";
-import { KIOSK_DIR, VIEWPORT, launchChromium } from "./__fixtures__/browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_PRODUCTS, type FakeMachine } from "./__fixtures__/fake-machine.js";
+import { kioskSuite } from "./__fixtures__/browser.js";
 
-let browser: Browser;
-let machine: FakeMachine | undefined;
-const pages: Page[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(`${KIOSK_DIR}/index.html`)) throw new Error("build the kiosk first (npm run build -w @zapvend/kiosk)");
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.context().close();
-  await machine?.stop();
-  machine = undefined;
-});
+const suite = kioskSuite();
 
 /** A name from the operator's catalog that would be markup if it were not escaped. */
 const HOSTILE = `<img src=x onerror="window.injected=1"><b>Brew & "co"`;
@@ -30,16 +14,12 @@ const HOSTILE = `<img src=x onerror="window.injected=1"><b>Brew & "co"`;
 async function start(opts: { firstScreen?: boolean } = {}): Promise<FakeMachine> {
   const products = structuredClone(DEFAULT_PRODUCTS);
   products[0]!.name = HOSTILE;
-  machine = new FakeMachine({ kioskDir: KIOSK_DIR, bootSnapshot: true, products, ...opts });
-  await machine.start();
-  return machine;
+  return suite.startMachine({ bootSnapshot: true, products, ...opts });
 }
 
 /** A page; `script: false` never lets the kiosk's script load (what the buyer sees before it runs). */
 async function open(url: string, opts: { script?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  const page = await context.newPage();
-  pages.push(page);
+  const page = await suite.plainPage();
   if (opts.script === false) await page.route(/\/(kiosk|chunk)-[A-Za-z0-9]+\.js$/, (r) => r.abort());
   await page.goto(url);
   return page;
@@ -105,9 +85,7 @@ describe("kiosk: the daemon's pre-rendered first screen", () => {
 
   it("keeps a tap on a product made before the kiosk's script ran, and buys it once the kiosk took over", async () => {
     const m = await start();
-    const context = await browser.newContext({ viewport: VIEWPORT });
-    const page = await context.newPage();
-    pages.push(page);
+    const page = await suite.plainPage();
     // The kiosk's entry script is held back until the buyer has tapped the pre-rendered card.
     let release!: () => void;
     const tapped = new Promise<void>((r) => (release = r));
