@@ -23,8 +23,9 @@
 // for the recompute's commit and then bumps the rev. The recompute goes CHUNK machines a transaction, so it never
 // holds the store's writers for long.
 //
-// A machine never written since the migration has no row; the migration adds one (stale) for every machine there
-// was, and a slot's first insert adds it for a new one: a machine without a row has no slots and sums to nothing.
+// Every machine has its row: the migration adds one (stale) for every machine there was, a trigger on the machines'
+// insert one for each new machine (the fleet stores a machine before anything of it). A row is only ever updated
+// afterwards, so a recompute that locked it cannot miss a writer's bump.
 
 import { num, numOrNull, str, type Row, type SqlDb, type SqlExecutor, type SqlValue } from "../store/db.js";
 
@@ -40,15 +41,17 @@ CREATE TABLE picklist_machines (
 INSERT INTO picklist_machines (machine_id) SELECT id FROM machines;
 `;
 
-const bump = (machineId: string) =>
-  `INSERT INTO picklist_machines (machine_id, rev) VALUES (${machineId}, 1) ON CONFLICT (machine_id) DO UPDATE SET rev = picklist_machines.rev + 1`;
+// A plain UPDATE (measured cheaper than an upsert on the ingest's path): the row is there from the machine's insert on.
+const bump = (machineId: string) => `UPDATE picklist_machines SET rev = rev + 1 WHERE machine_id = ${machineId}`;
+const addRow = "INSERT INTO picklist_machines (machine_id) VALUES (NEW.id) ON CONFLICT (machine_id) DO NOTHING";
 
 /** The slot columns a summary depends on (a price change does not bump the rev). */
 const SLOT_COLUMNS = "stock, capacity, enabled, name, kind";
 
-/** The triggers that bump a machine's rev, per engine. */
+/** The triggers that add a machine's row and bump its rev, per engine. */
 export const MACHINE_SUMMARY_TRIGGERS = {
   sqlite: [
+    `CREATE TRIGGER machines_insert_picklist AFTER INSERT ON machines BEGIN ${addRow}; END`,
     `CREATE TRIGGER slots_insert_picklist_rev AFTER INSERT ON slots BEGIN ${bump("NEW.machine_id")}; END`,
     `CREATE TRIGGER slots_update_picklist_rev AFTER UPDATE OF ${SLOT_COLUMNS} ON slots BEGIN ${bump("NEW.machine_id")}; END`,
     `CREATE TRIGGER slots_delete_picklist_rev AFTER DELETE ON slots BEGIN ${bump("OLD.machine_id")}; END`,
@@ -58,6 +61,8 @@ export const MACHINE_SUMMARY_TRIGGERS = {
     `CREATE TRIGGER slot_pars_delete_picklist_rev AFTER DELETE ON slot_pars BEGIN ${bump("OLD.machine_id")}; END`,
   ],
   postgres: [
+    `CREATE FUNCTION picklist_machine_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${addRow}; RETURN NULL; END $$`,
+    "CREATE TRIGGER machines_insert_picklist AFTER INSERT ON machines FOR EACH ROW EXECUTE FUNCTION picklist_machine_row()",
     `CREATE FUNCTION picklist_machine_rev() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
        IF TG_OP = 'DELETE' THEN ${bump("OLD.machine_id")}; ELSE ${bump("NEW.machine_id")}; END IF;
        RETURN NULL;
