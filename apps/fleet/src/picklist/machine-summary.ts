@@ -41,7 +41,7 @@ CREATE TABLE picklist_machines (
 INSERT INTO picklist_machines (machine_id) SELECT id FROM machines;
 `;
 
-// A plain UPDATE (measured cheaper than an upsert on the ingest's path): the row is there from the machine's insert on.
+// The row is there from the machine's insert on (below), so a write only ever updates it: a plain UPDATE.
 const bump = (machineId: string) => `UPDATE picklist_machines SET rev = rev + 1 WHERE machine_id = ${machineId}`;
 const addRow = "INSERT INTO picklist_machines (machine_id) VALUES (NEW.id) ON CONFLICT (machine_id) DO NOTHING";
 
