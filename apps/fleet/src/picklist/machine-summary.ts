@@ -29,8 +29,8 @@
 
 import { num, numOrNull, str, type Row, type SqlDb, type SqlExecutor, type SqlValue } from "../store/db.js";
 
-/** Machines per recompute transaction (and per `IN (...)` list). */
-const CHUNK = 500;
+/** Machines per recompute transaction, and ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
+export const CHUNK = 500;
 
 export const MACHINE_SUMMARY_SQL = `
 CREATE TABLE picklist_machines (
@@ -86,7 +86,8 @@ export interface MachineSummary {
   loads: string;
 }
 
-function chunks<T>(list: readonly T[]): T[][] {
+/** `list` in pieces of CHUNK. */
+export function chunks<T>(list: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
   return out;

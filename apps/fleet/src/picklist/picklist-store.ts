@@ -6,11 +6,8 @@ import type { IssuedPickLine, IssuedPickList, IssuedPickListSummary, ParsEdit, P
 import { PICKLIST_DEFAULT_WINDOW_DAYS } from "@zapvend/protocol";
 import { FleetError, FleetErrorCode } from "../errors.js";
 import { num, numOrNull, PostgresDb, str, type Row, type SqlDb, type SqlValue } from "../store/db.js";
-import { machineSummaries, refreshStale, summaryColumns, type MachineSummary } from "./machine-summary.js";
+import { chunks, machineSummaries, refreshStale, summaryColumns, type MachineSummary } from "./machine-summary.js";
 import { DAY_MS, RING_DAYS, ringSoldSql, rollSold, SOLD_DAYS, windowStartDay } from "./sales-ring.js";
-
-/** Ids per `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits. */
-const CHUNK = 500;
 
 export const PicklistErrorCode = {
   PAR_ABOVE_CAPACITY: "par_above_capacity",
@@ -27,12 +24,6 @@ export interface PickListQuery {
 }
 
 type MachineStatus = PickMachine["status"];
-
-function chunks<T>(list: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
-  return out;
-}
 
 /** A2 before A10. One collator: `localeCompare` with options builds one per call (most of the pick list's time). */
 const collator = new Intl.Collator("en", { numeric: true });
