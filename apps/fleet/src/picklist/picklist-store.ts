@@ -106,6 +106,20 @@ export class PicklistStore {
   }
 
   /**
+   * The machines of a group (every machine at once, or the given ids CHUNK at a time) with the rows of `outer` over
+   * their slots query (by default the slot rows themselves), a group at a time.
+   */
+  private async *byGroup(machineIds: readonly string[] | undefined, fromDay: number, today: number, soldDay: number, outer = (slotsSql: string) => slotsSql) {
+    const groups: Array<readonly string[] | undefined> = machineIds === undefined ? [undefined] : chunks([...new Set(machineIds)]);
+    for (const ids of groups) {
+      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
+      const [sql, params] = this.slotsQuery(inList, ids ?? [], fromDay, today, soldDay);
+      const [mRows, rows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, ids ?? []), this.scan(ids === undefined, outer(sql), params)]);
+      yield { mRows, rows };
+    }
+  }
+
+  /**
    * The rate's window of a query: its days, today and its first day (UTC day numbers), where it starts, its length
    * in days (the whole days and today so far), and the day the kept 7-day sum is for (moved to today if it was not).
    */
@@ -194,16 +208,8 @@ export class PicklistStore {
    */
   async compute(q: PickListQuery): Promise<PickList> {
     const { windowDays, today, fromDay, windowFrom, spanDays, soldDay } = await this.window(q);
-    const groups: Array<readonly string[] | undefined> = q.machineIds === undefined ? [undefined] : chunks([...new Set(q.machineIds)]);
     const machines: PickMachine[] = [];
-    for (const ids of groups) {
-      if (ids !== undefined && ids.length === 0) continue;
-      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
-      const p: SqlValue[] = ids === undefined ? [] : [...ids];
-      const [sql, params] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
-      const [mRows, sRows] = await Promise.all([this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p), this.scan(ids === undefined, sql, params)]);
-      machines.push(...assemble(mRows, sRows, spanDays));
-    }
+    for await (const { mRows, rows } of this.byGroup(q.machineIds, fromDay, today, soldDay)) machines.push(...assemble(mRows, rows, spanDays));
     machines.sort(byNeed);
     return { generatedAt: q.nowMs, windowDays, windowFrom, machines, totals: totalsOf(machines), toLoad: machines.reduce((n, m) => n + m.toLoad, 0) };
   }
@@ -279,21 +285,9 @@ export class PicklistStore {
    * slots query of `compute()`, grouped by machine.
    */
   private async summarise(machineIds: readonly string[] | undefined, fromDay: number, today: number, soldDay: number): Promise<MachineSummary[]> {
-    const groups: Array<readonly string[] | undefined> = machineIds === undefined ? [undefined] : chunks([...new Set(machineIds)]);
     const out: MachineSummary[] = [];
-    for (const ids of groups) {
-      if (ids !== undefined && ids.length === 0) continue;
-      const inList = ids === undefined ? "" : ` IN (${ids.map(() => "?").join(", ")})`;
-      const p: SqlValue[] = ids === undefined ? [] : [...ids];
-      const [slotsSql, slotsParams] = this.slotsQuery(inList, p as string[], fromDay, today, soldDay);
-      const [mRows, aRows] = await Promise.all([
-        this.db.all(`SELECT id, status FROM machines${ids === undefined ? "" : ` WHERE id${inList}`}`, p),
-        this.scan(
-          ids === undefined,
-          `SELECT x.machine_id, ${summaryColumns(this.db.dialect)} FROM (${slotsSql}) x GROUP BY x.machine_id`,
-          slotsParams,
-        ),
-      ]);
+    const perMachine = (slotsSql: string) => `SELECT x.machine_id, ${summaryColumns(this.db.dialect)} FROM (${slotsSql}) x GROUP BY x.machine_id`;
+    for await (const { mRows, rows: aRows } of this.byGroup(machineIds, fromDay, today, soldDay, perMachine)) {
       const agg = new Map(aRows.map((r) => [str(r.machine_id), r]));
       for (const m of mRows) {
         const a = agg.get(str(m.id));
